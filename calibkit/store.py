@@ -1,0 +1,206 @@
+"""Runs on disk: ``runs/<task>/<model>/<config-hash>/``.
+
+* ``config.json`` — everything that determines the numbers;
+* ``results.jsonl`` — one JSON object per item, appended as items finish,
+  flushed and fsynced, so a killed run loses at most the item in flight and
+  a rerun of the same config resumes where it stopped;
+* ``summary.json``, ``report.html`` — derived, rewritten at will.
+
+Everything after this point runs from disk without a model. This module
+must never import torch.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any, Iterable, Mapping
+
+from calibkit.records import ScoredItem
+
+CONFIG_FILE = "config.json"
+RESULTS_FILE = "results.jsonl"
+SUMMARY_FILE = "summary.json"
+REPORT_FILE = "report.html"
+
+# Recorded in config.json but not part of a run's identity: upgrading a
+# library must not orphan a half-finished run.
+_NOT_HASHED = ("versions", "created", "data_source")
+
+
+class RunError(Exception):
+    """A run folder is missing, damaged or belongs to another configuration."""
+
+
+def config_hash(config: Mapping[str, Any]) -> str:
+    """Twelve hex digits identifying the settings that determine the numbers."""
+    identity = {k: v for k, v in config.items() if k not in _NOT_HASHED}
+    blob = json.dumps(identity, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(blob.encode()).hexdigest()[:12]
+
+
+def write_atomic(path: Path, text: str) -> None:
+    """Replace a file in one step, so a crash leaves the old or the new file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.NamedTemporaryFile("w", dir=path.parent, delete=False, suffix=".tmp", encoding="utf-8") as f:
+        f.write(text)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(f.name, path)
+
+
+class RunStore:
+    """One run folder: its config, its streamed results and derived files."""
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        self.path = Path(path)
+
+    # ---------------------------------------------------------- creating
+
+    @classmethod
+    def create(cls, root: str | os.PathLike[str], *, task: str, model: str, config: Mapping[str, Any]) -> "RunStore":
+        """Open ``root/<task>/<model>/<hash>/``, making it (and config.json) if new.
+
+        Reopening the same configuration resumes it; the hash makes a
+        different configuration land in a different folder.
+        """
+        store = cls(Path(root) / task / model / config_hash(config))
+        store._init_config(config)
+        return store
+
+    @classmethod
+    def at(cls, path: str | os.PathLike[str], *, config: Mapping[str, Any]) -> "RunStore":
+        """Use an explicit folder; refuse one that holds another configuration."""
+        store = cls(path)
+        store._init_config(config)
+        return store
+
+    def _init_config(self, config: Mapping[str, Any]) -> None:
+        cfg_path = self.path / CONFIG_FILE
+        if cfg_path.exists():
+            existing = self.config
+            if config_hash(existing) != config_hash(config):
+                changed = sorted(
+                    k for k in set(existing) | set(config)
+                    if k not in _NOT_HASHED and existing.get(k) != config.get(k)
+                )
+                raise RunError(
+                    f"{self.path} holds a run with another configuration (differs in: "
+                    f"{', '.join(changed)}); choose another --out folder or matching options"
+                )
+            return
+        try:
+            self.path.mkdir(parents=True, exist_ok=True)
+            write_atomic(cfg_path, json.dumps(dict(config), indent=2, sort_keys=True, default=str) + "\n")
+        except OSError as exc:
+            raise RunError(f"cannot write the run folder {self.path}: {exc.strerror or exc}; "
+                           "pass a writable --out folder") from None
+
+    @classmethod
+    def open(cls, path: str | os.PathLike[str]) -> "RunStore":
+        """An existing run folder (for report, compare, sweep)."""
+        store = cls(path)
+        if not (store.path / CONFIG_FILE).is_file():
+            raise RunError(f"{store.path} is not a calibkit run folder (no {CONFIG_FILE}); "
+                           "pass a folder written by `calibkit run`")
+        return store
+
+    # ------------------------------------------------------------ reading
+
+    @property
+    def config(self) -> dict[str, Any]:
+        try:
+            return json.loads((self.path / CONFIG_FILE).read_text(encoding="utf-8"))
+        except (OSError, json.JSONDecodeError) as exc:
+            raise RunError(f"cannot read {self.path / CONFIG_FILE}: {exc}") from None
+
+    def rows(self) -> list[dict[str, Any]]:
+        """Every complete results row, in file order, first copy of each id.
+
+        A last line without its newline is what a kill in mid-write leaves:
+        it is ignored (and repaired on the next append). A damaged line
+        anywhere else is an error, because it means the file was edited.
+        """
+        path = self.path / RESULTS_FILE
+        if not path.exists():
+            return []
+        data = path.read_bytes()
+        lines = data.split(b"\n")
+        complete, tail = lines[:-1], lines[-1]  # tail is b"" when the file ends in "\n"
+        rows: list[dict[str, Any]] = []
+        seen: set[str] = set()
+        for number, line in enumerate(complete, start=1):
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line)
+            except json.JSONDecodeError:
+                raise RunError(f"{path} line {number} is not valid JSON; delete that line to resume") from None
+            if row.get("id") in seen:
+                continue
+            seen.add(row.get("id"))
+            rows.append(row)
+        del tail  # an unterminated last line is an interrupted write
+        return rows
+
+    def completed_ids(self) -> set[str]:
+        return {row["id"] for row in self.rows()}
+
+    def items(self) -> list[ScoredItem]:
+        """The rows as scored items (option tasks)."""
+        return [ScoredItem.from_json(r) for r in self.rows()]
+
+    def dataframe(self):
+        """The rows as a pandas DataFrame, one row per item, meta flattened."""
+        import pandas as pd
+
+        rows = self.rows()
+        flat = []
+        for r in rows:
+            out = {k: v for k, v in r.items() if k != "meta"}
+            out.update({f"meta.{k}": v for k, v in (r.get("meta") or {}).items()})
+            flat.append(out)
+        return pd.DataFrame(flat)
+
+    # ------------------------------------------------------------ writing
+
+    def append(self, rows: Iterable[Mapping[str, Any]]) -> int:
+        """Append rows durably (flush + fsync); returns how many were written."""
+        lines = [json.dumps(dict(r), ensure_ascii=False) + "\n" for r in rows]
+        if not lines:
+            return 0
+        path = self.path / RESULTS_FILE
+        self._repair_tail(path)
+        with open(path, "a", encoding="utf-8") as f:
+            f.write("".join(lines))
+            f.flush()
+            os.fsync(f.fileno())
+        return len(lines)
+
+    @staticmethod
+    def _repair_tail(path: Path) -> None:
+        """Cut an unterminated last line so the next row starts on its own line."""
+        if not path.exists() or path.stat().st_size == 0:
+            return
+        with open(path, "rb+") as f:
+            f.seek(-1, os.SEEK_END)
+            if f.read(1) == b"\n":
+                return
+            data = f.seek(0) or f.read()
+            keep = data.rfind(b"\n") + 1
+            f.truncate(keep)
+
+    def write_summary(self, summary: Mapping[str, Any]) -> Path:
+        path = self.path / SUMMARY_FILE
+        write_atomic(path, json.dumps(dict(summary), indent=2, sort_keys=True) + "\n")
+        return path
+
+    def read_summary(self) -> dict[str, Any]:
+        return json.loads((self.path / SUMMARY_FILE).read_text(encoding="utf-8"))
+
+    def write_text(self, name: str, text: str) -> Path:
+        path = self.path / name
+        write_atomic(path, text)
+        return path
