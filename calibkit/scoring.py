@@ -1,0 +1,377 @@
+"""The hot path: batched forward passes that turn prompts into option log-probs.
+
+Contract (the lm-evaluation-harness ``LM.loglikelihood`` contract):
+
+* For a context ``c`` and a continuation ``o`` the score is the natural-log
+  probability of the continuation's tokens given the context, summed over
+  those tokens, under the model's full vocabulary (log-softmax in fp32).
+* Whitespace: the word-boundary space belongs to the continuation
+  (``" A"``, not ``"Answer: "``); trailing whitespace of a context is moved
+  onto the continuation, as lm-eval does.
+* Tokenization: ``c + o`` is encoded in one piece and ``c`` on its own; the
+  continuation's tokens are the difference (Llama's SentencePiece encodes a
+  lone ``" A"`` as ``▁`` + ``A``, but ``"Answer: A"`` ends in the single
+  token ``▁A``). The model reads ``ids(c) + ids(o)``, minus the last token.
+* Special tokens: the tokenizer's own default decides whether a BOS token
+  starts the context, except that a context that already begins with the BOS
+  text (a rendered chat template) is encoded without adding another.
+  An empty context is replaced by the BOS (or EOS) token.
+
+Speed, without changing a number beyond float round-off:
+
+* Options that are one token each (MMLU letters) take the fast path: one
+  sequence per prompt, logits kept only where they are read.
+* Sequences that share a long token prefix (a 5-shot MMLU subject, the five
+  expressions after one urn context) have the prefix run once; its KV cache
+  is broadcast (``expand``, no copy) over a batch of the suffixes.
+* Suffixes are sorted by length and packed into batches by a token budget;
+  right padding, an explicit attention mask and explicit position ids.
+* Out of memory: the batch is split in half and retried, the budget stays
+  halved; finished items have been handed out already.
+
+This module must never compute metrics or write files: it yields
+:class:`~calibkit.records.ScoredItem` batches and lets the caller store them.
+"""
+from __future__ import annotations
+
+import copy
+import inspect
+import math
+import sys
+from dataclasses import dataclass
+from typing import Any, Callable, Iterable, Iterator, Sequence
+
+import numpy as np
+import torch
+
+from calibkit.models import LoadedModel, render_context, starts_with_bos
+from calibkit.records import Prompt, ScoredItem
+
+
+class ScoringError(Exception):
+    """Scoring cannot go on; the message says what to change."""
+
+
+@dataclass(frozen=True)
+class ScoreConfig:
+    """How to read the model. Numbers do not depend on the speed options."""
+
+    chat: bool = False  # render prompts with the model's chat template
+    system_prompt: str | None = None  # chat form only: a system turn before the conversation
+    token_budget: int | None = None  # max rows x (prefix + padded suffix) tokens per forward; None: 4096 on CPU, 65536 on GPU
+    max_batch_size: int = 256  # max rows per forward
+    prefix_caching: bool = True  # run shared prefixes once and reuse their KV cache
+    min_prefix_tokens: int = 16  # shorter shared prefixes are not worth a cache
+    progress: bool = True  # a progress bar on stderr (only when stderr is a terminal)
+
+
+@dataclass(frozen=True)
+class _Row:
+    """One sequence to run and where to read its log-probs."""
+
+    item: int  # index of the prompt
+    option: int  # option index, or -1 when every option is read at one position
+    input_ids: tuple[int, ...]  # the tokens the model reads
+    read_start: int  # position whose logits predict targets[0]
+    targets: tuple[int, ...]  # tokens read, at read_start, read_start+1, ...
+
+
+# ------------------------------------------------------------ tokenization
+
+
+def _encode(tokenizer: Any, text: str) -> list[int]:
+    add_special = not starts_with_bos(text, tokenizer)
+    return list(tokenizer(text, add_special_tokens=add_special)["input_ids"])
+
+
+def encode_pair(tokenizer: Any, context: str, continuation: str) -> tuple[list[int], list[int]]:
+    """Token ids of a context and of its continuation, by the contract above.
+
+    >>> # with the Llama-2 tokenizer: encode_pair(tok, "Answer:", " A") == ([1, 673, 29901], [319])
+    """
+    n_spaces = len(context) - len(context.rstrip())
+    if n_spaces:
+        continuation = context[-n_spaces:] + continuation
+        context = context[:-n_spaces]
+    whole = _encode(tokenizer, context + continuation)
+    ctx = _encode(tokenizer, context)
+    cont = whole[len(ctx):]
+    if not ctx:
+        start = tokenizer.bos_token_id if tokenizer.bos_token_id is not None else tokenizer.eos_token_id
+        ctx = [start]
+    return ctx, cont
+
+
+def _rows_for(index: int, prompt: Prompt, tokenizer: Any, config: ScoreConfig) -> list[_Row]:
+    context, options = render_context(
+        prompt, tokenizer, chat=config.chat, system_prompt=config.system_prompt
+    )
+    pairs = [encode_pair(tokenizer, context, o) for o in options]
+    for (ctx, cont), option in zip(pairs, options):
+        if not cont:
+            raise ScoringError(f"prompt {prompt.id!r}: option {option!r} encodes to no tokens")
+    ctx = pairs[0][0]
+    if all(len(cont) == 1 for _, cont in pairs) and all(c == ctx for c, _ in pairs):
+        targets = tuple(cont[0] for _, cont in pairs)
+        if len(set(targets)) != len(targets):
+            raise ScoringError(
+                f"prompt {prompt.id!r}: options {options!r} share a token; they cannot be told apart"
+            )
+        return [_Row(index, -1, tuple(ctx), len(ctx) - 1, targets)]
+    return [
+        _Row(index, j, tuple(c + cont[:-1]), len(c) - 1, tuple(cont))
+        for j, (c, cont) in enumerate(pairs)
+    ]
+
+
+# --------------------------------------------------------------- grouping
+
+
+def _common_prefix(a: tuple[int, ...], b: tuple[int, ...]) -> int:
+    n = min(len(a), len(b))
+    if n == 0:
+        return 0
+    diff = np.flatnonzero(np.asarray(a[:n]) != np.asarray(b[:n]))
+    return int(diff[0]) if diff.size else n
+
+
+def _group_by_prefix(rows: list[_Row], *, enabled: bool, min_prefix: int) -> list[tuple[int, list[_Row]]]:
+    """Split rows into (shared prefix length, rows) groups; length 0 means no cache.
+
+    Rows are sorted by their tokens so that rows sharing a prefix are
+    neighbours; a group keeps the prefix all its rows share, up to the first
+    position any of its rows reads logits at (that position must be run).
+    Rows that share nothing worth caching are pooled into one group.
+    """
+    ordered = sorted(rows, key=lambda r: r.input_ids)
+    groups: list[tuple[int, list[_Row]]] = []
+    pool: list[_Row] = []
+
+    def close(plen: int, members: list[_Row]) -> None:
+        if len(members) > 1 and plen >= min_prefix:
+            groups.append((plen, members))
+        else:
+            pool.extend(members)
+
+    members: list[_Row] = []
+    plen = 0
+    for row in ordered:
+        if members and enabled:
+            shared = min(plen, _common_prefix(members[-1].input_ids, row.input_ids), row.read_start)
+            if shared >= min_prefix:
+                members.append(row)
+                plen = shared
+                continue
+        if members:
+            close(plen, members)
+        members, plen = [row], row.read_start
+    if members:
+        close(plen, members)
+    if pool:
+        groups.append((0, pool))
+    return groups
+
+
+# ----------------------------------------------------------------- running
+
+
+def _is_oom(exc: BaseException) -> bool:
+    return isinstance(exc, torch.cuda.OutOfMemoryError) or "out of memory" in str(exc).lower()
+
+
+class _Progress:
+    """A minimal items/s + ETA bar on stderr; silent when not a terminal."""
+
+    def __init__(self, total: int, *, enabled: bool) -> None:
+        self.bar = None
+        if enabled and total and sys.stderr.isatty():
+            from tqdm.auto import tqdm
+
+            self.bar = tqdm(total=total, unit="item", file=sys.stderr, dynamic_ncols=True)
+
+    def update(self, n: int) -> None:
+        if self.bar is not None:
+            self.bar.update(n)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
+class _Runner:
+    """Runs row batches on one model; owns the current token budget."""
+
+    def __init__(self, loaded: LoadedModel, config: ScoreConfig) -> None:
+        self.model = loaded.model
+        self.device = torch.device(loaded.device)
+        on_gpu = self.device.type == "cuda"
+        self.budget = config.token_budget or (65536 if on_gpu else 4096)
+        self.max_batch = config.max_batch_size
+        # transformers renamed `past_key_values` to `cache`; speak whichever this version knows.
+        params = inspect.signature(self.model.forward).parameters
+        self.cache_arg = "cache" if "cache" in params else "past_key_values"
+
+    @torch.inference_mode()
+    def prefix_cache(self, prefix: tuple[int, ...]):
+        ids = torch.tensor([prefix], device=self.device)
+        out = self.model(input_ids=ids, use_cache=True, logits_to_keep=1)
+        return getattr(out, "cache", None) or out.past_key_values
+
+    def batches(self, plen: int, rows: list[_Row]) -> Iterator[list[_Row]]:
+        """Longest first, so an out-of-memory shows on the first batch."""
+        rows = sorted(rows, key=lambda r: -len(r.input_ids))
+        i = 0
+        while i < len(rows):
+            longest = len(rows[i].input_ids)
+            size = max(1, min(self.max_batch, self.budget // max(1, longest)))
+            yield rows[i : i + size]
+            i += size
+
+    @torch.inference_mode()
+    def run(self, plen: int, cache, rows: list[_Row]) -> list[np.ndarray]:
+        """Log-probs of each row's targets, shape (len(targets),) per row, float64."""
+        suffixes = [r.input_ids[plen:] for r in rows]
+        width = max(len(s) for s in suffixes)
+        batch = len(rows)
+        ids = torch.zeros((batch, width), dtype=torch.long)
+        mask = torch.zeros((batch, plen + width), dtype=torch.long)
+        mask[:, :plen] = 1
+        for b, s in enumerate(suffixes):
+            ids[b, : len(s)] = torch.tensor(s)
+            mask[b, plen : plen + len(s)] = 1
+        positions = torch.arange(plen, plen + width).unsqueeze(0).expand(batch, -1)
+        # Only the positions read by some row get logits: the vocabulary
+        # projection is the biggest single tensor of the pass.
+        reads = [
+            range(r.read_start - plen, r.read_start - plen + (1 if r.option == -1 else len(r.targets)))
+            for r in rows
+        ]
+        keep = sorted({p for rg in reads for p in rg})
+        where = {p: k for k, p in enumerate(keep)}
+        kwargs: dict[str, Any] = {}
+        if cache is not None:
+            kwargs[self.cache_arg] = _broadcast_cache(cache, batch)
+        out = self.model(
+            input_ids=ids.to(self.device),
+            attention_mask=mask.to(self.device),
+            position_ids=positions.to(self.device),
+            use_cache=cache is not None,
+            logits_to_keep=torch.tensor(keep, device=self.device),
+            **kwargs,
+        )
+        logits = out.logits
+        results = []
+        for b, (row, rg) in enumerate(zip(rows, reads)):
+            cols = torch.tensor([where[p] for p in rg], device=logits.device)
+            logp = torch.log_softmax(logits[b, cols].float(), dim=-1)
+            if row.option == -1:
+                vals = logp[0, torch.tensor(row.targets, device=logp.device)]
+            else:
+                vals = logp[torch.arange(len(row.targets)), torch.tensor(row.targets, device=logp.device)]
+            results.append(vals.double().cpu().numpy())
+        return results
+
+    def run_with_backoff(self, plen: int, cache, rows: list[_Row]) -> Iterator[tuple[list[_Row], list[np.ndarray]]]:
+        """Run rows, halving the batch (and the budget) on out-of-memory."""
+        stack = [rows]
+        while stack:
+            part = stack.pop()
+            try:
+                values = self.run(plen, cache, part)
+            except (RuntimeError, torch.cuda.OutOfMemoryError) as exc:
+                if not _is_oom(exc):
+                    raise
+                if torch.cuda.is_available():
+                    torch.cuda.empty_cache()
+                if len(part) == 1:
+                    raise ScoringError(
+                        f"out of memory on a single sequence of {len(part[0].input_ids)} tokens; "
+                        "use --load-in-4bit, --device-map auto or shorter prompts (--shots)"
+                    ) from None
+                half = len(part) // 2
+                longest = max(len(r.input_ids) for r in part)
+                self.budget = max(longest, min(self.budget, half * longest))
+                stack.extend([part[half:], part[:half]])
+                continue
+            yield part, values
+
+
+def _broadcast_cache(cache, batch: int):
+    """A per-batch view of a batch-1 prefix cache: expand, never copy.
+
+    Each layer is a shallow copy holding an expanded view, so the prefix
+    cache itself is never written to and is reused for every batch.
+    """
+    new = copy.copy(cache)
+    new.layers = []
+    for layer in cache.layers:
+        view = copy.copy(layer)
+        view.keys = layer.keys.expand(batch, *layer.keys.shape[1:])
+        view.values = layer.values.expand(batch, *layer.values.shape[1:])
+        new.layers.append(view)
+    return new
+
+
+def score_batches(
+    loaded: LoadedModel, prompts: Sequence[Prompt], *, config: ScoreConfig = ScoreConfig()
+) -> Iterator[list[ScoredItem]]:
+    """Score prompts; yield the items each forward pass completes.
+
+    Items come out in no particular order (grouped by shared prefix, longest
+    first); every prompt comes out exactly once. Consume the generator to
+    drive the work; store each yielded list before asking for the next.
+    """
+    tokenizer = loaded.tokenizer
+    rows: list[_Row] = []
+    for i, p in enumerate(prompts):
+        rows.extend(_rows_for(i, p, tokenizer, config))
+    pending = {i: len(prompts[i].options) for i in range(len(prompts))}
+    values: dict[int, np.ndarray] = {i: np.zeros(len(p.options)) for i, p in enumerate(prompts)}
+    for r in rows:
+        if r.option == -1:
+            pending[r.item] = 1
+    runner = _Runner(loaded, config)
+    progress = _Progress(len(prompts), enabled=config.progress)
+    try:
+        for plen, group in _group_by_prefix(
+            rows, enabled=config.prefix_caching, min_prefix=config.min_prefix_tokens
+        ):
+            cache = runner.prefix_cache(group[0].input_ids[:plen]) if plen else None
+            for batch in runner.batches(plen, group):
+                for done_rows, done_values in runner.run_with_backoff(plen, cache, batch):
+                    finished = []
+                    for row, vals in zip(done_rows, done_values):
+                        if row.option == -1:
+                            values[row.item][:] = vals
+                        else:
+                            values[row.item][row.option] = vals.sum()
+                        pending[row.item] -= 1
+                        if pending[row.item] == 0:
+                            finished.append(row.item)
+                    if finished:
+                        progress.update(len(finished))
+                        yield [_scored(prompts[i], values.pop(i)) for i in finished]
+    finally:
+        progress.close()
+
+
+def _scored(prompt: Prompt, logprobs: np.ndarray) -> ScoredItem:
+    return ScoredItem(
+        id=prompt.id,
+        task=prompt.task,
+        options=prompt.options,
+        logprobs=tuple(float(x) for x in logprobs),
+        answer=prompt.answer,
+        meta=prompt.meta,
+    )
+
+
+def score(
+    loaded: LoadedModel, prompts: Sequence[Prompt], *, config: ScoreConfig = ScoreConfig()
+) -> list[ScoredItem]:
+    """Score prompts and return the items in the prompts' order."""
+    by_id: dict[str, ScoredItem] = {}
+    for batch in score_batches(loaded, prompts, config=config):
+        for item in batch:
+            by_id[item.id] = item
+    return [by_id[p.id] for p in prompts]

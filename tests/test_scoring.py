@@ -1,0 +1,167 @@
+"""The scorer: exact lm-eval-style log-probs, however the work is batched."""
+from __future__ import annotations
+
+import functools
+
+import numpy as np
+import pytest
+import torch
+
+from calibkit.records import Prompt, Turn
+from calibkit.scoring import ScoreConfig, ScoringError, encode_pair, score, score_batches
+from conftest import shared_path
+from tiny_models import llama2_tokenizer, loaded, tiny_gemma3, tiny_llama
+
+LETTERS = (" A", " B", " C", " D")
+
+
+@pytest.fixture(scope="module")
+def tok():
+    return llama2_tokenizer(shared_path("llama2_tokenizer"))
+
+
+def mmlu_like_prompts(n_subjects=2, per_subject=4):
+    prompts = []
+    for s in range(n_subjects):
+        head = f"The following are multiple choice questions (with answers) about subject {s}.\n\n"
+        shots = "\n\n".join(
+            f"Example question {k} of subject {s} asks something?\nA. one\nB. two\nC. three\nD. four\nAnswer: {'ABCD'[k % 4]}"
+            for k in range(5)
+        )
+        for q in range(per_subject):
+            text = head + shots + f"\n\nWhat is {q * 13} plus {'y' * q}?\nA. 1\nB. 22\nC. 333\nD. 4444\nAnswer:"
+            prompts.append(Prompt(id=f"s{s}/{q}", task="t", text=text, options=LETTERS, answer=q % 4))
+    return prompts
+
+
+def expression_prompts():
+    opts = (" will certainly be red.", " will probably be red.", " might be red.", " will certainly not be red.")
+    return [Prompt(id=f"hf/{i}", task="t", text=f"Urn {i}: I drew {i} balls and the next ball", options=opts)
+            for i in range(4)]
+
+
+def reference(model, tok, prompt):
+    """One prompt, one option at a time, full forward, no cache, no padding."""
+    out = []
+    for option in prompt.options:
+        ctx, cont = encode_pair(tok, prompt.text, option)
+        with torch.no_grad():
+            logp = model(torch.tensor([ctx + cont])).logits[0].float().log_softmax(-1)
+        out.append(sum(logp[len(ctx) - 1 + k, t].item() for k, t in enumerate(cont)))
+    return np.array(out)
+
+
+CONFIGS = [
+    ScoreConfig(progress=False),
+    ScoreConfig(progress=False, prefix_caching=False),
+    ScoreConfig(progress=False, token_budget=400),
+    ScoreConfig(progress=False, max_batch_size=1),
+]
+
+
+@pytest.mark.parametrize("arch", [tiny_llama, tiny_gemma3], ids=["llama", "gemma3-sliding"])
+def test_batched_cached_sorted_equals_one_at_a_time(tok, arch):
+    model = arch(len(tok))
+    lm = loaded(model, tok)
+    prompts = mmlu_like_prompts() + expression_prompts()
+    ref = [reference(model, tok, p) for p in prompts]
+    for config in CONFIGS:
+        items = score(lm, prompts, config=config)
+        assert [it.id for it in items] == [p.id for p in prompts]
+        for it, r in zip(items, ref):
+            np.testing.assert_allclose(it.logprobs, r, atol=1e-5, rtol=0)
+
+
+def test_order_does_not_change_numbers(tok):
+    lm = loaded(tiny_llama(len(tok)), tok)
+    prompts = mmlu_like_prompts()
+    a = {it.id: it.logprobs for it in score(lm, prompts, config=CONFIGS[0])}
+    b = {it.id: it.logprobs for it in score(lm, prompts[::-1], config=CONFIGS[2])}
+    for k in a:
+        np.testing.assert_allclose(a[k], b[k], atol=1e-5)
+
+
+def test_llama2_letter_tokens(tok):
+    for letter, expected in zip("ABCD", (319, 350, 315, 360)):
+        ctx, cont = encode_pair(tok, "Question?\nAnswer:", f" {letter}")
+        assert cont == [expected]
+        assert ctx[0] == 1  # BOS, as Llama-2 was trained
+    # Trailing space of a context moves onto the continuation, as in lm-eval.
+    assert encode_pair(tok, "Answer: ", "A") == encode_pair(tok, "Answer:", " A")
+
+
+def test_sentencepiece_lone_space_is_not_an_option_token():
+    """Raw SentencePiece encodes a lone " A" as ▁ + ▁A; joint encoding avoids it."""
+    spm = pytest.importorskip("sentencepiece")
+    sp = spm.SentencePieceProcessor(model_file=str(shared_path("llama2_tokenizer", "tokenizer.model")))
+    assert sp.encode(" A") == [29871, 319]
+    assert sp.encode("Answer: A") == [673, 29901, 319]
+    assert sp.encode("Answer: A")[len(sp.encode("Answer:")):] == [319]
+
+
+def test_chat_template_gives_exactly_one_bos(tok):
+    lm = loaded(tiny_llama(len(tok)), tok)
+    prompt = Prompt(id="c", task="t", text="Is 2+2=4?\nA. yes\nB. no\nAnswer:", options=(" A", " B"))
+    from calibkit.models import render_context
+
+    text, options = render_context(prompt, tok, chat=True)
+    assert text.startswith("<s>[INST]") and text.endswith("[/INST]")
+    assert options == ("A", "B")  # nothing precedes the option in the assistant turn
+    ctx, cont = encode_pair(tok, text, options[0])
+    assert ctx.count(tok.bos_token_id) == 1 and ctx[0] == tok.bos_token_id
+    # With a system prompt and an assistant prefix the option keeps its space.
+    p2 = Prompt(id="c2", task="t", text="", options=(" A",), turns=(Turn("user", "Q?"),),
+                assistant_prefix="Answer:")
+    text2, options2 = render_context(p2, tok, chat=True, system_prompt="Be brief.")
+    assert "<<SYS>>\nBe brief.\n<</SYS>>" in text2 and text2.endswith("[/INST]Answer:")
+    assert options2 == (" A",)
+    (item,) = score(lm, [prompt], config=ScoreConfig(chat=True, progress=False))
+    assert item.logprobs == pytest.approx(tuple(reference(lm.model, tok, Prompt(
+        id="r", task="t", text=text, options=options))), abs=1e-5)
+
+
+def test_oom_backoff_halves_and_loses_nothing(tok):
+    model = tiny_llama(len(tok))
+    lm = loaded(model, tok)
+    prompts = mmlu_like_prompts(n_subjects=2, per_subject=6)
+    expected = {it.id: it.logprobs for it in score(lm, prompts, config=CONFIGS[0])}
+    real_forward = model.forward
+    calls = {"oom": 0}
+
+    @functools.wraps(real_forward)
+    def fake_forward(*args, **kwargs):
+        ids = kwargs.get("input_ids")
+        if ids is not None and ids.shape[0] > 2:
+            calls["oom"] += 1
+            raise torch.cuda.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
+        return real_forward(*args, **kwargs)
+
+    model.forward = fake_forward
+    got = {}
+    for batch in score_batches(lm, prompts, config=ScoreConfig(progress=False, token_budget=100_000)):
+        for it in batch:
+            assert it.id not in got
+            got[it.id] = it.logprobs
+    assert calls["oom"] >= 1
+    assert got.keys() == expected.keys()
+    for k in got:
+        np.testing.assert_allclose(got[k], expected[k], atol=1e-5)
+
+
+def test_oom_on_one_sequence_says_what_to_do(tok):
+    model = tiny_llama(len(tok))
+    lm = loaded(model, tok)
+
+    def always_oom(*args, **kwargs):
+        raise RuntimeError("CUDA out of memory")
+
+    model.forward = always_oom
+    with pytest.raises(ScoringError, match="out of memory on a single sequence.*--load-in-4bit"):
+        score(lm, mmlu_like_prompts(1, 1), config=ScoreConfig(progress=False, prefix_caching=False))
+
+
+def test_options_sharing_a_token_are_refused(tok):
+    lm = loaded(tiny_llama(len(tok)), tok)
+    with pytest.raises(ScoringError, match="share a token"):
+        score(lm, [Prompt(id="d", task="t", text="Answer:", options=(" A", " A"))],
+              config=ScoreConfig(progress=False))
