@@ -90,8 +90,18 @@ def read_table(path: str | Path) -> list[dict[str, Any]]:
         text = path.read_text(encoding="utf-8")
         if suffix == ".json" and text.lstrip().startswith("["):
             return json.loads(text)
-        # JSON Lines; `datasets.Dataset.to_json` writes these under a .json name too
-        return [json.loads(line) for line in text.splitlines() if line.strip()]
+        # JSON Lines; `datasets.Dataset.to_json` writes these under a .json name too.
+        # Split on "\n" only: str.splitlines() also breaks at U+0085 (NEL),
+        # which occurs raw inside TriviaQA questions.
+        rows = []
+        for line_no, line in enumerate(text.split("\n"), start=1):
+            if not line.strip():
+                continue
+            try:
+                rows.append(json.loads(line))
+            except json.JSONDecodeError as err:
+                raise ValueError(f"{path} line {line_no} is not valid JSON ({err.msg})") from None
+        return rows
     raise ValueError(f"{path}: cannot read {suffix or 'suffix-less'} files; use one of {', '.join(TABLE_SUFFIXES)}")
 
 
