@@ -1,0 +1,319 @@
+"""Confidence binning: the reliability-diagram statistics behind every ECE.
+
+:func:`bin_stats` groups top-label confidences into bins and reports, per bin,
+how many items fell there, their mean confidence, their accuracy and a 95%
+Wilson interval for that accuracy. Metrics (:mod:`calibkit.metrics`) reduce
+these statistics to numbers; plots draw them. This module also holds the
+input checks shared by the metric modules, so every public function rejects
+bad input with the same messages.
+
+Conventions (the same as netcal's ``ECE`` and, for values off the bin edges,
+scikit-learn's ``calibration_curve``):
+
+* ``strategy="uniform"``: ``n_bins`` equal-width bins on [0, 1] with edges
+  ``np.linspace(0, 1, n_bins + 1)``. Bins are right-open, ``[e_j, e_{j+1})``,
+  except the last, which is closed, so a confidence of exactly 1.0 falls in
+  the last bin. This is ``np.histogram``'s rule, which netcal uses.
+  scikit-learn (>= 1.2, ``np.searchsorted(bins[1:-1], y_prob)``) instead puts
+  a value lying exactly on an interior edge into the bin *below*; the two
+  agree everywhere else, including at 0.0 and 1.0. The edges are the
+  float64 values of ``linspace``, so a decimal confidence is compared with
+  the float edge: 0.3 lies below the edge 0.30000000000000004 and falls in
+  the bin [0.2, 0.3), exactly as in netcal and ``np.histogram``.
+* ``strategy="quantile"``: equal-mass bins. Interior edges are the
+  ``j / n_bins`` quantiles of the confidences (numpy's default "linear"
+  interpolation, as scikit-learn's ``calibration_curve`` uses); the outer
+  edges are set to 0 and 1, as netcal does, so the edges cover [0, 1] and can
+  bin new data. Items are assigned by the same right-open rule. Ties: items
+  with equal confidence always share a bin (bins come from edges, never from
+  ranks, so the result does not depend on item order). When one value fills
+  more than a bin's share, consecutive edges coincide; the zero-width bins
+  between them are reported empty (count 0, NaN), the array length stays
+  ``n_bins``, and the remaining bins are no longer of exactly equal mass.
+* Empty bins are reported as empty: count 0 and NaN statistics, never an
+  accuracy of 0.
+
+This module must never import torch or plotting code.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from statistics import NormalDist
+
+import numpy as np
+
+STRATEGIES = ("uniform", "quantile")
+
+# Two-sided 95% normal quantile (1.959963984540054) for the Wilson interval.
+_Z95 = NormalDist().inv_cdf(0.975)
+
+
+@dataclass(frozen=True, eq=False)
+class BinStats:
+    """Per-bin reliability statistics for top-label confidences.
+
+    All arrays are read-only. ``eq=False`` because element-wise array
+    comparison has no single truth value; compare fields with numpy instead.
+
+    Example:
+        >>> s = bin_stats([0.3, 0.9, 1.0], [0, 1, 1], n_bins=2)
+        >>> s.count.tolist(), s.accuracy.tolist()
+        ([1, 2], [0.0, 1.0])
+    """
+
+    edges: np.ndarray  # (n_bins + 1,) bin edges, increasing (equal where a quantile bin is empty), edges[0]=0, edges[-1]=1
+    count: np.ndarray  # (n_bins,) int, items per bin
+    mean_confidence: np.ndarray  # (n_bins,) mean confidence of the bin's items, NaN where empty
+    accuracy: np.ndarray  # (n_bins,) share of the bin's items that are correct, NaN where empty
+    accuracy_low: np.ndarray  # (n_bins,) lower end of the 95% Wilson interval for accuracy, NaN where empty
+    accuracy_high: np.ndarray  # (n_bins,) upper end of the 95% Wilson interval for accuracy, NaN where empty
+    n_items: int  # total number of items binned (count.sum())
+    strategy: str  # "uniform" (equal width) or "quantile" (equal mass)
+
+    @property
+    def weight(self) -> np.ndarray:
+        """Share of items in each bin, shape ``(n_bins,)``, sums to 1."""
+        return self.count / self.n_items
+
+    @property
+    def n_bins(self) -> int:
+        """Number of bins, empty ones included."""
+        return int(self.count.shape[0])
+
+
+def bin_stats(
+    confidence: np.ndarray,
+    correct: np.ndarray,
+    *,
+    n_bins: int = 10,
+    strategy: str = "uniform",
+) -> BinStats:
+    """Bin top-label confidences and report per-bin reliability statistics.
+
+    Args:
+        confidence: shape ``(n,)``, floats in [0, 1] (the probability of the
+            predicted option).
+        correct: shape ``(n,)``, bool or 0/1, whether the prediction was right.
+        n_bins: number of bins (>= 1).
+        strategy: ``"uniform"`` (equal-width bins on [0, 1]) or
+            ``"quantile"`` (equal-mass bins); see the module docstring for
+            edge and tie rules.
+
+    Returns:
+        A :class:`BinStats`; empty bins have count 0 and NaN statistics.
+
+    Example:
+        >>> s = bin_stats([0.1, 0.35, 0.4, 1.0], [0, 1, 0, 1], n_bins=2)
+        >>> s.count.tolist(), s.mean_confidence.tolist(), s.accuracy.tolist()
+        ([3, 1], [0.2833333333333333, 1.0], [0.3333333333333333, 1.0])
+    """
+    confidence, correct = _check_confidence_correct(confidence, correct)
+    n_bins = _check_n_bins(n_bins)
+    strategy = _check_choice("strategy", strategy, STRATEGIES)
+    edges = bin_edges(confidence, n_bins=n_bins, strategy=strategy)
+    ids = assign_bins(confidence, edges)
+    count = np.bincount(ids, minlength=n_bins)
+    sum_conf = np.bincount(ids, weights=confidence, minlength=n_bins)
+    n_correct = np.bincount(ids, weights=correct.astype(np.float64), minlength=n_bins)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean_conf = np.where(count > 0, sum_conf / count, np.nan)
+        acc = np.where(count > 0, n_correct / count, np.nan)
+    low, high = _wilson(n_correct, count)
+    return BinStats(
+        edges=_frozen(edges),
+        count=_frozen(count.astype(np.int64)),
+        mean_confidence=_frozen(mean_conf),
+        accuracy=_frozen(acc),
+        accuracy_low=_frozen(low),
+        accuracy_high=_frozen(high),
+        n_items=int(confidence.shape[0]),
+        strategy=strategy,
+    )
+
+
+def bin_edges(confidence: np.ndarray, *, n_bins: int = 10, strategy: str = "uniform") -> np.ndarray:
+    """Bin edges, shape ``(n_bins + 1,)``, from 0 to 1.
+
+    ``"uniform"`` ignores the data: ``np.linspace(0, 1, n_bins + 1)``.
+    ``"quantile"`` puts the interior edges at the ``j / n_bins`` quantiles of
+    ``confidence`` (linear interpolation) and the outer edges at 0 and 1.
+
+    Example:
+        >>> bin_edges([0.2, 0.4, 0.6, 0.8], n_bins=2, strategy="quantile").tolist()
+        [0.0, 0.5, 1.0]
+    """
+    n_bins = _check_n_bins(n_bins)
+    strategy = _check_choice("strategy", strategy, STRATEGIES)
+    if strategy == "uniform":
+        return np.linspace(0.0, 1.0, n_bins + 1)
+    confidence = _check_confidence(confidence)
+    return quantile_edges(np.sort(confidence)[None, :], n_bins=n_bins)[0]
+
+
+def assign_bins(confidence: np.ndarray, edges: np.ndarray) -> np.ndarray:
+    """Bin index of each confidence, shape ``(n,)``, ints in ``[0, n_bins)``.
+
+    Right-open bins ``[e_j, e_{j+1})`` except the last, which is closed (the
+    rule of ``np.histogram`` and netcal). Values below ``edges[0]`` or above
+    ``edges[-1]`` are put in the first or last bin.
+
+    Example:
+        >>> assign_bins(np.array([0.0, 0.5, 0.99, 1.0]), np.linspace(0, 1, 3)).tolist()
+        [0, 1, 1, 1]
+    """
+    edges = np.asarray(edges, dtype=np.float64)
+    ids = np.searchsorted(edges, np.asarray(confidence, dtype=np.float64), side="right") - 1
+    return np.clip(ids, 0, edges.shape[0] - 2)
+
+
+def quantile_edges(sorted_rows: np.ndarray, *, n_bins: int) -> np.ndarray:
+    """Equal-mass edges for each row of an ascending-sorted ``(b, n)`` array.
+
+    Returns shape ``(b, n_bins + 1)``: interior edges are numpy's default
+    ("linear", type 7) quantiles, computed here so that the bootstrap, which
+    builds the sorted rows of its resamples without sorting, gets
+    bit-identical edges; outer edges are 0 and 1.
+
+    Example:
+        >>> quantile_edges(np.array([[0.1, 0.2, 0.3, 0.9]]), n_bins=2).tolist()
+        [[0.0, 0.25, 1.0]]
+    """
+    rows = np.asarray(sorted_rows, dtype=np.float64)
+    n = rows.shape[1]
+    pos = quantile_positions(n, n_bins=n_bins)
+    lo = np.floor(pos).astype(np.int64)
+    hi = np.minimum(lo + 1, n - 1)
+    edges = lerp(rows[:, lo], rows[:, hi], pos - lo)
+    edges[:, 0] = 0.0
+    edges[:, -1] = 1.0
+    return edges
+
+
+def quantile_positions(n: int, *, n_bins: int) -> np.ndarray:
+    """Fractional sorted positions ``j * (n - 1) / n_bins`` of the edges, ``(n_bins + 1,)``."""
+    return np.arange(n_bins + 1, dtype=np.float64) * (n - 1) / n_bins
+
+
+def lerp(a: np.ndarray, b: np.ndarray, t: np.ndarray) -> np.ndarray:
+    """Linear interpolation ``a + t (b - a)``, as numpy's quantile computes it.
+
+    Evaluated from the nearer end so the result is monotone in ``t`` and
+    exact at ``t = 0`` and ``t = 1``.
+    """
+    diff = b - a
+    return np.where(t >= 0.5, b - diff * (1.0 - t), a + diff * t)
+
+
+def _wilson(successes: np.ndarray, trials: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """95% Wilson score interval per bin; NaN where ``trials == 0``."""
+    n = trials.astype(np.float64)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        p = successes / n
+        z2 = _Z95 * _Z95
+        denom = 1.0 + z2 / n
+        centre = (p + z2 / (2.0 * n)) / denom
+        half = _Z95 * np.sqrt(p * (1.0 - p) / n + z2 / (4.0 * n * n)) / denom
+    empty = trials == 0
+    low = np.where(empty, np.nan, np.clip(centre - half, 0.0, 1.0))
+    high = np.where(empty, np.nan, np.clip(centre + half, 0.0, 1.0))
+    return low, high
+
+
+def _frozen(a: np.ndarray) -> np.ndarray:
+    a = np.array(a, copy=True)
+    a.setflags(write=False)
+    return a
+
+
+# ---------------------------------------------------------------------------
+# Input checks shared by binning, metrics, bootstrap and temperature. They
+# live here, in the lowest of those modules, so there is exactly one copy.
+
+PROB_SUM_TOL = 1e-6  # how far an option-probability row may stray from summing to 1
+
+
+def _check_n_bins(n_bins: int) -> int:
+    if isinstance(n_bins, bool) or not isinstance(n_bins, (int, np.integer)) or n_bins < 1:
+        raise ValueError(f"n_bins must be a positive integer, got {n_bins!r}")
+    return int(n_bins)
+
+
+def _check_choice(name: str, value: str, allowed: tuple[str, ...]) -> str:
+    if value not in allowed:
+        raise ValueError(f"{name} must be one of {', '.join(map(repr, allowed))}; got {value!r}")
+    return value
+
+
+def _as_float_array(name: str, x: object, ndim: int) -> np.ndarray:
+    try:
+        a = np.asarray(x, dtype=np.float64)
+    except (TypeError, ValueError) as err:
+        raise ValueError(f"{name} must be a numeric array ({err})") from None
+    if a.ndim != ndim:
+        want = "(n,)" if ndim == 1 else "(n, k)"
+        raise ValueError(f"{name} must have shape {want}, got shape {a.shape}")
+    if a.shape[0] == 0:
+        raise ValueError(f"{name} must not be empty")
+    if np.isnan(a).any():
+        raise ValueError(f"{name} contains NaN")
+    return a
+
+
+def _check_confidence(confidence: object, name: str = "confidence") -> np.ndarray:
+    c = _as_float_array(name, confidence, 1)
+    if c.min() < 0.0 or c.max() > 1.0:
+        raise ValueError(f"{name} must lie in [0, 1], got values in [{c.min():.6g}, {c.max():.6g}]")
+    return c
+
+
+def _check_confidence_correct(confidence: object, correct: object) -> tuple[np.ndarray, np.ndarray]:
+    """Validate a top-label pair; returns float64 confidence and bool correct."""
+    c = _check_confidence(confidence)
+    y = _as_float_array("correct", correct, 1)
+    if y.shape[0] != c.shape[0]:
+        raise ValueError(
+            f"correct must have the same length as confidence ({y.shape[0]} != {c.shape[0]})"
+        )
+    if not np.isin(y, (0.0, 1.0)).all():
+        raise ValueError("correct must hold only booleans or 0/1 values")
+    return c, y.astype(bool)
+
+
+def _check_probs(probs: object, name: str = "probs") -> np.ndarray:
+    p = _as_float_array(name, probs, 2)
+    if p.shape[1] == 0:
+        raise ValueError(f"{name} must have at least one option (column), got shape {p.shape}")
+    if p.min() < 0.0 or p.max() > 1.0:
+        raise ValueError(f"{name} must lie in [0, 1], got values in [{p.min():.6g}, {p.max():.6g}]")
+    worst = float(np.abs(p.sum(axis=1) - 1.0).max())
+    if worst > PROB_SUM_TOL:
+        raise ValueError(f"{name} rows must sum to 1 (tolerance {PROB_SUM_TOL:g}); worst row is off by {worst:.3g}")
+    return p
+
+
+def _check_labels(labels: object, *, n_items: int, n_classes: int, name: str = "labels") -> np.ndarray:
+    """Validate integer class labels in ``[0, n_classes)``; returns int64."""
+    y = _as_float_array(name, labels, 1)
+    if y.shape[0] != n_items:
+        raise ValueError(f"{name} must have one entry per row ({y.shape[0]} != {n_items})")
+    if not np.all(np.isfinite(y)) or not np.all(y == np.round(y)):
+        raise ValueError(f"{name} must hold integer class indices")
+    if y.min() < 0 or y.max() >= n_classes:
+        raise ValueError(
+            f"{name} must lie in [0, {n_classes}) for {n_classes} options, "
+            f"got values in [{int(y.min())}, {int(y.max())}]"
+        )
+    return y.astype(np.int64)
+
+
+def _check_probs_labels(probs: object, labels: object) -> tuple[np.ndarray, np.ndarray]:
+    """Validate an option-probability matrix and its labels."""
+    p = _check_probs(probs)
+    return p, _check_labels(labels, n_items=p.shape[0], n_classes=p.shape[1])
+
+
+def _check_level(level: float) -> float:
+    # "not 0 < level < 1" is also true for NaN
+    if isinstance(level, bool) or not isinstance(level, (int, float, np.floating)) or not 0.0 < float(level) < 1.0:
+        raise ValueError(f"level must be a number in (0, 1), got {level!r}")
+    return float(level)

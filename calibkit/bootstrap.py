@@ -1,0 +1,638 @@
+"""Percentile-bootstrap confidence intervals for calibkit's metrics.
+
+Resampling items with replacement is the same as giving each item an
+integer multiplicity (how often it was drawn). This module draws the index
+matrix of ``n_resamples`` resamples, turns it into such a count matrix of
+shape ``(n_resamples, n)`` (in chunks, to bound memory) and evaluates every
+named metric on all resamples at once:
+
+* accuracy, Brier score and NLL are means of per-item losses, so a resample
+  is ``counts @ losses / n``;
+* binned calibration errors sort the items by confidence once and read each
+  resample's per-bin count, confidence sum and correct count off cumulative
+  sums at the bin boundaries. Equal-mass (``"quantile"``) edges are
+  recomputed for every resample from those cumulative counts (the sorted
+  resample is never materialised), so the binning is part of the bootstrap
+  as it should be;
+* AUROC and AURC use the same cumulative-sum trick over sorted confidences.
+
+The intervals are plain percentile intervals (Efron & Tibshirani 1993,
+ch. 13): the ``(1 - level) / 2`` and ``(1 + level) / 2`` quantiles of the
+resampled values. Seeds are passed to ``numpy.random.default_rng``; the same
+seed and item count give the same resample indices, whichever metric (or
+callable) is evaluated, so intervals for different metrics or different
+temperatures are computed on the same resamples.
+
+This module must never import torch or plotting code.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any, Callable, Iterator, Sequence
+
+import numpy as np
+
+from calibkit.binning import (
+    assign_bins,
+    _check_choice,
+    _check_confidence_correct,
+    _check_level,
+    _check_n_bins,
+    _check_probs_labels,
+    lerp,
+    quantile_positions,
+)
+from calibkit import metrics as _m
+
+# Named metrics and the arrays each takes (the positional arguments of the
+# function of the same name in calibkit.metrics).
+TOP_LABEL_METRICS = ("ece", "rms_ce", "mce", "ece_quantile", "ece_bin_mean", "debiased_l2", "auroc", "aurc")
+OPTION_METRICS = ("accuracy", "brier", "nll", "classwise_ece", "pooled_ece")
+METRICS = TOP_LABEL_METRICS + OPTION_METRICS
+
+# The standard summary of a set of option-probability items, in report order.
+SUMMARY_METRICS = ("accuracy", "ece", "rms_ce", "mce", "ece_quantile", "brier", "nll", "auroc", "aurc")
+
+# Resamples are evaluated in chunks of about this many (resample, item) cells
+# (16 MB of float64 per array), which bounds memory at any n.
+_CHUNK_CELLS = 1 << 21
+
+
+@dataclass(frozen=True)
+class Interval:
+    """A point estimate with its percentile-bootstrap confidence interval.
+
+    Example:
+        >>> Interval(0.1, 0.08, 0.12, 0.95, 1000).to_json()["high"]
+        0.12
+    """
+
+    estimate: float  # the metric on the full data
+    low: float  # lower percentile bound, NaN when no resample gave a value
+    high: float  # upper percentile bound
+    level: float  # nominal coverage, e.g. 0.95
+    n_resamples: int  # resamples on which the metric was defined (AUROC needs both classes)
+
+    def to_json(self) -> dict[str, Any]:
+        """Plain JSON types; NaN becomes null."""
+        return {
+            "estimate": _json_float(self.estimate),
+            "low": _json_float(self.low),
+            "high": _json_float(self.high),
+            "level": self.level,
+            "n_resamples": self.n_resamples,
+        }
+
+
+@dataclass(frozen=True)
+class PairedDifference:
+    """Difference of one metric between two models scored on the same items.
+
+    ``difference = estimate_a - estimate_b``; ``low``/``high`` bound it; the
+    two-sided ``p_value`` tests "no difference" (see
+    :func:`paired_bootstrap`).
+    """
+
+    estimate_a: float  # metric of model a on all items
+    estimate_b: float  # metric of model b on all items
+    difference: float  # estimate_a - estimate_b
+    low: float  # lower percentile bound of the difference
+    high: float  # upper percentile bound of the difference
+    p_value: float  # two-sided bootstrap p-value for difference == 0
+    n_resamples: int  # resamples on which both metrics were defined
+    level: float = 0.95  # nominal coverage of [low, high]
+
+    def to_json(self) -> dict[str, Any]:
+        """Plain JSON types; NaN becomes null."""
+        return {
+            "estimate_a": _json_float(self.estimate_a),
+            "estimate_b": _json_float(self.estimate_b),
+            "difference": _json_float(self.difference),
+            "low": _json_float(self.low),
+            "high": _json_float(self.high),
+            "p_value": _json_float(self.p_value),
+            "n_resamples": self.n_resamples,
+            "level": self.level,
+        }
+
+
+@dataclass(frozen=True)
+class Summary:
+    """The standard metrics of a set of option-probability items, with CIs.
+
+    All intervals come from the same resamples. Produced by :func:`summarize`.
+    """
+
+    accuracy: Interval  # share of items whose top option is right
+    ece: Interval  # top-label ECE, equal-width bins, mass-weighted
+    rms_ce: Interval  # RMS calibration error, equal-width bins
+    mce: Interval  # maximum calibration error, equal-width bins
+    ece_quantile: Interval  # top-label ECE, equal-mass bins (re-binned per resample)
+    brier: Interval  # multiclass Brier score, in [0, 2]
+    nll: Interval  # mean negative log-likelihood, nats
+    auroc: Interval  # AUROC of confidence for correctness (NaN if all right or all wrong)
+    aurc: Interval  # area under the risk-coverage curve
+    n_items: int  # items summarised
+    n_bins: int  # bins used by the binned metrics
+    seed: int  # seed of the resample indices
+
+    def metrics(self) -> dict[str, Interval]:
+        """The intervals by metric name, in report order."""
+        return {name: getattr(self, name) for name in SUMMARY_METRICS}
+
+    def to_json(self) -> dict[str, Any]:
+        """The summary.json form: metadata plus one object per metric."""
+        return {
+            "n_items": self.n_items,
+            "n_bins": self.n_bins,
+            "seed": self.seed,
+            "metrics": {name: iv.to_json() for name, iv in self.metrics().items()},
+        }
+
+
+# ---------------------------------------------------------------------------
+# Public entry points
+
+
+def bootstrap_ci(
+    metric: str | Callable[..., float],
+    *arrays: np.ndarray,
+    n_resamples: int = 1000,
+    level: float = 0.95,
+    seed: int = 0,
+    n_bins: int = 10,
+) -> Interval:
+    """Percentile bootstrap interval of one metric.
+
+    Args:
+        metric: a name from :data:`METRICS` — top-label names take
+            ``(confidence, correct)``: ``"ece"``, ``"rms_ce"``, ``"mce"``,
+            ``"ece_quantile"`` (equal-mass bins), ``"ece_bin_mean"``
+            (Kadavath's unweighted mean over bins), ``"debiased_l2"``,
+            ``"auroc"``, ``"aurc"``; option names take ``(probs, labels)``:
+            ``"accuracy"``, ``"brier"``, ``"nll"``, ``"classwise_ece"``,
+            ``"pooled_ece"``. Or any callable ``metric(*arrays) -> float``
+            (bind options with ``functools.partial``); callables are
+            evaluated resample by resample, so they are slow, and a resample
+            on which the callable raises ``ValueError`` counts as undefined.
+        *arrays: the metric's arrays; all share the first dimension ``n``,
+            which is what is resampled.
+        n_resamples: number of bootstrap resamples.
+        level: nominal coverage of the interval, in (0, 1).
+        seed: seed for ``numpy.random.default_rng``.
+        n_bins: bins for the binned named metrics (ignored by callables).
+
+    Returns:
+        :class:`Interval`; ``n_resamples`` counts resamples where the metric
+        was defined.
+
+    Example:
+        >>> rng = np.random.default_rng(0)
+        >>> conf = rng.uniform(0.5, 1.0, 2000); correct = rng.uniform(size=2000) < conf
+        >>> iv = bootstrap_ci("ece", conf, correct, n_resamples=200, seed=1)
+        >>> iv.low <= iv.estimate <= iv.high
+        True
+    """
+    level = _check_level(level)
+    n_resamples = _check_count("n_resamples", n_resamples)
+    seed = _check_seed(seed)
+    if callable(metric):
+        arrays = _check_same_length(arrays, "arrays")
+        estimate = float(metric(*arrays))
+        values = _callable_values(metric, arrays, n_resamples=n_resamples, seed=seed)
+    else:
+        prepared = _prepare(metric, arrays, n_bins=n_bins, shared={})
+        estimate = prepared.estimate
+        values = np.concatenate([prepared.kernel(w) for w in _count_chunks(prepared.n, n_resamples, seed)])
+    return _interval(estimate, values, level)
+
+
+def paired_bootstrap(
+    metric: str | Callable[..., float],
+    arrays_a: Sequence[np.ndarray],
+    arrays_b: Sequence[np.ndarray],
+    *,
+    n_resamples: int = 1000,
+    level: float = 0.95,
+    seed: int = 0,
+    n_bins: int = 10,
+) -> PairedDifference:
+    """Bootstrap the difference of a metric between two models on the same items.
+
+    Both models are evaluated on the *same* resampled items in every
+    resample (item ``i`` of ``arrays_a`` and of ``arrays_b`` must be the same
+    question), which removes the between-item variance the two share.
+
+    The interval is the percentile interval of the resampled differences
+    ``d*``. The p-value is the centred (null-shifted) bootstrap test
+    (Efron & Tibshirani 1993, §16.4; Hall & Wilson 1991): ``d* - d`` mimics
+    the sampling distribution of ``d`` around its true value, so under
+    H0 (true difference 0)
+    ``p = (1 + #{|d*_b - d| >= |d|}) / (1 + B)``. It is approximately
+    uniform under H0 and never 0.
+
+    Args:
+        metric: a name from :data:`METRICS` or a callable, as in
+            :func:`bootstrap_ci`.
+        arrays_a, arrays_b: each model's arrays for ``metric``, all of the
+            same length ``n``.
+        n_resamples, level, seed, n_bins: as in :func:`bootstrap_ci`.
+
+    Example:
+        >>> rng = np.random.default_rng(0)
+        >>> labels = rng.integers(0, 2, 500)
+        >>> good = np.where(labels[:, None] == [0, 1], 0.8, 0.2)
+        >>> bad = np.full((500, 2), 0.5)
+        >>> paired_bootstrap("brier", (good, labels), (bad, labels), n_resamples=200).p_value < 0.01
+        True
+    """
+    level = _check_level(level)
+    n_resamples = _check_count("n_resamples", n_resamples)
+    seed = _check_seed(seed)
+    if callable(metric):
+        a = _check_same_length(tuple(arrays_a), "arrays_a")
+        b = _check_same_length(tuple(arrays_b), "arrays_b")
+        if a[0].shape[0] != b[0].shape[0]:
+            raise ValueError(f"arrays_b must have as many items as arrays_a ({b[0].shape[0]} != {a[0].shape[0]})")
+        est_a, est_b = float(metric(*a)), float(metric(*b))
+        va = _callable_values(metric, a, n_resamples=n_resamples, seed=seed)
+        vb = _callable_values(metric, b, n_resamples=n_resamples, seed=seed)
+    else:
+        pa = _prepare(metric, tuple(arrays_a), n_bins=n_bins, shared={})
+        pb = _prepare(metric, tuple(arrays_b), n_bins=n_bins, shared={})
+        if pa.n != pb.n:
+            raise ValueError(f"arrays_b must have as many items as arrays_a ({pb.n} != {pa.n})")
+        est_a, est_b = pa.estimate, pb.estimate
+        va_parts, vb_parts = [], []
+        for w in _count_chunks(pa.n, n_resamples, seed):
+            va_parts.append(pa.kernel(w))
+            vb_parts.append(pb.kernel(w))
+        va, vb = np.concatenate(va_parts), np.concatenate(vb_parts)
+    diff = est_a - est_b
+    d = va - vb
+    d = d[np.isfinite(d)]
+    if d.size == 0:
+        low = high = p = math.nan
+    else:
+        low, high = _percentiles(d, level)
+        p = float((1 + np.count_nonzero(np.abs(d - diff) >= abs(diff))) / (1 + d.size))
+    return PairedDifference(
+        estimate_a=est_a,
+        estimate_b=est_b,
+        difference=diff,
+        low=low,
+        high=high,
+        p_value=p,
+        n_resamples=int(d.size),
+        level=level,
+    )
+
+
+def option_intervals(
+    probs: np.ndarray,
+    labels: np.ndarray,
+    *,
+    metrics: Sequence[str] = SUMMARY_METRICS,
+    n_bins: int = 10,
+    n_resamples: int = 1000,
+    level: float = 0.95,
+    seed: int = 0,
+) -> dict[str, Interval]:
+    """Intervals for several named metrics of option probabilities, on shared resamples.
+
+    Top-label metrics are computed on :func:`calibkit.metrics.top_label` of
+    ``probs``. AUROC is reported as an all-NaN interval (``n_resamples=0``)
+    when every item is right or every item is wrong, instead of raising, so
+    a summary of a tiny run still works.
+
+    Args:
+        probs: ``(n, k)`` option probabilities; labels: ``(n,)`` ints.
+        metrics: names from :data:`METRICS`.
+
+    Example:
+        >>> p = np.array([[0.9, 0.1], [0.3, 0.7], [0.6, 0.4], [0.2, 0.8]])
+        >>> option_intervals(p, np.array([0, 1, 1, 1]), metrics=("accuracy",), n_resamples=50)["accuracy"].estimate
+        0.75
+    """
+    level = _check_level(level)
+    n_resamples = _check_count("n_resamples", n_resamples)
+    seed = _check_seed(seed)
+    p, y = _check_probs_labels(probs, labels)
+    top = _m._top_label(p, y)
+    shared: dict[Any, Any] = {}
+    prepared: dict[str, _Prepared] = {}
+    undefined: list[str] = []
+    for name in metrics:
+        _check_choice("metrics", name, METRICS)
+        arrays = (top.confidence, top.correct) if name in TOP_LABEL_METRICS else (p, y)
+        if name == "auroc" and top.correct.all() == top.correct.any():
+            undefined.append(name)
+            continue
+        prepared[name] = _prepare(name, arrays, n_bins=n_bins, shared=shared)
+    values: dict[str, list[np.ndarray]] = {name: [] for name in prepared}
+    for w in _count_chunks(p.shape[0], n_resamples, seed):
+        for name, prep in prepared.items():
+            values[name].append(prep.kernel(w))
+    out: dict[str, Interval] = {}
+    for name in metrics:
+        if name in undefined:
+            out[name] = Interval(math.nan, math.nan, math.nan, level, 0)
+        else:
+            out[name] = _interval(prepared[name].estimate, np.concatenate(values[name]), level)
+    return out
+
+
+def summarize(
+    probs: np.ndarray,
+    labels: np.ndarray,
+    *,
+    n_bins: int = 10,
+    n_resamples: int = 1000,
+    level: float = 0.95,
+    seed: int = 0,
+) -> Summary:
+    """The standard summary (:data:`SUMMARY_METRICS`) with bootstrap CIs.
+
+    Args:
+        probs: ``(n, k)`` option probabilities (rows sum to 1).
+        labels: ``(n,)`` index of the right option.
+
+    Example:
+        >>> p = np.array([[0.9, 0.1], [0.3, 0.7], [0.6, 0.4], [0.2, 0.8]])
+        >>> s = summarize(p, np.array([0, 1, 1, 1]), n_resamples=50)
+        >>> s.accuracy.estimate, sorted(s.to_json()["metrics"])[:3]
+        (0.75, ['accuracy', 'aurc', 'auroc'])
+    """
+    intervals = option_intervals(
+        probs, labels, metrics=SUMMARY_METRICS, n_bins=n_bins,
+        n_resamples=n_resamples, level=level, seed=seed,
+    )
+    return Summary(**intervals, n_items=int(np.shape(probs)[0]), n_bins=int(n_bins), seed=int(seed))
+
+
+# ---------------------------------------------------------------------------
+# Resampling
+
+
+def _count_chunks(n: int, n_resamples: int, seed: int) -> Iterator[np.ndarray]:
+    """Multiplicity matrices, shape ``(b, n)``, of successive chunks of resamples."""
+    for idx in _index_chunks(n, n_resamples, seed):
+        b = idx.shape[0]
+        flat = (idx + (np.arange(b, dtype=np.int64) * n)[:, None]).ravel()
+        yield np.bincount(flat, minlength=b * n).reshape(b, n).astype(np.float64)
+
+
+def _index_chunks(n: int, n_resamples: int, seed: int) -> Iterator[np.ndarray]:
+    """Resample index matrices, shape ``(b, n)``; the draws depend only on (n, n_resamples, seed)."""
+    rng = np.random.default_rng(seed)
+    step = max(1, min(n_resamples, _CHUNK_CELLS // n))
+    for start in range(0, n_resamples, step):
+        yield rng.integers(0, n, size=(min(step, n_resamples - start), n))
+
+
+def _callable_values(metric: Callable[..., float], arrays: tuple[np.ndarray, ...], *, n_resamples: int, seed: int) -> np.ndarray:
+    out: list[float] = []
+    first_error: ValueError | None = None
+    for idx in _index_chunks(arrays[0].shape[0], n_resamples, seed):
+        for row in idx:
+            try:
+                out.append(float(metric(*(a[row] for a in arrays))))
+            except ValueError as err:  # e.g. AUROC on a one-class resample
+                first_error = first_error or err
+                out.append(math.nan)
+    values = np.asarray(out)
+    if first_error is not None and not np.isfinite(values).any():
+        raise ValueError(f"metric failed on every resample: {first_error}")
+    return values
+
+
+def _interval(estimate: float, values: np.ndarray, level: float) -> Interval:
+    ok = values[np.isfinite(values)]
+    if ok.size == 0:
+        return Interval(float(estimate), math.nan, math.nan, level, 0)
+    low, high = _percentiles(ok, level)
+    return Interval(float(estimate), low, high, level, int(ok.size))
+
+
+def _percentiles(values: np.ndarray, level: float) -> tuple[float, float]:
+    alpha = (1.0 - level) / 2.0
+    low, high = np.quantile(values, [alpha, 1.0 - alpha])
+    return float(low), float(high)
+
+
+# ---------------------------------------------------------------------------
+# Vectorized metric kernels
+
+
+@dataclass(frozen=True)
+class _Prepared:
+    estimate: float  # metric on the full data, from calibkit.metrics
+    kernel: Callable[[np.ndarray], np.ndarray]  # (b, n) multiplicities -> (b,) metric values
+    n: int  # items
+
+
+def _prepare(name: str, arrays: tuple[np.ndarray, ...], *, n_bins: int, shared: dict[Any, Any]) -> _Prepared:
+    """Validate ``arrays`` for metric ``name`` and build its estimate and kernel.
+
+    ``shared`` lets metrics of one call reuse the same binned sums.
+    """
+    if not isinstance(name, str) or name not in METRICS:
+        raise ValueError(f"metric must be a callable or one of {', '.join(map(repr, METRICS))}; got {name!r}")
+    if len(arrays) != 2:
+        want = "(confidence, correct)" if name in TOP_LABEL_METRICS else "(probs, labels)"
+        raise ValueError(f"arrays for metric {name!r} must be {want}; got {len(arrays)} arrays")
+    n_bins = _check_n_bins(n_bins)
+    if name in TOP_LABEL_METRICS:
+        c, y = _check_confidence_correct(*arrays)
+        n = c.shape[0]
+        binned = lambda strategy: _shared_binned(shared, c, y, n_bins, strategy)  # noqa: E731
+        if name == "ece":
+            est, kern = _m.ece(c, y, n_bins=n_bins), binned("uniform").reducer("l1", "mass")
+        elif name == "rms_ce":
+            est, kern = _m.rms_ce(c, y, n_bins=n_bins), binned("uniform").reducer("l2", "mass")
+        elif name == "mce":
+            est, kern = _m.mce(c, y, n_bins=n_bins), binned("uniform").reducer("max", "mass")
+        elif name == "ece_quantile":
+            est = _m.ece(c, y, n_bins=n_bins, strategy="quantile")
+            kern = binned("quantile").reducer("l1", "mass")
+        elif name == "ece_bin_mean":
+            est, kern = _m.ece(c, y, n_bins=n_bins, weighting="uniform"), binned("uniform").reducer("l1", "uniform")
+        elif name == "debiased_l2":
+            est, kern = _m.debiased_l2_ce(c, y, n_bins=n_bins), binned("uniform").debiased_l2
+        elif name == "auroc":
+            est = _m.auroc(c, y)
+            kern = lambda w: _m._auroc_weighted(c, y, w)  # noqa: E731
+        else:  # aurc
+            est = _m.aurc(c, y)
+            kern = lambda w: _m._aurc_weighted(c, y, w)  # noqa: E731
+        return _Prepared(float(est), kern, n)
+    p, y = _check_probs_labels(*arrays)
+    n = p.shape[0]
+    if name in ("accuracy", "brier", "nll"):
+        fn, per_item = {
+            "accuracy": (_m.accuracy, _m._hits),
+            "brier": (_m.brier_score, _m._brier_per_item),
+            "nll": (_m.nll, _m._nll_per_item),
+        }[name]
+        losses = per_item(p, y)
+        return _Prepared(fn(p, y), lambda w: (w @ losses) / n, n)
+    if name == "classwise_ece":
+        per_class = [_Binned(p[:, j], y == j, n_bins, "uniform").reducer("l1", "mass") for j in range(p.shape[1])]
+        kern = lambda w: np.mean([f(w) for f in per_class], axis=0)  # noqa: E731
+        return _Prepared(_m.classwise_ece(p, y, n_bins=n_bins), kern, n)
+    # pooled_ece: every option is a point; an item's multiplicity applies to all its options
+    k = p.shape[1]
+    hit = np.arange(k)[None, :] == y[:, None]
+    pooled = _Binned(p.ravel(), hit.ravel(), n_bins, "quantile").reducer("l1", "mass")
+    rows = max(1, _CHUNK_CELLS // (n * k))  # the pooled matrix is k times wider: keep memory bounded
+
+    def kern(w: np.ndarray) -> np.ndarray:
+        return np.concatenate([pooled(np.repeat(w[i : i + rows], k, axis=1)) for i in range(0, w.shape[0], rows)])
+
+    return _Prepared(_m.pooled_ece(p, y, n_bins=n_bins), kern, n)
+
+
+def _shared_binned(shared: dict[Any, Any], c: np.ndarray, y: np.ndarray, n_bins: int, strategy: str) -> "_Binned":
+    key = ("binned", id(c), id(y), n_bins, strategy)
+    if key not in shared:
+        shared[key] = _Binned(c, y, n_bins, strategy)
+    return shared[key]
+
+
+class _Binned:
+    """Per-resample bin sums of one (confidence, correct) pair.
+
+    Equal-width bins: item bins are fixed, so the sums are one matrix
+    product. Equal-mass bins: items are sorted by confidence once; each
+    resample's edges give a contiguous range ``[pos_j, pos_{j+1})`` of sorted
+    items per bin (those with ``e_j <= c < e_{j+1}``, the last bin closed),
+    whose sums are differences of cumulative sums. The last multiplicity
+    matrix's sums are cached, so ECE, RMS and MCE of one call share the work.
+    """
+
+    def __init__(self, c: np.ndarray, y: np.ndarray, n_bins: int, strategy: str) -> None:
+        self.n_bins = n_bins
+        self.strategy = strategy
+        n = c.shape[0]
+        if strategy == "uniform":
+            # Fixed edges: one matrix product with per-item bin indicators
+            # (scaled by 1, confidence, correct) gives all sums at once.
+            ids = assign_bins(c, np.linspace(0.0, 1.0, n_bins + 1))
+            onehot = np.zeros((n, n_bins))
+            onehot[np.arange(n), ids] = 1.0
+            self.design = np.hstack([onehot, onehot * c[:, None], onehot * y[:, None]])
+        else:
+            self.order = np.argsort(c, kind="stable")
+            self.xs = c[self.order]
+            self.ys = y[self.order].astype(np.float64)
+            q = quantile_positions(n, n_bins=n_bins)
+            self.q_lo = np.floor(q).astype(np.int64)
+            self.q_hi = np.minimum(self.q_lo + 1, n - 1)
+            self.q_t = q - self.q_lo
+        self._cache: tuple[np.ndarray, tuple[np.ndarray, ...]] | None = None
+
+    def sums(self, w: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Per-bin (count, confidence sum, correct count), each ``(b, n_bins)``."""
+        if self._cache is not None and self._cache[0] is w:
+            return self._cache[1]  # type: ignore[return-value]
+        if self.strategy == "uniform":
+            out = tuple(np.split(w @ self.design, 3, axis=1))
+        else:
+            ws = np.take(w, self.order, axis=1)
+            b, n = ws.shape
+            cw = np.zeros((b, n + 1))
+            np.cumsum(ws, axis=1, out=cw[:, 1:])
+            pos = self._quantile_pos(cw)
+            cx = np.zeros((b, n + 1))
+            cy = np.zeros((b, n + 1))
+            np.cumsum(ws * self.xs, axis=1, out=cx[:, 1:])
+            np.cumsum(ws * self.ys, axis=1, out=cy[:, 1:])
+            out = tuple(np.diff(np.take_along_axis(cum, pos, axis=1), axis=1) for cum in (cw, cx, cy))
+        self._cache = (w, out)
+        return out  # type: ignore[return-value]
+
+    def _quantile_pos(self, cw: np.ndarray) -> np.ndarray:
+        """Bin boundaries from each resample's own equal-mass edges.
+
+        The resample's sorted value of rank ``r`` is ``xs[i]`` for the first
+        ``i`` whose cumulative count exceeds ``r``; rows are searched at once
+        by offsetting each row's (non-decreasing, <= n) counts by
+        ``row * (n + 1)``. Edges are interpolated exactly as
+        :func:`calibkit.binning.quantile_edges` does on a sorted sample.
+        """
+        b, n1 = cw.shape
+        n = n1 - 1
+        offset = (np.arange(b, dtype=np.float64) * n1)[:, None]
+        flat = (cw[:, 1:] + offset).ravel()
+        lo = np.searchsorted(flat, (self.q_lo[None, :] + offset).ravel(), side="right").reshape(b, -1)
+        hi = np.searchsorted(flat, (self.q_hi[None, :] + offset).ravel(), side="right").reshape(b, -1)
+        row0 = (np.arange(b) * n)[:, None]
+        edges = lerp(self.xs[lo - row0], self.xs[hi - row0], self.q_t[None, :])
+        pos = np.searchsorted(self.xs, edges, side="left")
+        pos[:, 0], pos[:, -1] = 0, n
+        return pos
+
+    def reducer(self, norm: str, weighting: str) -> Callable[[np.ndarray], np.ndarray]:
+        """Kernel ``(b, n) -> (b,)`` for one norm and bin weighting (see metrics.ece)."""
+
+        def kernel(w: np.ndarray) -> np.ndarray:
+            count, sx, sy = self.sums(w)
+            full = count > 0
+            with np.errstate(invalid="ignore", divide="ignore"):
+                gap = np.where(full, np.abs(sy / count - sx / count), 0.0)
+            if norm == "max":
+                return gap.max(axis=1)
+            if weighting == "mass":
+                weight = count / count.sum(axis=1, keepdims=True)
+            else:
+                weight = full / full.sum(axis=1, keepdims=True)
+            if norm == "l1":
+                return np.sum(weight * gap, axis=1)
+            return np.sqrt(np.sum(weight * gap * gap, axis=1))
+
+        return kernel
+
+    def debiased_l2(self, w: np.ndarray) -> np.ndarray:
+        """Kumar et al.'s debiased L2 error per resample (see metrics.debiased_l2_ce)."""
+        count, sx, sy = self.sums(w)
+        keep = count >= 2
+        with np.errstate(invalid="ignore", divide="ignore"):
+            a = sy / count
+            per_bin = np.where(keep, (a - sx / count) ** 2 - a * (1.0 - a) / (count - 1.0), 0.0)
+        square = np.sum(count / count.sum(axis=1, keepdims=True) * per_bin, axis=1)
+        return np.sqrt(np.maximum(square, 0.0))
+
+
+# ---------------------------------------------------------------------------
+# Checks
+
+
+def _check_count(name: str, value: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+        raise ValueError(f"{name} must be a positive integer, got {value!r}")
+    return int(value)
+
+
+def _check_seed(seed: int) -> int:
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
+    return int(seed)
+
+
+def _check_same_length(arrays: tuple[Any, ...], name: str) -> tuple[np.ndarray, ...]:
+    if len(arrays) == 0:
+        raise ValueError(f"{name} must hold at least one array")
+    out = tuple(np.asarray(a) for a in arrays)
+    if any(a.ndim == 0 for a in out):
+        raise ValueError(f"{name} must be arrays with one row per item, not scalars")
+    n = out[0].shape[0]
+    if n == 0:
+        raise ValueError(f"{name} must not be empty")
+    if any(a.shape[0] != n for a in out):
+        raise ValueError(f"{name} must all have the same length, got {[a.shape[0] for a in out]}")
+    return out
+
+
+def _json_float(x: float) -> float | None:
+    return None if x is None or not math.isfinite(x) else float(x)

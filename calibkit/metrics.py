@@ -1,0 +1,482 @@
+"""Calibration and proper-scoring metrics on plain numpy arrays.
+
+Two input shapes, checked at the boundary with the same messages everywhere:
+
+* top-label pairs ``(confidence, correct)``: ``confidence`` shape ``(n,)``,
+  floats in [0, 1], the probability of the predicted option; ``correct``
+  shape ``(n,)``, bool or 0/1.
+* option probabilities ``(probs, labels)``: ``probs`` shape ``(n, k)``, rows
+  in [0, 1] summing to 1 (tolerance 1e-6); ``labels`` shape ``(n,)``,
+  integers in ``[0, k)``. :func:`top_label` turns these into a pair.
+
+Every function returns a float (or a small frozen dataclass) and takes its
+options by keyword. The bootstrap (:mod:`calibkit.bootstrap`) re-implements
+the hot ones in vectorized form and is tested against these definitions.
+This module must never import torch, netcal or plotting code.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from calibkit.binning import (
+    STRATEGIES,
+    BinStats,
+    _check_choice,
+    _check_confidence_correct,
+    _check_n_bins,
+    _check_probs_labels,
+    _frozen,
+    bin_stats,
+)
+
+NORMS = ("l1", "l2", "max")
+WEIGHTINGS = ("mass", "uniform")
+
+# Probabilities below this are raised to it before the log, as
+# scikit-learn's log_loss does (float64 machine epsilon, about 2.2e-16), so a
+# zero on the right answer costs -ln(eps) = 36.04 nats, not infinity.
+NLL_CLIP = float(np.finfo(np.float64).eps)
+
+
+@dataclass(frozen=True, eq=False)
+class TopLabel:
+    """Top-label view of option probabilities (arrays are read-only)."""
+
+    confidence: np.ndarray  # (n,) float, probability of the predicted option
+    correct: np.ndarray  # (n,) bool, whether the predicted option is the label
+    predicted: np.ndarray  # (n,) int, argmax of the row (first option on ties)
+
+
+@dataclass(frozen=True, eq=False)
+class RiskCoverage:
+    """Selective-prediction curve: answer only when confidence >= a threshold.
+
+    One point per distinct confidence value, from the most confident
+    threshold down to the least (coverage increasing to 1).
+    """
+
+    threshold: np.ndarray  # (m,) distinct confidences, decreasing
+    coverage: np.ndarray  # (m,) share of items with confidence >= threshold, increasing to 1
+    selective_accuracy: np.ndarray  # (m,) accuracy among those items
+    selective_risk: np.ndarray  # (m,) 1 - selective_accuracy
+    aurc: float  # area under the risk-coverage curve (see risk_coverage), lower is better
+
+
+def top_label(probs: np.ndarray, labels: np.ndarray) -> TopLabel:
+    """Confidence (max probability) and correctness of the argmax option.
+
+    Args:
+        probs: ``(n, k)`` option probabilities, rows summing to 1.
+        labels: ``(n,)`` index of the right option.
+
+    Example:
+        >>> t = top_label(np.array([[0.7, 0.3], [0.4, 0.6]]), np.array([0, 0]))
+        >>> t.confidence.tolist(), t.correct.tolist()
+        ([0.7, 0.6], [True, False])
+    """
+    p, y = _check_probs_labels(probs, labels)
+    return _top_label(p, y)
+
+
+def _top_label(p: np.ndarray, y: np.ndarray) -> TopLabel:
+    pred = np.argmax(p, axis=1)
+    return TopLabel(
+        confidence=_frozen(p[np.arange(p.shape[0]), pred]),
+        correct=_frozen(pred == y),
+        predicted=_frozen(pred),
+    )
+
+
+# ---------------------------------------------------------------------------
+# ECE family
+
+
+def ece(
+    confidence: np.ndarray,
+    correct: np.ndarray,
+    *,
+    n_bins: int = 10,
+    strategy: str = "uniform",
+    norm: str = "l1",
+    weighting: str = "mass",
+) -> float:
+    """Top-label expected calibration error and its relatives, in [0, 1].
+
+    With ``d_j = |accuracy_j - mean_confidence_j|`` over the non-empty bins
+    of :func:`calibkit.binning.bin_stats` and ``w_j`` the bin weights:
+
+    * ``norm="l1"`` (default): ECE, ``sum_j w_j d_j`` (Naeini et al. 2015;
+      Guo et al. 2017). Equals netcal ``ECE(bins=n_bins).measure``.
+    * ``norm="l2"``: RMS calibration error, ``sqrt(sum_j w_j d_j^2)``.
+    * ``norm="max"``: MCE, ``max_j d_j`` (weights ignored); netcal ``MCE``.
+
+    ``weighting="mass"`` weights bins by their share of items;
+    ``weighting="uniform"`` gives every non-empty bin the same weight — the
+    unweighted mean over bins used in Kadavath et al. (2022, "Language
+    Models (Mostly) Know What They Know"), and netcal's ``ACE`` for l1.
+
+    Args:
+        confidence: ``(n,)`` floats in [0, 1].
+        correct: ``(n,)`` bool or 0/1.
+        n_bins: number of bins. strategy: ``"uniform"`` or ``"quantile"``.
+        norm: ``"l1"``, ``"l2"`` or ``"max"``. weighting: ``"mass"`` or ``"uniform"``.
+
+    Example:
+        >>> round(ece([0.3, 0.9, 1.0], [0, 1, 1], n_bins=2), 6)  # (1 * 0.3 + 2 * 0.05) / 3
+        0.133333
+    """
+    norm = _check_choice("norm", norm, NORMS)
+    weighting = _check_choice("weighting", weighting, WEIGHTINGS)
+    stats = bin_stats(confidence, correct, n_bins=n_bins, strategy=strategy)
+    return calibration_error(stats, norm=norm, weighting=weighting)
+
+
+def calibration_error(stats: BinStats, *, norm: str = "l1", weighting: str = "mass") -> float:
+    """Reduce :class:`BinStats` to ECE (l1), RMS (l2) or MCE (max); see :func:`ece`.
+
+    Example:
+        >>> from calibkit.binning import bin_stats
+        >>> calibration_error(bin_stats([0.3, 0.9, 1.0], [0, 1, 1], n_bins=2), norm="max")
+        0.3
+    """
+    norm = _check_choice("norm", norm, NORMS)
+    weighting = _check_choice("weighting", weighting, WEIGHTINGS)
+    full = stats.count > 0
+    gap = np.abs(stats.accuracy[full] - stats.mean_confidence[full])
+    if norm == "max":
+        return float(gap.max())
+    w = stats.weight[full] if weighting == "mass" else np.full(gap.shape, 1.0 / gap.shape[0])
+    if norm == "l1":
+        return float(np.dot(w, gap))
+    return float(np.sqrt(np.dot(w, gap * gap)))
+
+
+def rms_ce(confidence: np.ndarray, correct: np.ndarray, *, n_bins: int = 10, strategy: str = "uniform") -> float:
+    """RMS calibration error: :func:`ece` with ``norm="l2"``.
+
+    Example:
+        >>> round(rms_ce([0.3, 0.9, 1.0], [0, 1, 1], n_bins=2), 6)  # sqrt((0.3**2 + 2 * 0.05**2) / 3)
+        0.177951
+    """
+    return ece(confidence, correct, n_bins=n_bins, strategy=strategy, norm="l2")
+
+
+def mce(confidence: np.ndarray, correct: np.ndarray, *, n_bins: int = 10, strategy: str = "uniform") -> float:
+    """Maximum calibration error: :func:`ece` with ``norm="max"``.
+
+    Example:
+        >>> mce([0.3, 0.9, 1.0], [0, 1, 1], n_bins=2)
+        0.3
+    """
+    return ece(confidence, correct, n_bins=n_bins, strategy=strategy, norm="max")
+
+
+def debiased_l2_ce(
+    confidence: np.ndarray,
+    correct: np.ndarray,
+    *,
+    n_bins: int = 10,
+    strategy: str = "uniform",
+) -> float:
+    """Debiased L2 calibration error of Kumar, Liang & Ma (2019).
+
+    Kumar, Liang & Ma, "Verified Uncertainty Calibration", NeurIPS 2019,
+    Section 5 (their reference code: ``unbiased_l2_ce``). What it estimates:
+    the L2 calibration error of the *binned* model,
+    ``sqrt(sum_j P(B_j) (E[Y | B_j] - E[conf | B_j])^2)`` — a lower bound on
+    the model's true L2 calibration error. The plug-in estimate
+    (:func:`rms_ce`) is biased upward because each bin's accuracy is noisy;
+    this estimator subtracts, in each bin with ``n_j >= 2`` items, the
+    unbiased estimate of that noise, ``a_j (1 - a_j) / (n_j - 1)`` from the
+    squared gap ``(a_j - c_j)^2`` (bins with fewer than 2 items contribute 0),
+    weights bins by ``n_j / n``, clips the sum at 0 and takes the square
+    root. It needs far fewer samples than the plug-in estimate for the same
+    accuracy. Kumar et al. recommend equal-mass bins
+    (``strategy="quantile"``); the default here matches :func:`ece`.
+
+    Args and shapes as in :func:`ece`.
+
+    Example:
+        >>> debiased_l2_ce([0.6, 0.6, 0.6, 0.6], [1, 1, 0, 0], n_bins=1)  # 0.01 - 0.25 / 3 < 0
+        0.0
+    """
+    stats = bin_stats(confidence, correct, n_bins=n_bins, strategy=strategy)
+    n = stats.count.astype(np.float64)
+    keep = n >= 2
+    a = stats.accuracy[keep]
+    c = stats.mean_confidence[keep]
+    per_bin = (a - c) ** 2 - a * (1.0 - a) / (n[keep] - 1.0)
+    square = float(np.dot(n[keep] / stats.n_items, per_bin))
+    return float(np.sqrt(max(square, 0.0)))
+
+
+def classwise_ece(
+    probs: np.ndarray,
+    labels: np.ndarray,
+    *,
+    n_bins: int = 10,
+    strategy: str = "uniform",
+) -> float:
+    """Classwise (marginal) ECE: the mean over options of a one-vs-rest ECE.
+
+    For each option ``c``, bins ``probs[:, c]`` and compares it with whether
+    ``labels == c`` (Kull et al. 2019, "Beyond temperature scaling",
+    classwise-ECE; Kumar et al. 2019's marginal calibration error with
+    ``p = 1``). Every option's probability counts, not only the top one.
+
+    Args:
+        probs: ``(n, k)``; labels: ``(n,)`` ints in ``[0, k)``.
+
+    Example:
+        >>> round(classwise_ece(np.array([[0.8, 0.2], [0.3, 0.7]]), np.array([0, 0]), n_bins=2), 6)
+        0.45
+    """
+    p, y = _check_probs_labels(probs, labels)
+    n_bins = _check_n_bins(n_bins)
+    strategy = _check_choice("strategy", strategy, STRATEGIES)
+    per_class = [
+        calibration_error(bin_stats(p[:, c], y == c, n_bins=n_bins, strategy=strategy))
+        for c in range(p.shape[1])
+    ]
+    return float(np.mean(per_class))
+
+
+def pooled_option_stats(probs: np.ndarray, labels: np.ndarray, *, n_bins: int = 10) -> BinStats:
+    """Kadavath et al.'s pooled calibration chart over all options.
+
+    Every option of every item is one point: its probability versus whether
+    it is the right option (so ``n * k`` points, of which ``n`` are correct),
+    in equal-count (``"quantile"``) bins. Kadavath et al. (2022), Section 3,
+    draw their multiple-choice calibration charts this way.
+
+    Example:
+        >>> s = pooled_option_stats(np.array([[0.9, 0.1], [0.2, 0.8]]), np.array([0, 0]), n_bins=2)
+        >>> s.n_items, s.accuracy.tolist()
+        (4, [0.5, 0.5])
+    """
+    p, y = _check_probs_labels(probs, labels)
+    hit = np.arange(p.shape[1])[None, :] == y[:, None]
+    return bin_stats(p.ravel(), hit.ravel(), n_bins=n_bins, strategy="quantile")
+
+
+def pooled_ece(probs: np.ndarray, labels: np.ndarray, *, n_bins: int = 10) -> float:
+    """Mass-weighted l1 calibration error of :func:`pooled_option_stats`.
+
+    Example:
+        >>> round(pooled_ece(np.array([[0.9, 0.1], [0.2, 0.8]]), np.array([0, 0]), n_bins=2), 6)  # |0.5 - 0.15|, |0.5 - 0.85|
+        0.35
+    """
+    return calibration_error(pooled_option_stats(probs, labels, n_bins=n_bins))
+
+
+# ---------------------------------------------------------------------------
+# Proper scores and accuracy (means of per-item losses)
+
+
+def accuracy(probs: np.ndarray, labels: np.ndarray) -> float:
+    """Share of items whose argmax option (first on ties) is the label.
+
+    Example:
+        >>> accuracy(np.array([[0.7, 0.3], [0.4, 0.6]]), np.array([0, 0]))
+        0.5
+    """
+    p, y = _check_probs_labels(probs, labels)
+    return float(np.mean(_hits(p, y)))
+
+
+def brier_score(probs: np.ndarray, labels: np.ndarray) -> float:
+    """Multiclass Brier score: mean over items of ``sum_c (p_c - [y = c])^2``.
+
+    This is Brier's (1950) original multiclass form, in [0, 2]. For two
+    options it is twice scikit-learn's binary ``brier_score_loss(y, p_1)``
+    (which scores only the positive class); it equals
+    ``brier_score_loss(labels, probs, scale_by_half=False)`` in
+    scikit-learn >= 1.7.
+
+    Example:
+        >>> round(brier_score(np.array([[0.7, 0.3], [0.4, 0.6]]), np.array([0, 0])), 6)  # (0.18 + 0.72) / 2
+        0.45
+    """
+    p, y = _check_probs_labels(probs, labels)
+    return float(np.mean(_brier_per_item(p, y)))
+
+
+def nll(probs: np.ndarray, labels: np.ndarray) -> float:
+    """Mean negative log-likelihood of the labels, in nats (natural log).
+
+    ``-mean(ln max(p[i, labels[i]], eps))`` with ``eps`` = float64 machine
+    epsilon (:data:`NLL_CLIP`), scikit-learn ``log_loss``'s clip.
+
+    Example:
+        >>> round(nll(np.array([[0.5, 0.5], [0.25, 0.75]]), np.array([0, 1])), 6)  # (ln 2 + ln 4/3) / 2
+        0.490415
+    """
+    p, y = _check_probs_labels(probs, labels)
+    return float(np.mean(_nll_per_item(p, y)))
+
+
+def _hits(p: np.ndarray, y: np.ndarray) -> np.ndarray:
+    return (np.argmax(p, axis=1) == y).astype(np.float64)
+
+
+def _brier_per_item(p: np.ndarray, y: np.ndarray) -> np.ndarray:
+    onehot = np.zeros_like(p)
+    onehot[np.arange(p.shape[0]), y] = 1.0
+    return np.sum((p - onehot) ** 2, axis=1)
+
+
+def _nll_per_item(p: np.ndarray, y: np.ndarray) -> np.ndarray:
+    return -np.log(np.maximum(p[np.arange(p.shape[0]), y], NLL_CLIP))
+
+
+# ---------------------------------------------------------------------------
+# Discrimination and selective prediction
+
+
+def auroc(confidence: np.ndarray, correct: np.ndarray) -> float:
+    """Area under the ROC curve of confidence as a score for correctness.
+
+    The probability that a random correct item has higher confidence than a
+    random wrong one, ties counting one half — equal to scikit-learn's
+    ``roc_auc_score(correct, confidence)``, whose ROC joins tied scores by
+    one straight segment.
+
+    Raises:
+        ValueError: if ``correct`` holds only one class (AUROC undefined).
+
+    Example:
+        >>> auroc([0.9, 0.8, 0.8, 0.6], [1, 1, 0, 0])  # (1 + 1) + (1 + 0.5) over 4 pairs
+        0.875
+    """
+    c, y = _check_confidence_correct(confidence, correct)
+    n_pos = int(y.sum())
+    if n_pos == 0 or n_pos == y.shape[0]:
+        raise ValueError("correct holds only one class; AUROC needs both correct and wrong items")
+    return float(_auroc_weighted(c, y, np.ones((1, c.shape[0])))[0])
+
+
+def risk_coverage(confidence: np.ndarray, correct: np.ndarray) -> RiskCoverage:
+    """Risk-coverage curve and its area (AURC) for selective prediction.
+
+    Sort items by confidence, highest first; answering only the top ``m``
+    items gives coverage ``m / n`` and selective risk = error rate among
+    them. ``aurc`` is Geifman & El-Yaniv's area,
+    ``(1 / n) sum_{m=1..n} risk(m)`` (Geifman, Uniyal & El-Yaniv 2019,
+    "Bias-reduced uncertainty estimation for deep neural classifiers"), with
+    one refinement: within a run of tied confidences the order of items is
+    undefined, so ``risk(m)`` there is its expectation over random tie
+    orders (the error count rises linearly through the run). Without ties
+    this is the textbook value; with ties the result no longer depends on
+    item order. In [0, 1]; lower is better; a perfect ranking of a model
+    with error rate ``r`` scores about ``r + (1 - r) ln(1 - r)``.
+
+    The returned curve has one point per distinct confidence (thresholds).
+
+    Example:
+        >>> rc = risk_coverage([0.9, 0.8, 0.7], [1, 0, 1])
+        >>> rc.coverage.round(4).tolist(), rc.selective_risk.round(4).tolist(), round(rc.aurc, 6)  # (0 + 1/2 + 1/3) / 3
+        ([0.3333, 0.6667, 1.0], [0.0, 0.5, 0.3333], 0.277778)
+    """
+    c, y = _check_confidence_correct(confidence, correct)
+    n = c.shape[0]
+    order = np.argsort(-c, kind="stable")
+    cs, ys = c[order], y[order].astype(np.float64)
+    ends = np.flatnonzero(np.r_[cs[1:] != cs[:-1], True])  # last index of each tie run
+    covered = (ends + 1).astype(np.float64)
+    sel_acc = np.cumsum(ys)[ends] / covered
+    return RiskCoverage(
+        threshold=_frozen(cs[ends]),
+        coverage=_frozen(covered / n),
+        selective_accuracy=_frozen(sel_acc),
+        selective_risk=_frozen(1.0 - sel_acc),
+        aurc=float(_aurc_weighted(c, y, np.ones((1, n)))[0]),
+    )
+
+
+def aurc(confidence: np.ndarray, correct: np.ndarray) -> float:
+    """Area under the risk-coverage curve; see :func:`risk_coverage`.
+
+    Example:
+        >>> round(aurc([0.9, 0.9, 0.7], [1, 0, 1]), 6)  # tie: risk(1) = 0.5, risk(2) = 0.5, risk(3) = 1/3
+        0.444444
+    """
+    c, y = _check_confidence_correct(confidence, correct)
+    return float(_aurc_weighted(c, y, np.ones((1, c.shape[0])))[0])
+
+
+# ---------------------------------------------------------------------------
+# Weighted kernels: each row of ``weights`` (shape (b, n), non-negative item
+# multiplicities such as bootstrap counts) defines one data set. The public
+# functions above call them with a single row of ones; the bootstrap calls
+# them with resample counts, so both share one definition.
+
+
+def _auroc_weighted(c: np.ndarray, y: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """Mann-Whitney AUROC per weight row, ties counting 1/2; NaN if a class is absent."""
+    order = np.argsort(c, kind="stable")
+    cs, ys = c[order], y[order]
+    w = np.take(weights, order, axis=1)  # np.take: much faster than w[:, order]
+    starts, ends = _tie_runs(cs)
+    # Cumulative weight of wrong items; for a correct item in a tie run
+    # [s, e), wrong items strictly below weigh neg[s] and those tied weigh
+    # neg[e] - neg[s], so its credit is (neg[s] + neg[e]) / 2.
+    neg = np.zeros((w.shape[0], w.shape[1] + 1))
+    np.cumsum(w * ~ys, axis=1, out=neg[:, 1:])
+    pos_idx = np.flatnonzero(ys)
+    credit = 0.5 * (np.take(neg, starts[pos_idx], axis=1) + np.take(neg, ends[pos_idx], axis=1))
+    w_pos = np.take(w, pos_idx, axis=1)
+    num = np.einsum("bi,bi->b", w_pos, credit)
+    n_pos = w_pos.sum(axis=1)
+    n_neg = neg[:, -1]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        out = num / (n_pos * n_neg)
+    return np.where((n_pos > 0) & (n_neg > 0), out, np.nan)
+
+
+def _aurc_weighted(c: np.ndarray, y: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """AURC per weight row (integer weights), tie runs averaged over orders.
+
+    Sorted by confidence (highest first), a tie run holding ``m`` items with
+    ``e`` errors after ``a`` items with ``E`` errors contributes
+    ``sum_{t=1..m} (E + t e / m) / (a + t) = e + (E - e a / m) dH`` with
+    ``dH = H(a + m) - H(a)`` (harmonic numbers), so the area is a sum over
+    runs, never over resampled items.
+    """
+    order = np.argsort(-c, kind="stable")
+    cs, err = c[order], ~y[order]
+    w = np.take(weights, order, axis=1)
+    b, n = w.shape
+    ends = np.flatnonzero(np.r_[cs[1:] != cs[:-1], True])  # last index of each run
+    # cum_w[:, g + 1], cum_e[:, g + 1]: weight and errors up to the end of run g
+    cum_w = np.zeros((b, ends.shape[0] + 1))
+    cum_e = np.zeros((b, ends.shape[0] + 1))
+    no_ties = ends.shape[0] == n
+    if no_ties:  # every item is its own run
+        np.cumsum(w, axis=1, out=cum_w[:, 1:])
+        np.cumsum(w * err, axis=1, out=cum_e[:, 1:])
+    else:
+        cum_w[:, 1:] = np.take(np.cumsum(w, axis=1), ends, axis=1)
+        cum_e[:, 1:] = np.take(np.cumsum(w * err, axis=1), ends, axis=1)
+    total = cum_w[:, -1]
+    harmonic = np.r_[0.0, np.cumsum(1.0 / np.arange(1, int(total.max()) + 1))]
+    h = harmonic[cum_w.astype(np.int64)]  # weights are integers, so cum_w is exact
+    d_h = h[:, 1:] - h[:, :-1]
+    a, e_before = cum_w[:, :-1], cum_e[:, :-1]
+    if no_ties:  # a run's error share e / m is the item's own error
+        share = err.astype(np.float64)
+    else:  # runs of weight 0 have e = 0 and d_h = 0; max(m, 1) only avoids 0/0 there
+        share = (cum_e[:, 1:] - e_before) / np.maximum(cum_w[:, 1:] - a, 1.0)
+    inner = (e_before - share * a) * d_h
+    return (cum_e[:, -1] + inner.sum(axis=1)) / total
+
+
+def _tie_runs(sorted_values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """For each position of a sorted array, the start and exclusive end of its run of equal values."""
+    n = sorted_values.shape[0]
+    new = np.r_[True, sorted_values[1:] != sorted_values[:-1]]
+    run_id = np.cumsum(new) - 1
+    first = np.flatnonzero(new)
+    last = np.r_[first[1:], n]
+    return first[run_id], last[run_id]

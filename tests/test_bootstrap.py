@@ -1,0 +1,287 @@
+"""Tests for calibkit.bootstrap: vectorized kernels vs the metric definitions, coverage, paired tests."""
+from __future__ import annotations
+
+import functools
+import json
+import math
+import time
+
+import numpy as np
+import pytest
+
+from calibkit import metrics as m
+from calibkit.bootstrap import (
+    METRICS,
+    OPTION_METRICS,
+    SUMMARY_METRICS,
+    Interval,
+    PairedDifference,
+    Summary,
+    _index_chunks,
+    _prepare,
+    bootstrap_ci,
+    option_intervals,
+    paired_bootstrap,
+    summarize,
+)
+
+
+def _option_data(seed: int, n: int, k: int = 4, temperature: float = 1.6) -> tuple[np.ndarray, np.ndarray]:
+    """Option probabilities from random logits, labels from a flatter (tempered) model."""
+    rng = np.random.default_rng(seed)
+    z = rng.normal(size=(n, k)) * 2.0
+    p = np.exp(z - z.max(axis=1, keepdims=True))
+    p /= p.sum(axis=1, keepdims=True)
+    q = np.exp(z / temperature)
+    q /= q.sum(axis=1, keepdims=True)
+    labels = (q.cumsum(axis=1) > rng.uniform(size=(n, 1))).argmax(axis=1)
+    return p, labels
+
+
+def _with_ties(p: np.ndarray) -> np.ndarray:
+    """Round probabilities so confidences tie, keeping rows summing to 1."""
+    r = np.round(p, 2)
+    r[:, -1] = 1.0 - r[:, :-1].sum(axis=1)
+    r = np.clip(r, 0.0, 1.0)
+    return r / r.sum(axis=1, keepdims=True)
+
+
+# The reference definition of each named metric, as a plain function.
+REFERENCE = {
+    "ece": m.ece,
+    "rms_ce": m.rms_ce,
+    "mce": m.mce,
+    "ece_quantile": functools.partial(m.ece, strategy="quantile"),
+    "ece_bin_mean": functools.partial(m.ece, weighting="uniform"),
+    "debiased_l2": m.debiased_l2_ce,
+    "auroc": m.auroc,
+    "aurc": m.aurc,
+    "accuracy": m.accuracy,
+    "brier": m.brier_score,
+    "nll": m.nll,
+    "classwise_ece": m.classwise_ece,
+    "pooled_ece": m.pooled_ece,
+}
+
+
+def test_every_named_metric_has_a_reference():
+    assert set(REFERENCE) == set(METRICS)
+
+
+@pytest.mark.parametrize("ties", [False, True])
+@pytest.mark.parametrize("name", sorted(METRICS))
+def test_vectorized_kernel_equals_metric_on_each_resample(name, ties):
+    """The vectorized kernel reproduces the definition on the same resamples (incl. quantile re-binning)."""
+    p, labels = _option_data(1, 240)
+    if ties:
+        p = _with_ties(p)
+    p[0] = np.eye(4)[labels[0]]  # a confidence of exactly 1.0
+    if name in OPTION_METRICS:
+        arrays = (p, labels)
+    else:
+        t = m.top_label(p, labels)
+        arrays = (t.confidence, t.correct)
+    prep = _prepare(name, arrays, n_bins=10, shared={})
+    assert prep.estimate == REFERENCE[name](*arrays)
+    for idx in _index_chunks(arrays[0].shape[0], 40, seed=3):
+        counts = np.stack([np.bincount(row, minlength=idx.shape[1]) for row in idx]).astype(float)
+        fast = prep.kernel(counts)
+        for row, value in zip(idx, fast):
+            resampled = tuple(a[row] for a in arrays)
+            try:
+                expected = REFERENCE[name](*resampled)
+            except ValueError:  # AUROC on a one-class resample
+                expected = math.nan
+            if math.isnan(expected):
+                assert math.isnan(value)
+            else:
+                assert value == pytest.approx(expected, abs=1e-9)
+
+
+def test_named_and_callable_paths_use_the_same_resamples():
+    p, labels = _option_data(2, 300)
+    t = m.top_label(p, labels)
+    fast = bootstrap_ci("ece_quantile", t.confidence, t.correct, n_resamples=60, seed=11)
+    slow = bootstrap_ci(REFERENCE["ece_quantile"], t.confidence, t.correct, n_resamples=60, seed=11)
+    assert fast.estimate == slow.estimate
+    assert fast.low == pytest.approx(slow.low, abs=1e-9) and fast.high == pytest.approx(slow.high, abs=1e-9)
+
+
+def test_percentile_interval_definition():
+    """Seeded draws: rng.integers(0, n, (B, n)) rows are the resamples; bounds are their 2.5/97.5% quantiles."""
+    rng = np.random.default_rng(0)
+    x = rng.uniform(size=50)
+    iv = bootstrap_ci(np.mean, x, n_resamples=400, seed=5, level=0.9)
+    idx = np.random.default_rng(5).integers(0, 50, size=(400, 50))
+    values = x[idx].mean(axis=1)
+    low, high = np.quantile(values, [0.05, 0.95])
+    assert iv == Interval(float(x.mean()), float(low), float(high), 0.9, 400)
+
+
+def test_same_seed_same_interval_other_seed_differs():
+    conf = np.random.default_rng(0).uniform(0.3, 1, 500)
+    correct = np.random.default_rng(1).uniform(size=500) < conf
+    a = bootstrap_ci("ece", conf, correct, seed=4, n_resamples=200)
+    b = bootstrap_ci("ece", conf, correct, seed=4, n_resamples=200)
+    c = bootstrap_ci("ece", conf, correct, seed=5, n_resamples=200)
+    assert a == b and a != c
+
+
+def test_ci_covers_the_true_value_in_simulation():
+    """95% intervals of accuracy (true 0.7) and Brier (true 0.58) cover ~95% of the time."""
+    p_right = 0.7
+    probs_row = np.array([0.6, 0.4])
+    true_brier = p_right * (0.16 + 0.16) + (1 - p_right) * (0.36 + 0.36)
+    hits = {"accuracy": 0, "brier": 0}
+    n_sim = 150
+    for sim in range(n_sim):
+        rng = np.random.default_rng(1000 + sim)
+        labels = (rng.uniform(size=200) >= p_right).astype(int)  # label 0 (the argmax) w.p. 0.7
+        probs = np.tile(probs_row, (200, 1))
+        iv = option_intervals(probs, labels, metrics=("accuracy", "brier"), n_resamples=200, seed=sim)
+        hits["accuracy"] += iv["accuracy"].low <= p_right <= iv["accuracy"].high
+        hits["brier"] += iv["brier"].low <= true_brier <= iv["brier"].high
+    for name, h in hits.items():
+        assert 0.88 <= h / n_sim <= 0.99, (name, h / n_sim)
+
+
+def test_paired_bootstrap_detects_a_planted_difference():
+    p, labels = _option_data(4, 2000, temperature=1.0)
+    flat = np.full_like(p, 0.25)
+    sharp_wrong = p ** 3 / (p ** 3).sum(axis=1, keepdims=True)  # overconfident copy of the same model
+    for name, a, b in [("brier", (p, labels), (flat, labels)), ("nll", (p, labels), (sharp_wrong, labels))]:
+        res = paired_bootstrap(name, a, b, n_resamples=500, seed=1)
+        assert isinstance(res, PairedDifference)
+        assert res.p_value < 0.01
+        assert res.difference == pytest.approx(res.estimate_a - res.estimate_b)
+        assert res.low <= res.difference <= res.high and res.high < 0
+    ta, tb = m.top_label(p, labels), m.top_label(sharp_wrong, labels)
+    res = paired_bootstrap("ece", (ta.confidence, ta.correct), (tb.confidence, tb.correct), n_resamples=500)
+    assert res.p_value < 0.01 and res.difference < 0
+
+
+def test_paired_bootstrap_p_values_roughly_uniform_under_the_null():
+    """Two exchangeable models: the share of p < 0.05 over 200 replicates is near 0.05."""
+    p_values = []
+    for rep in range(200):
+        rng = np.random.default_rng(rep)
+        labels = rng.integers(0, 4, 150)
+        # each model: the right option gets a random boost, same distribution for both
+        pa = rng.dirichlet(np.ones(4), 150) + np.eye(4)[labels] * rng.uniform(0, 1, (150, 1))
+        pb = rng.dirichlet(np.ones(4), 150) + np.eye(4)[labels] * rng.uniform(0, 1, (150, 1))
+        pa /= pa.sum(axis=1, keepdims=True)
+        pb /= pb.sum(axis=1, keepdims=True)
+        p_values.append(paired_bootstrap("brier", (pa, labels), (pb, labels), n_resamples=200, seed=rep).p_value)
+    p_values = np.array(p_values)
+    assert 0.01 <= np.mean(p_values < 0.05) <= 0.12
+    assert 0.35 <= np.mean(p_values < 0.5) <= 0.65
+    assert p_values.min() > 0
+
+
+def test_paired_bootstrap_same_model_gives_zero_difference():
+    p, labels = _option_data(6, 300)
+    res = paired_bootstrap("nll", (p, labels), (p, labels), n_resamples=100)
+    assert res.difference == 0 and res.low == 0 and res.high == 0 and res.p_value == 1.0
+
+
+def test_paired_callable_matches_named():
+    p, labels = _option_data(7, 200)
+    flat = np.full_like(p, 0.25)
+    named = paired_bootstrap("brier", (p, labels), (flat, labels), n_resamples=80, seed=2)
+    slow = paired_bootstrap(m.brier_score, (p, labels), (flat, labels), n_resamples=80, seed=2)
+    assert named.p_value == slow.p_value
+    assert named.low == pytest.approx(slow.low, abs=1e-12) and named.high == pytest.approx(slow.high, abs=1e-12)
+
+
+def test_summarize_keys_estimates_and_json():
+    p, labels = _option_data(8, 1000)
+    s = summarize(p, labels, n_resamples=200, seed=3)
+    assert isinstance(s, Summary)
+    assert list(s.metrics()) == list(SUMMARY_METRICS)
+    t = m.top_label(p, labels)
+    assert s.accuracy.estimate == m.accuracy(p, labels)
+    assert s.ece.estimate == m.ece(t.confidence, t.correct)
+    assert s.rms_ce.estimate == m.rms_ce(t.confidence, t.correct)
+    assert s.mce.estimate == m.mce(t.confidence, t.correct)
+    assert s.ece_quantile.estimate == m.ece(t.confidence, t.correct, strategy="quantile")
+    assert s.brier.estimate == m.brier_score(p, labels)
+    assert s.nll.estimate == m.nll(p, labels)
+    assert s.auroc.estimate == m.auroc(t.confidence, t.correct)
+    assert s.aurc.estimate == m.aurc(t.confidence, t.correct)
+    for name, iv in s.metrics().items():
+        assert np.isfinite([iv.estimate, iv.low, iv.high]).all() and iv.low <= iv.high, name
+        assert iv.n_resamples == 200 and iv.level == 0.95
+    text = json.dumps(s.to_json(), allow_nan=False)
+    back = json.loads(text)
+    assert back["n_items"] == 1000 and back["metrics"]["ece"]["estimate"] == s.ece.estimate
+    # the same resamples for every metric: same seed, same numbers
+    again = option_intervals(p, labels, metrics=("ece",), n_resamples=200, seed=3)
+    assert again["ece"] == s.ece
+
+
+def test_summarize_all_correct_gives_nan_auroc_and_valid_json():
+    probs = np.array([[0.9, 0.1], [0.2, 0.8], [0.7, 0.3]])
+    s = summarize(probs, np.array([0, 1, 0]), n_resamples=50)
+    assert math.isnan(s.auroc.estimate) and s.auroc.n_resamples == 0
+    assert s.accuracy.estimate == 1.0
+    out = s.to_json()
+    assert out["metrics"]["auroc"] == {"estimate": None, "low": None, "high": None, "level": 0.95, "n_resamples": 0}
+    json.dumps(out, allow_nan=False)
+
+
+def test_auroc_resamples_with_one_class_are_dropped():
+    conf = np.array([0.9, 0.8, 0.7, 0.6, 0.55])
+    correct = np.array([1, 1, 1, 1, 0])
+    iv = bootstrap_ci("auroc", conf, correct, n_resamples=300, seed=0)
+    # P(no wrong item in a resample of 5) = 0.8 ** 5 = 0.33
+    assert 150 < iv.n_resamples < 250
+    assert iv.estimate == 1.0
+
+
+def test_ece_bootstrap_speed_14k_items():
+    """1,000 resamples of 14,042 items: well under a second on an idle core (budget 3 s for busy CI)."""
+    p, labels = _option_data(9, 14_042)
+    t = m.top_label(p, labels)
+    bootstrap_ci("ece", t.confidence, t.correct, n_resamples=50)  # warm-up
+    start = time.perf_counter()
+    bootstrap_ci("ece", t.confidence, t.correct, n_resamples=1000)
+    assert time.perf_counter() - start < 3.0
+
+
+def test_interval_to_json_maps_nan_to_null():
+    assert Interval(math.nan, 0.1, 0.2, 0.95, 3).to_json() == {
+        "estimate": None, "low": 0.1, "high": 0.2, "level": 0.95, "n_resamples": 3,
+    }
+
+
+@pytest.mark.parametrize(
+    "call, match",
+    [
+        (lambda c, y: bootstrap_ci("ecee", c, y), "metric must be a callable or one of"),
+        (lambda c, y: bootstrap_ci("ece", c), r"arrays for metric 'ece' must be \(confidence, correct\)"),
+        (lambda c, y: bootstrap_ci("ece", c, y, n_resamples=0), "n_resamples must be a positive integer"),
+        (lambda c, y: bootstrap_ci("ece", c, y, level=1.5), r"level must be a number in \(0, 1\)"),
+        (lambda c, y: bootstrap_ci("ece", c, y, seed=-1), "seed must be a non-negative integer"),
+        (lambda c, y: bootstrap_ci("ece", c, y, n_bins=0), "n_bins must be a positive integer"),
+        (lambda c, y: bootstrap_ci("ece", c * 2, y), r"confidence must lie in \[0, 1\]"),
+        (lambda c, y: bootstrap_ci("brier", c, y), r"probs must have shape \(n, k\)"),
+        (lambda c, y: bootstrap_ci(np.mean, c, y[:3]), "arrays must all have the same length"),
+        (lambda c, y: bootstrap_ci(np.mean), "arrays must hold at least one array"),
+        (
+            lambda c, y: paired_bootstrap("ece", (c, y), (c[:3], y[:3])),
+            "arrays_b must have as many items as arrays_a",
+        ),
+        (lambda c, y: option_intervals(np.eye(2)[[0, 1, 1, 0, 1]], y, metrics=("foo",)), "metrics must be one of"),
+        (lambda c, y: bootstrap_ci(m.auroc, c, np.ones(5), n_resamples=5), "correct holds only one class"),
+    ],
+)
+def test_bad_inputs(call, match):
+    conf = np.array([0.6, 0.7, 0.8, 0.9, 0.95])
+    correct = np.array([1, 0, 1, 1, 0])
+    with pytest.raises(ValueError, match=match):
+        call(conf, correct)
+
+
+def test_options_are_keyword_only():
+    with pytest.raises(TypeError):
+        summarize(np.eye(2), np.array([0, 1]), 10)  # type: ignore[misc]
