@@ -17,12 +17,14 @@ under ``$XDG_CACHE_HOME/calibkit/models`` so a second load takes seconds.
 """
 from __future__ import annotations
 
+import contextlib
 import difflib
 import hashlib
 import importlib.metadata
 import os
 import re
 import shutil
+import sys
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -287,6 +289,11 @@ def _dequantized_folder(resolved: ResolvedModel) -> Path:
         kwargs = dict(gguf_file=resolved.gguf_file)
         tok = AutoTokenizer.from_pretrained(resolved.source, **kwargs)
         model = AutoModelForCausalLM.from_pretrained(resolved.source, dtype=torch.float32, **kwargs)
+        # The weights are plain fp32 tensors now; only the GGUF "quantizer"
+        # marker stops transformers from saving them.
+        model.hf_quantizer = None
+        if hasattr(model.config, "quantization_config"):
+            del model.config.quantization_config
         model.save_pretrained(tmp)
         tok.save_pretrained(tmp)
         os.replace(tmp, folder)
@@ -297,6 +304,21 @@ def _dequantized_folder(resolved: ResolvedModel) -> Path:
 
 def _is_oom(exc: BaseException) -> bool:
     return "out of memory" in str(exc).lower() or type(exc).__name__ == "OutOfMemoryError"
+
+
+@contextlib.contextmanager
+def _hf_progress_only_on_terminal():
+    """transformers' weight-loading bar, only when stderr is a terminal (logs stay clean)."""
+    from transformers.utils import logging as hf_logging
+
+    was_enabled = hf_logging.is_progress_bar_enabled()
+    if not sys.stderr.isatty():
+        hf_logging.disable_progress_bar()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            hf_logging.enable_progress_bar()
 
 
 def load_model(name: str, *, options: LoadOptions = LoadOptions()) -> LoadedModel:
@@ -355,9 +377,10 @@ def load_model(name: str, *, options: LoadOptions = LoadOptions()) -> LoadedMode
     try:
         tokenizer = AutoTokenizer.from_pretrained(source, **kwargs if not quantized else
                                                   {k: v for k, v in kwargs.items() if k != "quantization_config"})
-        model = AutoModelForCausalLM.from_pretrained(
-            source, dtype=dtype, device_map=device_map, **kwargs
-        )
+        with _hf_progress_only_on_terminal():
+            model = AutoModelForCausalLM.from_pretrained(
+                source, dtype=dtype, device_map=device_map, **kwargs
+            )
     except OSError as exc:
         if resolved.kind in ("alias", "hub"):
             raise ModelError(

@@ -444,7 +444,10 @@ def _open_source(data: str | os.PathLike[str] | None, split: str) -> _Source:
         raise ValueError(f"data: expected a path, 'embedded', 'hub' or None, got {data!r}")
     path = Path(data).expanduser()
     if not path.exists():
-        raise ValueError(f"data: no such file or directory: {str(path)!r}")
+        raise ValueError(
+            f"data: no such file or directory: {str(path)!r}; pass a Hendrycks CSV folder (dev/ val/ test/) "
+            "or a cais/mmlu JSONL/parquet file, or leave --data out to use the embedded copy"
+        )
     if path.is_file():
         if path.suffix.lower() not in TABLE_SUFFIXES:
             raise ValueError(

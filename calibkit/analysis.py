@@ -1,0 +1,196 @@
+"""From stored option items to the numbers a study reports.
+
+Reads :class:`~calibkit.records.ScoredItem` lists (as loaded from a run
+folder), turns them into arrays, and computes the run summary, per-category
+tables and comparisons with :mod:`calibkit.metrics` and
+:mod:`calibkit.bootstrap`. Pure numpy/pandas: never imports torch and never
+draws (figures live in :mod:`calibkit.plots`).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+
+from calibkit import bootstrap, metrics
+from calibkit.binning import BinStats, bin_stats
+from calibkit.records import ScoredItem
+
+KADAVATH_TEMPERATURE = 2.5  # the T at which Kadavath et al. (2022) report RLHF models are best calibrated
+
+
+class AnalysisError(ValueError):
+    """The items cannot be analysed as asked (e.g. no answers, mixed option counts)."""
+
+
+@dataclass(frozen=True)
+class OptionArrays:
+    """Items as aligned arrays; row i is ``ids[i]``."""
+
+    ids: tuple[str, ...]  # item ids, (n,)
+    logprobs: np.ndarray  # (n, k) ln P(option | context), full vocabulary
+    labels: np.ndarray  # (n,) index of the right option
+    option_mass: np.ndarray  # (n,) total probability on the k option strings, in [0, 1]
+
+    def probs(self, *, temperature: float = 1.0) -> np.ndarray:
+        """(n, k) softmax of logprobs / T, renormalized over the options."""
+        z = self.logprobs / temperature
+        z = z - z.max(axis=1, keepdims=True)
+        e = np.exp(z)
+        return e / e.sum(axis=1, keepdims=True)
+
+
+def option_arrays(items: Sequence[ScoredItem]) -> OptionArrays:
+    """Stack items that have answers and the same number of options."""
+    usable = [it for it in items if it.answer is not None]
+    if not usable:
+        raise AnalysisError("no scored item has an answer; nothing to calibrate against")
+    ks = {len(it.options) for it in usable}
+    if len(ks) != 1:
+        raise AnalysisError(f"items have different numbers of options ({sorted(ks)}); analyse them separately")
+    logprobs = np.array([it.logprobs for it in usable], dtype=np.float64)
+    return OptionArrays(
+        ids=tuple(it.id for it in usable),
+        logprobs=logprobs,
+        labels=np.array([it.answer for it in usable], dtype=np.int64),
+        option_mass=np.exp(logprobs).sum(axis=1),
+    )
+
+
+def run_summary(
+    items: Sequence[ScoredItem], *, n_bins: int = 10, n_resamples: int = 1000, seed: int = 0
+) -> dict[str, Any]:
+    """The summary.json content of an option run: metrics with 95% CIs and more.
+
+    Deterministic in ``items`` (order-independent: items are sorted by id
+    first), so re-analysing a stored run reproduces its summary exactly.
+    """
+    arr = option_arrays(sorted(items, key=lambda it: it.id))
+    probs = arr.probs()
+    summary = bootstrap.summarize(probs, arr.labels, n_bins=n_bins, n_resamples=n_resamples, seed=seed)
+    out = summary.to_json()
+    out["option_mass_mean"] = float(arr.option_mass.mean())
+    out["pooled_ece"] = float(metrics.pooled_ece(probs, arr.labels, n_bins=n_bins))
+    out["debiased_l2_ce"] = float(
+        metrics.debiased_l2_ce(probs.max(axis=1), probs.argmax(axis=1) == arr.labels, n_bins=n_bins)
+    )
+    out["ece_at_kadavath_t"] = float(
+        metrics.ece(*top_label(arr.probs(temperature=KADAVATH_TEMPERATURE), arr.labels), n_bins=n_bins)
+    )
+    out["categories"] = category_table(items, n_bins=n_bins).to_dict(orient="records")
+    return out
+
+
+def top_label(probs: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``(confidence, correct)`` arrays, each ``(n,)``, of option probabilities ``(n, k)``."""
+    t = metrics.top_label(probs, labels)
+    return t.confidence, t.correct
+
+
+def reliability_stats(items: Sequence[ScoredItem], *, n_bins: int = 10, strategy: str = "uniform",
+                      temperature: float = 1.0) -> BinStats:
+    """Top-label bins of a run, ready for :func:`calibkit.plots.reliability_diagram`."""
+    arr = option_arrays(items)
+    conf, correct = top_label(arr.probs(temperature=temperature), arr.labels)
+    return bin_stats(conf, correct, n_bins=n_bins, strategy=strategy)
+
+
+def pooled_stats(items: Sequence[ScoredItem], *, n_bins: int = 10) -> BinStats:
+    """Kadavath et al.'s pooled all-options bins (every option's probability)."""
+    arr = option_arrays(items)
+    return metrics.pooled_option_stats(arr.probs(), arr.labels, n_bins=n_bins)
+
+
+def category_table(items: Sequence[ScoredItem], *, key: str = "category", n_bins: int = 10) -> pd.DataFrame:
+    """One row per value of ``meta[key]`` (e.g. MMLU category): n, accuracy, ECE, mean confidence.
+
+    Empty when no item carries ``key``.
+    """
+    groups: dict[str, list[ScoredItem]] = {}
+    for it in items:
+        if it.answer is not None and key in it.meta:
+            groups.setdefault(str(it.meta[key]), []).append(it)
+    rows = []
+    for name in sorted(groups):
+        arr = option_arrays(groups[name])
+        conf, correct = top_label(arr.probs(), arr.labels)
+        rows.append({
+            key: name,
+            "n": len(groups[name]),
+            "accuracy": float(correct.mean()),
+            "mean_confidence": float(conf.mean()),
+            "ece": float(metrics.ece(conf, correct, n_bins=n_bins)),
+            "option_mass": float(arr.option_mass.mean()),
+        })
+    return pd.DataFrame(rows, columns=[key, "n", "accuracy", "mean_confidence", "ece", "option_mass"])
+
+
+def confidently_wrong(items: Sequence[ScoredItem], *, k: int = 10) -> pd.DataFrame:
+    """The k wrong items with the highest confidence, most confident first."""
+    wrong = [it for it in items if it.correct is False]
+    wrong.sort(key=lambda it: (-it.confidence, it.id))
+    rows = []
+    for it in wrong[:k]:
+        question = str(it.meta.get("question", ""))
+        rows.append({
+            "id": it.id,
+            "question": question if len(question) <= 160 else question[:157] + "...",
+            "predicted": it.options[it.predicted].strip(),
+            "answer": it.options[it.answer].strip() if it.answer is not None else "",
+            "confidence": it.confidence,
+        })
+    return pd.DataFrame(rows, columns=["id", "question", "predicted", "answer", "confidence"])
+
+
+def shared_items(runs: Mapping[str, Sequence[ScoredItem]]) -> dict[str, list[ScoredItem]]:
+    """Each run restricted to the item ids all runs have, in one common order."""
+    common = set.intersection(*(set(it.id for it in items) for items in runs.values()))
+    if not common:
+        raise AnalysisError("the runs share no items; compare runs of the same task and data")
+    order = sorted(common)
+    return {name: [dict((it.id, it) for it in items)[i] for i in order] for name, items in runs.items()}
+
+
+def paired_table(
+    runs: Mapping[str, Sequence[ScoredItem]],
+    *,
+    metrics_: Sequence[str] = ("accuracy", "ece", "brier", "nll", "auroc"),
+    n_bins: int = 10,
+    n_resamples: int = 1000,
+    seed: int = 0,
+) -> pd.DataFrame:
+    """Metrics per run and paired-bootstrap differences against the first run.
+
+    ``runs`` must already be aligned (see :func:`shared_items`). One row per
+    (run, metric): estimate, its CI and, for runs after the first,
+    difference to the first run with its CI and two-sided p-value.
+    """
+    names = list(runs)
+    arrays = {name: option_arrays(items) for name, items in runs.items()}
+    base = arrays[names[0]]
+    rows = []
+    for name in names:
+        arr = arrays[name]
+        ivs = bootstrap.option_intervals(arr.probs(), arr.labels, metrics=tuple(metrics_), n_bins=n_bins,
+                                         n_resamples=n_resamples, seed=seed)
+        for metric in metrics_:
+            row: dict[str, Any] = {"run": name, "metric": metric, "estimate": ivs[metric].estimate,
+                                   "low": ivs[metric].low, "high": ivs[metric].high,
+                                   "difference": np.nan, "diff_low": np.nan, "diff_high": np.nan, "p_value": np.nan}
+            if name != names[0]:
+                d = bootstrap.paired_bootstrap(
+                    metric, _metric_arrays(metric, arr), _metric_arrays(metric, base),
+                    n_bins=n_bins, n_resamples=n_resamples, seed=seed,
+                )
+                row.update(difference=d.difference, diff_low=d.low, diff_high=d.high, p_value=d.p_value)
+            rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def _metric_arrays(metric: str, arr: OptionArrays) -> tuple[np.ndarray, ...]:
+    probs = arr.probs()
+    if metric in bootstrap.TOP_LABEL_METRICS:
+        return top_label(probs, arr.labels)
+    return probs, arr.labels
