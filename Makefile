@@ -48,7 +48,7 @@ demo: install
 	$(BIN)/calibkit run mmlu $(DEMO_ARGS)
 
 test: install-test
-	$(BIN)/python -m pytest -q tests
+	$(BIN)/python -m pytest -q --doctest-modules calibkit tests
 
 clean:
 	rm -rf $(VENV) build *.egg-info

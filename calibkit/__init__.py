@@ -1,0 +1,36 @@
+"""calibkit: how well do language models know what they know?
+
+The public API for notebooks; nothing here imports torch (scoring and model
+loading live in :mod:`calibkit.scoring` and :mod:`calibkit.models`).
+
+    >>> import numpy as np, calibkit as ck
+    >>> conf, correct = np.array([0.9, 0.8, 0.6, 0.3]), np.array([1, 1, 0, 0])
+    >>> round(ck.ece(conf, correct), 3)
+    0.3
+"""
+from calibkit.analysis import option_arrays, pooled_stats, reliability_stats, run_summary
+from calibkit.binning import BinStats, bin_stats
+from calibkit.bootstrap import Interval, PairedDifference, bootstrap_ci, paired_bootstrap, summarize
+from calibkit.metrics import (
+    accuracy, auroc, aurc, brier_score, classwise_ece, debiased_l2_ce, ece, mce, nll, pooled_ece,
+    risk_coverage, rms_ce, top_label,
+)
+from calibkit.plots import pooled_calibration_chart, reliability_diagram, risk_coverage_curve, temperature_curve
+from calibkit.records import Prompt, ScoredItem, Turn
+from calibkit.store import RunStore
+from calibkit.temperature import apply_temperature, cross_fit_temperature, fit_temperature, temperature_sweep
+
+
+def load_run(path) -> list[ScoredItem]:
+    """The scored items of a run folder written by ``calibkit run``."""
+    return RunStore.open(path).items()
+
+
+__all__ = [
+    "BinStats", "Interval", "PairedDifference", "Prompt", "RunStore", "ScoredItem", "Turn",
+    "accuracy", "apply_temperature", "auroc", "aurc", "bin_stats", "bootstrap_ci", "brier_score",
+    "classwise_ece", "cross_fit_temperature", "debiased_l2_ce", "ece", "fit_temperature", "load_run", "mce",
+    "nll", "option_arrays", "paired_bootstrap", "pooled_calibration_chart", "pooled_ece", "pooled_stats",
+    "reliability_diagram", "reliability_stats", "risk_coverage", "risk_coverage_curve", "rms_ce", "run_summary",
+    "summarize", "temperature_curve", "temperature_sweep", "top_label",
+]

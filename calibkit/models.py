@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from calibkit.records import Prompt
+from calibkit.records import Prompt, Turn
 
 LLAMA_2_ALIASES = {
     f"llama-2-{size}{suffix}": f"meta-llama/Llama-2-{size}{suffix}-hf"
@@ -429,20 +429,31 @@ def render_context(
     rendered with the tokenizer's chat template with the assistant turn
     opened, then ``prompt.assistant_prefix``; an option's leading whitespace
     is dropped when nothing precedes it in the assistant turn.
+
+    System text: ``system_prompt`` (the run's ``--system-prompt``) comes
+    first and a prompt's own system turn follows it, in one system message.
+    Templates that refuse a system role (Gemma's raise an error) get the
+    system text prepended to the first user turn instead, as their model
+    cards advise.
     """
     if not chat:
         return prompt.text, prompt.options
     if not getattr(tokenizer, "chat_template", None):
         raise ModelError("this model has no chat template; use --chat-template off")
-    messages = []
+    turns = list(prompt.turns) if prompt.turns else [Turn("user", prompt.text)]
+    system = [t.content for t in turns if t.role == "system"]
     if system_prompt:
-        messages.append({"role": "system", "content": system_prompt})
-    turns = prompt.turns or ()
-    if turns:
-        messages.extend({"role": t.role, "content": t.content} for t in turns)
-    else:
-        messages.append({"role": "user", "content": prompt.text})
-    text = tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
+        system.insert(0, system_prompt)
+    dialogue = [{"role": t.role, "content": t.content} for t in turns if t.role != "system"]
+    messages = ([{"role": "system", "content": "\n\n".join(system)}] if system else []) + dialogue
+    try:
+        text = tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
+    except Exception as exc:  # jinja2 TemplateError from raise_exception(); no common base class
+        if not system or "system" not in str(exc).lower():
+            raise ModelError(f"the chat template cannot render this conversation: {_first_line(exc)}") from None
+        merged = [dict(m) for m in dialogue]
+        merged[0]["content"] = "\n\n".join(system) + "\n\n" + merged[0]["content"]
+        text = tokenizer.apply_chat_template(merged, tokenize=False, add_generation_prompt=True)
     text += prompt.assistant_prefix
     if prompt.assistant_prefix:
         options = prompt.options

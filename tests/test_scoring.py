@@ -1,6 +1,7 @@
 """The scorer: exact lm-eval-style log-probs, however the work is batched."""
 from __future__ import annotations
 
+import copy
 import functools
 
 import numpy as np
@@ -118,6 +119,33 @@ def test_chat_template_gives_exactly_one_bos(tok):
     (item,) = score(lm, [prompt], config=ScoreConfig(chat=True, progress=False))
     assert item.logprobs == pytest.approx(tuple(reference(lm.model, tok, Prompt(
         id="r", task="t", text=text, options=options))), abs=1e-5)
+
+
+def test_system_prompt_merges_with_the_prompts_own_system_turn(tok):
+    from calibkit.models import render_context
+
+    p = Prompt(id="s", task="t", text="", options=(" A",),
+               turns=(Turn("system", "Answer with a letter."), Turn("user", "Q?")))
+    text, _ = render_context(p, tok, chat=True, system_prompt="Be brief.")
+    assert "<<SYS>>\nBe brief.\n\nAnswer with a letter.\n<</SYS>>\n\nQ? [/INST]" in text
+    assert text.count("<<SYS>>") == 1
+
+
+def test_template_without_system_role_gets_it_in_the_user_turn(tok):
+    from calibkit.models import render_context
+
+    # Gemma-2's template refuses a system role like this.
+    strict = copy.copy(tok)
+    strict.chat_template = (
+        "{% for m in messages %}{% if m['role'] == 'system' %}"
+        "{{ raise_exception('System role not supported') }}{% endif %}"
+        "<{{ m['role'] }}>{{ m['content'] }}</{{ m['role'] }}>{% endfor %}"
+        "{% if add_generation_prompt %}<assistant>{% endif %}"
+    )
+    p = Prompt(id="g", task="t", text="Q?", options=(" A",))
+    text, _ = render_context(p, strict, chat=True, system_prompt="Be brief.")
+    assert text == "<user>Be brief.\n\nQ?</user><assistant>"
+    assert render_context(p, strict, chat=True)[0] == "<user>Q?</user><assistant>"
 
 
 def test_oom_backoff_halves_and_loses_nothing(tok):
