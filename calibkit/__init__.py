@@ -15,7 +15,9 @@ from calibkit.metrics import (
     accuracy, auroc, aurc, brier_score, classwise_ece, debiased_l2_ce, ece, mce, nll, pooled_ece,
     risk_coverage, rms_ce, top_label,
 )
-from calibkit.plots import pooled_calibration_chart, reliability_diagram, risk_coverage_curve, temperature_curve
+from calibkit.plots import (
+    pooled_calibration_chart, reliability_diagram, risk_coverage_curve, save_figure, temperature_curve,
+)
 from calibkit.records import Prompt, ScoredItem, Turn
 from calibkit.store import RunStore
 from calibkit.temperature import apply_temperature, cross_fit_temperature, fit_temperature, temperature_sweep
@@ -32,5 +34,5 @@ __all__ = [
     "classwise_ece", "cross_fit_temperature", "debiased_l2_ce", "ece", "fit_temperature", "load_run", "mce",
     "nll", "option_arrays", "paired_bootstrap", "pooled_calibration_chart", "pooled_ece", "pooled_stats",
     "reliability_diagram", "reliability_stats", "risk_coverage", "risk_coverage_curve", "rms_ce", "run_summary",
-    "summarize", "temperature_curve", "temperature_sweep", "top_label",
+    "save_figure", "summarize", "temperature_curve", "temperature_sweep", "top_label",
 ]
