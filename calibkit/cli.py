@@ -11,7 +11,6 @@ import json
 import math
 import os
 import sys
-from dataclasses import replace
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
@@ -212,23 +211,152 @@ def _run_and_report(task: str, prompts, task_config: dict, settings, *, as_json:
     from calibkit.run_report import write_run_report
     from calibkit.runner import run_option_task
 
+    store = _interruptible(lambda on_store: run_option_task(task, prompts, task_config, settings, on_store=on_store),
+                           n_total=len(prompts), as_json=as_json)
+    report = write_run_report(store)
+    print_summary(store.read_summary(), report, as_json=as_json)
+
+
+EXAMPLES_TRIVIAQA = """
+\b
+Examples:
+  calibkit run triviaqa --limit 100                    # embedded SmolLM2, 10-shot, 10 samples at T=1
+  calibkit run triviaqa --model gemma-3-270m --limit 100 --samples 5
+  calibkit run triviaqa --model llama-2-7b-chat --brainstorm 5   # P(True) shown 5 sampled answers first
+  calibkit run triviaqa --limit 100 --sample-temperature 0.5,1,1.5,2   # one run per sampling temperature
+"""
+
+
+@run.command("triviaqa", epilog=EXAMPLES_TRIVIAQA)
+@click.option("--limit", type=click.IntRange(min=1), default=None, help="First N questions of the split.")
+@click.option("--shots", type=click.IntRange(0, 20), default=10, show_default=True,
+              help="Few-shot Q/A examples, drawn seeded from the same split without the question.")
+@click.option("--samples", type=click.IntRange(0, 50), default=10, show_default=True,
+              help="Sampled answers per question (the agreement signal; 0 turns it off).")
+@click.option("--sample-temperature", default="1.0", show_default=True, metavar="T[,T...]",
+              help="Sampling temperature; several (comma list or START:STOP:STEP) give one run each plus a study.")
+@click.option("--brainstorm", type=click.IntRange(min=0), default=0, show_default=True,
+              help="P(True) prompt shows this many sampled answers first (Kadavath et al.'s variant).")
+@click.option("--max-new-tokens", type=click.IntRange(1, 256), default=32, show_default=True)
+@click.option("--config", "hub_config", default="rc.wikipedia.nocontext", show_default=True,
+              help="TriviaQA config: rc.wikipedia.nocontext (embedded), rc.nocontext, unfiltered.nocontext...")
+@click.option("--split", type=click.Choice(["validation", "train"]), default="validation", show_default=True)
+@click.option("--data", default=None, metavar="PATH",
+              help="Hub-schema JSONL or question<TAB>aliases TSV; default: embedded copy, then the hub.")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the few-shot draw and the samples.")
+@model_options
+def run_triviaqa_cmd(limit, shots, samples, sample_temperature, brainstorm, max_new_tokens, hub_config, split, data,
+                     seed, **opts) -> None:
+    """Free-form TriviaQA answers and three confidence signals, each calibrated.
+
+    For every question: the greedy answer (checked by exact match against
+    the normalised aliases; F1 and containment reported too), P(True) from
+    Kadavath et al.'s self-evaluation prompt, the answer's sequence
+    likelihood, and the agreement of sampled answers with it. Writes the
+    usual run folder and report; rerunning resumes.
+    """
+    from calibkit.run_report import parse_temperatures
+    from calibkit.tasks import triviaqa
+    from calibkit.triviaqa_run import (
+        regenerate_sweep, run_triviaqa, sweep_table, write_sweep_report, write_triviaqa_report,
+    )
+
+    settings = _settings(opts)
+    try:
+        temps = parse_temperatures(sample_temperature)
+    except ValueError as exc:
+        _fail(str(exc).replace("--temperatures", "--sample-temperature"))
+    if brainstorm > samples:
+        _fail(f"--brainstorm {brainstorm} is more than --samples {samples}; raise --samples or lower --brainstorm")
+    try:
+        questions = triviaqa.load(data=data, config=hub_config, split=split, limit=limit, shots=shots, seed=seed)
+    except ValueError as exc:
+        _fail(_strip_prefix(str(exc)))
+    task_config = {"config": hub_config, "split": split, "shots": shots, "limit": limit, "seed": seed,
+                   "data_source": data or "auto"}
+    kwargs = dict(samples=samples, brainstorm=brainstorm, max_new_tokens=max_new_tokens, seed=seed)
+    if len(temps) > 1:
+        stores = regenerate_sweep(questions, task_config, settings, temperatures=list(temps), **kwargs)
+        table = sweep_table(stores)
+        out = settings.out / "triviaqa-sweeps"
+        out.mkdir(parents=True, exist_ok=True)
+        from calibkit.store import write_atomic
+
+        name = f"{stores[0].path.parent.name}-T{temps[0]:g}-{temps[-1]:g}"
+        write_atomic(out / f"{name}.csv", table.to_csv(index=False))
+        report = write_sweep_report(table, out / f"{name}.html")
+        if opts["as_json"]:
+            click.echo(json.dumps({"runs": [str(s.path) for s in stores], "report": str(report)}, indent=2))
+        else:
+            for st in stores:
+                click.echo(f"T={st.config['sample_temperature']:g}: {st.path}")
+            click.echo(f"study: {report}")
+        return
+
+    def run_once(on_store):
+        return run_triviaqa(questions, task_config, settings, sample_temperature=float(temps[0]),
+                            on_store=on_store, **kwargs)
+
+    store = _interruptible(run_once, n_total=len(questions), as_json=opts["as_json"])
+    report = write_triviaqa_report(store)
+    _print_task_summary(store, report, as_json=opts["as_json"])
+
+
+def _interruptible(run_call, *, n_total: int, as_json: bool):
+    """Run a task; on Ctrl-C say how much is saved and how to resume (exit 130)."""
     holder: dict[str, Any] = {}
     try:
-        outcome = run_option_task(task, prompts, task_config, settings, on_store=lambda s: holder.update(store=s))
+        outcome = run_call(lambda s: holder.update(store=s))
     except KeyboardInterrupt:
         store = holder.get("store")
         if store is None:
             raise
         n = len(store.rows())
-        click.echo(f"calibkit: interrupted; {n} of {len(prompts)} items are saved in {store.path}; "
+        click.echo(f"calibkit: interrupted; {n} of {n_total} items are saved in {store.path}; "
                    "rerun the same command to resume", err=True)
         sys.exit(130)
-    store = outcome.store
     if not as_json:
         click.echo(f"{outcome.n_total - outcome.n_scored_now} items were already scored, "
                    f"{outcome.n_scored_now} scored now", err=True)
-    report = write_run_report(store)
-    print_summary(store.read_summary(), report, as_json=as_json)
+    return outcome.store
+
+
+def _task_of(store) -> str:
+    return str(store.config.get("task", ""))
+
+
+def _write_task_report(store) -> Path:
+    """summary.json and report.html for any run folder, by its task."""
+    task = _task_of(store)
+    if task == "triviaqa":
+        from calibkit.triviaqa_run import write_triviaqa_report
+
+        return write_triviaqa_report(store)
+    from calibkit.run_report import write_run_report
+
+    return write_run_report(store)
+
+
+def _print_task_summary(store, report: Path, *, as_json: bool) -> None:
+    summary = store.read_summary()
+    if _task_of(store) == "triviaqa":
+        from calibkit.triviaqa_run import summary_text
+
+        if as_json:
+            click.echo(json.dumps({**summary, "report": str(report)}, indent=2, default=_json_default))
+        else:
+            click.echo(summary_text(summary))
+            click.echo(f"report: {report}")
+        return
+    print_summary(summary, report, as_json=as_json)
+
+
+def _json_default(x: Any) -> Any:
+    if hasattr(x, "item"):
+        return x.item()
+    if isinstance(x, Path):
+        return str(x)
+    raise TypeError(f"not JSON serializable: {type(x).__name__}")
 
 
 @cli.command("models")
@@ -256,15 +384,14 @@ def report_cmd(run_dirs: Sequence[Path], as_json: bool) -> None:
     Example:
       calibkit report runs/mmlu/smollm2-135m-instruct/*/
     """
-    from calibkit.run_report import write_run_report
     from calibkit.store import RunStore
 
     for d in run_dirs:
         store = RunStore.open(d)
-        report = write_run_report(store)
+        report = _write_task_report(store)
         if not as_json:
             click.echo(f"== {store.path}")
-        print_summary(store.read_summary(), report, as_json=as_json)
+        _print_task_summary(store, report, as_json=as_json)
 
 
 @cli.command("compare")
@@ -292,17 +419,26 @@ def compare_cmd(run_dirs: Sequence[Path], out: Path | None, resamples: int, as_j
     tasks = {s.config.get("task") for s in stores}
     if len(tasks) > 1:
         _fail(f"runs are of different tasks ({', '.join(sorted(map(str, tasks)))}); compare runs of one task")
-    comparison = compare_runs(stores, n_resamples=resamples)
     path = out or Path(f"compare-{'-vs-'.join(s.path.parent.name for s in stores)}.html")
-    write_comparison_report(stores, comparison, path)
+    _check_writable(path.parent)
+    if _task_of(stores[0]) == "triviaqa":
+        from calibkit.triviaqa_run import compare_triviaqa_runs, write_triviaqa_comparison_report
+
+        comparison = compare_triviaqa_runs(stores, n_resamples=resamples)
+        write_triviaqa_comparison_report(stores, comparison, path)
+        group = ["signal", "metric"]
+    else:
+        comparison = compare_runs(stores, n_resamples=resamples)
+        write_comparison_report(stores, comparison, path)
+        group = ["metric"]
     if as_json:
-        click.echo(json.dumps({**comparison.to_json(), "report": str(path)}, indent=2, default=float))
+        click.echo(json.dumps({**comparison.to_json(), "report": str(path)}, indent=2, default=_json_default))
         return
     click.echo(f"{comparison.n_items} shared items")
     table = comparison.table
-    for metric in table.metric.unique():
-        click.echo(f"{metric}:")
-        for _, r in table[table.metric == metric].iterrows():
+    for key, rows in table.groupby(group, sort=False):
+        click.echo(f"{' '.join(map(str, key)) if isinstance(key, tuple) else key}:")
+        for _, r in rows.iterrows():
             diff = "" if math.isnan(r.difference) else (
                 f"  diff {r.difference:+.3f} [{r.diff_low:+.3f}, {r.diff_high:+.3f}] p={r.p_value:.3g}")
             click.echo(f"  {r.run:<32} {_fmt(r.estimate)} [{_fmt(r.low)}, {_fmt(r.high)}]{diff}")
@@ -330,7 +466,7 @@ def sweep_cmd(run_dirs: Sequence[Path], temperatures: str, out: Path, resamples:
     """
     import pandas as pd
 
-    from calibkit.run_report import _labels, parse_temperatures, sweep_run, write_sweep_report
+    from calibkit.run_report import parse_temperatures, run_labels, sweep_run, write_sweep_report
     from calibkit.store import RunStore, write_atomic
 
     try:
@@ -339,7 +475,7 @@ def sweep_cmd(run_dirs: Sequence[Path], temperatures: str, out: Path, resamples:
         _fail(str(exc))
     stores = [RunStore.open(d) for d in run_dirs]
     _check_writable(out)
-    results = [sweep_run(s, temps, label=lab, n_resamples=resamples) for s, lab in zip(stores, _labels(stores))]
+    results = [sweep_run(s, temps, label=lab, n_resamples=resamples) for s, lab in zip(stores, run_labels(stores))]
     out.mkdir(parents=True, exist_ok=True)
     write_atomic(out / "sweep.csv", pd.concat([r.table for r in results]).to_csv(index=False))
     report = write_sweep_report(results, out / "sweep.html")

@@ -302,8 +302,9 @@ def _dequantized_folder(resolved: ResolvedModel) -> Path:
     return folder
 
 
-def _is_oom(exc: BaseException) -> bool:
-    return "out of memory" in str(exc).lower() or type(exc).__name__ == "OutOfMemoryError"
+def is_out_of_memory(exc: BaseException) -> bool:
+    """Whether an exception is a (CUDA or host) out-of-memory error."""
+    return type(exc).__name__ == "OutOfMemoryError" or "out of memory" in str(exc).lower()
 
 
 @contextlib.contextmanager
@@ -390,7 +391,7 @@ def load_model(name: str, *, options: LoadOptions = LoadOptions()) -> LoadedMode
             ) from None
         raise ModelError(f"cannot load model from {source!r}: {_first_line(exc)}") from None
     except (RuntimeError, MemoryError) as exc:
-        if isinstance(exc, MemoryError) or _is_oom(exc):
+        if isinstance(exc, MemoryError) or is_out_of_memory(exc):
             raise ModelError(
                 f"out of memory while loading {resolved.name!r}; try --load-in-4bit, "
                 "--device-map auto or a smaller model"

@@ -115,17 +115,17 @@ class Comparison:
         return {
             "runs": list(self.labels),
             "n_items": self.n_items,
-            "metrics": _records(self.table),
-            "categories": _records(self.categories),
+            "metrics": frame_records(self.table),
+            "categories": frame_records(self.categories),
         }
 
 
-def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+def frame_records(frame: pd.DataFrame) -> list[dict[str, Any]]:
     return [{k: (None if isinstance(v, float) and np.isnan(v) else v) for k, v in row.items()}
             for row in frame.to_dict(orient="records")]
 
 
-def _labels(stores: Sequence[RunStore]) -> list[str]:
+def run_labels(stores: Sequence[RunStore]) -> list[str]:
     labels = [str(s.config.get("model", s.path.name)) for s in stores]
     if len(set(labels)) < len(labels):
         labels = [run_label(s) for s in stores]
@@ -134,7 +134,7 @@ def _labels(stores: Sequence[RunStore]) -> list[str]:
 
 def compare_runs(stores: Sequence[RunStore], *, n_resamples: int = 1000, seed: int = 0) -> Comparison:
     """Paired comparison of option runs on their shared items."""
-    labels = _labels(stores)
+    labels = run_labels(stores)
     aligned = analysis.shared_items({lab: s.items() for lab, s in zip(labels, stores)})
     table = analysis.paired_table(aligned, n_resamples=n_resamples, seed=seed)
     cats = []

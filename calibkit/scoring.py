@@ -36,15 +36,14 @@ from __future__ import annotations
 
 import copy
 import inspect
-import math
-import sys
 from dataclasses import dataclass
-from typing import Any, Callable, Iterable, Iterator, Sequence
+from typing import Any, Iterator, Sequence
 
 import numpy as np
 import torch
 
-from calibkit.models import LoadedModel, render_context, starts_with_bos
+from calibkit.models import LoadedModel, is_out_of_memory, render_context, starts_with_bos
+from calibkit.progress import ProgressBar
 from calibkit.records import Prompt, ScoredItem
 
 
@@ -175,29 +174,6 @@ def _group_by_prefix(rows: list[_Row], *, enabled: bool, min_prefix: int) -> lis
 # ----------------------------------------------------------------- running
 
 
-def _is_oom(exc: BaseException) -> bool:
-    return isinstance(exc, torch.cuda.OutOfMemoryError) or "out of memory" in str(exc).lower()
-
-
-class _Progress:
-    """A minimal items/s + ETA bar on stderr; silent when not a terminal."""
-
-    def __init__(self, total: int, *, enabled: bool) -> None:
-        self.bar = None
-        if enabled and total and sys.stderr.isatty():
-            from tqdm.auto import tqdm
-
-            self.bar = tqdm(total=total, unit="item", file=sys.stderr, dynamic_ncols=True)
-
-    def update(self, n: int) -> None:
-        if self.bar is not None:
-            self.bar.update(n)
-
-    def close(self) -> None:
-        if self.bar is not None:
-            self.bar.close()
-
-
 class _Runner:
     """Runs row batches on one model; owns the current token budget."""
 
@@ -279,7 +255,7 @@ class _Runner:
             try:
                 values = self.run(plen, cache, part)
             except (RuntimeError, torch.cuda.OutOfMemoryError) as exc:
-                if not _is_oom(exc):
+                if not is_out_of_memory(exc):
                     raise
                 if torch.cuda.is_available():
                     torch.cuda.empty_cache()
@@ -331,7 +307,7 @@ def score_batches(
         if r.option == -1:
             pending[r.item] = 1
     runner = _Runner(loaded, config)
-    progress = _Progress(len(prompts), enabled=config.progress)
+    progress = ProgressBar(len(prompts), enabled=config.progress)
     try:
         for plen, group in _group_by_prefix(
             rows, enabled=config.prefix_caching, min_prefix=config.min_prefix_tokens

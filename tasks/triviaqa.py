@@ -48,7 +48,6 @@ from __future__ import annotations
 
 import ast
 import csv
-import json
 import random
 from dataclasses import dataclass, field
 from pathlib import Path

@@ -316,3 +316,40 @@ def test_demo_run_on_the_embedded_chat_model(capsys, tmp_path):
     assert 0.3 < summary["option_mass_mean"] <= 1.0
     config = json.loads((Path(summary["report"]).parent / "config.json").read_text())
     assert config["model"] == "smollm2-135m-instruct" and config["chat_template"] is True
+
+
+# ------------------------------------------------------------------ TriviaQA
+
+TRIVIA_ARGS = ("run", "triviaqa", "--limit", "4", "--shots", "2", "--samples", "3", "--max-new-tokens", "6",
+               "--quiet")
+
+
+@pytest.mark.parametrize("argv,message", [
+    ((*TRIVIA_ARGS, "--brainstorm", "5"), r"--brainstorm 5 is more than --samples 3"),
+    ((*TRIVIA_ARGS, "--sample-temperature", "0"), r"bad --sample-temperature '0'"),
+    ((*TRIVIA_ARGS, "--split", "test"), r"Invalid value for '--split'"),
+])
+def test_triviaqa_usage_errors(capsys, argv, message):
+    code, _, err = run_cli(capsys, *argv)
+    assert code == 2 and re.search(message, err), err
+
+
+def test_triviaqa_runs_resume_report_and_compare(capsys, tmp_path, tiny_model):
+    code, out, err = run_cli(capsys, *TRIVIA_ARGS, "--out", str(tmp_path), "--json")
+    assert code == 0, err
+    first = json.loads(out)
+    assert first["n_items"] == 4 and set(first["accuracy"]) == {"exact", "f1", "contains"}
+    run_a = Path(first["report"]).parent
+    code, _, err = run_cli(capsys, *TRIVIA_ARGS, "--out", str(tmp_path))
+    assert code == 0 and "4 items were already scored, 0 scored now" in err
+    # a second run at another sampling temperature shares the questions
+    code, out, _ = run_cli(capsys, *TRIVIA_ARGS, "--sample-temperature", "2", "--out", str(tmp_path), "--json")
+    run_b = Path(json.loads(out)["report"]).parent
+    assert run_b != run_a
+    code, out, err = run_cli(capsys, "compare", str(run_a), str(run_b), "--out", str(tmp_path / "c.html"), "--json",
+                             "--resamples", "100")
+    assert code == 0, err
+    assert json.loads(out)["n_items"] == 4
+    assert (tmp_path / "c.html").is_file()
+    code, out, _ = run_cli(capsys, "report", str(run_a))
+    assert code == 0 and "accuracy (exact)" in out

@@ -1,0 +1,526 @@
+"""Batched free generation with per-token log-probs: greedy answers and samples.
+
+Contract:
+
+* A context is a string the model continues (a base-model prompt, or a chat
+  conversation already rendered with its template). It is encoded with the
+  tokenizer's default special tokens, except that a context that already
+  begins with the BOS text (a rendered chat template) gets no second BOS;
+  the scorer (:mod:`calibkit.scoring`) follows the same rule.
+* Per context, one **greedy** (argmax) continuation and/or ``samples``
+  continuations drawn from ``softmax(logits / temperature)``, optionally
+  restricted to the top-``p`` nucleus (renormalized). Greedy and samples
+  are decoded in **one** batched pass: the context is run once (prefill), its
+  KV cache is repeated over the ``greedy + samples`` rows of that context,
+  and all rows of all contexts in a batch step together. There is no Python
+  loop over samples.
+* ``Generation.logprobs`` are natural-log probabilities of the kept tokens
+  under the **untempered** model distribution (log-softmax of the raw logits
+  in fp32, full vocabulary, no top-p), whatever the sampling temperature:
+  they are what the sequence-likelihood signal needs.
+  ``Generation.sampling_logprobs`` are the log-probabilities under the
+  distribution each token was actually drawn from (tempered, top-p
+  renormalized); ``None`` for greedy continuations.
+* A continuation ends at an end-of-sequence or other special token
+  (:func:`end_token_ids`; ``finish_reason="eos"``),
+  at the first occurrence of a stop string anywhere in its text
+  (``"stop"``), or after ``max_new_tokens`` tokens (``"length"``). ``text``
+  is the decoded continuation cut right before the stop string (the EOS
+  token is never part of it). ``token_ids`` / ``logprobs`` are the
+  *shortest* prefix of the generated tokens whose decoded text begins with
+  ``text``: a token that straddles the start of a stop string (e.g. one
+  token for ``".\\n"``) is kept, because part of it is answer text; the
+  terminator itself (EOS, or a token that is all stop string) is not.
+  A continuation may be empty (``text == ""``, no tokens) when it starts with
+  a stop string or an EOS.
+* Left padding with an explicit attention mask and explicit position ids
+  (``cumsum(mask) - 1``), so a batched context gives the same tokens as the
+  context alone (up to float round-off in near-ties).
+* Deterministic under ``seed``: each context's samples are drawn by inverse
+  CDF from one uniform per sample row and step, taken from a
+  ``torch.Generator`` seeded by ``sha256(seed, context text)``. So a
+  context's samples do not depend on which other contexts share its batch,
+  on their order, or on resuming a run; the global torch RNG is never used.
+  (Two identical contexts therefore get identical samples.)
+
+Not done: contexts are not grouped by a shared token prefix across
+contexts (TriviaQA draws different few-shot examples per question, so
+contexts share only the chat-template header); the prefix that matters —
+one context shared by its greedy and sampled rows — is run once.
+
+Speed: contexts are sorted by length and packed by a token budget
+(``rows x (context + max_new_tokens)``); rows that finish are dropped from
+the batch (and from the KV cache) as they finish; out of memory halves the
+batch and retries.
+
+This module must never compute metrics or write files.
+"""
+from __future__ import annotations
+
+import hashlib
+import inspect
+import math
+from dataclasses import dataclass
+from typing import Any, Sequence
+
+import torch
+
+from calibkit.models import LoadedModel, is_out_of_memory, starts_with_bos
+from calibkit.progress import ProgressBar
+
+FINISH_REASONS = ("stop", "eos", "length")
+_ANCHOR_TOKENS = 8  # context tokens decoded in front of a continuation so its first token keeps its leading space
+
+
+class GenerationError(Exception):
+    """Generation cannot go on; the message says what to change."""
+
+
+@dataclass(frozen=True)
+class GenerationConfig:
+    """How to decode. The tokens do not depend on the speed options.
+
+    Example:
+        >>> GenerationConfig(samples=10, temperature=1.0).rows_per_context
+        11
+    """
+
+    max_new_tokens: int = 32  # upper bound on generated tokens per continuation
+    greedy: bool = True  # decode one greedy (argmax) continuation per context
+    samples: int = 0  # sampled continuations per context, decoded in the same pass as the greedy one
+    temperature: float = 1.0  # samples are drawn from softmax(logits / temperature); must be > 0 when samples > 0
+    top_p: float = 1.0  # nucleus sampling: keep the smallest top set of tokens with this much mass; 1 keeps all
+    stop: tuple[str, ...] = ("\n", "Q:")  # a continuation ends before the first of these strings
+    seed: int = 0  # sampling seed (combined with each context's text)
+    token_budget: int | None = None  # max rows x (context + max_new_tokens) tokens per batch; None: 8192 on CPU, 131072 on GPU
+    max_batch_contexts: int = 64  # max contexts per batch
+    progress: bool = True  # a progress bar on stderr (only when stderr is a terminal)
+
+    def __post_init__(self) -> None:
+        if isinstance(self.max_new_tokens, bool) or not isinstance(self.max_new_tokens, int) or self.max_new_tokens < 1:
+            raise ValueError(f"max_new_tokens must be a positive int; got {self.max_new_tokens!r}")
+        if isinstance(self.samples, bool) or not isinstance(self.samples, int) or self.samples < 0:
+            raise ValueError(f"samples must be a non-negative int; got {self.samples!r}")
+        if not self.greedy and self.samples == 0:
+            raise ValueError("nothing to generate: set greedy=True or samples >= 1")
+        if self.samples and not (isinstance(self.temperature, (int, float)) and math.isfinite(self.temperature)
+                                 and self.temperature > 0):
+            raise ValueError(
+                f"temperature must be a positive finite number when samples > 0; got {self.temperature!r} "
+                "(greedy decoding is greedy=True, not temperature 0)"
+            )
+        if not (isinstance(self.top_p, (int, float)) and 0 < self.top_p <= 1):
+            raise ValueError(f"top_p must be in (0, 1]; got {self.top_p!r}")
+        if isinstance(self.stop, str) or not all(isinstance(s, str) and s for s in self.stop):
+            raise ValueError(f"stop must be a tuple of non-empty strings; got {self.stop!r}")
+        if isinstance(self.seed, bool) or not isinstance(self.seed, int) or self.seed < 0:
+            raise ValueError(f"seed must be a non-negative int; got {self.seed!r}")
+        if self.token_budget is not None and (not isinstance(self.token_budget, int) or self.token_budget < 1):
+            raise ValueError(f"token_budget must be a positive int or None; got {self.token_budget!r}")
+        if not isinstance(self.max_batch_contexts, int) or self.max_batch_contexts < 1:
+            raise ValueError(f"max_batch_contexts must be a positive int; got {self.max_batch_contexts!r}")
+
+    @property
+    def rows_per_context(self) -> int:
+        """Continuations decoded per context: the greedy one plus the samples."""
+        return int(self.greedy) + self.samples
+
+
+@dataclass(frozen=True)
+class Generation:
+    """One continuation of one context.
+
+    Example (values illustrative):
+        >>> g = Generation(text=" Paris", token_ids=(3681,), logprobs=(-0.25,),
+        ...                sampling_logprobs=None, finish_reason="stop", greedy=True)
+        >>> g.total_logprob, g.mean_logprob
+        (-0.25, -0.25)
+    """
+
+    text: str  # decoded continuation, cut before the first stop string; never holds the EOS token
+    token_ids: tuple[int, ...]  # shortest prefix of the generated tokens whose text begins with `text`
+    logprobs: tuple[float, ...]  # ln P(token | context, earlier tokens), UNTEMPERED model (T = 1, full vocabulary), one per token
+    sampling_logprobs: tuple[float, ...] | None  # ln prob under the tempered, top-p distribution it was drawn from; None when greedy
+    finish_reason: str  # "stop" (a stop string), "eos" (end-of-sequence token) or "length" (max_new_tokens reached)
+    greedy: bool  # True for the argmax continuation, False for a sample
+
+    @property
+    def total_logprob(self) -> float:
+        """Sum of ``logprobs`` (nats): the untempered log-likelihood of the kept tokens; 0.0 when empty."""
+        return float(sum(self.logprobs))
+
+    @property
+    def mean_logprob(self) -> float:
+        """Mean of ``logprobs`` per token (nats); NaN when there are no tokens."""
+        return float(sum(self.logprobs) / len(self.logprobs)) if self.logprobs else math.nan
+
+
+@dataclass(frozen=True)
+class ContextGenerations:
+    """What one context produced: its greedy continuation and its samples."""
+
+    greedy: Generation | None  # the argmax continuation; None when config.greedy is False
+    samples: tuple[Generation, ...]  # config.samples sampled continuations, in sample order
+    n_context_tokens: int  # tokens the context encoded to (BOS included)
+
+
+# ------------------------------------------------------------ tokenization
+
+
+def encode_context(tokenizer: Any, text: str) -> list[int]:
+    """Token ids of a context: default special tokens unless it already starts with BOS text.
+
+    An empty context becomes the BOS (or EOS) token alone, so there is a
+    position to predict the first token from.
+    """
+    add_special = not starts_with_bos(text, tokenizer)
+    ids = list(tokenizer(text, add_special_tokens=add_special)["input_ids"])
+    if not ids:
+        start = tokenizer.bos_token_id if tokenizer.bos_token_id is not None else tokenizer.eos_token_id
+        if start is None:
+            raise GenerationError("empty context and a tokenizer without BOS/EOS token; pass a non-empty context")
+        ids = [start]
+    return ids
+
+
+def end_token_ids(loaded: LoadedModel) -> frozenset[int]:
+    """Tokens that end a continuation: every EOS id and every other special token.
+
+    The EOS ids come from the model's generation config and the tokenizer.
+    Other special tokens (a chat model's ``<|endoftext|>`` beside its
+    ``<|im_end|>``, a stray BOS, UNK, tokens added as special) are never part
+    of a short answer, so they end it too (``finish_reason="eos"``).
+    """
+    ids: set[int] = set()
+    for source in (getattr(loaded.model, "generation_config", None), loaded.tokenizer):
+        value = getattr(source, "eos_token_id", None)
+        if isinstance(value, int):
+            ids.add(value)
+        elif isinstance(value, (list, tuple)):
+            ids.update(v for v in value if isinstance(v, int))
+    tok = loaded.tokenizer
+    ids.update(i for i in getattr(tok, "all_special_ids", ()) if isinstance(i, int))
+    added = getattr(tok, "added_tokens_decoder", None) or {}
+    ids.update(i for i, t in added.items() if getattr(t, "special", False))
+    return frozenset(ids)
+
+
+def context_seed(seed: int, text: str) -> int:
+    """The 63-bit generator seed of one context's samples: ``sha256(seed, text)``.
+
+    >>> context_seed(0, "Q: x\\nA:") == context_seed(0, "Q: x\\nA:") != context_seed(1, "Q: x\\nA:")
+    True
+    """
+    digest = hashlib.sha256(f"{seed}\x00{text}".encode("utf-8")).digest()
+    return int.from_bytes(digest[:8], "little") & ((1 << 63) - 1)
+
+
+class _Text:
+    """Incremental text of one continuation, decoded after a few context tokens.
+
+    Decoding the continuation together with the last context tokens and
+    dropping their text keeps what a lone decode would lose (SentencePiece
+    drops the leading space of a first ``▁Paris``).
+    """
+
+    def __init__(self, tokenizer: Any, context_ids: Sequence[int]) -> None:
+        self.tokenizer = tokenizer
+        self.anchor = list(context_ids[-_ANCHOR_TOKENS:])
+        self.base = self._decode(self.anchor)
+        self.texts = [""]  # texts[k]: text of the first k tokens
+
+    def _decode(self, ids: list[int]) -> str:
+        return self.tokenizer.decode(ids, skip_special_tokens=False, clean_up_tokenization_spaces=False)
+
+    def push(self, ids: list[int]) -> str:
+        full = self._decode(self.anchor + ids)
+        text = full[len(self.base):] if full.startswith(self.base) else self._decode(ids)
+        self.texts.append(text)
+        return text
+
+    def shortest_prefix(self, text: str) -> int:
+        """Fewest tokens whose text begins with ``text``."""
+        for k, t in enumerate(self.texts):
+            if t.startswith(text):
+                return k
+        return len(self.texts) - 1
+
+
+def _find_stop(text: str, stops: Sequence[str]) -> int:
+    hits = [i for i in (text.find(s) for s in stops) if i >= 0]
+    return min(hits) if hits else -1
+
+
+# ----------------------------------------------------------------- sampling
+
+
+def _sampling_probs(logits: torch.Tensor, temperature: float, top_p: float) -> torch.Tensor:
+    """(m, V) float64 probabilities of softmax(logits / T), restricted to the top-p nucleus."""
+    probs = torch.softmax(logits.double() / temperature, dim=-1)
+    if top_p < 1.0:
+        sorted_p, order = probs.sort(dim=-1, descending=True)
+        before = sorted_p.cumsum(dim=-1) - sorted_p  # mass of the strictly more likely tokens
+        sorted_p = sorted_p.masked_fill(before >= top_p, 0.0)  # the most likely token always stays
+        probs = torch.zeros_like(probs).scatter_(-1, order, sorted_p)
+        probs = probs / probs.sum(dim=-1, keepdim=True)
+    return probs
+
+
+def _inverse_cdf(probs: torch.Tensor, uniforms: torch.Tensor) -> torch.Tensor:
+    """Token index per row: the first whose cumulative probability exceeds u * total."""
+    cdf = probs.cumsum(dim=-1)
+    target = (uniforms.to(cdf.device, cdf.dtype) * cdf[:, -1]).unsqueeze(-1)
+    idx = torch.searchsorted(cdf, target, right=True).squeeze(-1)
+    return idx.clamp_(max=probs.shape[-1] - 1)
+
+
+# ------------------------------------------------------------------ running
+
+
+@dataclass
+class _RowState:
+    """Mutable decoding state of one row (one continuation)."""
+
+    context: int  # index of the context in the batch
+    sample: int  # sample index, -1 for the greedy row
+    text: _Text  # incremental decoded text
+    tokens: list  # generated token ids (EOS excluded)
+    logprobs: list  # untempered log-probs of `tokens`
+    sampling_logprobs: list  # sampling-distribution log-probs of `tokens`
+    finish: str | None = None  # finish reason once done
+    cut: str | None = None  # the final text once done
+
+
+class _Decoder:
+    """Decodes batches of contexts on one model."""
+
+    def __init__(self, loaded: LoadedModel, config: GenerationConfig) -> None:
+        self.model = loaded.model
+        self.tokenizer = loaded.tokenizer
+        self.config = config
+        self.device = torch.device(loaded.device)
+        self.eos = end_token_ids(loaded)
+        pad = self.tokenizer.pad_token_id
+        self.pad_id = pad if pad is not None else (min(self.eos) if self.eos else 0)
+        params = inspect.signature(self.model.forward).parameters
+        # transformers 5 renamed `past_key_values` to `cache`; speak whichever this version knows.
+        self.cache_arg = "cache" if "cache" in params else "past_key_values"
+
+    def _forward(self, ids: torch.Tensor, mask: torch.Tensor, positions: torch.Tensor, cache):
+        kwargs: dict[str, Any] = {}
+        if cache is not None:
+            kwargs[self.cache_arg] = cache
+        out = self.model(
+            input_ids=ids.to(self.device),
+            attention_mask=mask.to(self.device),
+            position_ids=positions.to(self.device),
+            use_cache=True,
+            logits_to_keep=1,
+            **kwargs,
+        )
+        new_cache = getattr(out, "cache", None)
+        if new_cache is None:
+            new_cache = out.past_key_values
+        return out.logits[:, -1, :].float(), new_cache
+
+    @torch.inference_mode()
+    def run(self, contexts: list[list[int]], texts: list[str]) -> list[ContextGenerations]:
+        cfg = self.config
+        n_ctx = len(contexts)
+        width = max(len(c) for c in contexts)
+        ids = torch.full((n_ctx, width), self.pad_id, dtype=torch.long)
+        mask = torch.zeros((n_ctx, width), dtype=torch.long)
+        for b, c in enumerate(contexts):
+            ids[b, width - len(c):] = torch.tensor(c, dtype=torch.long)
+            mask[b, width - len(c):] = 1
+        positions = (mask.cumsum(-1) - 1).clamp(min=0)
+        logits, cache = self._forward(ids, mask, positions, None)
+
+        per = cfg.rows_per_context
+        rows: list[_RowState] = []
+        for b in range(n_ctx):
+            kinds = ([-1] if cfg.greedy else []) + list(range(cfg.samples))
+            rows.extend(_RowState(b, k, _Text(self.tokenizer, contexts[b]), [], [], []) for k in kinds)
+        if per > 1:
+            cache.batch_repeat_interleave(per)
+        logits = logits.repeat_interleave(per, dim=0)
+        mask = mask.repeat_interleave(per, dim=0)
+        next_pos = positions[:, -1].repeat_interleave(per) + 1
+        generators = [torch.Generator().manual_seed(context_seed(cfg.seed, t)) for t in texts] if cfg.samples else []
+
+        active = list(range(len(rows)))  # row indices, in cache order
+        for step in range(cfg.max_new_tokens):
+            logp = torch.log_softmax(logits, dim=-1)
+            chosen = torch.empty(len(active), dtype=torch.long, device=logits.device)
+            sampled_logp = [math.nan] * len(active)
+            greedy_pos = [i for i, r in enumerate(active) if rows[r].sample == -1]
+            if greedy_pos:
+                where = torch.tensor(greedy_pos, device=logits.device)
+                chosen[where] = logits[where].argmax(dim=-1)
+            sample_pos = [i for i, r in enumerate(active) if rows[r].sample >= 0]
+            if sample_pos:
+                where = torch.tensor(sample_pos, device=logits.device)
+                probs = _sampling_probs(logits[where], cfg.temperature, cfg.top_p)
+                # One uniform per sample row of a context per step, drawn for every row of
+                # that context (finished ones too), so row j's draws never depend on the others.
+                draws: dict[int, torch.Tensor] = {}
+                for i in sample_pos:
+                    b = rows[active[i]].context
+                    if b not in draws:
+                        draws[b] = torch.rand(cfg.samples, generator=generators[b], dtype=torch.float64)
+                u = torch.stack([draws[rows[active[i]].context][rows[active[i]].sample] for i in sample_pos])
+                picks = _inverse_cdf(probs, u)
+                chosen[where] = picks
+                picked_p = probs.gather(-1, picks.unsqueeze(-1)).squeeze(-1).log()
+                for i, v in zip(sample_pos, picked_p.tolist()):
+                    sampled_logp[i] = v
+            token_logp = logp.gather(-1, chosen.unsqueeze(-1)).squeeze(-1).tolist()
+            chosen_list = chosen.tolist()
+
+            keep: list[int] = []
+            for i, r in enumerate(active):
+                row = rows[r]
+                tok = chosen_list[i]
+                if tok in self.eos:
+                    row.finish, row.cut = "eos", row.text.texts[-1]
+                    continue
+                row.tokens.append(tok)
+                row.logprobs.append(token_logp[i])
+                row.sampling_logprobs.append(sampled_logp[i])
+                text = row.text.push(row.tokens)
+                at = _find_stop(text, cfg.stop)
+                if at >= 0:
+                    row.finish, row.cut = "stop", text[:at]
+                elif len(row.tokens) >= cfg.max_new_tokens:
+                    row.finish, row.cut = "length", text
+                else:
+                    keep.append(i)
+            if not keep or step == cfg.max_new_tokens - 1:
+                break
+            if len(keep) < len(active):
+                index = torch.tensor(keep, dtype=torch.long)
+                cache.batch_select_indices(index.to(self.device))
+                mask, next_pos, chosen = mask[index], next_pos[index], chosen[index.to(chosen.device)]
+                active = [active[i] for i in keep]
+            mask = torch.cat([mask, torch.ones((len(active), 1), dtype=torch.long)], dim=1)
+            logits, cache = self._forward(chosen.unsqueeze(-1), mask, next_pos.unsqueeze(-1), cache)
+            next_pos = next_pos + 1
+
+        out: list[ContextGenerations] = []
+        for b in range(n_ctx):
+            mine = [self._finish(r) for r in rows if r.context == b]
+            greedy = mine[0] if cfg.greedy else None
+            out.append(ContextGenerations(greedy=greedy, samples=tuple(mine[int(cfg.greedy):]),
+                                          n_context_tokens=len(contexts[b])))
+        return out
+
+    @staticmethod
+    def _finish(row: _RowState) -> Generation:
+        assert row.finish is not None and row.cut is not None
+        k = row.text.shortest_prefix(row.cut)
+        return Generation(
+            text=row.cut,
+            token_ids=tuple(row.tokens[:k]),
+            logprobs=tuple(float(x) for x in row.logprobs[:k]),
+            sampling_logprobs=None if row.sample == -1 else tuple(float(x) for x in row.sampling_logprobs[:k]),
+            finish_reason=row.finish,
+            greedy=row.sample == -1,
+        )
+
+    def run_with_backoff(self, contexts: list[list[int]], texts: list[str]) -> list[ContextGenerations]:
+        """Run a batch; on out-of-memory split it in half and retry each half."""
+        try:
+            return self.run(contexts, texts)
+        except (RuntimeError, torch.cuda.OutOfMemoryError) as exc:
+            if not is_out_of_memory(exc):
+                raise
+            if torch.cuda.is_available():
+                torch.cuda.empty_cache()
+            if len(contexts) == 1:
+                raise GenerationError(
+                    f"out of memory generating {self.config.rows_per_context} continuations of one "
+                    f"{len(contexts[0])}-token context; use fewer samples, fewer shots, or --load-in-4bit"
+                ) from None
+            half = len(contexts) // 2
+            return (self.run_with_backoff(contexts[:half], texts[:half])
+                    + self.run_with_backoff(contexts[half:], texts[half:]))
+
+
+def _batches(lengths: list[int], order: list[int], *, budget: int, per: int, new: int, cap: int) -> list[list[int]]:
+    """Consecutive groups of ``order`` whose rows x (longest + new) fits ``budget`` (at least one each)."""
+    out: list[list[int]] = []
+    current: list[int] = []
+    for i in order:
+        longest = max([lengths[j] for j in current] + [lengths[i]])
+        if current and (len(current) >= cap or (len(current) + 1) * per * (longest + new) > budget):
+            out.append(current)
+            current = []
+        current.append(i)
+    if current:
+        out.append(current)
+    return out
+
+
+def generate(
+    loaded: LoadedModel, contexts: Sequence[str], *, config: GenerationConfig = GenerationConfig()
+) -> list[ContextGenerations]:
+    """Greedy and sampled continuations of each context, in the contexts' order.
+
+    Args:
+        loaded: the model and tokenizer.
+        contexts: ``(n,)`` strings to continue (already rendered: a chat
+            template is not applied here).
+        config: decoding settings; see :class:`GenerationConfig`.
+
+    Returns:
+        ``list[ContextGenerations]`` of length ``n``: ``[i].greedy`` (when
+        ``config.greedy``) and ``[i].samples`` (``config.samples`` of them).
+
+    Raises:
+        ValueError: a context is not a str.
+        GenerationError: a context plus ``max_new_tokens`` exceeds the
+            model's context length (fit it first, e.g. with
+            ``tasks.triviaqa.fit_context``), or out of memory on one context.
+
+    Example:
+        >>> outs = generate(loaded, ["Question: Capital of France?\\nAnswer:"],
+        ...                 config=GenerationConfig(samples=5, temperature=1.0))   # doctest: +SKIP
+        >>> outs[0].greedy.text, len(outs[0].samples)                             # doctest: +SKIP
+        (' Paris', 5)
+    """
+    if isinstance(contexts, str):
+        raise ValueError("contexts must be a sequence of strings, not a single str")
+    for i, c in enumerate(contexts):
+        if not isinstance(c, str):
+            raise ValueError(f"contexts[{i}] must be a str, got {type(c).__name__}")
+    if not isinstance(config, GenerationConfig):
+        raise ValueError(f"config must be a GenerationConfig, got {type(config).__name__}")
+    if not contexts:
+        return []
+    encoded = [encode_context(loaded.tokenizer, c) for c in contexts]
+    limit = loaded.max_length
+    for i, ids in enumerate(encoded):
+        if len(ids) + config.max_new_tokens > limit:
+            raise GenerationError(
+                f"context {i} has {len(ids)} tokens; with max_new_tokens={config.max_new_tokens} it exceeds "
+                f"the model's {limit}-token window: use fewer shots or fewer new tokens"
+            )
+    on_gpu = torch.device(loaded.device).type == "cuda"
+    budget = config.token_budget or (131072 if on_gpu else 8192)
+    lengths = [len(e) for e in encoded]
+    # Longest first, so an out-of-memory shows on the first batch.
+    order = sorted(range(len(encoded)), key=lambda i: (-lengths[i], i))
+    batches = _batches(lengths, order, budget=budget, per=config.rows_per_context, new=config.max_new_tokens,
+                       cap=config.max_batch_contexts)
+    decoder = _Decoder(loaded, config)
+    results: list[ContextGenerations | None] = [None] * len(encoded)
+    progress = ProgressBar(len(encoded), enabled=config.progress, unit="ctx", desc="generate")
+    try:
+        for batch in batches:
+            outs = decoder.run_with_backoff([encoded[i] for i in batch], [contexts[i] for i in batch])
+            for i, o in zip(batch, outs):
+                results[i] = o
+            progress.update(len(batch))
+    finally:
+        progress.close()
+    return results  # type: ignore[return-value]

