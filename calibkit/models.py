@@ -28,7 +28,7 @@ import sys
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Sequence
 
 from calibkit.records import Prompt, Turn
 
@@ -421,6 +421,30 @@ def _first_line(exc: BaseException) -> str:
 # ------------------------------------------------------------ prompt text
 
 
+def render_chat(tokenizer: Any, turns: Sequence[Turn], *, system_prompt: str | None = None) -> str:
+    """A conversation rendered with the tokenizer's chat template, assistant turn opened.
+
+    System text: ``system_prompt`` (the run's ``--system-prompt``) comes
+    first and the conversation's own system turn follows it, in one system
+    message. Templates that refuse a system role (Gemma-2's raise an error)
+    get the system text prepended to the first user turn instead, as their
+    model cards advise.
+    """
+    system = [t.content for t in turns if t.role == "system"]
+    if system_prompt:
+        system.insert(0, system_prompt)
+    dialogue = [{"role": t.role, "content": t.content} for t in turns if t.role != "system"]
+    messages = ([{"role": "system", "content": "\n\n".join(system)}] if system else []) + dialogue
+    try:
+        return tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
+    except Exception as exc:  # jinja2 TemplateError from raise_exception(); no common base class
+        if not system or "system" not in str(exc).lower():
+            raise ModelError(f"the chat template cannot render this conversation: {_first_line(exc)}") from None
+    merged = [dict(m) for m in dialogue]
+    merged[0]["content"] = "\n\n".join(system) + "\n\n" + merged[0]["content"]
+    return tokenizer.apply_chat_template(merged, tokenize=False, add_generation_prompt=True)
+
+
 def render_context(
     prompt: Prompt, tokenizer: Any, *, chat: bool, system_prompt: str | None = None
 ) -> tuple[str, tuple[str, ...]]:
@@ -431,30 +455,14 @@ def render_context(
     opened, then ``prompt.assistant_prefix``; an option's leading whitespace
     is dropped when nothing precedes it in the assistant turn.
 
-    System text: ``system_prompt`` (the run's ``--system-prompt``) comes
-    first and a prompt's own system turn follows it, in one system message.
-    Templates that refuse a system role (Gemma's raise an error) get the
-    system text prepended to the first user turn instead, as their model
-    cards advise.
+    System text as in :func:`render_chat`.
     """
     if not chat:
         return prompt.text, prompt.options
     if not getattr(tokenizer, "chat_template", None):
         raise ModelError("this model has no chat template; use --chat-template off")
-    turns = list(prompt.turns) if prompt.turns else [Turn("user", prompt.text)]
-    system = [t.content for t in turns if t.role == "system"]
-    if system_prompt:
-        system.insert(0, system_prompt)
-    dialogue = [{"role": t.role, "content": t.content} for t in turns if t.role != "system"]
-    messages = ([{"role": "system", "content": "\n\n".join(system)}] if system else []) + dialogue
-    try:
-        text = tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
-    except Exception as exc:  # jinja2 TemplateError from raise_exception(); no common base class
-        if not system or "system" not in str(exc).lower():
-            raise ModelError(f"the chat template cannot render this conversation: {_first_line(exc)}") from None
-        merged = [dict(m) for m in dialogue]
-        merged[0]["content"] = "\n\n".join(system) + "\n\n" + merged[0]["content"]
-        text = tokenizer.apply_chat_template(merged, tokenize=False, add_generation_prompt=True)
+    turns = prompt.turns if prompt.turns else (Turn("user", prompt.text),)
+    text = render_chat(tokenizer, turns, system_prompt=system_prompt)
     text += prompt.assistant_prefix
     if prompt.assistant_prefix:
         options = prompt.options

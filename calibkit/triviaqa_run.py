@@ -39,7 +39,6 @@ torch; only :func:`run_triviaqa` and :func:`regenerate_sweep` load a model.
 from __future__ import annotations
 
 import math
-import sys
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence
@@ -50,6 +49,8 @@ import pandas as pd
 from calibkit import bootstrap, metrics
 from calibkit.answers import extract_answer, match_answer, sample_agreement
 from calibkit.binning import bin_stats
+from calibkit.progress import ProgressBar
+from calibkit.records import Turn
 from calibkit.report import Report
 from calibkit.run_report import frame_records, run_labels
 from calibkit.runner import RunOutcome, RunSettings
@@ -166,25 +167,6 @@ def _result(question: TriviaQuestion, ctx, context_tokens: int, gens, scored, *,
 # --------------------------------------------------------------------------- running
 
 
-def render_chat(tokenizer: Any, content: str, *, system_prompt: str | None = None, assistant_prefix: str = "") -> str:
-    """One user turn rendered with the chat template, the assistant turn opened.
-
-    The same rendering as :func:`calibkit.models.render_context` uses for
-    scored prompts (``add_generation_prompt=True``, optional system turn).
-    """
-    messages = [{"role": "system", "content": system_prompt}] if system_prompt else []
-    messages.append({"role": "user", "content": content})
-    return tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True) + assistant_prefix
-
-
-def _progress(total: int, enabled: bool):
-    if enabled and total and sys.stderr.isatty():
-        from tqdm.auto import tqdm
-
-        return tqdm(total=total, unit="question", file=sys.stderr, dynamic_ncols=True, desc="triviaqa")
-    return None
-
-
 def run_triviaqa(
     questions: Sequence[TriviaQuestion],
     task_config: Mapping[str, Any],
@@ -225,7 +207,7 @@ def run_triviaqa(
         :class:`calibkit.runner.RunOutcome`; rows are in ``outcome.store``.
     """
     from calibkit.generation import GenerationConfig, encode_context, generate
-    from calibkit.models import load_model
+    from calibkit.models import load_model, render_chat
     from calibkit.runner import model_config, open_store, use_chat
     from calibkit.scoring import ScoreConfig, score
 
@@ -249,7 +231,9 @@ def run_triviaqa(
     tok = loaded.tokenizer
 
     def render(content_or_text: str) -> str:
-        return render_chat(tok, content_or_text, system_prompt=settings.system_prompt) if chat else content_or_text
+        if not chat:
+            return content_or_text
+        return render_chat(tok, (Turn("user", content_or_text),), system_prompt=settings.system_prompt)
 
     window = loaded.max_length - max_new_tokens
     contexts = {
@@ -287,7 +271,7 @@ def run_triviaqa(
         chat=chat, system_prompt=settings.system_prompt, token_budget=settings.token_budget,
         prefix_caching=settings.prefix_caching, progress=False,
     )
-    bar = _progress(len(todo), settings.progress)
+    bar = ProgressBar(len(todo), enabled=settings.progress, unit="question", desc="triviaqa")
     try:
         for start in range(0, len(todo), batch_questions):
             chunk = todo[start: start + batch_questions]
@@ -305,11 +289,9 @@ def run_triviaqa(
                 for q, c, o, s, b in zip(chunk, ctxs, outs, scored, shown)
             ]
             store.append(rows)
-            if bar is not None:
-                bar.update(len(chunk))
+            bar.update(len(chunk))
     finally:
-        if bar is not None:
-            bar.close()
+        bar.close()
     return RunOutcome(store=store, n_total=len(questions), n_scored_now=len(todo))
 
 

@@ -11,7 +11,7 @@ NOTEBOOKS = sorted((REPO / "notebooks").glob("*.ipynb"))
 SMALL = {
     "01_mmlu_calibration.ipynb": {"CALIBKIT_NB_LIMIT": "2", "CALIBKIT_NB_SUBJECTS": "anatomy,astronomy,virology"},
     "02_uncertainty_expressions.ipynb": {"CALIBKIT_NB_TEMPLATES": "1"},
-    "03_triviaqa_ptrue.ipynb": {"CALIBKIT_NB_LIMIT": "6", "CALIBKIT_NB_SAMPLES": "3"},
+    "03_triviaqa_ptrue.ipynb": {"CALIBKIT_NB_LIMIT": "4", "CALIBKIT_NB_SAMPLES": "2", "CALIBKIT_NB_SHOTS": "2"},
 }
 
 
