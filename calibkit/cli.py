@@ -273,7 +273,7 @@ def run_triviaqa_cmd(limit, shots, samples, sample_temperature, brainstorm, max_
     except ValueError as exc:
         _fail(_strip_prefix(str(exc)))
     task_config = {"config": hub_config, "split": split, "shots": shots, "limit": limit, "seed": seed,
-                   "data_source": data or "auto"}
+                   "data_source": questions[0].meta.get("source", data or "auto")}
     kwargs = dict(samples=samples, brainstorm=brainstorm, max_new_tokens=max_new_tokens, seed=seed)
     if len(temps) > 1:
         stores = regenerate_sweep(questions, task_config, settings, temperatures=list(temps), **kwargs)
