@@ -298,6 +298,10 @@ def score_batches(
     drive the work; store each yielded list before asking for the next.
     """
     tokenizer = loaded.tokenizer
+    seen: set[str] = set()
+    repeated = sorted({p.id for p in prompts if p.id in seen or seen.add(p.id)})
+    if repeated:
+        raise ValueError(f"prompts: ids must be unique; repeated: {', '.join(repeated[:5])}")
     rows: list[_Row] = []
     for i, p in enumerate(prompts):
         rows.extend(_rows_for(i, p, tokenizer, config))

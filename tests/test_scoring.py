@@ -193,3 +193,10 @@ def test_options_sharing_a_token_are_refused(tok):
     with pytest.raises(ScoringError, match="share a token"):
         score(lm, [Prompt(id="d", task="t", text="Answer:", options=(" A", " A"))],
               config=ScoreConfig(progress=False))
+
+
+def test_repeated_prompt_ids_are_refused(tok):
+    lm = loaded(tiny_llama(len(tok)), tok)
+    p = Prompt(id="same", task="t", text="Q?", options=(" A", " B"))
+    with pytest.raises(ValueError, match="prompts: ids must be unique; repeated: same"):
+        score(lm, [p, p], config=CONFIGS[0])
