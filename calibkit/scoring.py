@@ -19,8 +19,10 @@ Contract (the lm-evaluation-harness ``LM.loglikelihood`` contract):
 
 Speed, without changing a number beyond float round-off:
 
-* Options that are one token each (MMLU letters) take the fast path: one
-  sequence per prompt, logits kept only where they are read.
+* Options that differ only in their last token (MMLU letters: one token
+  each; in a chat template whose assistant header ends in a newline, that
+  newline and then the letter) take the fast path: one sequence per
+  prompt, logits kept only where they are read.
 * Sequences that share a long token prefix (a 5-shot MMLU subject, the five
   expressions after one urn context) have the prefix run once; its KV cache
   is broadcast (``expand``, no copy) over a batch of the suffixes.
@@ -69,10 +71,11 @@ class _Row:
     """One sequence to run and where to read its log-probs."""
 
     item: int  # index of the prompt
-    option: int  # option index, or -1 when every option is read at one position
+    option: int  # option index, or -1 when every option's last token is read at one position
     input_ids: tuple[int, ...]  # the tokens the model reads
-    read_start: int  # position whose logits predict targets[0]
-    targets: tuple[int, ...]  # tokens read, at read_start, read_start+1, ...
+    read_start: int  # position whose logits predict lead[0] (or targets[0])
+    targets: tuple[int, ...]  # option >= 0: tokens read at read_start, +1, ...; -1: each option's last token
+    lead: tuple[int, ...] = ()  # option -1 only: tokens all options start with, read before their last token
 
 
 # ------------------------------------------------------------ tokenization
@@ -109,14 +112,15 @@ def _rows_for(index: int, prompt: Prompt, tokenizer: Any, config: ScoreConfig) -
     for (ctx, cont), option in zip(pairs, options):
         if not cont:
             raise ScoringError(f"prompt {prompt.id!r}: option {option!r} encodes to no tokens")
-    ctx = pairs[0][0]
-    if all(len(cont) == 1 for _, cont in pairs) and all(c == ctx for c, _ in pairs):
-        targets = tuple(cont[0] for _, cont in pairs)
+    ctx, first = pairs[0]
+    lead = tuple(first[:-1])
+    if all(c == ctx and tuple(cont[:-1]) == lead for c, cont in pairs):
+        targets = tuple(cont[-1] for _, cont in pairs)
         if len(set(targets)) != len(targets):
             raise ScoringError(
                 f"prompt {prompt.id!r}: options {options!r} share a token; they cannot be told apart"
             )
-        return [_Row(index, -1, tuple(ctx), len(ctx) - 1, targets)]
+        return [_Row(index, -1, tuple(ctx) + lead, len(ctx) - 1, targets, lead)]
     return [
         _Row(index, j, tuple(c + cont[:-1]), len(c) - 1, tuple(cont))
         for j, (c, cont) in enumerate(pairs)
@@ -140,7 +144,8 @@ def _group_by_prefix(rows: list[_Row], *, enabled: bool, min_prefix: int) -> lis
     Rows are sorted by their tokens so that rows sharing a prefix are
     neighbours; a group keeps the prefix all its rows share, up to the first
     position any of its rows reads logits at (that position must be run).
-    Rows that share nothing worth caching are pooled into one group.
+    A row that would cut a group's prefix to less than half starts a new
+    group. Rows that share nothing worth caching are pooled into one group.
     """
     ordered = sorted(rows, key=lambda r: r.input_ids)
     groups: list[tuple[int, list[_Row]]] = []
@@ -157,7 +162,9 @@ def _group_by_prefix(rows: list[_Row], *, enabled: bool, min_prefix: int) -> lis
     for row in ordered:
         if members and enabled:
             shared = min(plen, _common_prefix(members[-1].input_ids, row.input_ids), row.read_start)
-            if shared >= min_prefix:
+            # Joining must not throw away most of a group's cache: chat prompts
+            # all share the template's header, but a 5-shot subject shares far more.
+            if shared >= min_prefix and (len(members) == 1 or 2 * shared >= plen):
                 members.append(row)
                 plen = shared
                 continue
@@ -219,7 +226,7 @@ class _Runner:
         # Only the positions read by some row get logits: the vocabulary
         # projection is the biggest single tensor of the pass.
         reads = [
-            range(r.read_start - plen, r.read_start - plen + (1 if r.option == -1 else len(r.targets)))
+            range(r.read_start - plen, r.read_start - plen + (len(r.lead) + 1 if r.option == -1 else len(r.targets)))
             for r in rows
         ]
         keep = sorted({p for rg in reads for p in rg})
@@ -241,7 +248,10 @@ class _Runner:
             cols = torch.tensor([where[p] for p in rg], device=logits.device)
             logp = torch.log_softmax(logits[b, cols].float(), dim=-1)
             if row.option == -1:
-                vals = logp[0, torch.tensor(row.targets, device=logp.device)]
+                n = len(row.lead)
+                vals = logp[n, torch.tensor(row.targets, device=logp.device)]
+                if n:
+                    vals = vals + logp[torch.arange(n), torch.tensor(row.lead, device=logp.device)].sum()
             else:
                 vals = logp[torch.arange(len(row.targets)), torch.tensor(row.targets, device=logp.device)]
             results.append(vals.double().cpu().numpy())

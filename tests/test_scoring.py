@@ -200,3 +200,40 @@ def test_repeated_prompt_ids_are_refused(tok):
     p = Prompt(id="same", task="t", text="Q?", options=(" A", " B"))
     with pytest.raises(ValueError, match="prompts: ids must be unique; repeated: same"):
         score(lm, [p, p], config=CONFIGS[0])
+
+
+def test_options_differing_only_in_their_last_token_take_one_row(tok):
+    from calibkit.scoring import _rows_for
+
+    lm = loaded(tiny_llama(len(tok)), tok)
+    chatty = copy.copy(tok)
+    # SmolLM2's template opens the assistant turn with "assistant\n": the
+    # newline moves onto every option, which then differ only in the letter.
+    chatty.chat_template = (
+        "{% for m in messages %}<|{{ m['role'] }}|>{{ m['content'] }}\n{% endfor %}"
+        "{% if add_generation_prompt %}<|assistant|>\n{% endif %}"
+    )
+    prompt = mmlu_like_prompts(1, 1)[0]
+    config = ScoreConfig(chat=True, progress=False)
+    (row,) = _rows_for(0, prompt, chatty, config)
+    assert row.option == -1 and len(row.lead) >= 1  # the newline, read once for all four options
+    lm_chat = loaded(lm.model, chatty)
+    (item,) = score(lm_chat, [prompt], config=config)
+    from calibkit.models import render_context
+
+    text, options = render_context(prompt, chatty, chat=True)
+    ref = reference(lm.model, chatty, Prompt(id="r", task="t", text=text, options=options))
+    np.testing.assert_allclose(item.logprobs, ref, atol=1e-5)
+
+
+def test_a_shared_chat_header_does_not_swallow_the_subject_prefixes(tok):
+    from calibkit.scoring import _group_by_prefix, _rows_for
+
+    header = "<<SYS>> You are a careful assistant who answers multiple choice questions well. <</SYS>> "
+    prompts = [Prompt(id=p.id, task=p.task, text=header + p.text, options=p.options, answer=p.answer)
+               for p in mmlu_like_prompts(n_subjects=3, per_subject=4)]
+    rows = [r for i, p in enumerate(prompts) for r in _rows_for(i, p, tok, CONFIGS[0])]
+    groups = _group_by_prefix(rows, enabled=True, min_prefix=16)
+    assert len(groups) == 3  # one per subject, each with its long 5-shot prefix
+    header_tokens = len(tok(header)["input_ids"])
+    assert all(plen > 5 * header_tokens for plen, _ in groups)
