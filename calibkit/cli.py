@@ -149,6 +149,8 @@ def cli() -> None:
 
     \b
     calibkit run mmlu            score MMLU and report calibration
+    calibkit run triviaqa        free answers, P(True) and other confidence signals
+    calibkit run herbstritt-franke   uncertainty expressions vs people
     calibkit report RUN_DIR      re-render a run's summary and report from disk
     calibkit compare A B         base vs chat on the items both runs share
     calibkit sweep RUN_DIR       post-hoc temperature study (no model needed)
@@ -308,6 +310,67 @@ def run_triviaqa_cmd(limit, shots, samples, sample_temperature, brainstorm, max_
     _print_task_summary(store, report, as_json=opts["as_json"])
 
 
+EXAMPLES_HF = """
+\b
+Examples:
+  calibkit run herbstritt-franke                           # embedded SmolLM2, simple expressions, 3 templates
+  calibkit run herbstritt-franke --expressions both        # + "might be likely", ... (about 8 min on a CPU)
+  calibkit run herbstritt-franke --model gemma-3-270m      # a base model, plain-text form
+  calibkit compare runs/herbstritt_franke/gemma-3-270m/*/ runs/herbstritt_franke/smollm2-135m-instruct/*/
+"""
+
+
+@run.command("herbstritt-franke", epilog=EXAMPLES_HF)
+@click.option("--expressions", "expression_set", type=click.Choice(["simple", "complex", "both"]), default="simple",
+              show_default=True, help="simple: certainly ... certainly not; complex: 'It might be likely that ...'.")
+@click.option("--readings", default="sentence,choice", show_default=True, metavar="LIST",
+              help="sentence: P(whole sentence | scene) over the set; choice: lettered options, orders balanced.")
+@click.option("--templates", default="all", show_default=True, metavar="LIST",
+              help="Scene paraphrases t1,t2,t3 (the spread over them is reported).")
+@click.option("--permutations", type=click.IntRange(min=1), default=None,
+              help="Forced-choice option orders per prompt (default: one per expression, a Latin square).")
+@click.option("--no-listener", is_flag=True, help="Skip the listener side (expression -> number of red balls).")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the option orders.")
+@model_options
+def run_herbstritt_franke_cmd(expression_set, readings, templates, permutations, no_listener, seed, **opts) -> None:
+    """Uncertainty expressions vs people (Herbstritt & Franke 2016, 2019).
+
+    Rebuilds the urn scenes as text, reads the model's probabilities over
+    "certainly / probably / possibly / probably not / certainly not" (and
+    the complex forms) per scene, and compares them with the human response
+    distributions: Jensen-Shannon divergence, Pearson and Spearman r over
+    cells with bootstrap CIs, by uncertainty level, against an RSA model
+    and a uniform speaker.
+    """
+    from calibkit.hf_report import summary_frame, write_hf_report
+    from calibkit.hf_study import run_herbstritt_franke
+
+    settings = _settings(opts)
+    reading_list = tuple(r.strip() for r in readings.split(",") if r.strip())
+    template_list = "all" if templates.strip() == "all" else [t.strip() for t in templates.split(",") if t.strip()]
+    try:
+        from calibkit.tasks import herbstritt_franke as hf
+
+        hf.check_readings(reading_list)
+        hf.check_templates(template_list)
+    except ValueError as exc:
+        _fail(_strip_prefix(str(exc)))
+
+    def run_once(on_store):
+        return run_herbstritt_franke(settings, expression_set=expression_set, readings=reading_list,
+                                     templates=template_list, permutations=permutations, listener=not no_listener,
+                                     seed=seed, on_store=on_store)
+
+    store = _interruptible(run_once, n_total=0, as_json=opts["as_json"])
+    report = write_hf_report(store)
+    if opts["as_json"]:
+        click.echo(json.dumps({**store.read_summary(), "report": str(report)}, indent=2, default=_json_default))
+        return
+    frame = summary_frame(store.read_summary())
+    click.echo(frame.to_string(index=False, float_format=_float3))
+    click.echo(f"report: {report}")
+
+
 def _interruptible(run_call, *, n_total: int, as_json: bool):
     """Run a task; on Ctrl-C say how much is saved and how to resume (exit 130)."""
     holder: dict[str, Any] = {}
@@ -318,7 +381,8 @@ def _interruptible(run_call, *, n_total: int, as_json: bool):
         if store is None:
             raise
         n = len(store.rows())
-        click.echo(f"calibkit: interrupted; {n} of {n_total} items are saved in {store.path}; "
+        of = f" of {n_total}" if n_total else ""
+        click.echo(f"calibkit: interrupted; {n}{of} items are saved in {store.path}; "
                    "rerun the same command to resume", err=True)
         sys.exit(130)
     if not as_json:
@@ -338,6 +402,10 @@ def _write_task_report(store) -> Path:
         from calibkit.triviaqa_run import write_triviaqa_report
 
         return write_triviaqa_report(store)
+    if task == "herbstritt_franke":
+        from calibkit.hf_report import write_hf_report
+
+        return write_hf_report(store)
     from calibkit.run_report import write_run_report
 
     return write_run_report(store)
@@ -345,6 +413,15 @@ def _write_task_report(store) -> Path:
 
 def _print_task_summary(store, report: Path, *, as_json: bool) -> None:
     summary = store.read_summary()
+    if _task_of(store) == "herbstritt_franke":
+        from calibkit.hf_report import summary_frame
+
+        if as_json:
+            click.echo(json.dumps({**summary, "report": str(report)}, indent=2, default=_json_default))
+        else:
+            click.echo(summary_frame(summary).to_string(index=False, float_format=_float3))
+            click.echo(f"report: {report}")
+        return
     if _task_of(store) == "triviaqa":
         from calibkit.triviaqa_run import summary_text
 
@@ -355,6 +432,10 @@ def _print_task_summary(store, report: Path, *, as_json: bool) -> None:
             click.echo(f"report: {report}")
         return
     print_summary(summary, report, as_json=as_json)
+
+
+def _float3(x: float) -> str:
+    return f"{x:.3f}"
 
 
 def _json_default(x: Any) -> Any:
@@ -427,6 +508,18 @@ def compare_cmd(run_dirs: Sequence[Path], out: Path | None, resamples: int, as_j
         _fail(f"runs are of different tasks ({', '.join(sorted(map(str, tasks)))}); compare runs of one task")
     path = out or Path(f"compare-{'-vs-'.join(s.path.parent.name for s in stores)}.html")
     _check_writable(path.parent)
+    if _task_of(stores[0]) == "herbstritt_franke":
+        from calibkit.hf_report import comparison_frame, write_hf_comparison_report
+        from calibkit.hf_study import compare_hf_runs
+
+        comparison = compare_hf_runs(stores, n_resamples=resamples)
+        write_hf_comparison_report(stores, comparison, path)
+        if as_json:
+            click.echo(json.dumps({**comparison.to_json(), "report": str(path)}, indent=2, default=_json_default))
+        else:
+            click.echo(comparison_frame(comparison).to_string(index=False, float_format=_float3))
+            click.echo(f"report: {path}")
+        return
     if _task_of(stores[0]) == "triviaqa":
         from calibkit.triviaqa_run import compare_triviaqa_runs, write_triviaqa_comparison_report
 
@@ -523,12 +616,13 @@ def import_lm_eval_cmd(samples: Path, model: str | None, out: Path, as_json: boo
 
 def _known_errors() -> tuple[type[BaseException], ...]:
     from calibkit.analysis import AnalysisError
+    from calibkit.hf_study import StudyError
     from calibkit.models import ModelError
     from calibkit.scoring import ScoringError
     from calibkit.store import RunError
     from calibkit.tasks._sources import DataNotFoundError
 
-    return (UsageProblem, ModelError, RunError, DataNotFoundError, AnalysisError, ScoringError)
+    return (UsageProblem, ModelError, RunError, DataNotFoundError, AnalysisError, ScoringError, StudyError)
 
 
 def main(argv: Sequence[str] | None = None) -> None:

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from types import MappingProxyType
 
-from calibkit.tasks import mmlu, triviaqa
+from calibkit.tasks import herbstritt_franke, mmlu, triviaqa
 
-TASKS = MappingProxyType({"mmlu": mmlu.load, "triviaqa": triviaqa.load})
+TASKS = MappingProxyType({
+    "mmlu": mmlu.load, "triviaqa": triviaqa.load, "herbstritt_franke": herbstritt_franke.load,
+})

@@ -228,6 +228,7 @@ def tiny_model(monkeypatch):
     tok.chat_template = None  # a base model
     model = loaded(tiny_llama(tok.vocab_size), tok, name="tiny-llama")
     monkeypatch.setattr("calibkit.runner.load_model", lambda name, options: model)
+    monkeypatch.setattr("calibkit.models.load_model", lambda name, options: model)
     return model
 
 
@@ -353,3 +354,33 @@ def test_triviaqa_runs_resume_report_and_compare(capsys, tmp_path, tiny_model):
     assert (tmp_path / "c.html").is_file()
     code, out, _ = run_cli(capsys, "report", str(run_a))
     assert code == 0 and "accuracy (exact)" in out
+
+
+# -------------------------------------------------------- Herbstritt-Franke
+
+
+@pytest.mark.parametrize("argv,message", [
+    (("--readings", "vibes"), r"readings: unknown \['vibes'\]; choose from"),
+    (("--templates", "t7"), r"templates: unknown template 't7'"),
+    (("--expressions", "odd"), r"Invalid value for '--expressions'"),
+])
+def test_herbstritt_franke_usage_errors(capsys, argv, message):
+    code, _, err = run_cli(capsys, "run", "herbstritt-franke", *argv)
+    assert code == 2 and re.search(message, err), err
+
+
+def test_herbstritt_franke_run_report_and_compare(capsys, tmp_path, tiny_model):
+    args = ("run", "herbstritt-franke", "--templates", "t1", "--readings", "sentence", "--quiet")
+    code, out, err = run_cli(capsys, *args, "--out", str(tmp_path / "a"), "--json")
+    assert code == 0, err
+    first = json.loads(out)
+    run_a = Path(first["report"]).parent
+    assert json.loads((run_a / "config.json").read_text())["task"] == "herbstritt_franke"
+    code, out, _ = run_cli(capsys, "report", str(run_a))
+    assert code == 0 and "uniform" in out and "RSA" in out
+    code, out, _ = run_cli(capsys, *args, "--no-listener", "--out", str(tmp_path / "b"), "--json")
+    run_b = Path(json.loads(out)["report"]).parent
+    code, out, err = run_cli(capsys, "compare", str(run_a), str(run_b), "--out", str(tmp_path / "c.html"),
+                             "--resamples", "100")
+    assert code == 0, err
+    assert "simple/sentence/sum" in out and (tmp_path / "c.html").is_file()
