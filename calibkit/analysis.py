@@ -150,7 +150,8 @@ def shared_items(runs: Mapping[str, Sequence[ScoredItem]]) -> dict[str, list[Sco
     if not common:
         raise AnalysisError("the runs share no items; compare runs of the same task and data")
     order = sorted(common)
-    return {name: [dict((it.id, it) for it in items)[i] for i in order] for name, items in runs.items()}
+    by_id = {name: {it.id: it for it in items} for name, items in runs.items()}
+    return {name: [by_id[name][i] for i in order] for name in runs}
 
 
 def paired_table(

@@ -287,10 +287,11 @@ def run_triviaqa_cmd(limit, shots, samples, sample_temperature, brainstorm, max_
         stores = regenerate_sweep(questions, task_config, settings, temperatures=list(temps), **kwargs)
         table = sweep_table(stores)
         out = settings.out / "triviaqa-sweeps"
+        _check_writable(out)
         out.mkdir(parents=True, exist_ok=True)
         from calibkit.store import write_atomic
 
-        name = f"{stores[0].path.parent.name}-T{temps[0]:g}-{temps[-1]:g}"
+        name = f"{stores[0].path.parent.name}-{stores[0].path.name}-T{'_'.join(f'{t:g}' for t in temps)}"
         write_atomic(out / f"{name}.csv", table.to_csv(index=False))
         report = write_sweep_report(table, out / f"{name}.html")
         if opts["as_json"]:
@@ -503,6 +504,8 @@ def compare_cmd(run_dirs: Sequence[Path], out: Path | None, resamples: int, as_j
     if len(run_dirs) < 2:
         _fail("compare needs at least two run folders")
     stores = [RunStore.open(d) for d in run_dirs]
+    if len({s.path.resolve() for s in stores}) < len(stores):
+        _fail("the same run folder is given twice; compare different runs")
     tasks = {s.config.get("task") for s in stores}
     if len(tasks) > 1:
         _fail(f"runs are of different tasks ({', '.join(sorted(map(str, tasks)))}); compare runs of one task")
@@ -573,6 +576,10 @@ def sweep_cmd(run_dirs: Sequence[Path], temperatures: str, out: Path, resamples:
     except ValueError as exc:
         _fail(str(exc))
     stores = [RunStore.open(d) for d in run_dirs]
+    for s in stores:
+        if _task_of(s) in ("triviaqa", "herbstritt_franke"):
+            _fail(f"{s.path} is a {_task_of(s)} run; sweep rescales option log-probs (mmlu, lm-eval imports). "
+                  "For TriviaQA sampling temperatures use `calibkit run triviaqa --sample-temperature 0.5,1,1.5`")
     _check_writable(out)
     results = [sweep_run(s, temps, label=lab, n_resamples=resamples) for s, lab in zip(stores, run_labels(stores))]
     out.mkdir(parents=True, exist_ok=True)
@@ -589,7 +596,7 @@ def sweep_cmd(run_dirs: Sequence[Path], temperatures: str, out: Path, resamples:
 
 @cli.command("import-lm-eval")
 @click.argument("samples", type=click.Path(path_type=Path))
-@click.option("--model", "model", default=None, help="Model name to record (default: from the file name).")
+@click.option("--model", "model", default=None, help="Model name to record (default: the samples file's folder name, as lm-eval names it).")
 @click.option("--out", type=click.Path(path_type=Path), default=Path("runs"), show_default=True)
 @click.option("--json", "as_json", is_flag=True)
 def import_lm_eval_cmd(samples: Path, model: str | None, out: Path, as_json: bool) -> None:
@@ -637,11 +644,13 @@ def main(argv: Sequence[str] | None = None) -> None:
         command = exc.ctx.command_path if exc.ctx else "calibkit"
         click.echo(f"calibkit: error: {exc.format_message()} (see `{command} --help`)", err=True)
         sys.exit(2)
-    except click.exceptions.Abort:
-        click.echo("calibkit: aborted", err=True)
+    except click.exceptions.Abort:  # click turns Ctrl-C into Abort
+        click.echo("calibkit: interrupted; results stored so far are kept and rerunning the command resumes",
+                   err=True)
         sys.exit(130)
     except KeyboardInterrupt:
-        click.echo("calibkit: interrupted before any result was stored", err=True)
+        click.echo("calibkit: interrupted; results stored so far are kept and rerunning the command resumes",
+                   err=True)
         sys.exit(130)
     except Exception as exc:  # noqa: BLE001 - the one place that turns errors into messages
         if debug:

@@ -52,13 +52,18 @@ def _loglikelihood(resp: Any) -> float:
     return float(resp)
 
 
-def _answer(target: Any, doc: Mapping[str, Any], continuations: list[str]) -> int | None:
+def _answer(target: Any, continuations: list[str]) -> int | None:
+    # lm-eval's doc_to_target gives an index (int) or the right choice's
+    # text; after --log_samples both arrive as strings. Match the text first,
+    # so a target "2" among choices " 1", " 2", " 3" is the choice "2".
+    if isinstance(target, int) and not isinstance(target, bool):
+        return target if 0 <= target < len(continuations) else None
     text = str(target).strip()
-    if re.fullmatch(r"\d+", text) and int(text) < len(continuations):
-        return int(text)
     stripped = [c.strip() for c in continuations]
     if text in stripped:
         return stripped.index(text)
+    if re.fullmatch(r"\d+", text) and int(text) < len(continuations):
+        return int(text)
     return None
 
 
@@ -91,7 +96,7 @@ def sample_item(row: Mapping[str, Any], task: str) -> ScoredItem:
         task=f"lm-eval/{task}",
         options=tuple(continuations),
         logprobs=logprobs,
-        answer=_answer(row.get("target"), doc, continuations),
+        answer=_answer(row.get("target"), continuations),
         meta=meta,
     )
 

@@ -171,13 +171,13 @@ def parse_temperatures(spec: str) -> np.ndarray:
     try:
         if ":" in spec:
             start, stop, step = (float(x) for x in spec.split(":"))
-            if step <= 0 or start <= 0 or stop < start:
+            if not np.isfinite([start, stop, step]).all() or step <= 0 or start <= 0 or stop < start:
                 raise ValueError
             n = int(np.floor((stop - start) / step + 1e-9)) + 1
             temps = start + step * np.arange(n)
         else:
             temps = np.array([float(x) for x in spec.split(",") if x.strip()])
-            if temps.size == 0 or (temps <= 0).any():
+            if temps.size == 0 or not np.isfinite(temps).all() or (temps <= 0).any():
                 raise ValueError
     except ValueError:
         raise ValueError(

@@ -47,6 +47,7 @@ import numpy as np
 import pandas as pd
 
 from calibkit import bootstrap, metrics
+from calibkit.analysis import AnalysisError
 from calibkit.answers import extract_answer, match_answer, sample_agreement
 from calibkit.binning import bin_stats
 from calibkit.progress import ProgressBar
@@ -342,7 +343,7 @@ def signal_arrays(rows: Sequence[Mapping[str, Any]], *, correct_by: str = "exact
     if correct_by not in CORRECTNESS:
         raise ValueError(f"correct_by must be one of {', '.join(CORRECTNESS)}; got {correct_by!r}")
     if not rows:
-        raise ValueError("rows must not be empty: the run has no results yet")
+        raise AnalysisError("the run has no results yet; run it (rerunning its command resumes) before reporting")
     rows = sorted(rows, key=lambda r: r["id"])
     empty = np.array([bool(r.get("empty_answer", False)) for r in rows])
     signals: dict[str, np.ndarray] = {
@@ -609,7 +610,7 @@ def shared_rows(stores: Sequence[RunStore]) -> list[list[dict[str, Any]]]:
     all_rows = [s.rows() for s in stores]
     common = set.intersection(*(set(r["id"] for r in rows) for rows in all_rows))
     if not common:
-        raise ValueError("the runs share no questions; compare TriviaQA runs of the same config and split")
+        raise AnalysisError("the runs share no questions; compare TriviaQA runs of the same config and split")
     return [sorted((r for r in rows if r["id"] in common), key=lambda r: r["id"]) for rows in all_rows]
 
 
@@ -634,7 +635,7 @@ def compare_triviaqa_runs(stores: Sequence[RunStore], *, n_resamples: int = 1000
     resampled questions for both runs).
     """
     if len(stores) < 2:
-        raise ValueError("compare needs at least two runs")
+        raise AnalysisError("compare needs at least two runs")
     labels = run_labels(stores)
     aligned = [signal_arrays(rows) for rows in shared_rows(stores)]
     common = set.intersection(*(set(a.signals) for a in aligned))
@@ -732,7 +733,7 @@ def sweep_table(stores: Sequence[RunStore], *, n_resamples: int = 200, seed: int
     """
     temps = [s.config.get("sample_temperature") for s in stores]
     if any(t is None for t in temps):
-        raise ValueError("every run must be a TriviaQA run with a sample_temperature in its config.json")
+        raise AnalysisError("every run must be a TriviaQA run with a sample_temperature in its config.json")
     aligned_rows = shared_rows(stores) if len(stores) > 1 else [sorted(stores[0].rows(), key=lambda r: r["id"])]
     out = []
     for t, rows in zip(temps, aligned_rows):

@@ -50,6 +50,10 @@ USAGE_ERRORS = [
     (["report", "/tmp"], r"/tmp is not a calibkit run folder \(no config.json\)"),
     (["import-lm-eval", "/nope/samples.jsonl"], r"no such samples file: /nope/samples.jsonl"),
     (["run", "mmlu", "--bogus"], r"No such option '--bogus'"),
+    (["sweep", "/tmp", "--temperatures", "0.5,nan"], r"bad --temperatures '0.5,nan'"),
+    (["sweep", "/tmp", "--temperatures", "0.5:inf:0.5"], r"bad --temperatures"),
+    (["run", "triviaqa", "--sample-temperature", "inf"], r"bad --sample-temperature 'inf'"),
+    (["run", "herbstritt-franke", "--readings", "", "--no-listener"], r"readings: nothing to run"),
 ]
 
 
@@ -384,3 +388,23 @@ def test_herbstritt_franke_run_report_and_compare(capsys, tmp_path, tiny_model):
                              "--resamples", "100")
     assert code == 0, err
     assert "simple/sentence/sum" in out and (tmp_path / "c.html").is_file()
+
+
+def test_sweep_and_compare_refuse_what_they_cannot_do(capsys, tmp_path):
+    trivia = RunStore.create(tmp_path, task="triviaqa", model="x", config={"task": "triviaqa", "model": "x"})
+    code, _, err = run_cli(capsys, "sweep", str(trivia.path), "--out", str(tmp_path / "s"))
+    assert code == 2 and "is a triviaqa run; sweep rescales option log-probs" in err
+    run = synthetic_run(tmp_path, "base")
+    code, _, err = run_cli(capsys, "compare", str(run.path), str(run.path))
+    assert code == 2 and "the same run folder is given twice" in err
+    code, _, err = run_cli(capsys, "report", str(trivia.path))
+    assert code == 2 and "the run has no results yet" in err
+
+
+def test_lm_eval_targets_match_choice_text_before_indices():
+    from calibkit.lm_eval_import import _answer
+
+    assert _answer("2", [" 1", " 2", " 3"]) == 1  # the text "2", not index 2
+    assert _answer("1", [" A", " B"]) == 1
+    assert _answer(0, [" yes", " no"]) == 0
+    assert _answer("maybe", [" yes", " no"]) is None
