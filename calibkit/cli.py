@@ -315,16 +315,17 @@ EXAMPLES_HF = """
 \b
 Examples:
   calibkit run herbstritt-franke                           # embedded SmolLM2, simple expressions, 3 templates
-  calibkit run herbstritt-franke --expressions both        # + "might be likely", ... (about 8 min on a CPU)
+  calibkit run herbstritt-franke --experiment both         # + "might be likely", ... (about 8 min on a CPU)
   calibkit run herbstritt-franke --model gemma-3-270m      # a base model, plain-text form
   calibkit compare runs/herbstritt_franke/gemma-3-270m/*/ runs/herbstritt_franke/smollm2-135m-instruct/*/
 """
 
 
 @run.command("herbstritt-franke", epilog=EXAMPLES_HF)
-@click.option("--expressions", "expression_set", type=click.Choice(["simple", "complex", "both"]), default="simple",
-              show_default=True, help="simple: certainly ... certainly not; complex: 'It might be likely that ...'.")
-@click.option("--readings", default="sentence,choice", show_default=True, metavar="LIST",
+@click.option("--experiment", "--expressions", "expression_set", type=click.Choice(["simple", "complex", "both"]),
+              default="simple", show_default=True,
+              help="simple: certainly ... certainly not (Exp. 1); complex: 'It might be likely that ...' (Exp. 2).")
+@click.option("--method", "--readings", "readings", default="both", show_default=True, metavar="sentence|choice|both",
               help="sentence: P(whole sentence | scene) over the set; choice: lettered options, orders balanced.")
 @click.option("--templates", default="all", show_default=True, metavar="LIST",
               help="Scene paraphrases t1,t2,t3 (the spread over them is reported).")
@@ -347,7 +348,8 @@ def run_herbstritt_franke_cmd(expression_set, readings, templates, permutations,
     from calibkit.hf_study import run_herbstritt_franke
 
     settings = _settings(opts)
-    reading_list = tuple(r.strip() for r in readings.split(",") if r.strip())
+    reading_list = ("sentence", "choice") if readings.strip() == "both" else tuple(
+        r.strip() for r in readings.split(",") if r.strip())
     template_list = "all" if templates.strip() == "all" else [t.strip() for t in templates.split(",") if t.strip()]
     try:
         from calibkit.tasks import herbstritt_franke as hf

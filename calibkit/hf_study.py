@@ -704,7 +704,7 @@ def compare_hf_runs(
                                             n_resamples=n_resamples, seed=seed)
                 out.append(RunDifference(key=key, table=table, difference=diff))
     if not out:
-        raise StudyError("the runs share no complete speaker reading; run them with the same --expressions/--readings")
+        raise StudyError("the runs share no complete speaker reading; run them with the same --experiment/--method")
     return StudyComparison(labels=labels, differences=tuple(out))
 
 
@@ -766,7 +766,7 @@ def run_herbstritt_franke(
     readings = hf.check_readings(readings)
     sets = hf.expression_sets(expression_set)
     if not readings and not listener:
-        raise StudyError("readings: nothing to run (no speaker reading and no listener); pass --readings or drop --no-listener")
+        raise StudyError("readings: nothing to run (no speaker reading and no listener); pass --method or drop --no-listener")
     prompts = list(hf.load(expression_set=expression_set, readings=readings, templates=templates,
                            permutations=permutations, listener=listener, seed=seed))
     loaded = loaded or load_model(settings.model, options=settings.load)

@@ -366,7 +366,7 @@ def test_triviaqa_runs_resume_report_and_compare(capsys, tmp_path, tiny_model):
 @pytest.mark.parametrize("argv,message", [
     (("--readings", "vibes"), r"readings: unknown \['vibes'\]; choose from"),
     (("--templates", "t7"), r"templates: unknown template 't7'"),
-    (("--expressions", "odd"), r"Invalid value for '--expressions'"),
+    (("--experiment", "odd"), r"Invalid value for '--experiment'"),
 ])
 def test_herbstritt_franke_usage_errors(capsys, argv, message):
     code, _, err = run_cli(capsys, "run", "herbstritt-franke", *argv)
@@ -374,7 +374,7 @@ def test_herbstritt_franke_usage_errors(capsys, argv, message):
 
 
 def test_herbstritt_franke_run_report_and_compare(capsys, tmp_path, tiny_model):
-    args = ("run", "herbstritt-franke", "--templates", "t1", "--readings", "sentence", "--quiet")
+    args = ("run", "herbstritt-franke", "--templates", "t1", "--method", "sentence", "--quiet")
     code, out, err = run_cli(capsys, *args, "--out", str(tmp_path / "a"), "--json")
     assert code == 0, err
     first = json.loads(out)
