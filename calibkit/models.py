@@ -288,13 +288,15 @@ def _dequantized_folder(resolved: ResolvedModel) -> Path:
     try:
         kwargs = dict(gguf_file=resolved.gguf_file)
         tok = AutoTokenizer.from_pretrained(resolved.source, **kwargs)
-        model = AutoModelForCausalLM.from_pretrained(resolved.source, dtype=torch.float32, **kwargs)
+        with _hf_progress_only_on_terminal():
+            model = AutoModelForCausalLM.from_pretrained(resolved.source, dtype=torch.float32, **kwargs)
         # The weights are plain fp32 tensors now; only the GGUF "quantizer"
         # marker stops transformers from saving them.
         model.hf_quantizer = None
         if hasattr(model.config, "quantization_config"):
             del model.config.quantization_config
-        model.save_pretrained(tmp)
+        with _hf_progress_only_on_terminal():
+            model.save_pretrained(tmp)
         tok.save_pretrained(tmp)
         os.replace(tmp, folder)
     finally:
