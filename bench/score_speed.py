@@ -142,6 +142,13 @@ def worker(args: argparse.Namespace) -> int:
     if args.threads:
         torch.set_num_threads(args.threads)
     prompts = json.loads(Path(args.prompts).read_text(encoding="utf-8"))
+    used = list(range(len(prompts)))
+    if args.worker == "naive" and args.naive_limit and args.naive_limit < len(prompts):
+        # Naive has no cross-prompt state, so its items/s on an evenly spread
+        # subset is its items/s on the whole set.
+        step = len(prompts) / args.naive_limit
+        used = sorted({int(i * step) for i in range(args.naive_limit)})
+        prompts = [prompts[i] for i in used]
     start = time.perf_counter()
     loaded = load_model(args.model, options=LoadOptions(dtype=args.dtype, device="cpu"))
     load_s = time.perf_counter() - start
@@ -161,6 +168,7 @@ def worker(args: argparse.Namespace) -> int:
     peak_scoring_kb = _proc_status_kb("VmHWM")
     result = {
         "method": args.worker,
+        "used": used,
         "load_s": load_s,
         "wall_s": wall,
         "cpu_s": cpu,
@@ -245,6 +253,8 @@ def driver(args: argparse.Namespace) -> int:
                        "--lmeval-batch-size", str(args.lmeval_batch_size)]
                 if args.threads:
                     cmd += ["--threads", str(args.threads)]
+                if args.naive_limit:
+                    cmd += ["--naive-limit", str(args.naive_limit)]
                 proc = subprocess.run(cmd, capture_output=True, text=True)
                 if proc.returncode != 0:
                     sys.stderr.write(proc.stderr[-4000:])
@@ -256,10 +266,17 @@ def driver(args: argparse.Namespace) -> int:
     load_after = os.getloadavg()
 
     reference_method = "naive" if "naive" in methods else methods[0]
-    reference = runs[reference_method][0]["logprobs"]
-    best = {m: min(rs, key=lambda x: x["wall_s"]) for m, rs in runs.items()}
-    all_logprobs = [r["logprobs"] for rs in runs.values() for r in rs]
-    max_diff_all = max(_max_abs_diff(a, b) for a in all_logprobs for b in all_logprobs)
+    ref_run = runs[reference_method][0]
+    reference = dict(zip(ref_run["used"], ref_run["logprobs"]))
+    best = {m: min(rs, key=lambda x: x["wall_s"] / len(x["used"])) for m, rs in runs.items()}
+    rate = {m: len(b["used"]) / b["wall_s"] for m, b in best.items()}
+
+    def diff_vs_reference(r: dict) -> float:
+        mine = dict(zip(r["used"], r["logprobs"]))
+        shared = sorted(set(mine) & set(reference))
+        return _max_abs_diff([mine[i] for i in shared], [reference[i] for i in shared])
+
+    max_diff_all = max(diff_vs_reference(r) for rs in runs.values() for r in rs)
 
     import torch
 
@@ -274,6 +291,9 @@ def driver(args: argparse.Namespace) -> int:
           f"after: {'/'.join(f'{x:.1f}' for x in load_after)}")
     print(f"- prompts: {n} MMLU 5-shot (hendrycks) items, {args.subjects} subjects x {args.per_subject}, "
           f"4 options each; model {args.model}, {args.dtype}, CPU; lm-eval batch size {args.lmeval_batch_size}")
+    if "naive" in runs and len(runs["naive"][0]["used"]) < n:
+        print(f"- naive: an evenly spread {len(runs['naive'][0]['used'])} of the {n} prompts (--naive-limit; "
+              "it keeps no state between prompts, so its items/s carries over)")
     print(f"- each method in its own process; best of {args.repeat} interleaved round(s)"
           + (" (median in brackets)" if args.repeat > 1 else ""))
     for note in notes:
@@ -286,16 +306,16 @@ def driver(args: argparse.Namespace) -> int:
         b = best[m]
         walls = [r["wall_s"] for r in runs[m]]
         wall = f"{b['wall_s']:.1f}" + (f" ({statistics.median(walls):.1f})" if len(walls) > 1 else "")
-        vs_naive = f"{best['naive']['wall_s'] / b['wall_s']:.2f}" if "naive" in best else "n/a"
-        vs_lmeval = f"{best['lm-eval']['wall_s'] / b['wall_s']:.2f}" if "lm-eval" in best else "n/a"
-        diff = max(_max_abs_diff(r["logprobs"], reference) for r in runs[m])
-        print(f"| {m} | {n / b['wall_s']:.2f} | {wall} | {b['cpu_s']:.1f} | "
+        vs_naive = f"{rate[m] / rate['naive']:.2f}" if "naive" in rate else "n/a"
+        vs_lmeval = f"{rate[m] / rate['lm-eval']:.2f}" if "lm-eval" in rate else "n/a"
+        diff = max(diff_vs_reference(r) for r in runs[m])
+        print(f"| {m} | {rate[m]:.2f} | {wall} | {b['cpu_s']:.1f} | "
               f"{_mb(max(r['rss_before_kb'] for r in runs[m]))} | "
               f"{_mb(max(r['peak_rss_scoring_kb'] or r['peak_rss_process_kb'] for r in runs[m]))} | "
               f"{vs_naive} | {vs_lmeval} | {diff:.2e} |")
     print()
     print(f"Largest |Δ log-prob| between any two runs of any methods: {max_diff_all:.2e}. "
-          "'x naive' and 'x lm-eval' are speed-ups (that method's wall time / this one's). "
+          "'x naive' and 'x lm-eval' are speed-ups in items/s (this method's / that one's). "
           "RSS after load: model loaded and warmed up; peak RSS scoring: VmHWM while scoring "
           "(the whole process's peak where /proc/self/clear_refs cannot reset it).")
     if args.json:
@@ -314,6 +334,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--methods", default=",".join(METHODS), help="comma-separated subset of " + ", ".join(METHODS))
     parser.add_argument("--lmeval-batch-size", type=int, default=8, help="HFLM batch_size")
     parser.add_argument("--threads", type=int, default=None, help="torch threads per worker (default: torch's)")
+    parser.add_argument("--naive-limit", type=int, default=None,
+                        help="score only this many evenly spread prompts with the naive loop (its items/s carries over)")
     parser.add_argument("--data", default=None, help="MMLU data for calibkit.tasks.mmlu.load (default ../shared/data/mmlu if present)")
     parser.add_argument("--json", default=None, help="also write every run's raw numbers here")
     parser.add_argument("--worker", choices=METHODS, help=argparse.SUPPRESS)
