@@ -625,13 +625,15 @@ def import_lm_eval_cmd(samples: Path, model: str | None, out: Path, as_json: boo
 
 def _known_errors() -> tuple[type[BaseException], ...]:
     from calibkit.analysis import AnalysisError
+    from calibkit.generation import GenerationError
     from calibkit.hf_study import StudyError
     from calibkit.models import ModelError
     from calibkit.scoring import ScoringError
     from calibkit.store import RunError
     from calibkit.tasks._sources import DataNotFoundError
 
-    return (UsageProblem, ModelError, RunError, DataNotFoundError, AnalysisError, ScoringError, StudyError)
+    return (UsageProblem, ModelError, RunError, DataNotFoundError, AnalysisError, ScoringError, StudyError,
+            GenerationError)
 
 
 def main(argv: Sequence[str] | None = None) -> None:
