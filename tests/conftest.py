@@ -21,3 +21,18 @@ def shared_path(*parts: str) -> Path:
     if not path.exists():
         pytest.skip(f"reference data {path} is absent (../shared/data is only on dev/CI machines)")
     return path
+
+
+@pytest.fixture(scope="module")
+def one_thread():
+    """One torch thread for a module's model runs, restored afterwards.
+
+    On a shared 2-core machine torch's two OpenMP threads spin-wait on each
+    other: small matmuls ran up to 40x slower (measured here), 1 thread none.
+    """
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)

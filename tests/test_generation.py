@@ -28,14 +28,9 @@ CONTEXTS = [
 NO_STOP = ("\x00never\x00",)  # a stop string random weights will not write
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    # Two OpenMP threads on a shared two-core machine spin-wait on each other:
-    # small matmuls run ~40x slower. One thread keeps these tests fast.
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+
+
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 @pytest.fixture(scope="module")

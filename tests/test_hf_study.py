@@ -46,15 +46,6 @@ def listener_items(expression_set, table, *, template="t1", eps=0.0):
 # ------------------------------------------------------------------ sentence scores = teacher forcing
 
 
-@pytest.fixture
-def one_thread():
-    """One torch thread: on shared CI cores two oversubscribed threads run many times slower."""
-    import torch
-
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 @pytest.fixture(scope="module")

@@ -27,7 +27,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import torch
 
 from calibkit.records import Prompt, Turn
 from conftest import shared_path
@@ -43,7 +42,7 @@ def reference() -> dict:
 
 
 @pytest.fixture(scope="module")
-def loaded(reference):
+def loaded(reference, one_thread):
     """The embedded SmolLM2, float32 on the CPU, loaded once for the module."""
     from calibkit.models import EMBEDDED_MODELS, LoadOptions, embedded_model_installed, load_model, resolve_model
 
@@ -56,13 +55,9 @@ def loaded(reference):
         f"{gguf} is not the GGUF the reference was made from; regenerate the fixture "
         "with bench/lmeval_reference.py (see bench/README.md)"
     )
-    loaded = load_model(MODEL, options=LoadOptions(dtype="float32", device="cpu"))
-    # One thread: on a 2-core machine shared with other jobs, torch's two OpenMP threads
-    # stall on each other and these tests ran 3x slower (270 s vs 85 s, measured here).
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield loaded
-    torch.set_num_threads(threads)
+    # one_thread: on a 2-core machine shared with other jobs, torch's two OpenMP
+    # threads stall on each other and these tests ran 3x slower (270 s vs 85 s).
+    return load_model(MODEL, options=LoadOptions(dtype="float32", device="cpu"))
 
 
 def _sha256(path: Path) -> str:

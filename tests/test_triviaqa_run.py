@@ -6,7 +6,6 @@ import math
 from pathlib import Path
 
 import pytest
-import torch
 
 from calibkit import generation
 from calibkit.generation import ContextGenerations, Generation
@@ -43,13 +42,9 @@ QUESTIONS = [
 TASK_CONFIG = {"config": "rc.wikipedia.nocontext", "split": "validation", "shots": 3, "data_source": "test"}
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    # Two OpenMP threads on a shared two-core machine spin-wait on each other (~40x slower matmuls).
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+
+
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 @pytest.fixture(scope="module")
