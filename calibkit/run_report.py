@@ -60,15 +60,16 @@ def metrics_frame(summary: Mapping[str, Any]) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def _header(store: RunStore, n: int) -> dict[str, Any]:
+MMLU_HEADER_KEYS = ("split", "format", "shots", "data_source", "dtype", "quantization", "chat_template")
+
+
+def run_header(store: RunStore, n: int, *, keys: Sequence[str] = MMLU_HEADER_KEYS) -> dict[str, Any]:
+    """A report's run header: task, model, n items, the config ``keys`` present, folder, versions."""
     cfg = store.config
     fields: dict[str, Any] = {"task": cfg.get("task"), "model": cfg.get("model"), "items": n}
-    for key in ("split", "format", "shots", "data_source", "dtype", "quantization", "chat_template"):
-        if key in cfg:
-            fields[key] = cfg[key]
+    fields.update({key: cfg[key] for key in keys if key in cfg})
     fields["run folder"] = str(store.path)
-    for name, v in (cfg.get("versions") or {}).items():
-        fields[name] = v
+    fields.update(cfg.get("versions") or {})
     return fields
 
 
@@ -79,7 +80,7 @@ def write_run_report(store: RunStore, *, n_resamples: int = 1000, seed: int = 0)
     ece = summary["metrics"]["ece"]["estimate"]
     label = str(store.config.get("model", "model"))
     report = Report(f"calibkit: {store.config.get('task', 'run')} calibration of {label}")
-    report.add_header(_header(store, summary["n_items"]), title="Run")
+    report.add_header(run_header(store, summary["n_items"]), title="Run")
     report.add_table("Metrics", metrics_frame(summary),
                      caption="Percentile bootstrap over items, 1,000 resamples unless stated.")
     report.add_figure("Reliability diagram", plots.reliability_diagram({label: analysis.reliability_stats(items)},

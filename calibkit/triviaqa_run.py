@@ -53,7 +53,7 @@ from calibkit.binning import bin_stats
 from calibkit.progress import ProgressBar
 from calibkit.records import Turn
 from calibkit.report import Report
-from calibkit.run_report import frame_records, run_labels
+from calibkit.run_report import frame_records, run_header, run_labels
 from calibkit.runner import RunOutcome, RunSettings
 from calibkit.store import REPORT_FILE, RunStore
 from calibkit.tasks.triviaqa import KADAVATH_LAYOUT, QALayout, TriviaQuestion, fit_context, ptrue_prompt
@@ -531,17 +531,8 @@ def summary_text(summary: Mapping[str, Any]) -> str:
     return "\n".join(f"{k:<{width}}  {v}" for k, v in lines)
 
 
-def _header(store: RunStore, n: int) -> dict[str, Any]:
-    cfg = store.config
-    fields: dict[str, Any] = {"task": cfg.get("task"), "model": cfg.get("model"), "items": n}
-    for key in ("config", "split", "shots", "layout", "samples", "sample_temperature", "brainstorm",
-                "max_new_tokens", "chat_template", "dtype", "quantization", "contexts_truncated", "data_source"):
-        if key in cfg:
-            fields[key] = cfg[key]
-    fields["run folder"] = str(store.path)
-    for name, v in (cfg.get("versions") or {}).items():
-        fields[name] = v
-    return fields
+HEADER_KEYS = ("config", "split", "shots", "layout", "samples", "sample_temperature", "brainstorm",
+               "max_new_tokens", "chat_template", "dtype", "quantization", "contexts_truncated", "data_source")
 
 
 def summarize_store(store: RunStore, *, n_resamples: int = 1000, seed: int = 0) -> dict[str, Any]:
@@ -566,7 +557,7 @@ def write_triviaqa_report(store: RunStore, *, n_resamples: int = 1000, seed: int
     label = str(store.config.get("model", "model"))
     report = Report(f"calibkit: TriviaQA self-evaluation of {label}",
                     subtitle="Does the model know when its own free-form answer is right?")
-    report.add_header(_header(store, summary["n_items"]), title="Run")
+    report.add_header(run_header(store, summary["n_items"], keys=HEADER_KEYS), title="Run")
     report.add_table("Accuracy of the greedy answer", accuracy_frame(summary),
                      caption="Exact match against the normalised aliases is the default (the official TriviaQA "
                              "metric, as in Kadavath et al. 2022); containment credits answers that hold an alias, "
