@@ -80,23 +80,36 @@ class _Row:
 
 # ------------------------------------------------------------ tokenization
 
-
-def _encode(tokenizer: Any, text: str) -> list[int]:
-    add_special = not starts_with_bos(text, tokenizer)
-    return list(tokenizer(text, add_special_tokens=add_special)["input_ids"])
+_PROMPTS_PER_ENCODE = 256  # prompts tokenized per batched call (bounds the strings held at once)
 
 
-def encode_pair(tokenizer: Any, context: str, continuation: str) -> tuple[list[int], list[int]]:
-    """Token ids of a context and of its continuation, by the contract above.
-
-    >>> # with the Llama-2 tokenizer: encode_pair(tok, "Answer:", " A") == ([1, 673, 29901], [319])
-    """
+def _split_pair(context: str, continuation: str) -> tuple[str, str]:
+    """Move the context's trailing whitespace onto the continuation (lm-eval's rule)."""
     n_spaces = len(context) - len(context.rstrip())
     if n_spaces:
-        continuation = context[-n_spaces:] + continuation
-        context = context[:-n_spaces]
-    whole = _encode(tokenizer, context + continuation)
-    ctx = _encode(tokenizer, context)
+        return context[:-n_spaces], context[-n_spaces:] + continuation
+    return context, continuation
+
+
+def _encode_many(tokenizer: Any, texts: Sequence[str]) -> list[list[int]]:
+    """Token ids of each text, the same as encoding it on its own.
+
+    Distinct texts are encoded once, in one batched call per special-token
+    setting (a fast tokenizer spreads a batch over all cores). The
+    tokenizer's default decides whether a BOS token is added, except that a
+    text that already starts with the BOS text gets no second one.
+    """
+    unique = list(dict.fromkeys(texts))
+    ids: dict[str, list[int]] = {}
+    for add_special in (True, False):
+        todo = [t for t in unique if starts_with_bos(t, tokenizer) != add_special]
+        if todo:
+            encoded = tokenizer(todo, add_special_tokens=add_special)["input_ids"]
+            ids.update(zip(todo, (list(e) for e in encoded)))
+    return [ids[t] for t in texts]
+
+
+def _pair_from_ids(tokenizer: Any, ctx: list[int], whole: list[int]) -> tuple[list[int], list[int]]:
     cont = whole[len(ctx):]
     if not ctx:
         start = tokenizer.bos_token_id if tokenizer.bos_token_id is not None else tokenizer.eos_token_id
@@ -104,11 +117,45 @@ def encode_pair(tokenizer: Any, context: str, continuation: str) -> tuple[list[i
     return ctx, cont
 
 
-def _rows_for(index: int, prompt: Prompt, tokenizer: Any, config: ScoreConfig) -> list[_Row]:
-    context, options = render_context(
-        prompt, tokenizer, chat=config.chat, system_prompt=config.system_prompt
-    )
-    pairs = [encode_pair(tokenizer, context, o) for o in options]
+def encode_pair(tokenizer: Any, context: str, continuation: str) -> tuple[list[int], list[int]]:
+    """Token ids of a context and of its continuation, by the contract above.
+
+    >>> # with the Llama-2 tokenizer: encode_pair(tok, "Answer:", " A") == ([1, 673, 29901], [319])
+    """
+    context, continuation = _split_pair(context, continuation)
+    ctx, whole = _encode_many(tokenizer, [context, context + continuation])
+    return _pair_from_ids(tokenizer, ctx, whole)
+
+
+def _build_rows(prompts: Sequence[Prompt], tokenizer: Any, config: ScoreConfig) -> list[_Row]:
+    """The rows to run for every prompt (``_Row.item`` is the prompt's index).
+
+    Texts are tokenized in batched calls over a few hundred prompts at a
+    time: each distinct context once, and context + option once per option.
+    """
+    rows: list[_Row] = []
+    for first in range(0, len(prompts), _PROMPTS_PER_ENCODE):
+        chunk = prompts[first : first + _PROMPTS_PER_ENCODE]
+        rendered = [
+            render_context(p, tokenizer, chat=config.chat, system_prompt=config.system_prompt)
+            for p in chunk
+        ]
+        texts = [
+            t
+            for context, options in rendered
+            for c, o in (_split_pair(context, o) for o in options)
+            for t in (c, c + o)
+        ]
+        encoded = iter(_encode_many(tokenizer, texts))
+        for offset, (prompt, (_, options)) in enumerate(zip(chunk, rendered)):
+            pairs = [_pair_from_ids(tokenizer, next(encoded), next(encoded)) for _ in options]
+            rows.extend(_rows_from_pairs(first + offset, prompt, options, pairs))
+    return rows
+
+
+def _rows_from_pairs(
+    index: int, prompt: Prompt, options: Sequence[str], pairs: list[tuple[list[int], list[int]]]
+) -> list[_Row]:
     for (ctx, cont), option in zip(pairs, options):
         if not cont:
             raise ScoringError(f"prompt {prompt.id!r}: option {option!r} encodes to no tokens")
@@ -242,19 +289,36 @@ class _Runner:
             logits_to_keep=torch.tensor(keep, device=self.device),
             **kwargs,
         )
-        logits = out.logits
-        results = []
+        # One gather, one log-softmax and one copy to the host for the whole
+        # batch: a per-row loop would wait on the device once per row.
+        read_row, read_col, pick_read, pick_token = [], [], [], []
         for b, (row, rg) in enumerate(zip(rows, reads)):
-            cols = torch.tensor([where[p] for p in rg], device=logits.device)
-            logp = torch.log_softmax(logits[b, cols].float(), dim=-1)
+            first = len(read_row)
+            read_row.extend([b] * len(rg))
+            read_col.extend(where[p] for p in rg)
             if row.option == -1:
                 n = len(row.lead)
-                vals = logp[n, torch.tensor(row.targets, device=logp.device)]
-                if n:
-                    vals = vals + logp[torch.arange(n), torch.tensor(row.lead, device=logp.device)].sum()
+                pick_read.extend(range(first, first + n))
+                pick_token.extend(row.lead)
+                pick_read.extend([first + n] * len(row.targets))
             else:
-                vals = logp[torch.arange(len(row.targets)), torch.tensor(row.targets, device=logp.device)]
-            results.append(vals.double().cpu().numpy())
+                pick_read.extend(range(first, first + len(row.targets)))
+            pick_token.extend(row.targets)
+        device = out.logits.device
+        picked = out.logits[torch.tensor(read_row, device=device), torch.tensor(read_col, device=device)]
+        logp = torch.log_softmax(picked.float(), dim=-1)
+        flat = logp[torch.tensor(pick_read, device=device), torch.tensor(pick_token, device=device)]
+        flat = flat.double().cpu().numpy()
+        results, at = [], 0
+        for row in rows:
+            if row.option == -1:
+                n = len(row.lead)
+                lead_sum = flat[at : at + n].sum()
+                results.append(flat[at + n : at + n + len(row.targets)] + lead_sum)
+                at += n + len(row.targets)
+            else:
+                results.append(flat[at : at + len(row.targets)])
+                at += len(row.targets)
         return results
 
     def run_with_backoff(self, plen: int, cache, rows: list[_Row]) -> Iterator[tuple[list[_Row], list[np.ndarray]]]:
@@ -312,9 +376,7 @@ def score_batches(
     repeated = sorted({p.id for p in prompts if p.id in seen or seen.add(p.id)})
     if repeated:
         raise ValueError(f"prompts: ids must be unique; repeated: {', '.join(repeated[:5])}")
-    rows: list[_Row] = []
-    for i, p in enumerate(prompts):
-        rows.extend(_rows_for(i, p, tokenizer, config))
+    rows = _build_rows(prompts, tokenizer, config)
     pending = {i: len(prompts[i].options) for i in range(len(prompts))}
     values: dict[int, np.ndarray] = {i: np.zeros(len(p.options)) for i, p in enumerate(prompts)}
     for r in rows:

@@ -311,13 +311,13 @@ def test_run_checks_its_arguments_before_loading_a_model(tmp_path):
 
 
 def test_the_scorer_runs_each_shared_prefix_once():
-    from calibkit.scoring import ScoreConfig, _group_by_prefix, _rows_for
+    from calibkit.scoring import ScoreConfig, _build_rows, _group_by_prefix
     from conftest import shared_path
     from tiny_models import llama2_tokenizer
 
     tok = llama2_tokenizer(shared_path("llama2_tokenizer"))
     prompts = list(hf.load(expression_set="simple", templates=["t1"], readings=("sentence", "choice"), listener=False))
-    rows = [r for i, p in enumerate(prompts) for r in _rows_for(i, p, tok, ScoreConfig(progress=False))]
+    rows = _build_rows(prompts, tok, ScoreConfig(progress=False))
     groups = _group_by_prefix(rows, enabled=True, min_prefix=16)
     for plen, members in groups:
         assert plen > 0, "every row shares a long prefix with others"

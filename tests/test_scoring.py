@@ -41,11 +41,22 @@ def expression_prompts():
             for i in range(4)]
 
 
+def pair_one_at_a_time(tok, context, option):
+    """The lm-eval rule written out with one plain tokenizer call per text."""
+    n = len(context) - len(context.rstrip())
+    if n:
+        context, option = context[:-n], context[-n:] + option
+    add = not (tok.bos_token and context.startswith(tok.bos_token))
+    ctx = tok(context, add_special_tokens=add)["input_ids"]
+    whole = tok(context + option, add_special_tokens=add)["input_ids"]
+    return ctx, whole[len(ctx):]
+
+
 def reference(model, tok, prompt):
     """One prompt, one option at a time, full forward, no cache, no padding."""
     out = []
     for option in prompt.options:
-        ctx, cont = encode_pair(tok, prompt.text, option)
+        ctx, cont = pair_one_at_a_time(tok, prompt.text, option)
         with torch.no_grad():
             logp = model(torch.tensor([ctx + cont])).logits[0].float().log_softmax(-1)
         out.append(sum(logp[len(ctx) - 1 + k, t].item() for k, t in enumerate(cont)))
@@ -203,7 +214,7 @@ def test_repeated_prompt_ids_are_refused(tok):
 
 
 def test_options_differing_only_in_their_last_token_take_one_row(tok):
-    from calibkit.scoring import _rows_for
+    from calibkit.scoring import _build_rows
 
     lm = loaded(tiny_llama(len(tok)), tok)
     chatty = copy.copy(tok)
@@ -215,7 +226,7 @@ def test_options_differing_only_in_their_last_token_take_one_row(tok):
     )
     prompt = mmlu_like_prompts(1, 1)[0]
     config = ScoreConfig(chat=True, progress=False)
-    (row,) = _rows_for(0, prompt, chatty, config)
+    (row,) = _build_rows([prompt], chatty, config)
     assert row.option == -1 and len(row.lead) >= 1  # the newline, read once for all four options
     lm_chat = loaded(lm.model, chatty)
     (item,) = score(lm_chat, [prompt], config=config)
@@ -226,13 +237,42 @@ def test_options_differing_only_in_their_last_token_take_one_row(tok):
     np.testing.assert_allclose(item.logprobs, ref, atol=1e-5)
 
 
+def test_batched_tokenization_equals_one_text_at_a_time(tok):
+    from calibkit.models import render_context
+    from calibkit.scoring import _build_rows
+
+    chatty = copy.copy(tok)
+    chatty.chat_template = (
+        "{{ bos_token }}{% for m in messages %}[{{ m['role'] }}] {{ m['content'] }}\n{% endfor %}"
+        "{% if add_generation_prompt %}[assistant] {% endif %}"
+    )
+    prompts = mmlu_like_prompts() + expression_prompts()
+    prompts.append(Prompt(id="spaces", task="t", text="Trailing spaces:  ", options=(" x", "y z")))
+    for tokenizer, chat in ((tok, False), (chatty, True)):
+        config = ScoreConfig(chat=chat, progress=False)
+        rows = _build_rows(prompts, tokenizer, config)
+        for i, prompt in enumerate(prompts):
+            context, options = render_context(prompt, tokenizer, chat=chat)
+            pairs = [pair_one_at_a_time(tokenizer, context, o) for o in options]
+            assert all(ctx.count(tokenizer.bos_token_id) == 1 for ctx, _ in pairs)
+            mine = [r for r in rows if r.item == i]
+            if mine[0].option == -1:
+                (row,) = mine
+                ctx = pairs[0][0]
+                assert row.input_ids == tuple(ctx + pairs[0][1][:-1])
+                assert row.targets == tuple(cont[-1] for _, cont in pairs)
+            else:
+                assert [r.input_ids for r in mine] == [tuple(c + cont[:-1]) for c, cont in pairs]
+                assert [r.targets for r in mine] == [tuple(cont) for _, cont in pairs]
+
+
 def test_a_shared_chat_header_does_not_swallow_the_subject_prefixes(tok):
-    from calibkit.scoring import _group_by_prefix, _rows_for
+    from calibkit.scoring import _build_rows, _group_by_prefix
 
     header = "<<SYS>> You are a careful assistant who answers multiple choice questions well. <</SYS>> "
     prompts = [Prompt(id=p.id, task=p.task, text=header + p.text, options=p.options, answer=p.answer)
                for p in mmlu_like_prompts(n_subjects=3, per_subject=4)]
-    rows = [r for i, p in enumerate(prompts) for r in _rows_for(i, p, tok, CONFIGS[0])]
+    rows = _build_rows(prompts, tok, CONFIGS[0])
     groups = _group_by_prefix(rows, enabled=True, min_prefix=16)
     assert len(groups) == 3  # one per subject, each with its long 5-shot prefix
     header_tokens = len(tok(header)["input_ids"])
