@@ -25,7 +25,8 @@ Speed, without changing a number beyond float round-off:
   prompt, logits kept only where they are read.
 * Sequences that share a long token prefix (a 5-shot MMLU subject, the five
   expressions after one urn context) have the prefix run once; its KV cache
-  is broadcast (``expand``, no copy) over a batch of the suffixes.
+  is broadcast (``expand``, no copy) over a batch of the suffixes, and each
+  layer drops the batch's keys and values once its attention is done.
 * Suffixes are sorted by length and packed into batches by a token budget;
   right padding, an explicit attention mask and explicit position ids.
 * Out of memory: the batch is split in half and retried, the budget stays
@@ -38,6 +39,7 @@ from __future__ import annotations
 
 import copy
 import inspect
+import types
 from dataclasses import dataclass
 from typing import Any, Iterator, Sequence
 
@@ -350,7 +352,12 @@ def _broadcast_cache(cache, batch: int):
     """A per-batch view of a batch-1 prefix cache: expand, never copy.
 
     Each layer is a shallow copy holding an expanded view, so the prefix
-    cache itself is never written to and is reused for every batch.
+    cache itself is never written to and is reused for every batch. A view
+    layer forgets the batch's own keys and values as soon as its attention
+    has them (the attention mask is built before the first layer runs, from
+    the prefix length): otherwise every layer would hold batch x (prefix +
+    suffix) keys and values until the forward pass ends, the largest
+    tensors of the pass (32 GiB for Llama-2-7B at a 65,536-token budget).
     """
     new = copy.copy(cache)
     new.layers = []
@@ -358,8 +365,18 @@ def _broadcast_cache(cache, batch: int):
         view = copy.copy(layer)
         view.keys = layer.keys.expand(batch, *layer.keys.shape[1:])
         view.values = layer.values.expand(batch, *layer.values.shape[1:])
+        view.update = types.MethodType(_update_and_forget, view)
         new.layers.append(view)
     return new
+
+
+def _update_and_forget(view, key_states, value_states, *args, **kwargs):
+    """The layer class's own ``update`` (its return value), then back to the prefix-only state."""
+    state = dict(view.__dict__)
+    out = type(view).update(view, key_states, value_states, *args, **kwargs)
+    view.__dict__.clear()
+    view.__dict__.update(state)
+    return out
 
 
 def score_batches(

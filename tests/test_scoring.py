@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import copy
 import functools
+import inspect
 
 import numpy as np
 import pytest
@@ -277,3 +278,31 @@ def test_a_shared_chat_header_does_not_swallow_the_subject_prefixes(tok):
     assert len(groups) == 3  # one per subject, each with its long 5-shot prefix
     header_tokens = len(tok(header)["input_ids"])
     assert all(plen > 5 * header_tokens for plen, _ in groups)
+
+
+@pytest.mark.parametrize("arch", [tiny_llama, tiny_gemma3], ids=["llama", "gemma3-sliding"])
+def test_a_batch_view_of_the_prefix_cache_holds_only_the_prefix_after_a_forward(tok, arch):
+    from calibkit.scoring import _broadcast_cache
+
+    model = arch(len(tok))
+    prefix = torch.tensor([tok("A shared prefix that is long enough to be cached once.")["input_ids"]])
+    arg = "cache" if "cache" in inspect.signature(model.forward).parameters else "past_key_values"
+    with torch.no_grad():
+        first = model(prefix, use_cache=True)
+        cache = getattr(first, "cache", None) or first.past_key_values
+        before = [(layer.keys.clone(), layer.values.clone()) for layer in cache.layers]
+        view = _broadcast_cache(cache, 3)
+        plen, width = prefix.shape[1], 5
+        ids = torch.randint(3, len(tok), (3, width))
+        positions = torch.arange(plen, plen + width).expand(3, -1)
+        mask = torch.ones(3, plen + width, dtype=torch.long)
+        out = model(input_ids=ids, attention_mask=mask, position_ids=positions, use_cache=True,
+                    **{arg: view})
+        # the same numbers as one uncached forward over prefix + suffix, row by row
+        for b in range(3):
+            full = model(torch.cat([prefix[0], ids[b]]).unsqueeze(0)).logits[0, plen:]
+            np.testing.assert_allclose(out.logits[b].numpy(), full.numpy(), atol=1e-5)
+    for layer, view_layer, (k, v) in zip(cache.layers, view.layers, before):
+        assert torch.equal(layer.keys, k) and torch.equal(layer.values, v)  # the shared cache is untouched
+        assert view_layer.keys.shape[0] == 3 and view_layer.keys.shape[-2] == k.shape[-2]  # batch states dropped
+        assert view_layer.keys.data_ptr() == layer.keys.data_ptr()  # still a view of it, no copy
