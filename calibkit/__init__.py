@@ -1,7 +1,9 @@
 """calibkit: how well do language models know what they know?
 
 The public API for notebooks; nothing here imports torch (scoring and model
-loading live in :mod:`calibkit.scoring` and :mod:`calibkit.models`).
+loading live in :mod:`calibkit.scoring` and :mod:`calibkit.models`), and the
+plotting functions load plotly on first use, so a scoring job that never
+draws does not need it.
 
     >>> import numpy as np, calibkit as ck
     >>> conf, correct = np.array([0.9, 0.8, 0.6, 0.3]), np.array([1, 1, 0, 0])
@@ -15,12 +17,26 @@ from calibkit.metrics import (
     accuracy, auroc, aurc, brier_score, classwise_ece, debiased_l2_ce, ece, mce, nll, pooled_ece,
     risk_coverage, rms_ce, top_label,
 )
-from calibkit.plots import (
-    pooled_calibration_chart, reliability_diagram, risk_coverage_curve, save_figure, temperature_curve,
-)
 from calibkit.records import Prompt, ScoredItem, Turn
 from calibkit.store import RunStore
 from calibkit.temperature import apply_temperature, cross_fit_temperature, fit_temperature, temperature_sweep
+
+
+_PLOTTING = (
+    "pooled_calibration_chart", "reliability_diagram", "risk_coverage_curve", "save_figure", "temperature_curve",
+)
+
+
+def __getattr__(name: str):
+    if name in _PLOTTING:
+        from calibkit import plots
+
+        return getattr(plots, name)
+    raise AttributeError(f"module 'calibkit' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))
 
 
 def load_run(path) -> list[ScoredItem]:

@@ -145,12 +145,26 @@ def test_math_modules_never_import_torch_and_netcal_only_lazily(module):
     assert "netcal" not in top
 
 
+def fresh_python(*lines: str) -> str:
+    """What a new interpreter prints after running these lines in the repository root."""
+    out = subprocess.run([sys.executable, "-c", "\n".join(lines)], capture_output=True, text=True, cwd=ROOT,
+                         check=True)
+    return out.stdout.strip()
+
+
 def test_importing_recalibration_does_not_load_netcal():
-    code = (
-        "import sys, importlib\n"
-        "for name in ['binning', 'metrics', 'bootstrap', 'temperature', 'recalibration']:\n"
-        "    importlib.import_module('calibkit.' + name)\n"
-        "print('netcal' in sys.modules)\n"
-    )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True)
-    assert out.stdout.strip() == "False"
+    assert fresh_python(
+        "import sys, importlib",
+        "for name in ['binning', 'metrics', 'bootstrap', 'temperature', 'recalibration']:",
+        "    importlib.import_module('calibkit.' + name)",
+        "print('netcal' in sys.modules)",
+    ) == "False"
+
+
+def test_importing_calibkit_loads_neither_torch_nor_plotly_until_a_plot_is_drawn():
+    assert fresh_python(
+        "import sys, calibkit",
+        "before = sorted(m for m in ('torch', 'plotly', 'netcal') if m in sys.modules)",
+        "fig = calibkit.reliability_diagram",
+        "print(before, 'plotly' in sys.modules, 'reliability_diagram' in dir(calibkit))",
+    ) == "[] True True"
