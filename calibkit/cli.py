@@ -243,6 +243,8 @@ Examples:
               help="Sampled answers per question (the agreement signal; 0 turns it off).")
 @click.option("--sample-temperature", default="1.0", show_default=True, metavar="T[,T...]",
               help="Sampling temperature; several (comma list or START:STOP:STEP) give one run each plus a study.")
+@click.option("--top-p", type=click.FloatRange(0, 1, min_open=True), default=1.0, show_default=True,
+              help="Nucleus sampling for the samples: keep the most likely tokens holding this much mass.")
 @click.option("--brainstorm", type=click.IntRange(min=0), default=0, show_default=True,
               help="P(True) prompt shows this many sampled answers first (Kadavath et al.'s variant).")
 @click.option("--max-new-tokens", type=click.IntRange(1, 256), default=32, show_default=True)
@@ -253,8 +255,8 @@ Examples:
               help="Hub-schema JSONL or question<TAB>aliases TSV; default: embedded copy, then the hub.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the few-shot draw and the samples.")
 @model_options
-def run_triviaqa_cmd(limit, shots, samples, sample_temperature, brainstorm, max_new_tokens, hub_config, split, data,
-                     seed, **opts) -> None:
+def run_triviaqa_cmd(limit, shots, samples, sample_temperature, top_p, brainstorm, max_new_tokens, hub_config, split,
+                     data, seed, **opts) -> None:
     """Free-form TriviaQA answers and three confidence signals, each calibrated.
 
     For every question: the greedy answer (checked by exact match against
@@ -282,7 +284,7 @@ def run_triviaqa_cmd(limit, shots, samples, sample_temperature, brainstorm, max_
         _fail(_strip_prefix(str(exc)))
     task_config = {"config": hub_config, "split": split, "shots": shots, "limit": limit, "seed": seed,
                    "data_source": questions[0].meta.get("source", data or "auto")}
-    kwargs = dict(samples=samples, brainstorm=brainstorm, max_new_tokens=max_new_tokens, seed=seed)
+    kwargs = dict(samples=samples, top_p=top_p, brainstorm=brainstorm, max_new_tokens=max_new_tokens, seed=seed)
     if len(temps) > 1:
         stores = regenerate_sweep(questions, task_config, settings, temperatures=list(temps), **kwargs)
         table = sweep_table(stores)

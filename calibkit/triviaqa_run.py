@@ -175,6 +175,7 @@ def run_triviaqa(
     *,
     samples: int = 10,
     sample_temperature: float = 1.0,
+    top_p: float = 1.0,
     brainstorm: int = 0,
     max_new_tokens: int = 32,
     seed: int = 0,
@@ -193,6 +194,8 @@ def run_triviaqa(
         samples: sampled answers per question (0 disables the agreement signal).
         sample_temperature: their temperature (> 0); the greedy answer does
             not depend on it.
+        top_p: nucleus sampling for the samples, in (0, 1]; 1 keeps the
+            whole vocabulary (Kadavath et al. sample at T = 1 without it).
         brainstorm: how many of the sampled answers the P(True) prompt shows
             first (0: the basic prompt; at most ``samples``).
         max_new_tokens: bound on each answer's tokens.
@@ -223,7 +226,7 @@ def run_triviaqa(
         raise ValueError("questions repeat ids; each question must appear once")
     gen_config = GenerationConfig(
         max_new_tokens=max_new_tokens, greedy=True, samples=samples, temperature=sample_temperature,
-        stop=STOP, seed=seed, progress=False,
+        top_p=top_p, stop=STOP, seed=seed, progress=False,
         **({"token_budget": settings.token_budget} if settings.token_budget else {}),
     )
 
@@ -251,7 +254,7 @@ def run_triviaqa(
         "layout": layout.name,
         "samples": samples,
         "sample_temperature": float(sample_temperature),
-        "top_p": 1.0,
+        "top_p": float(top_p),
         "max_new_tokens": max_new_tokens,
         "stop": list(STOP),
         "sampling_seed": seed,
@@ -682,6 +685,7 @@ def regenerate_sweep(
     *,
     temperatures: Sequence[float],
     samples: int = 10,
+    top_p: float = 1.0,
     brainstorm: int = 0,
     max_new_tokens: int = 32,
     seed: int = 0,
@@ -707,7 +711,7 @@ def regenerate_sweep(
     for t in temps:
         run_settings = settings if settings.run_dir is None else replace(settings, run_dir=settings.run_dir / f"T={t:g}")
         outcome = run_triviaqa(questions, task_config, run_settings, samples=samples, sample_temperature=t,
-                               brainstorm=brainstorm, max_new_tokens=max_new_tokens, seed=seed, loaded=loaded)
+                               top_p=top_p, brainstorm=brainstorm, max_new_tokens=max_new_tokens, seed=seed, loaded=loaded)
         write_triviaqa_report(outcome.store)
         stores.append(outcome.store)
     return stores

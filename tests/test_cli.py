@@ -333,6 +333,7 @@ TRIVIA_ARGS = ("run", "triviaqa", "--limit", "4", "--shots", "2", "--samples", "
     ((*TRIVIA_ARGS, "--brainstorm", "5"), r"--brainstorm 5 is more than --samples 3"),
     ((*TRIVIA_ARGS, "--sample-temperature", "0"), r"bad --sample-temperature '0'"),
     ((*TRIVIA_ARGS, "--split", "test"), r"Invalid value for '--split'"),
+    ((*TRIVIA_ARGS, "--top-p", "0"), r"Invalid value for '--top-p'"),
 ])
 def test_triviaqa_usage_errors(capsys, argv, message):
     code, _, err = run_cli(capsys, *argv)

@@ -169,6 +169,22 @@ def test_argument_checks(questions, lm, tmp_path) -> None:
         run(questions, tmp_path, lm, samples=-1)
     with pytest.raises(ValueError, match="repeat ids"):
         run(questions[:2] * 2, tmp_path, lm)
+    with pytest.raises(ValueError, match=r"top_p must be in \(0, 1\]"):
+        run(questions, tmp_path, lm, top_p=0.0)
+
+
+def test_top_p_reaches_the_sampler_and_config_json(questions, lm, tmp_path, monkeypatch) -> None:
+    seen = []
+    real = generation.generate
+
+    def spy(loaded_model, contexts, *, config):
+        seen.append(config.top_p)
+        return real(loaded_model, contexts, config=config)
+
+    monkeypatch.setattr(generation, "generate", spy)
+    outcome = run(questions[:2], tmp_path, lm, top_p=0.3)
+    assert seen and set(seen) == {0.3}
+    assert outcome.store.config["top_p"] == 0.3
 
 
 # ------------------------------------------------- signals on a hand fixture
