@@ -195,7 +195,7 @@ def run_triviaqa(
         sample_temperature: their temperature (> 0); the greedy answer does
             not depend on it.
         top_p: nucleus sampling for the samples, in (0, 1]; 1 keeps the
-            whole vocabulary (Kadavath et al. sample at T = 1 without it).
+            whole vocabulary (plain sampling at the temperature).
         brainstorm: how many of the sampled answers the P(True) prompt shows
             first (0: the basic prompt; at most ``samples``).
         max_new_tokens: bound on each answer's tokens.
