@@ -25,17 +25,38 @@ class AnalysisError(ValueError):
     """The items cannot be analysed as asked (e.g. no answers, mixed option counts)."""
 
 
+MISSING_OPTION_LOGPROB = -1e6  # pads items with fewer options: probability exactly 0 in float64 at any T < 1,000
+
+
 @dataclass(frozen=True)
 class OptionArrays:
-    """Items as aligned arrays; row i is ``ids[i]``."""
+    """Items as aligned arrays; row i is ``ids[i]``.
+
+    Items may have different numbers of options (ARC has 3 to 5): rows are
+    padded to the largest count with :data:`MISSING_OPTION_LOGPROB`, so a
+    missing option gets probability 0 at any temperature, never wins the
+    argmax and adds nothing to Brier or NLL. Metrics over single options
+    (pooled ECE) skip the padding through :attr:`option_mask`.
+    """
 
     ids: tuple[str, ...]  # item ids, (n,)
-    logprobs: np.ndarray  # (n, k) ln P(option | context), full vocabulary
+    logprobs: np.ndarray  # (n, k) ln P(option | context), full vocabulary; k = the most options of any item
     labels: np.ndarray  # (n,) index of the right option
-    option_mass: np.ndarray  # (n,) total probability on the k option strings, in [0, 1]
+    option_mass: np.ndarray  # (n,) total probability on the item's option strings, in [0, 1]
+    n_options: np.ndarray  # (n,) options of each item, <= k
+
+    @property
+    def option_mask(self) -> np.ndarray:
+        """(n, k) bool: True where the item has that option."""
+        return np.arange(self.logprobs.shape[1])[None, :] < self.n_options[:, None]
+
+    @property
+    def mixed(self) -> bool:
+        """Whether the items have different numbers of options."""
+        return bool(self.n_options.size) and int(self.n_options.min()) != int(self.n_options.max())
 
     def probs(self, *, temperature: float = 1.0) -> np.ndarray:
-        """(n, k) softmax of logprobs / T, renormalized over the options."""
+        """(n, k) softmax of logprobs / T, renormalized over the options (0 on padding)."""
         z = self.logprobs / temperature
         z = z - z.max(axis=1, keepdims=True)
         e = np.exp(z)
@@ -43,19 +64,27 @@ class OptionArrays:
 
 
 def option_arrays(items: Sequence[ScoredItem]) -> OptionArrays:
-    """Stack items that have answers and the same number of options."""
+    """Stack the items that have answers; fewer options are padded (see :class:`OptionArrays`).
+
+    Example:
+        >>> a = option_arrays([ScoredItem(id="q1", task="t", options=(" A", " B", " C"), logprobs=(-1.0, -2.0, -3.0), answer=0),
+        ...                    ScoredItem(id="q2", task="t", options=(" A", " B"), logprobs=(-0.5, -1.5), answer=1)])
+        >>> a.logprobs.shape, a.n_options.tolist(), a.mixed, float(a.probs()[1, 2])
+        ((2, 3), [3, 2], True, 0.0)
+    """
     usable = [it for it in items if it.answer is not None]
     if not usable:
         raise AnalysisError("no scored item has an answer; nothing to calibrate against")
-    ks = {len(it.options) for it in usable}
-    if len(ks) != 1:
-        raise AnalysisError(f"items have different numbers of options ({sorted(ks)}); analyse them separately")
-    logprobs = np.array([it.logprobs for it in usable], dtype=np.float64)
+    n_options = np.array([len(it.options) for it in usable], dtype=np.int64)
+    logprobs = np.full((len(usable), int(n_options.max())), MISSING_OPTION_LOGPROB, dtype=np.float64)
+    for row, it in zip(logprobs, usable):
+        row[: len(it.logprobs)] = it.logprobs
     return OptionArrays(
         ids=tuple(it.id for it in usable),
         logprobs=logprobs,
         labels=np.array([it.answer for it in usable], dtype=np.int64),
         option_mass=np.exp(logprobs).sum(axis=1),
+        n_options=n_options,
     )
 
 
@@ -72,7 +101,9 @@ def run_summary(
     summary = bootstrap.summarize(probs, arr.labels, n_bins=n_bins, n_resamples=n_resamples, seed=seed)
     out = summary.to_json()
     out["option_mass_mean"] = float(arr.option_mass.mean())
-    out["pooled_ece"] = float(metrics.pooled_ece(probs, arr.labels, n_bins=n_bins))
+    out["pooled_ece"] = float(metrics.pooled_ece(probs, arr.labels, n_bins=n_bins, option_mask=arr.option_mask))
+    counts = np.unique(arr.n_options, return_counts=True)
+    out["options_per_item"] = {str(int(k)): int(c) for k, c in zip(*counts)}
     out["debiased_l2_ce"] = float(
         metrics.debiased_l2_ce(probs.max(axis=1), probs.argmax(axis=1) == arr.labels, n_bins=n_bins)
     )
@@ -100,7 +131,7 @@ def reliability_stats(items: Sequence[ScoredItem], *, n_bins: int = 10, strategy
 def pooled_stats(items: Sequence[ScoredItem], *, n_bins: int = 10) -> BinStats:
     """Kadavath et al.'s pooled all-options bins (every option's probability)."""
     arr = option_arrays(items)
-    return metrics.pooled_option_stats(arr.probs(), arr.labels, n_bins=n_bins)
+    return metrics.pooled_option_stats(arr.probs(), arr.labels, n_bins=n_bins, option_mask=arr.option_mask)
 
 
 def category_table(items: Sequence[ScoredItem], *, key: str = "category", n_bins: int = 10) -> pd.DataFrame:
@@ -170,6 +201,12 @@ def paired_table(
     """
     names = list(runs)
     arrays = {name: option_arrays(items) for name, items in runs.items()}
+    per_option = sorted({"classwise_ece", "pooled_ece"} & set(metrics_))
+    if per_option and any(arr.mixed for arr in arrays.values()):
+        raise AnalysisError(
+            f"{', '.join(per_option)} need the same number of options for every item; "
+            "these items have different numbers; compare top-label metrics (ece, brier, nll...)"
+        )
     base = arrays[names[0]]
     rows = []
     for name in names:

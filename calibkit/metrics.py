@@ -243,13 +243,20 @@ def classwise_ece(
     return float(np.mean(per_class))
 
 
-def pooled_option_stats(probs: np.ndarray, labels: np.ndarray, *, n_bins: int = 10) -> BinStats:
+def pooled_option_stats(
+    probs: np.ndarray, labels: np.ndarray, *, n_bins: int = 10, option_mask: np.ndarray | None = None
+) -> BinStats:
     """Kadavath et al.'s pooled calibration chart over all options.
 
     Every option of every item is one point: its probability versus whether
     it is the right option (so ``n * k`` points, of which ``n`` are correct),
     in equal-count (``"quantile"``) bins. Kadavath et al. (2022), Section 3,
     draw their multiple-choice calibration charts this way.
+
+    Args:
+        option_mask: ``(n, k)`` bool, True where an item has that option;
+            items with fewer options are padded with probability 0, and the
+            padding must not count as points. None: every cell is an option.
 
     Example:
         >>> s = pooled_option_stats(np.array([[0.9, 0.1], [0.2, 0.8]]), np.array([0, 0]), n_bins=2)
@@ -258,17 +265,24 @@ def pooled_option_stats(probs: np.ndarray, labels: np.ndarray, *, n_bins: int = 
     """
     p, y = _check_probs_labels(probs, labels)
     hit = np.arange(p.shape[1])[None, :] == y[:, None]
-    return bin_stats(p.ravel(), hit.ravel(), n_bins=n_bins, strategy="quantile")
+    if option_mask is None:
+        return bin_stats(p.ravel(), hit.ravel(), n_bins=n_bins, strategy="quantile")
+    mask = np.asarray(option_mask, dtype=bool)
+    if mask.shape != p.shape or not mask[np.arange(p.shape[0]), y].all():
+        raise ValueError(f"option_mask must have shape {p.shape} and include every label's option")
+    return bin_stats(p[mask], hit[mask], n_bins=n_bins, strategy="quantile")
 
 
-def pooled_ece(probs: np.ndarray, labels: np.ndarray, *, n_bins: int = 10) -> float:
+def pooled_ece(
+    probs: np.ndarray, labels: np.ndarray, *, n_bins: int = 10, option_mask: np.ndarray | None = None
+) -> float:
     """Mass-weighted l1 calibration error of :func:`pooled_option_stats`.
 
     Example:
         >>> round(pooled_ece(np.array([[0.9, 0.1], [0.2, 0.8]]), np.array([0, 0]), n_bins=2), 6)  # |0.5 - 0.15|, |0.5 - 0.85|
         0.35
     """
-    return calibration_error(pooled_option_stats(probs, labels, n_bins=n_bins))
+    return calibration_error(pooled_option_stats(probs, labels, n_bins=n_bins, option_mask=option_mask))
 
 
 # ---------------------------------------------------------------------------

@@ -215,6 +215,32 @@ def test_import_lm_eval_samples(capsys, tmp_path):
         assert it.meta["subject"] == ref["subject"]
 
 
+def test_import_lm_eval_with_3_to_5_choices_summarises_and_sweeps(capsys, tmp_path):
+    rng = np.random.default_rng(0)
+    lines, answers = [], []
+    for doc_id in range(30):
+        k = (3, 4, 5)[doc_id % 3]  # as in ARC-Challenge
+        lls = rng.normal(-3.0, 1.5, size=k)
+        answers.append(int(rng.integers(k)))
+        lines.append(json.dumps({
+            "doc_id": doc_id, "target": answers[-1],
+            "arguments": {f"gen_args_{i}": {"arg_0": f"Question {doc_id}?\nAnswer:", "arg_1": f" choice {i}"}
+                          for i in range(k)},
+            "filtered_resps": [[str(x), "False"] for x in lls],
+        }))
+    path = tmp_path / "samples_arc_challenge_2026-11-25T10-00-00.000000.jsonl"
+    path.write_text("\n".join(lines) + "\n")
+    code, out, err = run_cli(capsys, "import-lm-eval", str(path), "--model", "m", "--out", str(tmp_path / "runs"),
+                             "--json")
+    assert code == 0, err
+    summary = json.loads(out)
+    assert summary["n_items"] == 30 and summary["options_per_item"] == {"3": 10, "4": 10, "5": 10}
+    run_dir = Path(summary["report"]).parent
+    assert [it.answer for it in RunStore.open(run_dir).items()] == answers
+    code, _, err = run_cli(capsys, "sweep", str(run_dir), "--out", str(tmp_path / "sweep"))
+    assert code == 0, err
+
+
 def test_import_lm_eval_rejects_generation_samples(capsys, tmp_path):
     path = tmp_path / "samples_triviaqa_2026-11-25T10-00-00.jsonl"
     path.write_text(json.dumps({"doc_id": 0, "arguments": {"gen_args_0": {"arg_0": "Q: x\nA:", "arg_1": {}}},
