@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import contextlib
 import difflib
+import functools
 import hashlib
 import importlib.metadata
 import os
@@ -311,17 +312,43 @@ def is_out_of_memory(exc: BaseException) -> bool:
 
 @contextlib.contextmanager
 def _hf_progress_only_on_terminal():
-    """transformers' weight-loading bar, only when stderr is a terminal (logs stay clean)."""
+    """transformers' loading bars, only when stderr is a terminal (logs stay clean).
+
+    The weight-loading bar follows transformers' progress-bar switch; the
+    GGUF dequantization bar is plain tqdm in its module, so it is silenced
+    there for the duration and restored afterwards.
+    """
     from transformers.utils import logging as hf_logging
 
     was_enabled = hf_logging.is_progress_bar_enabled()
+    restore = None
     if not sys.stderr.isatty():
         hf_logging.disable_progress_bar()
+        restore = _silence_gguf_bar()
     try:
         yield
     finally:
         if was_enabled:
             hf_logging.enable_progress_bar()
+        if restore is not None:
+            restore()
+
+
+def _silence_gguf_bar():
+    """Make the GGUF loader's tqdm silent; returns the undo, or None where there is none to silence."""
+    try:
+        from transformers import modeling_gguf_pytorch_utils as gguf_utils
+    except ImportError:
+        return None
+    original = getattr(gguf_utils, "tqdm", None)
+    if original is None:
+        return None
+    gguf_utils.tqdm = functools.partial(original, disable=True)
+
+    def restore() -> None:
+        gguf_utils.tqdm = original
+
+    return restore
 
 
 def load_model(name: str, *, options: LoadOptions = LoadOptions()) -> LoadedModel:

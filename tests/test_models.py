@@ -112,3 +112,16 @@ def test_embedded_chat_model_loads_offline_as_a_chat_model():
     assert lm.tokenizer.pad_token_id is not None
     # the dequantized copy is cached, so the next load reads safetensors
     assert any(models.cache_dir().rglob("model.safetensors"))
+
+
+def test_gguf_dequantization_bar_is_silent_off_a_terminal(capfd):
+    from transformers import modeling_gguf_pytorch_utils as gguf_utils
+
+    from calibkit.models import _hf_progress_only_on_terminal
+
+    original = gguf_utils.tqdm
+    with _hf_progress_only_on_terminal():  # pytest's captured stderr is not a terminal
+        for _ in gguf_utils.tqdm(range(3), desc="Converting and de-quantizing GGUF tensors..."):
+            pass
+    assert "de-quantizing" not in capfd.readouterr().err
+    assert gguf_utils.tqdm is original
