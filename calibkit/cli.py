@@ -231,6 +231,7 @@ Examples:
   calibkit run triviaqa --limit 100                    # embedded SmolLM2, 10-shot, 10 samples at T=1
   calibkit run triviaqa --model gemma-3-270m --limit 100 --samples 5
   calibkit run triviaqa --model llama-2-7b-chat --brainstorm 5   # P(True) shown 5 sampled answers first
+  calibkit run triviaqa --limit 200 --ptrue-shots 8    # few-shot P(True) from the model's own labelled answers
   calibkit run triviaqa --limit 100 --sample-temperature 0.5,1,1.5,2   # one run per sampling temperature
 """
 
@@ -247,6 +248,9 @@ Examples:
               help="Nucleus sampling for the samples: keep the most likely tokens holding this much mass.")
 @click.option("--brainstorm", type=click.IntRange(min=0), default=0, show_default=True,
               help="P(True) prompt shows this many sampled answers first (Kadavath et al.'s variant).")
+@click.option("--ptrue-shots", type=click.IntRange(0, 20), default=0, show_default=True,
+              help="Few-shot P(True): solved self-evaluations (the model's own answers to other questions, "
+                   "labelled by exact match) shown first.")
 @click.option("--max-new-tokens", type=click.IntRange(1, 256), default=32, show_default=True)
 @click.option("--config", "hub_config", default="rc.wikipedia.nocontext", show_default=True,
               help="TriviaQA config: rc.wikipedia.nocontext (embedded), rc.nocontext, unfiltered.nocontext...")
@@ -255,8 +259,8 @@ Examples:
               help="Hub-schema JSONL or question<TAB>aliases TSV; default: embedded copy, then the hub.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the few-shot draw and the samples.")
 @model_options
-def run_triviaqa_cmd(limit, shots, samples, sample_temperature, top_p, brainstorm, max_new_tokens, hub_config, split,
-                     data, seed, **opts) -> None:
+def run_triviaqa_cmd(limit, shots, samples, sample_temperature, top_p, brainstorm, ptrue_shots, max_new_tokens,
+                     hub_config, split, data, seed, **opts) -> None:
     """Free-form TriviaQA answers and three confidence signals, each calibrated.
 
     For every question: the greedy answer (checked by exact match against
@@ -282,9 +286,13 @@ def run_triviaqa_cmd(limit, shots, samples, sample_temperature, top_p, brainstor
         questions = triviaqa.load(data=data, config=hub_config, split=split, limit=limit, shots=shots, seed=seed)
     except ValueError as exc:
         _fail(_strip_prefix(str(exc)))
+    if ptrue_shots >= len(questions):
+        _fail(f"--ptrue-shots {ptrue_shots} needs more than {ptrue_shots} questions, got {len(questions)}; "
+              "raise --limit or lower --ptrue-shots")
     task_config = {"config": hub_config, "split": split, "shots": shots, "limit": limit, "seed": seed,
                    "data_source": questions[0].meta.get("source", data or "auto")}
-    kwargs = dict(samples=samples, top_p=top_p, brainstorm=brainstorm, max_new_tokens=max_new_tokens, seed=seed)
+    kwargs = dict(samples=samples, top_p=top_p, brainstorm=brainstorm, ptrue_shots=ptrue_shots,
+                  max_new_tokens=max_new_tokens, seed=seed)
     if len(temps) > 1:
         stores = regenerate_sweep(questions, task_config, settings, temperatures=list(temps), **kwargs)
         table = sweep_table(stores)

@@ -56,7 +56,9 @@ from calibkit.report import Report
 from calibkit.run_report import frame_records, run_header, run_labels
 from calibkit.runner import RunOutcome, RunSettings
 from calibkit.store import REPORT_FILE, RunStore
-from calibkit.tasks.triviaqa import KADAVATH_LAYOUT, QALayout, TriviaQuestion, fit_context, ptrue_prompt
+from calibkit.tasks.triviaqa import (
+    KADAVATH_LAYOUT, PTrueExample, QALayout, TriviaQuestion, fit_context, ptrue_prompt,
+)
 
 if TYPE_CHECKING:
     import plotly.graph_objects as go
@@ -177,6 +179,7 @@ def run_triviaqa(
     sample_temperature: float = 1.0,
     top_p: float = 1.0,
     brainstorm: int = 0,
+    ptrue_shots: int = 0,
     max_new_tokens: int = 32,
     seed: int = 0,
     layout: QALayout = KADAVATH_LAYOUT,
@@ -198,6 +201,11 @@ def run_triviaqa(
             whole vocabulary (plain sampling at the temperature).
         brainstorm: how many of the sampled answers the P(True) prompt shows
             first (0: the basic prompt; at most ``samples``).
+        ptrue_shots: solved self-evaluations shown before each P(True)
+            prompt (few-shot P(True)); 0 for zero-shot. The examples are the
+            model's own greedy answers to other questions of the run, labelled
+            True/False by exact match, balanced where the answers allow (see
+            :func:`ptrue_example_pool`); config.json names them.
         max_new_tokens: bound on each answer's tokens.
         seed: sampling seed (each question's samples depend only on it and
             on the question's context).
@@ -219,6 +227,9 @@ def run_triviaqa(
         raise ValueError(f"samples must be a non-negative int; got {samples!r}")
     if isinstance(brainstorm, bool) or not isinstance(brainstorm, int) or not 0 <= brainstorm <= samples:
         raise ValueError(f"brainstorm must be an int in [0, samples={samples}]; got {brainstorm!r}")
+    if isinstance(ptrue_shots, bool) or not isinstance(ptrue_shots, int) or not 0 <= ptrue_shots < len(questions):
+        raise ValueError(f"ptrue_shots must be an int in [0, {len(questions)}) (fewer than the questions); "
+                         f"got {ptrue_shots!r}")
     if isinstance(batch_questions, bool) or not isinstance(batch_questions, int) or batch_questions < 1:
         raise ValueError(f"batch_questions must be a positive int; got {batch_questions!r}")
     ids = [q.id for q in questions]
@@ -247,6 +258,18 @@ def run_triviaqa(
     }
     truncated = [q.id for q in questions if contexts[q.id].n_shots < len(q.shots)]
 
+    def context_texts(qs: Sequence[TriviaQuestion]) -> list[str]:
+        ctxs = [contexts[q.id] for q in qs]
+        return [render(c.turns[0].content) + c.assistant_prefix if chat else c.text for c in ctxs]
+
+    pool: list[tuple[str, PTrueExample]] = []
+    if ptrue_shots:
+        candidates = _pool_candidates(questions, ptrue_shots, seed=seed)
+        greedy_only = replace(gen_config, samples=0)
+        outs = generate(loaded, context_texts(candidates), config=greedy_only)
+        answers = [extract_answer(o.greedy.text) for o in outs]
+        pool = ptrue_example_pool(candidates, answers, size=ptrue_shots + 1)
+
     config = {
         "task": TASK,
         **task_config,
@@ -260,7 +283,9 @@ def run_triviaqa(
         "sampling_seed": seed,
         "brainstorm": brainstorm,
         "ptrue_variant": "brainstorm" if brainstorm else "basic",
-        "ptrue_examples": 0,
+        "ptrue_examples": ptrue_shots,
+        "ptrue_example_ids": [qid for qid, _ in pool],
+        "ptrue_examples_true": sum(e.correct for _, e in pool),
         "correctness": "exact",
         "context_window": loaded.max_length,
         "contexts_truncated": len(truncated),
@@ -280,13 +305,14 @@ def run_triviaqa(
         for start in range(0, len(todo), batch_questions):
             chunk = todo[start: start + batch_questions]
             ctxs = [contexts[q.id] for q in chunk]
-            texts = [render(c.turns[0].content) + c.assistant_prefix if chat else c.text for c in ctxs]
-            outs = generate(loaded, texts, config=gen_config)
+            outs = generate(loaded, context_texts(chunk), config=gen_config)
             prompts, shown = [], []
             for q, o in zip(chunk, outs):
                 answers = [extract_answer(s.text) for s in o.samples]
                 shown.append(tuple(answers[:brainstorm]))
-                prompts.append(ptrue_prompt(q, extract_answer(o.greedy.text), brainstormed=shown[-1]))
+                examples = [e for qid, e in pool if qid != q.id][:ptrue_shots]
+                prompts.append(ptrue_prompt(q, extract_answer(o.greedy.text), brainstormed=shown[-1],
+                                            examples=examples))
             scored = score(loaded, prompts, config=score_config)
             rows = [
                 _result(q, c, o.n_context_tokens, o, s, brainstormed=b).to_json()
@@ -297,6 +323,46 @@ def run_triviaqa(
     finally:
         bar.close()
     return RunOutcome(store=store, n_total=len(questions), n_scored_now=len(todo))
+
+
+def _pool_candidates(questions: Sequence[TriviaQuestion], k: int, *, seed: int) -> list[TriviaQuestion]:
+    """A seeded draw of up to 4k + 1 questions whose greedy answers may become P(True) examples."""
+    rng = np.random.default_rng([seed, 7919])  # its own stream: the few-shot draw uses the seed as well
+    n = min(len(questions), 4 * k + 1)
+    return [questions[i] for i in sorted(rng.choice(len(questions), size=n, replace=False))]
+
+
+def ptrue_example_pool(
+    candidates: Sequence[TriviaQuestion], answers: Sequence[str], *, size: int
+) -> list[tuple[str, PTrueExample]]:
+    """Labelled self-evaluations for few-shot P(True): ``size`` (question id, example) pairs.
+
+    Each candidate's greedy answer is labelled by exact match against its
+    aliases. True and False examples alternate, starting with True, in the
+    candidates' order, for as long as both kinds last; the rest is filled
+    with whichever kind remains (a model that gets nothing right gives only
+    False examples; config.json records how many are True). A question's own
+    example is left out of its prompt, hence ``size`` = shots + 1.
+
+    Example:
+        >>> qs = [TriviaQuestion(id=f"t/{i}", question=f"Q{i}?", aliases=(f"a{i}",)) for i in range(4)]
+        >>> pool = ptrue_example_pool(qs, ["a0", "nope", "x", "a3"], size=3)
+        >>> [(qid, e.proposed, e.correct) for qid, e in pool]
+        [('t/0', 'a0', True), ('t/1', 'nope', False), ('t/3', 'a3', True)]
+    """
+    labelled = [
+        (q.id, PTrueExample(question=q.question, proposed=a, correct=match_answer(a, q.aliases).exact))
+        for q, a in zip(candidates, answers, strict=True)
+        if a.strip()
+    ]
+    right = [x for x in labelled if x[1].correct]
+    wrong = [x for x in labelled if not x[1].correct]
+    out = []
+    while len(out) < size and (right or wrong):
+        for kind in (right, wrong):
+            if kind and len(out) < size:
+                out.append(kind.pop(0))
+    return out
 
 
 # --------------------------------------------------------------------------- summary
@@ -534,8 +600,9 @@ def summary_text(summary: Mapping[str, Any]) -> str:
     return "\n".join(f"{k:<{width}}  {v}" for k, v in lines)
 
 
-HEADER_KEYS = ("config", "split", "shots", "layout", "samples", "sample_temperature", "brainstorm",
-               "max_new_tokens", "chat_template", "dtype", "quantization", "contexts_truncated", "data_source")
+HEADER_KEYS = ("config", "split", "shots", "layout", "samples", "sample_temperature", "top_p", "brainstorm",
+               "ptrue_examples", "ptrue_examples_true", "max_new_tokens", "chat_template", "dtype", "quantization",
+               "contexts_truncated", "data_source")
 
 
 def summarize_store(store: RunStore, *, n_resamples: int = 1000, seed: int = 0) -> dict[str, Any]:
@@ -687,6 +754,7 @@ def regenerate_sweep(
     samples: int = 10,
     top_p: float = 1.0,
     brainstorm: int = 0,
+    ptrue_shots: int = 0,
     max_new_tokens: int = 32,
     seed: int = 0,
     loaded: "LoadedModel | None" = None,
@@ -711,7 +779,8 @@ def regenerate_sweep(
     for t in temps:
         run_settings = settings if settings.run_dir is None else replace(settings, run_dir=settings.run_dir / f"T={t:g}")
         outcome = run_triviaqa(questions, task_config, run_settings, samples=samples, sample_temperature=t,
-                               top_p=top_p, brainstorm=brainstorm, max_new_tokens=max_new_tokens, seed=seed, loaded=loaded)
+                               top_p=top_p, brainstorm=brainstorm, ptrue_shots=ptrue_shots,
+                               max_new_tokens=max_new_tokens, seed=seed, loaded=loaded)
         write_triviaqa_report(outcome.store)
         stores.append(outcome.store)
     return stores

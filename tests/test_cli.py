@@ -360,6 +360,7 @@ TRIVIA_ARGS = ("run", "triviaqa", "--limit", "4", "--shots", "2", "--samples", "
     ((*TRIVIA_ARGS, "--sample-temperature", "0"), r"bad --sample-temperature '0'"),
     ((*TRIVIA_ARGS, "--split", "test"), r"Invalid value for '--split'"),
     ((*TRIVIA_ARGS, "--top-p", "0"), r"Invalid value for '--top-p'"),
+    ((*TRIVIA_ARGS, "--ptrue-shots", "4"), r"--ptrue-shots 4 needs more than 4 questions, got 4; raise --limit"),
 ])
 def test_triviaqa_usage_errors(capsys, argv, message):
     code, _, err = run_cli(capsys, *argv)

@@ -173,6 +173,51 @@ def test_argument_checks(questions, lm, tmp_path) -> None:
         run(questions, tmp_path, lm, top_p=0.0)
 
 
+def test_few_shot_ptrue_shows_other_questions_own_answers_with_their_labels(questions, lm, tmp_path, monkeypatch) -> None:
+    import calibkit.scoring as scoring
+    from calibkit.triviaqa_run import _pool_candidates
+
+    real_score = scoring.score
+    seen_prompts = []
+
+    def spy_score(loaded_model, prompts, *, config):
+        seen_prompts.extend(prompts)
+        return real_score(loaded_model, prompts, config=config)
+
+    monkeypatch.setattr(scoring, "score", spy_score)
+    outcome = run(questions, tmp_path, lm, ptrue_shots=2)
+    cfg = outcome.store.config
+    assert cfg["ptrue_examples"] == 2
+    pool_ids = cfg["ptrue_example_ids"]
+    candidates = {q.id for q in _pool_candidates(questions, 2, seed=0)}
+    assert 1 <= len(pool_ids) <= 3 and set(pool_ids) <= candidates
+    by_id = {q.id: q for q in questions}
+    from calibkit.answers import match_answer
+    from calibkit.tasks.triviaqa import PTRUE_OPTIONS, ptrue_text
+
+    for prompt in seen_prompts:
+        own = prompt.meta["question_id"]
+        shown = [i for i in pool_ids if i != own][:2]
+        prefix = ""
+        for qid in shown:
+            # the example's proposed answer is the model's greedy answer to that question, as its own row records
+            example = next(r for r in outcome.store.rows() if r["id"] == qid)
+            label = match_answer(example["prediction"], by_id[qid].aliases).exact
+            prefix += ptrue_text(by_id[qid].question, example["prediction"]) + PTRUE_OPTIONS[0 if label else 1] + "\n"
+        assert prompt.text.startswith(prefix) and prompt.text[len(prefix):].startswith(
+            f"Question: {by_id[own].question}"), prompt.text[:300]
+        assert by_id[own].question not in prefix
+    assert len(seen_prompts) == len(questions)
+    # the same settings resume the same run: nothing left to do
+    again = run(questions, tmp_path, lm, ptrue_shots=2)
+    assert again.store.path == outcome.store.path and again.n_scored_now == 0
+
+
+def test_ptrue_shots_must_leave_a_question_out(questions, lm, tmp_path) -> None:
+    with pytest.raises(ValueError, match="ptrue_shots must be an int"):
+        run(questions, tmp_path, lm, ptrue_shots=len(questions))
+
+
 def test_top_p_reaches_the_sampler_and_config_json(questions, lm, tmp_path, monkeypatch) -> None:
     seen = []
     real = generation.generate
