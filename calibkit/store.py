@@ -26,8 +26,10 @@ SUMMARY_FILE = "summary.json"
 REPORT_FILE = "report.html"
 
 # Recorded in config.json but not part of a run's identity: upgrading a
-# library must not orphan a half-finished run.
-_NOT_HASHED = ("versions", "created", "data_source")
+# library must not orphan a half-finished run, and outcomes the settings
+# determine (the few-shot P(True) examples, the model's own answers) may
+# differ in float noise on other hardware.
+_NOT_HASHED = ("versions", "created", "data_source", "ptrue_pool", "ptrue_examples_true")
 
 
 class RunError(Exception):

@@ -205,7 +205,8 @@ def run_triviaqa(
             prompt (few-shot P(True)); 0 for zero-shot. The examples are the
             model's own greedy answers to other questions of the run, labelled
             True/False by exact match, balanced where the answers allow (see
-            :func:`ptrue_example_pool`); config.json names them.
+            :func:`ptrue_example_pool`); config.json records them
+            (``ptrue_pool``), and a resumed run reuses the recorded ones.
         max_new_tokens: bound on each answer's tokens.
         seed: sampling seed (each question's samples depend only on it and
             on the question's context).
@@ -284,7 +285,8 @@ def run_triviaqa(
         "brainstorm": brainstorm,
         "ptrue_variant": "brainstorm" if brainstorm else "basic",
         "ptrue_examples": ptrue_shots,
-        "ptrue_example_ids": [qid for qid, _ in pool],
+        "ptrue_pool": [{"id": qid, "question": e.question, "proposed": e.proposed, "correct": e.correct}
+                       for qid, e in pool],
         "ptrue_examples_true": sum(e.correct for _, e in pool),
         "correctness": "exact",
         "context_window": loaded.max_length,
@@ -294,6 +296,9 @@ def run_triviaqa(
     store = open_store(TASK, loaded.resolved.slug, config, settings)
     if on_store is not None:
         on_store(store)
+    # A resumed run keeps the examples its first rows were scored with.
+    pool = [(r["id"], PTrueExample(question=r["question"], proposed=r["proposed"], correct=r["correct"]))
+            for r in store.config.get("ptrue_pool", [])]
     done = store.completed_ids()
     todo = [q for q in questions if q.id not in done]
     score_config = ScoreConfig(

@@ -188,7 +188,8 @@ def test_few_shot_ptrue_shows_other_questions_own_answers_with_their_labels(ques
     outcome = run(questions, tmp_path, lm, ptrue_shots=2)
     cfg = outcome.store.config
     assert cfg["ptrue_examples"] == 2
-    pool_ids = cfg["ptrue_example_ids"]
+    pool_ids = [e["id"] for e in cfg["ptrue_pool"]]
+    assert cfg["ptrue_examples_true"] == sum(e["correct"] for e in cfg["ptrue_pool"])
     candidates = {q.id for q in _pool_candidates(questions, 2, seed=0)}
     assert 1 <= len(pool_ids) <= 3 and set(pool_ids) <= candidates
     by_id = {q.id: q for q in questions}
@@ -211,6 +212,24 @@ def test_few_shot_ptrue_shows_other_questions_own_answers_with_their_labels(ques
     # the same settings resume the same run: nothing left to do
     again = run(questions, tmp_path, lm, ptrue_shots=2)
     assert again.store.path == outcome.store.path and again.n_scored_now == 0
+
+
+def test_a_resumed_few_shot_run_keeps_its_recorded_examples(questions, lm, tmp_path, monkeypatch) -> None:
+    import calibkit.scoring as scoring
+    import calibkit.triviaqa_run as tr
+
+    first = run(questions[:4], tmp_path, lm, ptrue_shots=2)
+    recorded = first.store.config["ptrue_pool"]
+    # other hardware, other float noise: the pool would come out differently now
+    monkeypatch.setattr(tr, "ptrue_example_pool", lambda cands, answers, size: [
+        (q.id, tr.PTrueExample(question=q.question, proposed="something else", correct=False)) for q in cands[:size]])
+    seen = []
+    real_score = scoring.score
+    monkeypatch.setattr(scoring, "score", lambda m, prompts, config: seen.extend(prompts) or real_score(m, prompts, config=config))
+    again = run(questions, tmp_path, lm, ptrue_shots=2)
+    assert again.store.path == first.store.path and again.n_scored_now == len(questions) - 4
+    assert again.store.config["ptrue_pool"] == recorded
+    assert seen and not any("something else" in p.text for p in seen)
 
 
 def test_ptrue_shots_must_leave_a_question_out(questions, lm, tmp_path) -> None:
