@@ -215,6 +215,7 @@ def test_import_lm_eval_samples(capsys, tmp_path):
         assert it.meta["subject"] == ref["subject"]
 
 
+@pytest.mark.filterwarnings("ignore:fitted temperature is at the upper bound")  # random log-likelihoods: no signal
 def test_import_lm_eval_with_3_to_5_choices_summarises_and_sweeps(capsys, tmp_path):
     rng = np.random.default_rng(0)
     lines, answers = [], []
