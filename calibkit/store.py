@@ -100,6 +100,18 @@ class RunStore:
             raise RunError(f"cannot write the run folder {self.path}: {exc.strerror or exc}; "
                            "pass a writable --out folder") from None
 
+    def record(self, fields: Mapping[str, Any]) -> None:
+        """Add outcomes to config.json that are not part of the run's identity (see ``_NOT_HASHED``).
+
+        For what a run determines once and must reuse when resumed (the
+        few-shot P(True) examples); the folder's hash does not change.
+        """
+        identity = sorted(k for k in fields if k not in _NOT_HASHED)
+        if identity:
+            raise ValueError(f"record() takes only fields outside the run's identity; got {', '.join(identity)}")
+        write_atomic(self.path / CONFIG_FILE,
+                     json.dumps({**self.config, **fields}, indent=2, sort_keys=True, default=str) + "\n")
+
     @classmethod
     def open(cls, path: str | os.PathLike[str]) -> "RunStore":
         """An existing run folder (for report, compare, sweep)."""

@@ -263,14 +263,6 @@ def run_triviaqa(
         ctxs = [contexts[q.id] for q in qs]
         return [render(c.turns[0].content) + c.assistant_prefix if chat else c.text for c in ctxs]
 
-    pool: list[tuple[str, PTrueExample]] = []
-    if ptrue_shots:
-        candidates = _pool_candidates(questions, ptrue_shots, seed=seed)
-        greedy_only = replace(gen_config, samples=0)
-        outs = generate(loaded, context_texts(candidates), config=greedy_only)
-        answers = [extract_answer(o.greedy.text) for o in outs]
-        pool = ptrue_example_pool(candidates, answers, size=ptrue_shots + 1)
-
     config = {
         "task": TASK,
         **task_config,
@@ -285,9 +277,6 @@ def run_triviaqa(
         "brainstorm": brainstorm,
         "ptrue_variant": "brainstorm" if brainstorm else "basic",
         "ptrue_examples": ptrue_shots,
-        "ptrue_pool": [{"id": qid, "question": e.question, "proposed": e.proposed, "correct": e.correct}
-                       for qid, e in pool],
-        "ptrue_examples_true": sum(e.correct for _, e in pool),
         "correctness": "exact",
         "context_window": loaded.max_length,
         "contexts_truncated": len(truncated),
@@ -296,7 +285,17 @@ def run_triviaqa(
     store = open_store(TASK, loaded.resolved.slug, config, settings)
     if on_store is not None:
         on_store(store)
-    # A resumed run keeps the examples its first rows were scored with.
+    # The examples are found once per run and recorded before any row is
+    # written; a resumed run reuses them (float noise elsewhere could differ).
+    if ptrue_shots and "ptrue_pool" not in store.config:
+        candidates = _pool_candidates(questions, ptrue_shots, seed=seed)
+        outs = generate(loaded, context_texts(candidates), config=replace(gen_config, samples=0))
+        found = ptrue_example_pool(candidates, [extract_answer(o.greedy.text) for o in outs], size=ptrue_shots + 1)
+        store.record({
+            "ptrue_pool": [{"id": qid, "question": e.question, "proposed": e.proposed, "correct": e.correct}
+                           for qid, e in found],
+            "ptrue_examples_true": sum(e.correct for _, e in found),
+        })
     pool = [(r["id"], PTrueExample(question=r["question"], proposed=r["proposed"], correct=r["correct"]))
             for r in store.config.get("ptrue_pool", [])]
     done = store.completed_ids()

@@ -39,6 +39,17 @@ def test_versions_do_not_change_identity():
     assert config_hash(CONFIG) != config_hash({**CONFIG, "shots": 0})
 
 
+def test_recorded_outcomes_keep_the_run_identity(tmp_path):
+    config = {"task": "t", "model": "m", "seed": 1}
+    store = RunStore.create(tmp_path, task="t", model="m", config=config)
+    store.record({"ptrue_pool": [{"id": "q1", "correct": True}], "ptrue_examples_true": 1})
+    assert store.config == {**config, "ptrue_pool": [{"id": "q1", "correct": True}], "ptrue_examples_true": 1}
+    assert RunStore.create(tmp_path, task="t", model="m", config=config).path == store.path  # resumes the same folder
+    with pytest.raises(ValueError, match="only fields outside the run's identity; got seed"):
+        store.record({"seed": 2})
+    assert store.config["seed"] == 1
+
+
 def test_truncated_last_line_ignored_then_repaired(tmp_path):
     store = RunStore.create(tmp_path, task="mmlu", model="m", config=CONFIG)
     store.append([row(0), row(1)])
