@@ -755,18 +755,15 @@ def regenerate_sweep(
     settings: RunSettings,
     *,
     temperatures: Sequence[float],
-    samples: int = 10,
-    top_p: float = 1.0,
-    brainstorm: int = 0,
-    ptrue_shots: int = 0,
-    max_new_tokens: int = 32,
-    seed: int = 0,
     loaded: "LoadedModel | None" = None,
+    **run_options: Any,
 ) -> list[RunStore]:
     """Rerun generation at several sampling temperatures; one run folder per T.
 
     Each temperature is an ordinary (resumable) :func:`run_triviaqa` run
-    whose config differs only in ``sample_temperature``; the model is loaded
+    whose config differs only in ``sample_temperature``; ``run_options`` are
+    the rest of its keywords (samples, top_p, brainstorm, ptrue_shots,
+    max_new_tokens, seed...), the same for every T. The model is loaded
     once. The greedy answer, its likelihood and the basic P(True) do not
     depend on T (only agreement and, with ``brainstorm``, P(True) do), so
     they are recomputed but identical. With ``settings.run_dir`` set, run T
@@ -782,9 +779,8 @@ def regenerate_sweep(
     stores = []
     for t in temps:
         run_settings = settings if settings.run_dir is None else replace(settings, run_dir=settings.run_dir / f"T={t:g}")
-        outcome = run_triviaqa(questions, task_config, run_settings, samples=samples, sample_temperature=t,
-                               top_p=top_p, brainstorm=brainstorm, ptrue_shots=ptrue_shots,
-                               max_new_tokens=max_new_tokens, seed=seed, loaded=loaded)
+        outcome = run_triviaqa(questions, task_config, run_settings, sample_temperature=t, loaded=loaded,
+                               **run_options)
         write_triviaqa_report(outcome.store)
         stores.append(outcome.store)
     return stores
