@@ -53,6 +53,10 @@ import sys
 import time
 from pathlib import Path
 
+# the same naive loop and lm-eval runner as the CPU bench (bench/ is first on sys.path when run as a script)
+from score_speed import _lmeval_runner as lmeval_runner
+from score_speed import _naive as naive_loop
+
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared" / "data"
 
@@ -176,39 +180,9 @@ def peak_tflops(device_name: str, override: float | None) -> float | None:
 # ------------------------------------------------------------------ methods
 
 
-def naive_scores(loaded, prompts) -> list[list[float]]:
-    """One forward per (prompt, option) over context + option, full logits: a research script's loop."""
-    import torch
-
-    from calibkit.scoring import encode_pair
-
-    model, tok = loaded.model, loaded.tokenizer
-    out = []
-    with torch.inference_mode():
-        for p in prompts:
-            row = []
-            for option in p.options:
-                ctx, cont = encode_pair(tok, p.text, option)
-                ids = torch.tensor([ctx + cont], device=loaded.device)
-                logp = torch.log_softmax(model(ids).logits[0].float(), dim=-1)
-                row.append(float(sum(logp[len(ctx) - 1 + k, t] for k, t in enumerate(cont))))
-            out.append(row)
-    return out
-
-
-def lmeval_scores(loaded, prompts, batch_size: str) -> list[list[float]]:
-    from lm_eval.api.instance import Instance
-    from lm_eval.models.huggingface import HFLM
-
-    lm = HFLM(pretrained=loaded.model, tokenizer=loaded.tokenizer, batch_size=batch_size, device=loaded.device)
-    requests = [Instance(request_type="loglikelihood", doc={}, arguments=(p.text, o), idx=j)
-                for p in prompts for j, o in enumerate(p.options)]
-    results = lm.loglikelihood(requests, disable_tqdm=True)
-    out, k = [], 0
-    for p in prompts:
-        out.append([float(results[k + j][0]) for j in range(len(p.options))])
-        k += len(p.options)
-    return out
+def _as_dicts(prompts) -> list[dict]:
+    """The prompt form score_speed.py's naive loop and lm-eval runner take."""
+    return [{"text": p.text, "options": list(p.options)} for p in prompts]
 
 
 class Clock:
@@ -320,9 +294,9 @@ def run(args: argparse.Namespace) -> dict:
         group = _spread(subset, args.naive_limit) if name == "naive" else subset
         with Clock(args.device) as clock:
             if name == "naive":
-                values = naive_scores(loaded, group)
+                values = naive_loop(loaded, _as_dicts(group))
             elif name == "lm-eval":
-                values = lmeval_scores(loaded, group, args.lmeval_batch_size)
+                values = lmeval_runner(loaded, args.lmeval_batch_size)(_as_dicts(group))
             else:
                 values = [list(it.logprobs) for it in score(loaded, group, config=no_cache)]
         if name == "naive":

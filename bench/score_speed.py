@@ -89,18 +89,18 @@ def _naive(loaded, prompts: list[dict]) -> list[list[float]]:
                 whole = tok(context + option)["input_ids"]
                 ctx = tok(context)["input_ids"]
                 cont = whole[len(ctx):]
-                logits = model(torch.tensor([ctx + cont])).logits[0]
+                logits = model(torch.tensor([ctx + cont], device=model.device)).logits[0]
                 logp = torch.log_softmax(logits.float(), dim=-1)
                 row.append(sum(float(logp[len(ctx) - 1 + k, t]) for k, t in enumerate(cont)))
             out.append(row)
     return out
 
 
-def _lmeval_runner(loaded, batch_size: int):
+def _lmeval_runner(loaded, batch_size: int | str):
     from lm_eval.api.instance import Instance
     from lm_eval.models.huggingface import HFLM
 
-    lm = HFLM(pretrained=loaded.model, tokenizer=loaded.tokenizer, batch_size=batch_size, device="cpu")
+    lm = HFLM(pretrained=loaded.model, tokenizer=loaded.tokenizer, batch_size=batch_size, device=loaded.device)
 
     def run(prompts: list[dict]) -> list[list[float]]:
         requests = [
