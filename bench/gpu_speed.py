@@ -271,7 +271,7 @@ def run(args: argparse.Namespace) -> dict:
     score(loaded, warm, config=config)  # kernels, allocator, tokenizer set-up stay off the clock
 
     with Clock(args.device) as prep:
-        rows = _build_rows(prompts, tokenizer, config)
+        rows, _ = _build_rows(prompts, tokenizer, config)
         groups = _group_by_prefix(rows, enabled=True, min_prefix=config.min_prefix_tokens)
     work = necessary_work(model.config, rows, groups)
     with Clock(args.device) as main:

@@ -305,6 +305,26 @@ def _dequantized_folder(resolved: ResolvedModel) -> Path:
     return folder
 
 
+def load_tokenizer(name: str, *, revision: str | None = None) -> Any:
+    """Resolve ``name`` and load only its tokenizer (no weights are read or dequantized).
+
+    For a GGUF model the tokenizer of the dequantized copy is used when it
+    is cached, else it is read from the GGUF file's metadata.
+    """
+    from transformers import AutoTokenizer
+
+    resolved = resolve_model(name)
+    try:
+        if resolved.gguf_file:
+            folder = _gguf_cache_folder(resolved)
+            if (folder / "config.json").exists():
+                return AutoTokenizer.from_pretrained(str(folder))
+            return AutoTokenizer.from_pretrained(resolved.source, gguf_file=resolved.gguf_file)
+        return AutoTokenizer.from_pretrained(resolved.source, revision=revision)
+    except OSError as exc:
+        raise ModelError(f"cannot load the tokenizer of {resolved.name!r}: {_first_line(exc)}") from None
+
+
 def is_out_of_memory(exc: BaseException) -> bool:
     """Whether an exception is a (CUDA or host) out-of-memory error."""
     return type(exc).__name__ == "OutOfMemoryError" or "out of memory" in str(exc).lower()
@@ -450,14 +470,12 @@ def _first_line(exc: BaseException) -> str:
 # ------------------------------------------------------------ prompt text
 
 
-def render_chat(tokenizer: Any, turns: Sequence[Turn], *, system_prompt: str | None = None) -> str:
-    """A conversation rendered with the tokenizer's chat template, assistant turn opened.
+def _chat_messages(tokenizer: Any, turns: Sequence[Turn], system_prompt: str | None) -> tuple[list[dict], str]:
+    """The messages the template accepts, and their rendering with the assistant turn opened.
 
-    System text: ``system_prompt`` (the run's ``--system-prompt``) comes
-    first and the conversation's own system turn follows it, in one system
-    message. Templates that refuse a system role (Gemma-2's raise an error)
-    get the system text prepended to the first user turn instead, as their
-    model cards advise.
+    System text: ``system_prompt`` first, then the conversation's own system
+    turn, in one system message; a template that refuses the system role
+    gets it prepended to the first user turn instead.
     """
     system = [t.content for t in turns if t.role == "system"]
     if system_prompt:
@@ -465,13 +483,53 @@ def render_chat(tokenizer: Any, turns: Sequence[Turn], *, system_prompt: str | N
     dialogue = [{"role": t.role, "content": t.content} for t in turns if t.role != "system"]
     messages = ([{"role": "system", "content": "\n\n".join(system)}] if system else []) + dialogue
     try:
-        return tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
+        return messages, tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
     except Exception as exc:  # jinja2 TemplateError from raise_exception(); no common base class
         if not system or "system" not in str(exc).lower():
             raise ModelError(f"the chat template cannot render this conversation: {_first_line(exc)}") from None
     merged = [dict(m) for m in dialogue]
     merged[0]["content"] = "\n\n".join(system) + "\n\n" + merged[0]["content"]
-    return tokenizer.apply_chat_template(merged, tokenize=False, add_generation_prompt=True)
+    return merged, tokenizer.apply_chat_template(merged, tokenize=False, add_generation_prompt=True)
+
+
+def render_chat(tokenizer: Any, turns: Sequence[Turn], *, system_prompt: str | None = None) -> str:
+    """A conversation rendered with the tokenizer's chat template, assistant turn opened.
+
+    This is the generation prompt: the model writes what follows, including
+    any separator its template puts before the assistant's text. System
+    text: ``system_prompt`` (the run's ``--system-prompt``) comes first and
+    the conversation's own system turn follows it, in one system message.
+    Templates that refuse a system role (Gemma-2's raise an error) get the
+    system text prepended to the first user turn instead, as their model
+    cards advise.
+    """
+    return _chat_messages(tokenizer, turns, system_prompt)[1]
+
+
+_SENTINEL = "CALIBKITASSISTANTTEXT"  # stands for the assistant's words when rendering a finished turn
+
+
+def assistant_separator(tokenizer: Any, messages: Sequence[dict], opened: str) -> str:
+    """What the template writes between the opened assistant turn and the assistant's text.
+
+    Read off the template itself: ``messages`` plus an assistant message
+    holding a sentinel is rendered as a finished conversation, and the text
+    between ``opened`` (the same messages rendered with the generation
+    prompt) and the sentinel is the separator: ``" "`` for Llama-2
+    (``[/INST] answer </s>``), ``""`` for ChatML and Gemma, whose generation
+    prompts already end in a newline. A template whose finished rendering
+    does not extend its generation prompt has no separator to read: ``""``.
+    """
+    try:
+        closed = tokenizer.apply_chat_template(
+            [*messages, {"role": "assistant", "content": _SENTINEL}], tokenize=False, add_generation_prompt=False
+        )
+    except Exception:  # a template that cannot end on an assistant turn
+        return ""
+    before = closed[: closed.find(_SENTINEL)] if _SENTINEL in closed else None
+    if before is None or not before.startswith(opened):
+        return ""
+    return before[len(opened):]
 
 
 def render_context(
@@ -481,8 +539,13 @@ def render_context(
 
     Base form: ``(prompt.text, prompt.options)``. Chat form: the conversation
     rendered with the tokenizer's chat template with the assistant turn
-    opened, then ``prompt.assistant_prefix``; an option's leading whitespace
-    is dropped when nothing precedes it in the assistant turn.
+    opened, then the template's own :func:`assistant_separator`, then
+    ``prompt.assistant_prefix``; the option follows. When nothing precedes
+    the option inside the assistant turn its leading whitespace is dropped,
+    so the option starts exactly where the template puts the assistant's
+    text (the scorer then moves a whitespace separator onto the option, as
+    lm-eval moves any trailing whitespace: Llama-2 scores ``" A"`` after
+    ``[/INST]``, ChatML ``"\nA"`` after ``<|im_start|>assistant``).
 
     System text as in :func:`render_chat`.
     """
@@ -491,8 +554,8 @@ def render_context(
     if not getattr(tokenizer, "chat_template", None):
         raise ModelError("this model has no chat template; use --chat-template off")
     turns = prompt.turns if prompt.turns else (Turn("user", prompt.text),)
-    text = render_chat(tokenizer, turns, system_prompt=system_prompt)
-    text += prompt.assistant_prefix
+    messages, opened = _chat_messages(tokenizer, turns, system_prompt)
+    text = opened + assistant_separator(tokenizer, messages, opened) + prompt.assistant_prefix
     if prompt.assistant_prefix:
         options = prompt.options
     else:

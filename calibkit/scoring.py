@@ -11,7 +11,13 @@ Contract (the lm-evaluation-harness ``LM.loglikelihood`` contract):
 * Tokenization: ``c + o`` is encoded in one piece and ``c`` on its own; the
   continuation's tokens are the difference (Llama's SentencePiece encodes a
   lone ``" A"`` as ``▁`` + ``A``, but ``"Answer: A"`` ends in the single
-  token ``▁A``). The model reads ``ids(c) + ids(o)``, minus the last token.
+  token ``▁A``). The model reads ``ids(c + o)`` minus the last token. Where
+  the tokenizer merges the context's end into the continuation's first
+  token, ``ids(c)`` is not a prefix of ``ids(c + o)``: the split is made
+  after the tokens they share, so the boundary token belongs to the
+  continuation, and the item's ``meta["boundary_merged"]`` lists the
+  options this happened to (lm-eval instead reads ``ids(c)`` followed by
+  the tail of ``ids(c + o)``, a sequence the tokenizer never produces).
 * Special tokens: the tokenizer's own default decides whether a BOS token
   starts the context, except that a context that already begins with the BOS
   text (a rendered chat template) is encoded without adding another.
@@ -111,31 +117,50 @@ def _encode_many(tokenizer: Any, texts: Sequence[str]) -> list[list[int]]:
     return [ids[t] for t in texts]
 
 
-def _pair_from_ids(tokenizer: Any, ctx: list[int], whole: list[int]) -> tuple[list[int], list[int]]:
-    cont = whole[len(ctx):]
+def _pair_from_ids(tokenizer: Any, ctx: list[int], whole: list[int]) -> tuple[list[int], list[int], bool]:
+    """Split the tokens of context + continuation into (context, continuation, merged).
+
+    Normally the context's own tokens are a prefix of the whole's. Where the
+    tokenizer merges the context's last characters with the continuation's
+    first (Llama-2: ``"[/INST]" + "(A)"`` ends in ``"]("``), the split is made
+    after the tokens both encodings share: those cover only context
+    characters, so the rest, the boundary token included, covers the whole
+    continuation and the context characters merged into it. The model then
+    reads exactly the tokens the tokenizer produces for the whole text and
+    no character is dropped; ``merged`` says this happened.
+    """
+    shared = _common_prefix(tuple(ctx), tuple(whole))
+    merged = shared < len(ctx)
+    ctx, cont = whole[:shared], whole[shared:]
     if not ctx:
         start = tokenizer.bos_token_id if tokenizer.bos_token_id is not None else tokenizer.eos_token_id
         ctx = [start]
-    return ctx, cont
+    return ctx, cont, merged
 
 
 def encode_pair(tokenizer: Any, context: str, continuation: str) -> tuple[list[int], list[int]]:
     """Token ids of a context and of its continuation, by the contract above.
 
+    ``context ids + continuation ids`` are always the tokens of the whole
+    text; see :func:`_pair_from_ids` for a boundary token that merges.
+
     >>> # with the Llama-2 tokenizer: encode_pair(tok, "Answer:", " A") == ([1, 673, 29901], [319])
     """
     context, continuation = _split_pair(context, continuation)
     ctx, whole = _encode_many(tokenizer, [context, context + continuation])
-    return _pair_from_ids(tokenizer, ctx, whole)
+    return _pair_from_ids(tokenizer, ctx, whole)[:2]
 
 
-def _build_rows(prompts: Sequence[Prompt], tokenizer: Any, config: ScoreConfig) -> list[_Row]:
-    """The rows to run for every prompt (``_Row.item`` is the prompt's index).
+def _build_rows(prompts: Sequence[Prompt], tokenizer: Any, config: ScoreConfig) -> tuple[list[_Row], dict[int, list[int]]]:
+    """The rows to run for every prompt (``_Row.item`` is the prompt's index), and the merges.
 
     Texts are tokenized in batched calls over a few hundred prompts at a
     time: each distinct context once, and context + option once per option.
+    ``merges[i]`` lists the options of prompt ``i`` whose first token merged
+    with the context's last characters (see :func:`_pair_from_ids`).
     """
     rows: list[_Row] = []
+    merges: dict[int, list[int]] = {}
     for first in range(0, len(prompts), _PROMPTS_PER_ENCODE):
         chunk = prompts[first : first + _PROMPTS_PER_ENCODE]
         rendered = [
@@ -150,9 +175,13 @@ def _build_rows(prompts: Sequence[Prompt], tokenizer: Any, config: ScoreConfig) 
         ]
         encoded = iter(_encode_many(tokenizer, texts))
         for offset, (prompt, (_, options)) in enumerate(zip(chunk, rendered)):
-            pairs = [_pair_from_ids(tokenizer, next(encoded), next(encoded)) for _ in options]
+            split = [_pair_from_ids(tokenizer, next(encoded), next(encoded)) for _ in options]
+            merged = [j for j, (_, _, m) in enumerate(split) if m]
+            if merged:
+                merges[first + offset] = merged
+            pairs = [(ctx, cont) for ctx, cont, _ in split]
             rows.extend(_rows_from_pairs(first + offset, prompt, options, pairs))
-    return rows
+    return rows, merges
 
 
 def _rows_from_pairs(
@@ -393,7 +422,7 @@ def score_batches(
     repeated = sorted({p.id for p in prompts if p.id in seen or seen.add(p.id)})
     if repeated:
         raise ValueError(f"prompts: ids must be unique; repeated: {', '.join(repeated[:5])}")
-    rows = _build_rows(prompts, tokenizer, config)
+    rows, merges = _build_rows(prompts, tokenizer, config)
     pending = {i: len(prompts[i].options) for i in range(len(prompts))}
     values: dict[int, np.ndarray] = {i: np.zeros(len(p.options)) for i, p in enumerate(prompts)}
     for r in rows:
@@ -419,19 +448,21 @@ def score_batches(
                             finished.append(row.item)
                     if finished:
                         progress.update(len(finished))
-                        yield [_scored(prompts[i], values.pop(i)) for i in finished]
+                        yield [_scored(prompts[i], values.pop(i), merges.get(i)) for i in finished]
     finally:
         progress.close()
 
 
-def _scored(prompt: Prompt, logprobs: np.ndarray) -> ScoredItem:
+def _scored(prompt: Prompt, logprobs: np.ndarray, merged: list[int] | None) -> ScoredItem:
+    # "boundary_merged": the options whose first token swallowed the context's last characters
+    meta = {**prompt.meta, "boundary_merged": merged} if merged else prompt.meta
     return ScoredItem(
         id=prompt.id,
         task=prompt.task,
         options=prompt.options,
         logprobs=tuple(float(x) for x in logprobs),
         answer=prompt.answer,
-        meta=prompt.meta,
+        meta=meta,
     )
 
 

@@ -78,14 +78,16 @@ def hand_base(lm, prompt):
 
 
 def hand_chat(lm, prompt):
+    """Llama-2's template writes the assistant's text after "[/INST] " (`' ' + content.strip()`)."""
     tok, out, lengths = lm.tokenizer, [], []
     rendered = tok.apply_chat_template([{"role": t.role, "content": t.content} for t in prompt.turns],
-                                       tokenize=False, add_generation_prompt=True) + prompt.assistant_prefix
-    assert rendered.startswith("<s>")
-    ctx = tok(rendered, add_special_tokens=False)["input_ids"]
+                                       tokenize=False, add_generation_prompt=True)
+    assert rendered.startswith("<s>") and rendered.endswith("[/INST]")
+    context = rendered + " " + prompt.assistant_prefix if prompt.assistant_prefix else rendered
+    ctx = tok(context, add_special_tokens=False)["input_ids"]
     for option in prompt.options:
-        option = option if prompt.assistant_prefix else option.lstrip()
-        full = tok(rendered + option, add_special_tokens=False)["input_ids"]
+        option = option if prompt.assistant_prefix else " " + option.lstrip()
+        full = tok(context + option, add_special_tokens=False)["input_ids"]
         assert full[: len(ctx)] == ctx
         out.append(teacher_forced(lm.model, full, len(ctx)))
         lengths.append(len(full) - len(ctx))
@@ -317,7 +319,7 @@ def test_the_scorer_runs_each_shared_prefix_once():
 
     tok = llama2_tokenizer(shared_path("llama2_tokenizer"))
     prompts = list(hf.load(expression_set="simple", templates=["t1"], readings=("sentence", "choice"), listener=False))
-    rows = _build_rows(prompts, tok, ScoreConfig(progress=False))
+    rows, _ = _build_rows(prompts, tok, ScoreConfig(progress=False))
     groups = _group_by_prefix(rows, enabled=True, min_prefix=16)
     for plen, members in groups:
         assert plen > 0, "every row shares a long prefix with others"

@@ -7,6 +7,8 @@ import inspect
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 import torch
 
 from calibkit.records import Prompt, Turn
@@ -118,15 +120,17 @@ def test_chat_template_gives_exactly_one_bos(tok):
     from calibkit.models import render_context
 
     text, options = render_context(prompt, tok, chat=True)
-    assert text.startswith("<s>[INST]") and text.endswith("[/INST]")
-    assert options == ("A", "B")  # nothing precedes the option in the assistant turn
+    # Llama-2's template writes the assistant's text after "[/INST] "
+    assert text.startswith("<s>[INST]") and text.endswith("[/INST] ")
+    assert options == ("A", "B")
     ctx, cont = encode_pair(tok, text, options[0])
     assert ctx.count(tok.bos_token_id) == 1 and ctx[0] == tok.bos_token_id
+    assert cont == [319]  # "▁A", the token the model writes after "[/INST]"
     # With a system prompt and an assistant prefix the option keeps its space.
     p2 = Prompt(id="c2", task="t", text="", options=(" A",), turns=(Turn("user", "Q?"),),
                 assistant_prefix="Answer:")
     text2, options2 = render_context(p2, tok, chat=True, system_prompt="Be brief.")
-    assert "<<SYS>>\nBe brief.\n<</SYS>>" in text2 and text2.endswith("[/INST]Answer:")
+    assert "<<SYS>>\nBe brief.\n<</SYS>>" in text2 and text2.endswith("[/INST] Answer:")
     assert options2 == (" A",)
     (item,) = score(lm, [prompt], config=ScoreConfig(chat=True, progress=False))
     assert item.logprobs == pytest.approx(tuple(reference(lm.model, tok, Prompt(
@@ -227,7 +231,7 @@ def test_options_differing_only_in_their_last_token_take_one_row(tok):
     )
     prompt = mmlu_like_prompts(1, 1)[0]
     config = ScoreConfig(chat=True, progress=False)
-    (row,) = _build_rows([prompt], chatty, config)
+    (row,), _ = _build_rows([prompt], chatty, config)
     assert row.option == -1 and len(row.lead) >= 1  # the newline, read once for all four options
     lm_chat = loaded(lm.model, chatty)
     (item,) = score(lm_chat, [prompt], config=config)
@@ -251,7 +255,7 @@ def test_batched_tokenization_equals_one_text_at_a_time(tok):
     prompts.append(Prompt(id="spaces", task="t", text="Trailing spaces:  ", options=(" x", "y z")))
     for tokenizer, chat in ((tok, False), (chatty, True)):
         config = ScoreConfig(chat=chat, progress=False)
-        rows = _build_rows(prompts, tokenizer, config)
+        rows, _ = _build_rows(prompts, tokenizer, config)
         for i, prompt in enumerate(prompts):
             context, options = render_context(prompt, tokenizer, chat=chat)
             pairs = [pair_one_at_a_time(tokenizer, context, o) for o in options]
@@ -273,7 +277,7 @@ def test_a_shared_chat_header_does_not_swallow_the_subject_prefixes(tok):
     header = "<<SYS>> You are a careful assistant who answers multiple choice questions well. <</SYS>> "
     prompts = [Prompt(id=p.id, task=p.task, text=header + p.text, options=p.options, answer=p.answer)
                for p in mmlu_like_prompts(n_subjects=3, per_subject=4)]
-    rows = _build_rows(prompts, tok, CONFIGS[0])
+    rows, _ = _build_rows(prompts, tok, CONFIGS[0])
     groups = _group_by_prefix(rows, enabled=True, min_prefix=16)
     assert len(groups) == 3  # one per subject, each with its long 5-shot prefix
     header_tokens = len(tok(header)["input_ids"])
@@ -306,3 +310,91 @@ def test_a_batch_view_of_the_prefix_cache_holds_only_the_prefix_after_a_forward(
         assert torch.equal(layer.keys, k) and torch.equal(layer.values, v)  # the shared cache is untouched
         assert view_layer.keys.shape[0] == 3 and view_layer.keys.shape[-2] == k.shape[-2]  # batch states dropped
         assert view_layer.keys.data_ptr() == layer.keys.data_ptr()  # still a view of it, no copy
+
+
+# ------------------------------------------------- continuation boundaries
+
+
+def added_text(tokenizer, ctx, cont) -> str:
+    """The characters the continuation's tokens add after the context's, by decoding both."""
+    before = tokenizer.decode(ctx)
+    whole = tokenizer.decode(list(ctx) + list(cont))
+    assert whole.startswith(before), (before, whole)
+    return whole[len(before):]
+
+
+@pytest.mark.parametrize("fmt", ["hendrycks", "kadavath"])
+@pytest.mark.parametrize("chat", [False, True], ids=["base", "chat"])
+def test_llama2_continuations_are_exactly_the_option_text(tok, fmt, chat):
+    """With the real Llama-2 tokenizer and template, every MMLU option is read as the model writes it:
+    after "[/INST]" the template puts a space, so chat form scores " A" / " (A)", like base form."""
+    from calibkit.models import render_context
+    from calibkit.tasks import mmlu
+
+    prompts = list(mmlu.load(data=shared_path("mmlu"), format=fmt, shots=2, subjects=["anatomy", "virology"],
+                             limit_per_subject=3))
+    expected = (" A", " B", " C", " D") if fmt == "hendrycks" else (" (A)", " (B)", " (C)", " (D)")
+    for prompt in prompts:
+        context, options = render_context(prompt, tok, chat=chat)
+        assert context.startswith("<s>[INST]") == chat
+        for option, want in zip(options, expected):
+            ctx, cont = encode_pair(tok, context, option)
+            whole = tok(context.rstrip() + want, add_special_tokens=not chat)["input_ids"]
+            assert ctx + cont == whole  # the model reads what the tokenizer writes
+            assert added_text(tok, ctx, cont) == want
+    lm = loaded(tiny_llama(len(tok)), tok)
+    items = score(lm, prompts[:2], config=ScoreConfig(chat=chat, progress=False))
+    assert all("boundary_merged" not in it.meta for it in items)
+
+
+def test_a_boundary_token_that_merges_moves_into_the_continuation(tok):
+    """'[/INST]' + '(A)' encodes as ... '](' 'A' ')': the '(' must not be dropped."""
+    context = "<s>[INST] Which? [/INST]"
+    ctx_alone = tok(context, add_special_tokens=False)["input_ids"]
+    whole = tok(context + "(A)", add_special_tokens=False)["input_ids"]
+    assert whole[: len(ctx_alone)] != ctx_alone  # the tokenizer merges across the boundary
+    ctx, cont = encode_pair(tok, context, "(A)")
+    assert ctx + cont == whole
+    assert tok.convert_ids_to_tokens(cont) == ["](", "A", ")"]
+    assert added_text(tok, ctx, cont) == "](A)"  # every character of the option, plus the merged "]"
+    lm = loaded(tiny_llama(len(tok)), tok)
+    prompt = Prompt(id="m", task="t", text=context, options=("(A)", "(B)", " (C)"))
+    (item,) = score(lm, [prompt], config=ScoreConfig(progress=False))
+    assert item.meta["boundary_merged"] == [0, 1]
+    with torch.no_grad():
+        logp = lm.model(torch.tensor([whole])).logits[0].float().log_softmax(-1)
+    expected = sum(logp[k - 1, whole[k]].item() for k in range(len(ctx), len(whole)))
+    assert item.logprobs[0] == pytest.approx(expected, abs=1e-5)
+
+
+@pytest.fixture(scope="module", params=["smollm2-135m-instruct", "gemma-3-270m"])
+def embedded_tokenizer(request):
+    from calibkit.models import embedded_model_installed, load_tokenizer
+
+    if not embedded_model_installed(request.param):
+        pytest.skip(f"embedded model {request.param} is not installed")
+    return load_tokenizer(request.param)
+
+
+_TEXT = "abcxyz ABC().:;?!-'\"\n\t0123456789éß[]/<>"
+
+
+@settings(max_examples=150, deadline=None)
+@given(context=st.text(alphabet=_TEXT, max_size=40), option=st.text(alphabet=_TEXT, min_size=1, max_size=12))
+def test_continuation_tokens_cover_exactly_the_continuation(embedded_tokenizer, context, option):
+    from calibkit.scoring import _split_pair
+
+    tok = embedded_tokenizer
+    c, o = _split_pair(context, option)
+    ctx, cont = encode_pair(tok, context, option)
+    add = not (tok.bos_token and c.startswith(tok.bos_token))
+    whole = tok(c + o, add_special_tokens=add)["input_ids"]
+    start = tok.bos_token_id if tok.bos_token_id is not None else tok.eos_token_id
+    # exactly the tokenizer's encoding of the whole text, after a start token when nothing else precedes it
+    assert ctx + cont == whole or (ctx == [start] and cont == whole)
+    text = added_text(tok, ctx, cont)
+    alone = tok(c, add_special_tokens=add)["input_ids"]
+    if whole[: len(alone)] == alone:
+        assert text == o
+    else:  # the boundary token merged: it moves to the continuation with the context characters it holds
+        assert text.endswith(o) and c.endswith(text[: len(text) - len(o)])
