@@ -23,8 +23,9 @@ Contract:
   renormalized); ``None`` for greedy continuations.
 * A continuation ends at an end-of-sequence or other special token
   (:func:`end_token_ids`; ``finish_reason="eos"``),
-  at the first occurrence of a stop string anywhere in its text
-  (``"stop"``), or after ``max_new_tokens`` tokens (``"length"``). ``text``
+  at the first occurrence of a stop string after its leading whitespace
+  (``"stop"``; a reply that opens with ``"\n"`` is not cut there), or after
+  ``max_new_tokens`` tokens (``"length"``). ``text``
   is the decoded continuation cut right before the stop string (the EOS
   token is never part of it). ``token_ids`` / ``logprobs`` are the
   *shortest* prefix of the generated tokens whose decoded text begins with
@@ -32,7 +33,7 @@ Contract:
   token for ``".\\n"``) is kept, because part of it is answer text; the
   terminator itself (EOS, or a token that is all stop string) is not.
   A continuation may be empty (``text == ""``, no tokens) when it starts with
-  a stop string or an EOS.
+  a non-whitespace stop string or an EOS, or hold only whitespace.
 * Left padding with an explicit attention mask and explicit position ids
   (``cumsum(mask) - 1``), so a batched context gives the same tokens as the
   context alone (up to float round-off in near-ties).
@@ -90,7 +91,7 @@ class GenerationConfig:
     samples: int = 0  # sampled continuations per context, decoded in the same pass as the greedy one
     temperature: float = 1.0  # samples are drawn from softmax(logits / temperature); must be > 0 when samples > 0
     top_p: float = 1.0  # nucleus sampling: keep the smallest top set of tokens with this much mass; 1 keeps all
-    stop: tuple[str, ...] = ("\n", "Q:")  # a continuation ends before the first of these strings
+    stop: tuple[str, ...] = ("\n", "Q:")  # a continuation ends before the first of these after its leading whitespace
     seed: int = 0  # sampling seed (combined with each context's text)
     token_budget: int | None = None  # max rows x (context + max_new_tokens) tokens per batch; None: 8192 on CPU, 131072 on GPU
     max_batch_contexts: int = 64  # max contexts per batch
@@ -137,7 +138,7 @@ class Generation:
         (-0.25, -0.25)
     """
 
-    text: str  # decoded continuation, cut before the first stop string; never holds the EOS token
+    text: str  # decoded continuation, cut before the first stop string after leading whitespace; never holds the EOS token
     token_ids: tuple[int, ...]  # shortest prefix of the generated tokens whose text begins with `text`
     logprobs: tuple[float, ...]  # ln P(token | context, earlier tokens), UNTEMPERED model (T = 1, full vocabulary), one per token
     sampling_logprobs: tuple[float, ...] | None  # ln prob under the tempered, top-p distribution it was drawn from; None when greedy
@@ -247,7 +248,16 @@ class _Text:
 
 
 def _find_stop(text: str, stops: Sequence[str]) -> int:
-    hits = [i for i in (text.find(s) for s in stops) if i >= 0]
+    """Index of the first stop string after the text's leading whitespace; -1 when none.
+
+    Leading whitespace never ends a continuation: a chat reply that opens
+    with a newline, or a base model's " \n", has not answered yet (answers
+    are read after leading whitespace, see ``answers.extract_answer``).
+    """
+    start = len(text) - len(text.lstrip())
+    if start == len(text):
+        return -1
+    hits = [i for i in (text.find(s, start) for s in stops) if i >= 0]
     return min(hits) if hits else -1
 
 

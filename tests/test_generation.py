@@ -179,10 +179,37 @@ def test_stop_strings_trim_text_and_logprobs_consistently(tok) -> None:
 def test_a_stop_string_at_the_start_gives_an_empty_generation(tok) -> None:
     lm = loaded(tiny_llama(tok.vocab_size), tok)
     full = generate(lm, CONTEXTS[:1], config=GenerationConfig(max_new_tokens=3, stop=NO_STOP, progress=False))[0].greedy
-    empty = generate(lm, CONTEXTS[:1], config=GenerationConfig(max_new_tokens=3, stop=(full.text[:1],),
-                                                               progress=False))[0].greedy
-    assert (empty.text, empty.token_ids, empty.logprobs, empty.finish_reason) == ("", (), (), "stop")
-    assert empty.total_logprob == 0.0 and math.isnan(empty.mean_logprob)
+    lead = len(full.text) - len(full.text.lstrip())
+    stop = full.text[lead]  # the first character after any leading whitespace
+    cut = generate(lm, CONTEXTS[:1], config=GenerationConfig(max_new_tokens=3, stop=(stop,), progress=False))[0].greedy
+    assert (cut.text, cut.finish_reason) == (full.text[:lead], "stop")
+    if not lead:
+        assert (cut.token_ids, cut.logprobs) == ((), ())
+        assert cut.total_logprob == 0.0 and math.isnan(cut.mean_logprob)
+
+
+def test_leading_whitespace_never_triggers_a_stop(tok) -> None:
+    """A reply that opens with a newline is read past it; the next newline ends it."""
+    from tiny_models import ScriptedLM
+
+    context = "Question: What is the capital of France?\nAnswer:"
+    n_context = len(encode_context(tok, context))
+    newline, paris = tok.convert_tokens_to_ids(["<0x0A>", "▁Paris"])
+    model = ScriptedLM(tok.vocab_size, [newline, newline, paris, newline], n_context=n_context, after=paris)
+    lm = loaded(model, tok)
+    out = generate(lm, [context], config=GenerationConfig(max_new_tokens=8, stop=("\n", "Q:"), samples=2,
+                                                          progress=False))[0]
+    for g in (out.greedy, *out.samples):
+        assert g.finish_reason == "stop"
+        assert g.text == "\n\n Paris"
+        assert g.token_ids == (newline, newline, paris)
+    from calibkit.answers import extract_answer
+
+    assert extract_answer(out.greedy.text) == "Paris"
+    # Only whitespace until the token limit: nothing to cut, the answer is empty.
+    model.script, model.after = [newline], newline
+    only = generate(lm, [context], config=GenerationConfig(max_new_tokens=3, progress=False))[0].greedy
+    assert (only.text, only.finish_reason) == ("\n\n\n", "length") and extract_answer(only.text) == ""
 
 
 def test_an_end_token_ends_the_continuation_and_is_not_kept(tok) -> None:

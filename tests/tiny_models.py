@@ -53,3 +53,34 @@ def llama2_tokenizer(folder: Path):
     tok = LlamaTokenizer.from_pretrained(str(folder), add_bos_token=True)
     tok.chat_template = (folder / "chat_template.jinja").read_text()
     return tok
+
+
+class ScriptedLM(torch.nn.Module):
+    """A real tiny Llama whose next-token logits are overridden to write a fixed script.
+
+    After a context of ``n_context`` tokens, generated token ``k`` is
+    ``script[k]`` (logit 0 against -1e4 elsewhere), read off the position ids;
+    past the script, ``after`` is written. Everything else (cache, masks,
+    batching) runs through the real model, so the generation code path is
+    exercised unchanged.
+    """
+
+    def __init__(self, vocab_size: int, script: list[int], *, n_context: int, after: int, seed: int = 0):
+        super().__init__()
+        self.inner = tiny_llama(vocab_size, seed=seed)
+        self.script, self.n_context, self.after = list(script), n_context, after
+        self.config = self.inner.config
+        self.generation_config = self.inner.generation_config
+
+    def get_input_embeddings(self):
+        return self.inner.get_input_embeddings()
+
+    def forward(self, input_ids=None, position_ids=None, cache=None, **kwargs):
+        out = self.inner(input_ids=input_ids, position_ids=position_ids, cache=cache, **kwargs)
+        step = position_ids[:, -1] - (self.n_context - 1)  # tokens generated before the one predicted now
+        logits = torch.full_like(out.logits, -1e4)
+        for b, k in enumerate(step.tolist()):
+            token = self.script[k] if 0 <= k < len(self.script) else self.after
+            logits[b, -1, token] = 0.0
+        out.logits = logits
+        return out
