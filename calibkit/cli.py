@@ -247,10 +247,15 @@ Examples:
 @click.option("--top-p", type=click.FloatRange(0, 1, min_open=True), default=1.0, show_default=True,
               help="Nucleus sampling for the samples: keep the most likely tokens holding this much mass.")
 @click.option("--brainstorm", type=click.IntRange(min=0), default=0, show_default=True,
-              help="P(True) prompt shows this many sampled answers first (Kadavath et al.'s variant).")
+              help="P(True) prompt shows this many answers first, the evaluated one among them (Kadavath et al.'s variant).")
+@click.option("--ptrue-answer", type=click.Choice(["sample", "greedy"]), default="sample", show_default=True,
+              help="The answer P(True) evaluates: the first T=1 sample (Kadavath et al.'s protocol) or the greedy one.")
 @click.option("--ptrue-shots", type=click.IntRange(0, 20), default=0, show_default=True,
               help="Few-shot P(True): solved self-evaluations (the model's own answers to other questions, "
                    "labelled by exact match) shown first.")
+@click.option("--ptrue-mix", type=click.Choice(["accuracy", "balanced"]), default="accuracy", show_default=True,
+              help="Few-shot P(True) examples drawn at random (True share = the model's accuracy) or alternating "
+                   "True/False.")
 @click.option("--max-new-tokens", type=click.IntRange(1, 256), default=32, show_default=True)
 @click.option("--config", "hub_config", default="rc.wikipedia.nocontext", show_default=True,
               help="TriviaQA config: rc.wikipedia.nocontext (embedded), rc.nocontext, unfiltered.nocontext...")
@@ -259,15 +264,16 @@ Examples:
               help="Hub-schema JSONL or question<TAB>aliases TSV; default: embedded copy, then the hub.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the few-shot draw and the samples.")
 @model_options
-def run_triviaqa_cmd(limit, shots, samples, sample_temperature, top_p, brainstorm, ptrue_shots, max_new_tokens,
-                     hub_config, split, data, seed, **opts) -> None:
+def run_triviaqa_cmd(limit, shots, samples, sample_temperature, top_p, brainstorm, ptrue_answer, ptrue_shots,
+                     ptrue_mix, max_new_tokens, hub_config, split, data, seed, **opts) -> None:
     """Free-form TriviaQA answers and three confidence signals, each calibrated.
 
     For every question: the greedy answer (checked by exact match against
-    the normalised aliases; F1 and containment reported too), P(True) from
-    Kadavath et al.'s self-evaluation prompt, the answer's sequence
-    likelihood, and the agreement of sampled answers with it. Writes the
-    usual run folder and report; rerunning resumes.
+    the normalised aliases; F1 and containment reported too), its sequence
+    likelihood and the agreement of sampled answers with it, and P(True)
+    from Kadavath et al.'s self-evaluation prompt for a sampled answer (or
+    the greedy one, --ptrue-answer greedy), judged against that answer's
+    correctness. Writes the usual run folder and report; rerunning resumes.
     """
     from calibkit.run_report import parse_temperatures
     from calibkit.tasks import triviaqa
@@ -282,6 +288,8 @@ def run_triviaqa_cmd(limit, shots, samples, sample_temperature, top_p, brainstor
         _fail(str(exc).replace("--temperatures", "--sample-temperature"))
     if brainstorm > samples:
         _fail(f"--brainstorm {brainstorm} is more than --samples {samples}; raise --samples or lower --brainstorm")
+    if ptrue_answer == "sample" and samples < 1:
+        _fail("--ptrue-answer sample evaluates a sampled answer; use --samples 1 or more, or --ptrue-answer greedy")
     try:
         questions = triviaqa.load(data=data, config=hub_config, split=split, limit=limit, shots=shots, seed=seed)
     except ValueError as exc:
@@ -291,8 +299,8 @@ def run_triviaqa_cmd(limit, shots, samples, sample_temperature, top_p, brainstor
               "raise --limit or lower --ptrue-shots")
     task_config = {"config": hub_config, "split": split, "shots": shots, "limit": limit, "seed": seed,
                    "data_source": questions[0].meta.get("source", data or "auto")}
-    kwargs = dict(samples=samples, top_p=top_p, brainstorm=brainstorm, ptrue_shots=ptrue_shots,
-                  max_new_tokens=max_new_tokens, seed=seed)
+    kwargs = dict(samples=samples, top_p=top_p, brainstorm=brainstorm, ptrue_answer=ptrue_answer,
+                  ptrue_shots=ptrue_shots, ptrue_mix=ptrue_mix, max_new_tokens=max_new_tokens, seed=seed)
     if len(temps) > 1:
         stores = regenerate_sweep(questions, task_config, settings, temperatures=list(temps), **kwargs)
         table = sweep_table(stores)

@@ -11,13 +11,18 @@ One run, per question (Kadavath et al. 2022, sections 4-5):
    contains the alias, nor one that misses part of it); token F1 and alias
    containment are stored and reported beside it
    (:func:`calibkit.answers.match_answer`);
-3. three confidence signals for the greedy answer:
+3. confidence signals:
 
-   * ``p_true``: P(" (A)") renormalized over " (A)"/" (B)" in the zero-shot
+   * ``p_true``: P(" (A)") renormalized over " (A)"/" (B)" in the
      self-evaluation prompt (:func:`calibkit.tasks.triviaqa.ptrue_prompt`),
-     read with the scorer; with ``brainstorm=k`` the first k sampled answers
-     are shown first (the paper's "brainstorming" variant);
-   * sequence likelihood: total and per-token mean untempered log-prob of
+     read with the scorer. By default it evaluates the first sampled answer
+     (Kadavath et al.'s protocol, ``ptrue_answer="sample"``) and is judged
+     against that answer's correctness (``proposed_correct_exact``);
+     ``ptrue_answer="greedy"`` evaluates the greedy answer. With
+     ``brainstorm=k``, k answers are shown first, the evaluated one among
+     them (the paper's "brainstorming" variant). Few-shot P(True) shows the
+     model's own labelled self-evaluations of other questions first;
+   * for the greedy answer, sequence likelihood: total and per-token mean untempered log-prob of
      the greedy answer's tokens; ``seq_prob = exp(mean)`` maps it to [0, 1];
    * ``agreement``: the share of samples whose normalised answer equals the
      greedy one's (:func:`calibkit.answers.sample_agreement`).
@@ -106,10 +111,14 @@ class TriviaResult:
     samples_raw: tuple[str, ...]  # sampled continuations up to the stop string
     samples_correct_exact: float | None  # share of samples that are exactly right; None without samples
     agreement: float | None  # share of samples equal to the greedy answer after normalisation; None without samples
-    p_true: float  # P(" (A)") renormalized over the two options
+    p_true: float  # P(" (A)") renormalized over the two options: the model's P(proposed answer is right)
     p_true_logprobs: tuple[float, float]  # ln P(" (A)"), ln P(" (B)") under the full vocabulary
     p_true_mass: float  # probability the model put on the two option strings together
-    brainstormed: tuple[str, ...]  # sampled answers shown in the P(True) prompt (brainstorm variant)
+    brainstormed: tuple[str, ...]  # answers shown in the P(True) prompt before the proposed one (brainstorm variant)
+    proposed_from: str = "greedy"  # which answer P(True) evaluates: "s0" (the first sample) or "greedy"
+    proposed: str = ""  # that answer, cleaned; "" when empty
+    proposed_correct_exact: bool = False  # it matches an alias exactly: the label P(True) is judged against
+    proposed_correct_contains: bool = False  # an alias occurs in it
     task: str = TASK  # task name
 
     def to_json(self) -> dict[str, Any]:
@@ -128,10 +137,11 @@ class TriviaResult:
         return cls(**kwargs)
 
 
-def _result(question: TriviaQuestion, ctx, context_tokens: int, gens, scored, *, brainstormed: tuple[str, ...]) -> TriviaResult:
+def _result(question: TriviaQuestion, ctx, context_tokens: int, gens, scored, proposal: "Proposal") -> TriviaResult:
     greedy = gens.greedy
     answer = extract_answer(greedy.text)
     match = match_answer(answer, question.aliases)
+    proposed_match = match_answer(proposal.proposed, question.aliases)
     sample_answers = tuple(extract_answer(s.text) for s in gens.samples)
     empty = not answer.strip()
     n_tok = len(greedy.token_ids)
@@ -163,8 +173,50 @@ def _result(question: TriviaQuestion, ctx, context_tokens: int, gens, scored, *,
         p_true=float(probs[0]),
         p_true_logprobs=(float(scored.logprobs[0]), float(scored.logprobs[1])),
         p_true_mass=float(scored.option_mass),
-        brainstormed=brainstormed,
+        brainstormed=proposal.shown,
+        proposed_from=proposal.source,
+        proposed=proposal.proposed,
+        proposed_correct_exact=proposed_match.exact,
+        proposed_correct_contains=proposed_match.contains,
     )
+
+
+PTRUE_ANSWERS = ("sample", "greedy")  # which answer P(True) evaluates; "sample" is Kadavath et al.'s protocol
+PTRUE_MIXES = ("accuracy", "balanced")  # how few-shot P(True) examples are picked
+
+
+@dataclass(frozen=True)
+class Proposal:
+    """The answer a P(True) prompt evaluates, and the answers it shows first."""
+
+    source: str  # "s0" (the first sample) or "greedy"
+    proposed: str  # the evaluated answer, cleaned
+    shown: tuple[str, ...]  # brainstormed answers the prompt shows; `proposed` is one of them when any are shown
+
+
+def ptrue_proposal(greedy: str, samples: Sequence[str], *, answer: str, brainstorm: int) -> Proposal:
+    """Which answer P(True) evaluates, per Kadavath et al. (2022), sections 4.1-4.2.
+
+    ``answer="sample"`` (the paper's protocol): the evaluated answer is the
+    first sample, drawn at the run's sampling temperature (T = 1 by
+    default), and the brainstormed answers are the first ``brainstorm``
+    samples, so it is one of them. ``answer="greedy"``: the greedy answer,
+    shown first among the brainstormed ones followed by ``brainstorm - 1``
+    samples. Pass cleaned answers.
+
+    Example:
+        >>> ptrue_proposal("Paris", ["Lyon", "Paris", "Nice"], answer="sample", brainstorm=2)
+        Proposal(source='s0', proposed='Lyon', shown=('Lyon', 'Paris'))
+        >>> ptrue_proposal("Paris", ["Lyon", "Paris", "Nice"], answer="greedy", brainstorm=2).shown
+        ('Paris', 'Lyon')
+    """
+    if answer not in PTRUE_ANSWERS:
+        raise ValueError(f"ptrue_answer must be one of {', '.join(PTRUE_ANSWERS)}; got {answer!r}")
+    if answer == "sample":
+        if not samples:
+            raise ValueError("ptrue_answer='sample' evaluates a sampled answer; it needs samples >= 1")
+        return Proposal("s0", samples[0], tuple(samples[:brainstorm]))
+    return Proposal("greedy", greedy, (greedy, *samples[: brainstorm - 1]) if brainstorm else ())
 
 
 # --------------------------------------------------------------------------- running
@@ -179,7 +231,9 @@ def run_triviaqa(
     sample_temperature: float = 1.0,
     top_p: float = 1.0,
     brainstorm: int = 0,
+    ptrue_answer: str = "sample",
     ptrue_shots: int = 0,
+    ptrue_mix: str = "accuracy",
     max_new_tokens: int = 32,
     seed: int = 0,
     layout: QALayout = KADAVATH_LAYOUT,
@@ -199,14 +253,21 @@ def run_triviaqa(
             not depend on it.
         top_p: nucleus sampling for the samples, in (0, 1]; 1 keeps the
             whole vocabulary (plain sampling at the temperature).
-        brainstorm: how many of the sampled answers the P(True) prompt shows
-            first (0: the basic prompt; at most ``samples``).
+        brainstorm: how many answers the P(True) prompt shows before the
+            proposed one (0: the basic prompt; at most ``samples``).
+        ptrue_answer: the answer P(True) evaluates: ``"sample"`` (the first
+            sample, one of the brainstormed ones; Kadavath et al.'s protocol)
+            or ``"greedy"``; see :func:`ptrue_proposal`.
         ptrue_shots: solved self-evaluations shown before each P(True)
             prompt (few-shot P(True)); 0 for zero-shot. The examples are the
-            model's own greedy answers to other questions of the run, labelled
-            True/False by exact match, balanced where the answers allow (see
-            :func:`ptrue_example_pool`); config.json records them
-            (``ptrue_pool``), and a resumed run reuses the recorded ones.
+            model's own proposed answers (and, with ``brainstorm``, their
+            brainstormed ones) to other questions of the run, labelled
+            True/False by exact match (see :func:`ptrue_example_pool`);
+            config.json records them (``ptrue_pool``), and a resumed run
+            reuses the recorded ones.
+        ptrue_mix: ``"accuracy"`` draws the examples at random (seeded), so
+            their share of True labels follows the model's accuracy;
+            ``"balanced"`` alternates True and False as long as both last.
         max_new_tokens: bound on each answer's tokens.
         seed: sampling seed (each question's samples depend only on it and
             on the question's context).
@@ -228,6 +289,13 @@ def run_triviaqa(
         raise ValueError(f"samples must be a non-negative int; got {samples!r}")
     if isinstance(brainstorm, bool) or not isinstance(brainstorm, int) or not 0 <= brainstorm <= samples:
         raise ValueError(f"brainstorm must be an int in [0, samples={samples}]; got {brainstorm!r}")
+    if ptrue_answer not in PTRUE_ANSWERS:
+        raise ValueError(f"ptrue_answer must be one of {', '.join(PTRUE_ANSWERS)}; got {ptrue_answer!r}")
+    if ptrue_answer == "sample" and samples < 1:
+        raise ValueError("ptrue_answer='sample' evaluates a sampled answer: use samples >= 1, "
+                         "or ptrue_answer='greedy'")
+    if ptrue_mix not in PTRUE_MIXES:
+        raise ValueError(f"ptrue_mix must be one of {', '.join(PTRUE_MIXES)}; got {ptrue_mix!r}")
     if isinstance(ptrue_shots, bool) or not isinstance(ptrue_shots, int) or not 0 <= ptrue_shots < len(questions):
         raise ValueError(f"ptrue_shots must be an int in [0, {len(questions)}) (fewer than the questions); "
                          f"got {ptrue_shots!r}")
@@ -276,7 +344,9 @@ def run_triviaqa(
         "sampling_seed": seed,
         "brainstorm": brainstorm,
         "ptrue_variant": "brainstorm" if brainstorm else "basic",
+        "ptrue_answer": ptrue_answer,
         "ptrue_examples": ptrue_shots,
+        "ptrue_example_mix": ptrue_mix,
         "correctness": "exact",
         "context_window": loaded.max_length,
         "contexts_truncated": len(truncated),
@@ -285,18 +355,24 @@ def run_triviaqa(
     store = open_store(TASK, loaded.resolved.slug, config, settings)
     if on_store is not None:
         on_store(store)
+    def propose(gens) -> Proposal:
+        return ptrue_proposal(extract_answer(gens.greedy.text), [extract_answer(x.text) for x in gens.samples],
+                              answer=ptrue_answer, brainstorm=brainstorm)
+
     # The examples are found once per run and recorded before any row is
     # written; a resumed run reuses them (float noise elsewhere could differ).
     if ptrue_shots and "ptrue_pool" not in store.config:
         candidates = _pool_candidates(questions, ptrue_shots, seed=seed)
-        outs = generate(loaded, context_texts(candidates), config=replace(gen_config, samples=0))
-        found = ptrue_example_pool(candidates, [extract_answer(o.greedy.text) for o in outs], size=ptrue_shots + 1)
+        outs = generate(loaded, context_texts(candidates), config=gen_config)
+        found = ptrue_example_pool(candidates, [propose(o) for o in outs], size=ptrue_shots + 1,
+                                   mix=ptrue_mix, seed=seed)
         store.record({
-            "ptrue_pool": [{"id": qid, "question": e.question, "proposed": e.proposed, "correct": e.correct}
-                           for qid, e in found],
+            "ptrue_pool": [{"id": qid, "question": e.question, "proposed": e.proposed,
+                            "brainstormed": list(e.brainstormed), "correct": e.correct} for qid, e in found],
             "ptrue_examples_true": sum(e.correct for _, e in found),
         })
-    pool = [(r["id"], PTrueExample(question=r["question"], proposed=r["proposed"], correct=r["correct"]))
+    pool = [(r["id"], PTrueExample(question=r["question"], proposed=r["proposed"], correct=r["correct"],
+                                   brainstormed=tuple(r.get("brainstormed", ()))))
             for r in store.config.get("ptrue_pool", [])]
     done = store.completed_ids()
     todo = [q for q in questions if q.id not in done]
@@ -310,17 +386,16 @@ def run_triviaqa(
             chunk = todo[start: start + batch_questions]
             ctxs = [contexts[q.id] for q in chunk]
             outs = generate(loaded, context_texts(chunk), config=gen_config)
-            prompts, shown = [], []
-            for q, o in zip(chunk, outs):
-                answers = [extract_answer(s.text) for s in o.samples]
-                shown.append(tuple(answers[:brainstorm]))
-                examples = [e for qid, e in pool if qid != q.id][:ptrue_shots]
-                prompts.append(ptrue_prompt(q, extract_answer(o.greedy.text), brainstormed=shown[-1],
-                                            examples=examples))
+            proposals = [propose(o) for o in outs]
+            prompts = [
+                ptrue_prompt(q, p.proposed, brainstormed=p.shown, sample=p.source,
+                             examples=[e for qid, e in pool if qid != q.id][:ptrue_shots])
+                for q, p in zip(chunk, proposals)
+            ]
             scored = score(loaded, prompts, config=score_config)
             rows = [
-                _result(q, c, o.n_context_tokens, o, s, brainstormed=b).to_json()
-                for q, c, o, s, b in zip(chunk, ctxs, outs, scored, shown)
+                _result(q, c, o.n_context_tokens, o, s, p).to_json()
+                for q, c, o, s, p in zip(chunk, ctxs, outs, scored, proposals)
             ]
             store.append(rows)
             bar.update(len(chunk))
@@ -337,28 +412,39 @@ def _pool_candidates(questions: Sequence[TriviaQuestion], k: int, *, seed: int) 
 
 
 def ptrue_example_pool(
-    candidates: Sequence[TriviaQuestion], answers: Sequence[str], *, size: int
+    candidates: Sequence[TriviaQuestion], proposals: Sequence[Proposal], *, size: int,
+    mix: str = "accuracy", seed: int = 0,
 ) -> list[tuple[str, PTrueExample]]:
     """Labelled self-evaluations for few-shot P(True): ``size`` (question id, example) pairs.
 
-    Each candidate's greedy answer is labelled by exact match against its
-    aliases. True and False examples alternate, starting with True, in the
-    candidates' order, for as long as both kinds last; the rest is filled
-    with whichever kind remains (a model that gets nothing right gives only
-    False examples; config.json records how many are True). A question's own
-    example is left out of its prompt, hence ``size`` = shots + 1.
+    Each candidate's proposed answer (with the answers its prompt would show
+    first, see :func:`ptrue_proposal`) is labelled by exact match against
+    its aliases; empty answers are left out. ``mix="accuracy"`` takes the
+    first ``size`` in a seeded random order, so the share of True examples
+    follows the model's own accuracy (few-shot examples that are half True
+    plant a 50% prior); ``mix="balanced"`` alternates True and False,
+    starting with True, for as long as both kinds last. config.json records
+    how many are True. A question's own example is left out of its prompt,
+    hence ``size`` = shots + 1.
 
     Example:
         >>> qs = [TriviaQuestion(id=f"t/{i}", question=f"Q{i}?", aliases=(f"a{i}",)) for i in range(4)]
-        >>> pool = ptrue_example_pool(qs, ["a0", "nope", "x", "a3"], size=3)
+        >>> props = [Proposal("s0", a, ()) for a in ["a0", "nope", "x", "a3"]]
+        >>> pool = ptrue_example_pool(qs, props, size=3, mix="balanced")
         >>> [(qid, e.proposed, e.correct) for qid, e in pool]
         [('t/0', 'a0', True), ('t/1', 'nope', False), ('t/3', 'a3', True)]
     """
+    if mix not in PTRUE_MIXES:
+        raise ValueError(f"mix must be one of {', '.join(PTRUE_MIXES)}; got {mix!r}")
     labelled = [
-        (q.id, PTrueExample(question=q.question, proposed=a, correct=match_answer(a, q.aliases).exact))
-        for q, a in zip(candidates, answers, strict=True)
-        if a.strip()
+        (q.id, PTrueExample(question=q.question, proposed=p.proposed, brainstormed=p.shown,
+                            correct=match_answer(p.proposed, q.aliases).exact))
+        for q, p in zip(candidates, proposals, strict=True)
+        if p.proposed.strip()
     ]
+    if mix == "accuracy":
+        order = np.random.default_rng([seed, 104729]).permutation(len(labelled))
+        return [labelled[i] for i in order[:size]]
     right = [x for x in labelled if x[1].correct]
     wrong = [x for x in labelled if not x[1].correct]
     out = []
@@ -382,7 +468,12 @@ class SignalArrays:
     correct_contains: np.ndarray  # (n,) bool
     f1: np.ndarray  # (n,) token F1 in [0, 1]
     empty: np.ndarray  # (n,) bool: empty greedy answer
+    proposed_correct: np.ndarray  # (n,) bool: the answer P(True) evaluated is right under the chosen rule
     signals: Mapping[str, np.ndarray] = field(default_factory=dict)  # name -> (n,) confidence in [0, 1]; see signal_arrays
+
+    def target(self, signal: str) -> np.ndarray:
+        """(n,) bool: what a signal is a confidence in (P(True): its proposed answer; others: the greedy one)."""
+        return self.proposed_correct if signal == "p_true" else self.correct
 
 
 def _rank01(x: np.ndarray) -> np.ndarray:
@@ -391,14 +482,22 @@ def _rank01(x: np.ndarray) -> np.ndarray:
     return inverse.astype(np.float64) / max(1, values.size - 1)
 
 
+def _proposed_correct(row: Mapping[str, Any], rule: str) -> bool:
+    # Rows written before the proposed answer was recorded evaluated the greedy one.
+    return bool(row.get(f"proposed_correct_{rule}", row[f"correct_{rule}"]))
+
+
 def signal_arrays(rows: Sequence[Mapping[str, Any]], *, correct_by: str = "exact") -> SignalArrays:
     """Correctness and confidence arrays of TriviaQA rows, sorted by id.
 
-    Signals (each ``(n,)`` in [0, 1]):
+    Signals (each ``(n,)`` in [0, 1]; judge each against :meth:`SignalArrays.target`):
 
-    * ``p_true``, ``seq_prob``, ``agreement``: as stored; an empty greedy
-      answer has no tokens, so its ``seq_prob`` is taken as 0 (no claim).
-      ``agreement`` is present only when every row has samples.
+    * ``p_true``: as stored, a confidence in the proposed answer
+      (``proposed_correct``);
+    * ``seq_prob``, ``agreement``: as stored, confidences in the greedy
+      answer; an empty greedy answer has no tokens, so its ``seq_prob`` is
+      taken as 0 (no claim). ``agreement`` is present only when every row
+      has samples.
     * ``seq_logprob``: the total log-likelihood, turned into dense ranks in
       [0, 1] (an empty answer ranks lowest). Only its AUROC is meaningful.
 
@@ -436,6 +535,7 @@ def signal_arrays(rows: Sequence[Mapping[str, Any]], *, correct_by: str = "exact
         correct_contains=contains,
         f1=np.array([float(r["f1"]) for r in rows]),
         empty=empty,
+        proposed_correct=np.array([_proposed_correct(r, correct_by) for r in rows]),
         signals=signals,
     )
 
@@ -494,7 +594,10 @@ def triviaqa_summary(
 
     Returns:
         ``{"n_items", "correctness", "n_bins", "n_resamples", "seed",
-        "accuracy": {"exact", "contains", "f1"} (intervals), "n_empty",
+        "accuracy": {"exact", "contains", "f1"} (intervals, of the greedy
+        answer), "ptrue_answer" ("sample" or "greedy"), "proposed_accuracy"
+        (interval: the answers P(True) evaluated), "n_empty" (greedy),
+        "n_empty_proposed", "n_empty_samples" (over all samples),
         "n_truncated", "p_true_mass_mean", "samples_accuracy",
         "signals": {name: {"label", "mean", "auroc", "ece"?, "brier"?}}}``;
         intervals are ``{"estimate", "low", "high", "level", "n_resamples"}``.
@@ -510,7 +613,7 @@ def triviaqa_summary(
     }
     signals: dict[str, Any] = {}
     for name, conf in arr.signals.items():
-        ivs = signal_intervals(conf, arr.correct, probability=name in PROBABILITY_SIGNALS, n_bins=n_bins,
+        ivs = signal_intervals(conf, arr.target(name), probability=name in PROBABILITY_SIGNALS, n_bins=n_bins,
                                n_resamples=n_resamples, seed=seed)
         entry: dict[str, Any] = {"label": SIGNALS[name], **{k: iv.to_json() for k, iv in ivs.items()}}
         if name in PROBABILITY_SIGNALS:
@@ -525,13 +628,25 @@ def triviaqa_summary(
         "n_resamples": n_resamples,
         "seed": seed,
         "accuracy": {k: iv.to_json() for k, iv in accuracy.items()},
+        "ptrue_answer": _ptrue_source(ordered),
+        "proposed_accuracy": bootstrap.bootstrap_ci(_mean, arr.proposed_correct.astype(np.float64),
+                                                    n_resamples=n_resamples, seed=seed).to_json(),
         "n_empty": int(arr.empty.sum()),
+        "n_empty_proposed": int(sum(not r["proposed"].strip() if "proposed" in r else bool(r.get("empty_answer"))
+                                    for r in ordered)),
+        "n_empty_samples": int(sum(not str(x).strip() for r in ordered for x in r.get("samples", ()))),
         "n_truncated": int(sum(bool(r.get("shots_truncated")) for r in ordered)),
         "finish_reasons": {k: int(sum(r.get("finish_reason") == k for r in ordered)) for k in ("stop", "eos", "length")},
         "p_true_mass_mean": float(np.mean([float(r["p_true_mass"]) for r in ordered])),
         "samples_accuracy": (float(np.mean(sample_acc)) if all(v is not None for v in sample_acc) else None),
         "signals": signals,
     }
+
+
+def _ptrue_source(rows: Sequence[Mapping[str, Any]]) -> str:
+    """``"sample"`` or ``"greedy"``: which answer the rows' P(True) evaluated."""
+    sources = {r.get("proposed_from", "greedy") for r in rows}
+    return "greedy" if sources == {"greedy"} else "sample"
 
 
 def signals_frame(summary: Mapping[str, Any]) -> pd.DataFrame:
@@ -550,25 +665,41 @@ def signals_frame(summary: Mapping[str, Any]) -> pd.DataFrame:
 
 
 def accuracy_frame(summary: Mapping[str, Any]) -> pd.DataFrame:
-    """Accuracy of the greedy answer under each matcher, with 95% CIs."""
+    """Accuracy of the greedy answer under each matcher, and of the answer P(True) evaluated, with 95% CIs."""
     labels = {"exact": "exact match (default)", "contains": "alias containment", "f1": "mean token F1"}
-    return pd.DataFrame([
-        {"matcher": labels[k], "estimate": iv["estimate"], "95% CI low": iv["low"], "95% CI high": iv["high"]}
+    rows = [
+        {"answer": "greedy", "matcher": labels[k], "estimate": iv["estimate"], "95% CI low": iv["low"],
+         "95% CI high": iv["high"]}
         for k, iv in summary["accuracy"].items()
-    ])
+    ]
+    if "proposed_accuracy" in summary:
+        iv = summary["proposed_accuracy"]
+        source = "first sample" if summary.get("ptrue_answer") == "sample" else "greedy"
+        rows.append({"answer": f"evaluated by P(True) ({source})", "matcher": labels["exact"],
+                     "estimate": iv["estimate"], "95% CI low": iv["low"], "95% CI high": iv["high"]})
+    return pd.DataFrame(rows)
 
 
 def confidently_wrong(rows: Sequence[Mapping[str, Any]], *, k: int = 10, signal: str = "p_true") -> pd.DataFrame:
-    """The k wrong (exact match) answers with the highest ``signal``, most confident first."""
-    wrong = [r for r in rows if not r["correct_exact"] and r.get(signal) is not None]
+    """The k wrong (exact match) answers with the highest ``signal``, most confident first.
+
+    For P(True) the answer is the one it evaluated; for the other signals the greedy one.
+    """
+    def judged(r: Mapping[str, Any]) -> tuple[str, bool]:
+        if signal == "p_true":
+            return str(r.get("proposed", r["prediction"])), _proposed_correct(r, "exact")
+        return str(r["prediction"]), bool(r["correct_exact"])
+
+    wrong = [r for r in rows if not judged(r)[1] and r.get(signal) is not None]
     wrong.sort(key=lambda r: (-float(r[signal]), r["id"]))
     out = []
     for r in wrong[:k]:
         q = str(r["question"])
+        answer = judged(r)[0]
         out.append({
             "id": r["id"],
             "question": q if len(q) <= 160 else q[:157] + "...",
-            "answer": r["prediction"] if r["prediction"] else "(empty)",
+            "answer": answer if answer else "(empty)",
             "aliases": ", ".join(list(r["aliases"])[:3]) + (" ..." if len(r["aliases"]) > 3 else ""),
             "P(True)": r["p_true"],
             "seq prob": r.get("seq_prob"),
@@ -596,6 +727,8 @@ def summary_text(summary: Mapping[str, Any]) -> str:
 
     lines = [("n", str(summary["n_items"])), ("empty answers", str(summary["n_empty"]))]
     lines += [(f"accuracy ({k})", fmt(iv)) for k, iv in summary["accuracy"].items()]
+    if "proposed_accuracy" in summary:
+        lines.append((f"accuracy (P(True)'s {summary['ptrue_answer']})", fmt(summary["proposed_accuracy"])))
     for name, sig in summary["signals"].items():
         lines.append((f"{name} AUROC", fmt(sig.get("auroc"))))
         if "ece" in sig:
@@ -605,7 +738,7 @@ def summary_text(summary: Mapping[str, Any]) -> str:
 
 
 HEADER_KEYS = ("config", "split", "shots", "layout", "samples", "sample_temperature", "top_p", "brainstorm",
-               "ptrue_examples", "ptrue_examples_true", "max_new_tokens", "chat_template", "dtype", "quantization",
+               "ptrue_answer", "ptrue_examples", "ptrue_example_mix", "ptrue_examples_true", "max_new_tokens", "chat_template", "dtype", "quantization",
                "contexts_truncated", "data_source")
 
 
@@ -617,7 +750,7 @@ def summarize_store(store: RunStore, *, n_resamples: int = 1000, seed: int = 0) 
 
 
 def _reliability(arr: SignalArrays, *, n_bins: int = 10):
-    return {PROBABILITY_SIGNALS[name]: bin_stats(arr.signals[name], arr.correct, n_bins=n_bins)
+    return {PROBABILITY_SIGNALS[name]: bin_stats(arr.signals[name], arr.target(name), n_bins=n_bins)
             for name in PROBABILITY_SIGNALS if name in arr.signals}
 
 
@@ -635,7 +768,10 @@ def write_triviaqa_report(store: RunStore, *, n_resamples: int = 1000, seed: int
     report.add_table("Accuracy of the greedy answer", accuracy_frame(summary),
                      caption="Exact match against the normalised aliases is the default (the official TriviaQA "
                              "metric, as in Kadavath et al. 2022); containment credits answers that hold an alias, "
-                             f"F1 partial overlap. Empty answers (counted wrong): {summary['n_empty']}. Contexts "
+                             "F1 partial overlap. P(True) is judged against the answer it evaluated (last row). "
+                             f"Empty answers (counted wrong): greedy {summary['n_empty']}, evaluated "
+                             f"{summary.get('n_empty_proposed', summary['n_empty'])}, samples "
+                             f"{summary.get('n_empty_samples', 0)}. Contexts "
                              f"with few-shot examples cut to fit: {summary['n_truncated']}. Mean probability mass "
                              f"on ' (A)'/' (B)': {summary['p_true_mass_mean']:.3f}.")
     report.add_table("Confidence signals: discrimination and calibration", signals_frame(summary),
@@ -646,10 +782,11 @@ def write_triviaqa_report(store: RunStore, *, n_resamples: int = 1000, seed: int
             for n in PROBABILITY_SIGNALS if n in summary["signals"]}
     report.add_figure("Reliability diagrams", plots.reliability_diagram(_reliability(arr), ece=eces,
                                                                         title="Confidence vs accuracy"),
-                      caption="P(True): renormalized over (A)/(B). Sequence likelihood: exp of the mean token "
+                      caption="P(True): renormalized over (A)/(B), against the correctness of the answer it "
+                              "evaluated. Sequence likelihood: exp of the mean token "
                               "log-prob of the greedy answer (0 for an empty answer). Agreement: share of samples "
                               "equal to the greedy answer.")
-    curves = {SIGNALS[n]: metrics.risk_coverage(c, arr.correct) for n, c in arr.signals.items()}
+    curves = {SIGNALS[n]: metrics.risk_coverage(c, arr.target(n)) for n, c in arr.signals.items()}
     report.add_figure("Selective accuracy", plots.risk_coverage_curve(curves))
     report.add_table("The 10 most confidently wrong answers (by P(True))", confidently_wrong(rows, k=10))
     return report.save(store.path / REPORT_FILE)
@@ -683,11 +820,11 @@ def _metric_spec(arr: SignalArrays) -> list[tuple[str, str, Callable[[SignalArra
     """(row label, metric key, arrays getter, bootstrap metric) for a comparison table."""
     spec: list = [("accuracy (exact)", "accuracy", lambda a: (a.correct_exact.astype(np.float64),), _mean)]
     for name in arr.signals:
-        getter = (lambda n: lambda a: (a.signals[n], a.correct))(name)
+        getter = (lambda n: lambda a: (a.signals[n], a.target(n)))(name)
         spec.append((SIGNALS[name], "auroc", getter, "auroc"))
         if name in PROBABILITY_SIGNALS:
             spec.append((SIGNALS[name], "ece", getter, "ece"))
-            brier_getter = (lambda n: lambda a: (a.signals[n], a.correct.astype(np.float64)))(name)
+            brier_getter = (lambda n: lambda a: (a.signals[n], a.target(n).astype(np.float64)))(name)
             spec.append((SIGNALS[name], "brier", brier_getter, _brier))
     return spec
 
@@ -709,7 +846,7 @@ def compare_triviaqa_runs(stores: Sequence[RunStore], *, n_resamples: int = 1000
     rows = []
     for label, arr in zip(labels, aligned):
         for signal, key, getter, metric in _metric_spec(arr):
-            one_class = key == "auroc" and not _both_classes(arr.correct)
+            one_class = key == "auroc" and not _both_classes(getter(arr)[1])
             if one_class:
                 iv = _nan_interval()
             else:
@@ -717,8 +854,8 @@ def compare_triviaqa_runs(stores: Sequence[RunStore], *, n_resamples: int = 1000
             row: dict[str, Any] = {"run": label, "signal": signal, "metric": key, "estimate": iv.estimate,
                                    "low": iv.low, "high": iv.high, "difference": math.nan,
                                    "diff_low": math.nan, "diff_high": math.nan, "p_value": math.nan}
-            if arr is not base and not (key == "auroc" and not (_both_classes(arr.correct)
-                                                                 and _both_classes(base.correct))):
+            if arr is not base and not (key == "auroc" and not (_both_classes(getter(arr)[1])
+                                                                 and _both_classes(getter(base)[1]))):
                 d = bootstrap.paired_bootstrap(metric, getter(arr), getter(base), n_resamples=n_resamples, seed=seed)
                 row.update(difference=d.difference, diff_low=d.low, diff_high=d.high, p_value=d.p_value)
             rows.append(row)
@@ -740,8 +877,8 @@ def write_triviaqa_comparison_report(stores: Sequence[RunStore], comparison: Tri
     for name, title in PROBABILITY_SIGNALS.items():
         if not all(name in a.signals for a in aligned):
             continue
-        stats = {lab: bin_stats(a.signals[name], a.correct) for lab, a in zip(labels, aligned)}
-        eces = {lab: float(metrics.ece(a.signals[name], a.correct)) for lab, a in zip(labels, aligned)}
+        stats = {lab: bin_stats(a.signals[name], a.target(name)) for lab, a in zip(labels, aligned)}
+        eces = {lab: float(metrics.ece(a.signals[name], a.target(name))) for lab, a in zip(labels, aligned)}
         report.add_figure(f"Reliability: {title}", plots.reliability_diagram(stats, ece=eces, title=title))
     return report.save(path)
 
@@ -804,7 +941,7 @@ def sweep_table(stores: Sequence[RunStore], *, n_resamples: int = 200, seed: int
         arr = signal_arrays(rows)
         samples_acc = [r.get("samples_correct_exact") for r in rows]
         for name, conf in arr.signals.items():
-            ivs = signal_intervals(conf, arr.correct, probability=name in PROBABILITY_SIGNALS,
+            ivs = signal_intervals(conf, arr.target(name), probability=name in PROBABILITY_SIGNALS,
                                    n_resamples=n_resamples, seed=seed)
             row: dict[str, Any] = {"temperature": float(t), "signal": name}
             for metric in ("auroc", "ece", "brier"):

@@ -362,6 +362,8 @@ TRIVIA_ARGS = ("run", "triviaqa", "--limit", "4", "--shots", "2", "--samples", "
     ((*TRIVIA_ARGS, "--split", "test"), r"Invalid value for '--split'"),
     ((*TRIVIA_ARGS, "--top-p", "0"), r"Invalid value for '--top-p'"),
     ((*TRIVIA_ARGS, "--ptrue-shots", "4"), r"--ptrue-shots 4 needs more than 4 questions, got 4; raise --limit"),
+    ((*TRIVIA_ARGS, "--samples", "0"), r"--ptrue-answer sample evaluates a sampled answer; use --samples 1 or more"),
+    ((*TRIVIA_ARGS, "--ptrue-mix", "half"), r"Invalid value for '--ptrue-mix'"),
 ])
 def test_triviaqa_usage_errors(capsys, argv, message):
     code, _, err = run_cli(capsys, *argv)

@@ -162,6 +162,37 @@ def test_draw_shots_bad_input() -> None:
 # ---------------------------------------------------------------- bad input
 
 
+def test_ptrue_prompt_few_shot_brainstorm_shows_every_example_in_the_brainstorm_format() -> None:
+    """Section 4.2 with few-shot examples: each example shows its own brainstormed answers, the
+    evaluated one among them, as the question under evaluation does (hand-typed fixture)."""
+    examples = [
+        PTrueExample("Calculate 33 + 4", "37", correct=True, brainstormed=("37", "40", "37")),
+        PTrueExample("Who was the third president of the United States?", "John Adams", correct=False,
+                     brainstormed=("John Adams", "Thomas Jefferson", "James Monroe")),
+    ]
+    shown = ["George Washington", "John Adams", "George Washington"]
+    p = ptrue_prompt(FIRST, shown[0], brainstormed=shown, examples=examples, sample="s0")
+    assert p.text == _fixture("triviaqa_ptrue_fewshot_brainstorm.txt")
+    assert p.id.endswith("/fx_0/s0") and p.answer == 0 and p.meta["variant"] == "brainstorm"
+    # chat form: the user turn holds everything up to the last line, which opens the assistant turn
+    assert p.turns == (Turn("user", p.text.rsplit("\n", 1)[0]),)
+    assert p.assistant_prefix == "The possible answer is:"
+
+
+@pytest.mark.parametrize("brainstorm", [False, True], ids=["basic", "brainstorm"])
+def test_ptrue_chat_form_with_the_llama2_template(brainstorm) -> None:
+    """Rendered with Llama-2's own template the answer line follows "[/INST] " and the option " (A)" follows it."""
+    from calibkit.models import render_context
+    from tiny_models import llama2_tokenizer
+
+    tok = llama2_tokenizer(shared_path("llama2_tokenizer"))
+    p = ptrue_prompt(FIRST, "George Washington", brainstormed=["George Washington", "x"] if brainstorm else ())
+    context, options = render_context(p, tok, chat=True)
+    head = p.text.rsplit("\n", 1)[0]
+    assert context == f"<s>[INST] {head} [/INST] {p.assistant_prefix}"
+    assert options == PTRUE_OPTIONS
+
+
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [

@@ -171,9 +171,17 @@ def test_argument_checks(questions, lm, tmp_path) -> None:
         run(questions[:2] * 2, tmp_path, lm)
     with pytest.raises(ValueError, match=r"top_p must be in \(0, 1\]"):
         run(questions, tmp_path, lm, top_p=0.0)
+    with pytest.raises(ValueError, match="ptrue_answer='sample' evaluates a sampled answer"):
+        run(questions, tmp_path, lm, samples=0)
+    with pytest.raises(ValueError, match="ptrue_answer must be one of sample, greedy"):
+        run(questions, tmp_path, lm, ptrue_answer="best")
+    with pytest.raises(ValueError, match="ptrue_mix must be one of accuracy, balanced"):
+        run(questions, tmp_path, lm, ptrue_mix="half")
 
 
-def test_few_shot_ptrue_shows_other_questions_own_answers_with_their_labels(questions, lm, tmp_path, monkeypatch) -> None:
+@pytest.mark.parametrize("ptrue_answer,brainstorm", [("sample", 0), ("sample", 2), ("greedy", 2)])
+def test_few_shot_ptrue_shows_other_questions_own_answers_with_their_labels(
+        questions, lm, tmp_path, monkeypatch, ptrue_answer, brainstorm) -> None:
     import calibkit.scoring as scoring
     from calibkit.triviaqa_run import _pool_candidates
 
@@ -185,14 +193,15 @@ def test_few_shot_ptrue_shows_other_questions_own_answers_with_their_labels(ques
         return real_score(loaded_model, prompts, config=config)
 
     monkeypatch.setattr(scoring, "score", spy_score)
-    outcome = run(questions, tmp_path, lm, ptrue_shots=2)
+    outcome = run(questions, tmp_path, lm, ptrue_shots=2, ptrue_answer=ptrue_answer, brainstorm=brainstorm)
     cfg = outcome.store.config
-    assert cfg["ptrue_examples"] == 2
+    assert (cfg["ptrue_examples"], cfg["ptrue_answer"], cfg["ptrue_example_mix"]) == (2, ptrue_answer, "accuracy")
     pool_ids = [e["id"] for e in cfg["ptrue_pool"]]
     assert cfg["ptrue_examples_true"] == sum(e["correct"] for e in cfg["ptrue_pool"])
     candidates = {q.id for q in _pool_candidates(questions, 2, seed=0)}
     assert 1 <= len(pool_ids) <= 3 and set(pool_ids) <= candidates
     by_id = {q.id: q for q in questions}
+    rows = {r["id"]: r for r in outcome.store.rows()}
     from calibkit.answers import match_answer
     from calibkit.tasks.triviaqa import PTRUE_OPTIONS, ptrue_text
 
@@ -201,16 +210,23 @@ def test_few_shot_ptrue_shows_other_questions_own_answers_with_their_labels(ques
         shown = [i for i in pool_ids if i != own][:2]
         prefix = ""
         for qid in shown:
-            # the example's proposed answer is the model's greedy answer to that question, as its own row records
-            example = next(r for r in outcome.store.rows() if r["id"] == qid)
-            label = match_answer(example["prediction"], by_id[qid].aliases).exact
-            prefix += ptrue_text(by_id[qid].question, example["prediction"]) + PTRUE_OPTIONS[0 if label else 1] + "\n"
+            # the example is that question's own self-evaluation, as its row records it, in the same format
+            example = rows[qid]
+            assert example["proposed"] == (example["samples"][0] if ptrue_answer == "sample" else example["prediction"])
+            label = match_answer(example["proposed"], by_id[qid].aliases).exact
+            assert example["proposed_correct_exact"] == label
+            prefix += (ptrue_text(by_id[qid].question, example["proposed"], brainstormed=example["brainstormed"])
+                       + PTRUE_OPTIONS[0 if label else 1] + "\n")
         assert prompt.text.startswith(prefix) and prompt.text[len(prefix):].startswith(
             f"Question: {by_id[own].question}"), prompt.text[:300]
         assert by_id[own].question not in prefix
+        assert prompt.meta["proposed"] == rows[own]["proposed"]
+        if brainstorm:
+            assert len(prompt.meta["brainstormed"]) == brainstorm
+            assert prompt.meta["proposed"] in prompt.meta["brainstormed"]
     assert len(seen_prompts) == len(questions)
     # the same settings resume the same run: nothing left to do
-    again = run(questions, tmp_path, lm, ptrue_shots=2)
+    again = run(questions, tmp_path, lm, ptrue_shots=2, ptrue_answer=ptrue_answer, brainstorm=brainstorm)
     assert again.store.path == outcome.store.path and again.n_scored_now == 0
 
 
@@ -221,7 +237,7 @@ def test_a_resumed_few_shot_run_keeps_its_recorded_examples(questions, lm, tmp_p
     first = run(questions[:4], tmp_path, lm, ptrue_shots=2)
     recorded = first.store.config["ptrue_pool"]
     # other hardware, other float noise: the pool would come out differently now
-    monkeypatch.setattr(tr, "ptrue_example_pool", lambda cands, answers, size: [
+    monkeypatch.setattr(tr, "ptrue_example_pool", lambda cands, proposals, size, mix, seed: [
         (q.id, tr.PTrueExample(question=q.question, proposed="something else", correct=False)) for q in cands[:size]])
     seen = []
     real_score = scoring.score
@@ -300,6 +316,12 @@ def test_agreement_correctness_and_likelihood_by_hand(hand_store) -> None:
     assert blank["seq_prob"] is None and blank["seq_logprob"] is None
     assert blank["agreement"] == 0.5  # "" and " " normalise to the empty greedy answer
     assert hand_store.config["ptrue_variant"] == "brainstorm"
+    # P(True) evaluates the first sample (Kadavath et al.'s protocol), one of the brainstormed answers
+    assert hand_store.config["ptrue_answer"] == "sample"
+    assert (paris["proposed_from"], paris["proposed"], paris["proposed_correct_exact"]) == ("s0", "paris", True)
+    assert (rhine["proposed"], rhine["proposed_correct_exact"]) == ("Danube", True)  # the greedy one was wrong
+    assert rhine["brainstormed"] == ["Danube", "Rhine"]
+    assert (blank["proposed"], blank["proposed_correct_exact"]) == ("", False)
 
 
 def test_summary_recomputed_from_disk_equals_summary_json(hand_store) -> None:
@@ -309,6 +331,8 @@ def test_summary_recomputed_from_disk_equals_summary_json(hand_store) -> None:
     assert json.dumps(again, sort_keys=True) == json.dumps(on_disk, sort_keys=True)
     assert on_disk["n_items"] == 3 and on_disk["n_empty"] == 1
     assert on_disk["accuracy"]["exact"]["estimate"] == pytest.approx(1 / 3)
+    assert on_disk["proposed_accuracy"]["estimate"] == pytest.approx(2 / 3)  # paris, Danube right; "" wrong
+    assert (on_disk["ptrue_answer"], on_disk["n_empty_proposed"], on_disk["n_empty_samples"]) == ("sample", 1, 3)
     text = summary_text(on_disk)
     assert "accuracy (exact)" in text and "p_true AUROC" in text
     html = report.read_text()
@@ -340,6 +364,13 @@ def test_summary_metrics_by_hand() -> None:
     assert s["accuracy"]["exact"]["estimate"] == 0.5
     # order of rows does not matter
     assert triviaqa_summary(rows[::-1], n_resamples=50) == s
+    # P(True) is judged against the answer it evaluated, the others against the greedy one
+    flipped = [{**r, "proposed": "x", "proposed_from": "s0", "proposed_correct_exact": not r["correct_exact"],
+                "proposed_correct_contains": not r["correct_exact"]} for r in rows]
+    f = triviaqa_summary(flipped, n_resamples=50)
+    assert f["signals"]["p_true"]["auroc"]["estimate"] == pytest.approx(0.25)
+    assert f["signals"]["seq_prob"] == s["signals"]["seq_prob"] and f["accuracy"] == s["accuracy"]
+    assert f["ptrue_answer"] == "sample" and s["ptrue_answer"] == "greedy"
 
 
 def test_empty_answers_rank_lowest_and_one_class_auroc_is_nan() -> None:
@@ -416,3 +447,23 @@ def test_embedded_chat_model_end_to_end(tmp_path) -> None:
     # resuming a finished run does nothing
     assert run_triviaqa(qs, {"split": "validation", "shots": 5, "limit": 5}, settings(tmp_path),
                         samples=4, max_new_tokens=16, loaded=model).n_scored_now == 0
+
+
+def test_ptrue_example_pool_mixes() -> None:
+    from calibkit.tasks.triviaqa import TriviaQuestion
+    from calibkit.triviaqa_run import Proposal, ptrue_example_pool
+
+    qs = [TriviaQuestion(id=f"t/{i}", question=f"Q{i}?", aliases=(f"a{i}",)) for i in range(20)]
+    props = [Proposal("s0", f"a{i}" if i % 4 == 0 else ("" if i == 19 else "wrong"), ()) for i in range(20)]
+    # every non-empty candidate: the True share is the accuracy on them, 5 of 19
+    everything = ptrue_example_pool(qs, props, size=19, mix="accuracy", seed=3)
+    assert sorted(q for q, _ in everything) == sorted(f"t/{i}" for i in range(19))
+    assert sum(e.correct for _, e in everything) == 5
+    # a seeded random draw, not the candidates' order; the same seed gives the same draw
+    few = ptrue_example_pool(qs, props, size=6, mix="accuracy", seed=3)
+    assert few == everything[:6] == ptrue_example_pool(qs, props, size=6, mix="accuracy", seed=3)
+    assert [q for q, _ in few] != [f"t/{i}" for i in range(6)]
+    assert few != ptrue_example_pool(qs, props, size=6, mix="accuracy", seed=4)
+    balanced = ptrue_example_pool(qs, props, size=8, mix="balanced")
+    assert [e.correct for _, e in balanced] == [True, False] * 4
+    assert all(e.proposed for _, e in balanced + everything)  # empty answers are never examples
