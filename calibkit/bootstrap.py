@@ -128,7 +128,7 @@ class Summary:
     ece: Interval  # top-label ECE, equal-width bins, mass-weighted
     rms_ce: Interval  # RMS calibration error, equal-width bins
     mce: Interval  # maximum calibration error, equal-width bins
-    ece_quantile: Interval  # top-label ECE, equal-mass bins (re-binned per resample)
+    ece_quantile: Interval  # top-label ECE, equal-mass bins (re-binned per resample): Kadavath et al.'s ECE
     brier: Interval  # multiclass Brier score, in [0, 2]
     nll: Interval  # mean negative log-likelihood, nats
     auroc: Interval  # AUROC of confidence for correctness (NaN if all right or all wrong)
@@ -168,8 +168,9 @@ def bootstrap_ci(
     Args:
         metric: a name from :data:`METRICS` — top-label names take
             ``(confidence, correct)``: ``"ece"``, ``"rms_ce"``, ``"mce"``,
-            ``"ece_quantile"`` (equal-mass bins), ``"ece_bin_mean"``
-            (Kadavath's unweighted mean over bins), ``"debiased_l2"``,
+            ``"ece_quantile"`` (equal-mass bins: Kadavath et al.'s ECE),
+            ``"ece_bin_mean"`` (unweighted mean of the equal-width bins'
+            gaps), ``"debiased_l2"``,
             ``"auroc"``, ``"aurc"``; option names take ``(probs, labels)``:
             ``"accuracy"``, ``"brier"``, ``"nll"``, ``"classwise_ece"``,
             ``"pooled_ece"``. Or any callable ``metric(*arrays) -> float``

@@ -128,6 +128,7 @@ def print_summary(summary: dict[str, Any], report: Path, *, as_json: bool) -> No
         ("n", f"{summary['n_items']}"),
         ("accuracy", f"{_fmt(m['accuracy']['estimate'])}  [{_fmt(m['accuracy']['low'])}, {_fmt(m['accuracy']['high'])}]"),
         ("ECE (10 bins)", f"{_fmt(ece['estimate'])}  [{_fmt(ece['low'])}, {_fmt(ece['high'])}]"),
+        ("ECE equal-mass", _fmt(m.get("ece_quantile", {}).get("estimate")) + "  (Kadavath et al.'s binning)"),
         ("Brier", _fmt(m["brier"]["estimate"])),
         ("NLL", _fmt(m["nll"]["estimate"])),
         ("AUROC", _fmt(m["auroc"]["estimate"])),

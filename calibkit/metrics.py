@@ -113,9 +113,12 @@ def ece(
     * ``norm="max"``: MCE, ``max_j d_j`` (weights ignored); netcal ``MCE``.
 
     ``weighting="mass"`` weights bins by their share of items;
-    ``weighting="uniform"`` gives every non-empty bin the same weight — the
-    unweighted mean over bins used in Kadavath et al. (2022, "Language
-    Models (Mostly) Know What They Know"), and netcal's ``ACE`` for l1.
+    ``weighting="uniform"`` gives every non-empty bin the same weight (the
+    unweighted mean of the bins' gaps; netcal's ``ACE`` for l1).
+
+    Kadavath et al. (2022, "Language Models (Mostly) Know What They Know")
+    report the top-label ECE with 10 equal-mass bins: ``strategy="quantile"``
+    with the default mass weighting (bootstrap name ``"ece_quantile"``).
 
     Args:
         confidence: ``(n,)`` floats in [0, 1].
@@ -246,12 +249,13 @@ def classwise_ece(
 def pooled_option_stats(
     probs: np.ndarray, labels: np.ndarray, *, n_bins: int = 10, option_mask: np.ndarray | None = None
 ) -> BinStats:
-    """Kadavath et al.'s pooled calibration chart over all options.
+    """The all-options pooled calibration chart's bins.
 
     Every option of every item is one point: its probability versus whether
     it is the right option (so ``n * k`` points, of which ``n`` are correct),
-    in equal-count (``"quantile"``) bins. Kadavath et al. (2022), Section 3,
-    draw their multiple-choice calibration charts this way.
+    in equal-count (``"quantile"``) bins, as Kadavath et al. (2022,
+    Section 3) draw their multiple-choice calibration charts. Their ECE is
+    the top-label one (``ece(..., strategy="quantile")``), not this.
 
     Args:
         option_mask: ``(n, k)`` bool, True where an item has that option;
@@ -276,7 +280,7 @@ def pooled_option_stats(
 def pooled_ece(
     probs: np.ndarray, labels: np.ndarray, *, n_bins: int = 10, option_mask: np.ndarray | None = None
 ) -> float:
-    """Mass-weighted l1 calibration error of :func:`pooled_option_stats`.
+    """Mass-weighted l1 calibration error of :func:`pooled_option_stats` (all options pooled).
 
     Example:
         >>> round(pooled_ece(np.array([[0.9, 0.1], [0.2, 0.8]]), np.array([0, 0]), n_bins=2), 6)  # |0.5 - 0.15|, |0.5 - 0.85|

@@ -21,10 +21,10 @@ CROSS_FIT_FOLDS = 5  # folds of the cross-fitted temperature in sweeps
 
 METRIC_LABELS = {
     "accuracy": "accuracy",
-    "ece": "ECE (10 bins)",
+    "ece": "ECE (top-label, 10 equal-width bins)",
     "rms_ce": "RMS calibration error",
     "mce": "max calibration error",
-    "ece_quantile": "ECE (equal-mass bins)",
+    "ece_quantile": "ECE as Kadavath et al. (top-label, 10 equal-mass bins)",
     "brier": "Brier (multiclass)",
     "nll": "NLL (nats)",
     "auroc": "AUROC (confidence vs correct)",
@@ -53,7 +53,8 @@ def metrics_frame(summary: Mapping[str, Any]) -> pd.DataFrame:
                      "95% CI low": iv["low"], "95% CI high": iv["high"]})
     rows.append({"metric": "mean option mass", "estimate": summary["option_mass_mean"],
                  "95% CI low": None, "95% CI high": None})
-    rows.append({"metric": "pooled ECE (Kadavath, all options)", "estimate": summary["pooled_ece"],
+    rows.append({"metric": "all-options pooled ECE (every option's probability, equal-mass bins)",
+                 "estimate": summary["pooled_ece"],
                  "95% CI low": None, "95% CI high": None})
     rows.append({"metric": f"ECE at T={analysis.KADAVATH_TEMPERATURE}", "estimate": summary["ece_at_kadavath_t"],
                  "95% CI low": None, "95% CI high": None})

@@ -78,3 +78,25 @@ def test_an_option_mask_must_cover_the_labels():
     probs, labels = np.array([[0.5, 0.5, 0.0], [0.2, 0.3, 0.5]]), np.array([0, 2])
     with pytest.raises(ValueError, match="option_mask must have shape"):
         metrics.pooled_option_stats(probs, labels, option_mask=np.array([[True, True, False], [True, True, False]]))
+
+
+def test_each_ece_in_a_report_is_named_by_what_it_computes():
+    """'as Kadavath et al.' is the top-label ECE with 10 equal-mass bins; the headline ECE has
+    10 equal-width bins; the pooled all-options number is not called Kadavath's."""
+    from calibkit.run_report import metrics_frame
+
+    rng = np.random.default_rng(4)
+    items = [ScoredItem(id=f"q{i}", task="t", options=("A", "B", "C", "D"),
+                        logprobs=tuple(rng.normal(size=4) * 2), answer=int(rng.integers(4))) for i in range(200)]
+    summary = analysis.run_summary(items, n_resamples=20)
+    frame = metrics_frame(summary).set_index("metric")["estimate"]
+    arr = analysis.option_arrays(items)
+    top = metrics.top_label(arr.probs(), arr.labels)
+    (kadavath,) = [label for label in frame.index if "Kadavath" in label]
+    assert "equal-mass" in kadavath and "top-label" in kadavath
+    assert frame[kadavath] == pytest.approx(metrics.ece(top.confidence, top.correct, n_bins=10, strategy="quantile"))
+    (headline,) = [label for label in frame.index if "equal-width" in label]
+    assert frame[headline] == pytest.approx(metrics.ece(top.confidence, top.correct, n_bins=10))
+    (pooled,) = [label for label in frame.index if "pooled" in label]
+    assert frame[pooled] == pytest.approx(metrics.pooled_ece(arr.probs(), arr.labels))
+    assert frame[kadavath] != frame[headline] != frame[pooled]
