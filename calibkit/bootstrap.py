@@ -18,7 +18,9 @@ named metric on all resamples at once:
 
 The intervals are plain percentile intervals (Efron & Tibshirani 1993,
 ch. 13): the ``(1 - level) / 2`` and ``(1 + level) / 2`` quantiles of the
-resampled values. Seeds are passed to ``numpy.random.default_rng``; the same
+resampled values. Every task reports intervals as :class:`Interval` and
+paired comparisons as :class:`PairedDifference`, whose p-value comes from
+:func:`paired_p_value`, the one test calibkit uses. Seeds are passed to ``numpy.random.default_rng``; the same
 seed and item count give the same resample indices, whichever metric (or
 callable) is evaluated, so intervals for different metrics or different
 temperatures are computed on the same resamples.
@@ -73,6 +75,7 @@ class Interval:
     high: float  # upper percentile bound
     level: float  # nominal coverage, e.g. 0.95
     n_resamples: int  # resamples on which the metric was defined (AUROC needs both classes)
+    bootstrap_mean: float = math.nan  # mean of the resampled values; estimate - bootstrap_mean shows small-sample bias
 
     def to_json(self) -> dict[str, Any]:
         """Plain JSON types; NaN becomes null."""
@@ -82,16 +85,18 @@ class Interval:
             "high": _json_float(self.high),
             "level": self.level,
             "n_resamples": self.n_resamples,
+            "bootstrap_mean": _json_float(self.bootstrap_mean),
         }
 
 
 @dataclass(frozen=True)
 class PairedDifference:
-    """Difference of one metric between two models scored on the same items.
+    """Difference of one statistic between two models measured on the same items.
 
-    ``difference = estimate_a - estimate_b``; ``low``/``high`` bound it; the
-    two-sided ``p_value`` tests "no difference" (see
-    :func:`paired_bootstrap`).
+    ``difference = estimate_a - estimate_b``; ``low``/``high`` are the
+    percentile interval of the paired resampled differences; the two-sided
+    ``p_value`` tests "no difference" by :func:`paired_p_value`. Built by
+    :func:`paired_difference` for every task.
     """
 
     estimate_a: float  # metric of model a on all items
@@ -226,12 +231,8 @@ def paired_bootstrap(
     question), which removes the between-item variance the two share.
 
     The interval is the percentile interval of the resampled differences
-    ``d*``. The p-value is the centred (null-shifted) bootstrap test
-    (Efron & Tibshirani 1993, §16.4; Hall & Wilson 1991): ``d* - d`` mimics
-    the sampling distribution of ``d`` around its true value, so under
-    H0 (true difference 0)
-    ``p = (1 + #{|d*_b - d| >= |d|}) / (1 + B)``. It is approximately
-    uniform under H0 and never 0.
+    ``d*`` and the p-value is :func:`paired_p_value` of them (see
+    :func:`paired_difference`).
 
     Args:
         metric: a name from :data:`METRICS` or a callable, as in
@@ -270,21 +271,61 @@ def paired_bootstrap(
             va_parts.append(pa.kernel(w))
             vb_parts.append(pb.kernel(w))
         va, vb = np.concatenate(va_parts), np.concatenate(vb_parts)
-    diff = est_a - est_b
-    d = va - vb
+    return paired_difference(est_a, est_b, va - vb, level=level)
+
+
+def paired_p_value(draws: np.ndarray) -> float:
+    """Two-sided bootstrap p-value of "no difference" from paired resampled differences.
+
+    ``p = min(1, 2 * min(#{d* <= 0} + 1, #{d* >= 0} + 1) / (B + 1))`` over the
+    ``B`` finite resampled differences ``d*``: the smallest ``1 - level``
+    at which the two-sided percentile interval of ``d*`` stops covering 0
+    (the test that inverts the interval calibkit reports; Efron & Tibshirani
+    1993, §15.4 and ch. 16), with the ``+ 1`` of Davison & Hinkley (1997,
+    eq. 4.11) so that a finite bootstrap never reports ``p = 0``. Chosen
+    over the centred test ``#{|d* - d| >= |d|}`` so that a reported p and a
+    reported interval never disagree about 0: ``p < 1 - level`` exactly
+    when the interval excludes 0, up to the ``+ 1``. NaN without draws.
+
+    Example:
+        >>> paired_p_value(np.array([0.1, 0.2, 0.3, -0.1]))  # 2 * (1 + 1) / 5
+        0.8
+    """
+    d = np.asarray(draws, dtype=np.float64)
     d = d[np.isfinite(d)]
     if d.size == 0:
-        low = high = p = math.nan
-    else:
-        low, high = _percentiles(d, level)
-        p = float((1 + np.count_nonzero(np.abs(d - diff) >= abs(diff))) / (1 + d.size))
+        return math.nan
+    below = (1 + np.count_nonzero(d <= 0)) / (1 + d.size)
+    above = (1 + np.count_nonzero(d >= 0)) / (1 + d.size)
+    return float(min(1.0, 2 * min(below, above)))
+
+
+def paired_difference(estimate_a: float, estimate_b: float, draws: np.ndarray, *, level: float = 0.95) -> PairedDifference:
+    """The :class:`PairedDifference` of two statistics from their paired resampled differences.
+
+    Args:
+        estimate_a, estimate_b: the statistic of each model on all items.
+        draws: ``(B,)`` the statistic's difference a - b on each of ``B``
+            resamples that drew the same items for both models; non-finite
+            values (a statistic undefined on a resample) are left out.
+        level: coverage of the percentile interval.
+
+    Example:
+        >>> d = paired_difference(0.5, 0.3, np.array([0.1, 0.2, 0.3, 0.25]), level=0.5)
+        >>> round(d.difference, 6), round(d.low, 6), d.high, d.p_value
+        (0.2, 0.175, 0.2625, 0.4)
+    """
+    level = _check_level(level)
+    d = np.asarray(draws, dtype=np.float64)
+    d = d[np.isfinite(d)]
+    low, high = _percentiles(d, level) if d.size else (math.nan, math.nan)
     return PairedDifference(
-        estimate_a=est_a,
-        estimate_b=est_b,
-        difference=diff,
+        estimate_a=float(estimate_a),
+        estimate_b=float(estimate_b),
+        difference=float(estimate_a) - float(estimate_b),
         low=low,
         high=high,
-        p_value=p,
+        p_value=paired_p_value(d),
         n_resamples=int(d.size),
         level=level,
     )
@@ -384,6 +425,20 @@ def _count_chunks(n: int, n_resamples: int, seed: int) -> Iterator[np.ndarray]:
         yield np.bincount(flat, minlength=b * n).reshape(b, n).astype(np.float64)
 
 
+def resample_indices(n: int, n_resamples: int, seed: int) -> np.ndarray:
+    """``(n_resamples, n)`` item indices drawn with replacement: the resamples every interval here uses.
+
+    The same ``(n, n_resamples, seed)`` gives the same rows as the named
+    metrics' resamples, so statistics computed elsewhere (a task's own
+    vectorized statistic) are resampled identically.
+
+    Example:
+        >>> resample_indices(3, 2, 0).shape
+        (2, 3)
+    """
+    return np.concatenate(list(_index_chunks(n, _check_count("n_resamples", n_resamples), _check_seed(seed))))
+
+
 def _index_chunks(n: int, n_resamples: int, seed: int) -> Iterator[np.ndarray]:
     """Resample index matrices, shape ``(b, n)``; the draws depend only on (n, n_resamples, seed)."""
     rng = np.random.default_rng(seed)
@@ -408,12 +463,26 @@ def _callable_values(metric: Callable[..., float], arrays: tuple[np.ndarray, ...
     return values
 
 
+def interval(estimate: float, draws: np.ndarray, *, level: float = 0.95) -> Interval:
+    """The percentile :class:`Interval` of a statistic from its resampled values.
+
+    Non-finite draws (a statistic undefined on a resample) are left out and
+    not counted in ``n_resamples``.
+
+    Example:
+        >>> iv = interval(0.5, np.array([0.4, 0.5, 0.6, np.nan]), level=0.5)
+        >>> iv.low, iv.high, iv.n_resamples, round(iv.bootstrap_mean, 6)
+        (0.45, 0.55, 3, 0.5)
+    """
+    return _interval(estimate, np.asarray(draws, dtype=np.float64), _check_level(level))
+
+
 def _interval(estimate: float, values: np.ndarray, level: float) -> Interval:
     ok = values[np.isfinite(values)]
     if ok.size == 0:
         return Interval(float(estimate), math.nan, math.nan, level, 0)
     low, high = _percentiles(ok, level)
-    return Interval(float(estimate), low, high, level, int(ok.size))
+    return Interval(float(estimate), low, high, level, int(ok.size), float(ok.mean()))
 
 
 def _percentiles(values: np.ndarray, level: float) -> tuple[float, float]:

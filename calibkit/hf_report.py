@@ -29,7 +29,8 @@ from calibkit.hf_study import (
     human_production,
     speaker_analyses,
 )
-from calibkit.human import Estimate, ProductionTable
+from calibkit.bootstrap import Interval
+from calibkit.human import ProductionTable
 from calibkit.report import Report
 from calibkit.store import REPORT_FILE, RunStore
 from calibkit.tasks import herbstritt_franke as hf
@@ -62,9 +63,9 @@ def _row(human_data: str, speaker: str, c: Mapping[str, Any], r_range: str, mass
 
     return {
         "human data": human_data, "speaker": speaker,
-        "Pearson r": num(c["pearson"]["value"]), "r low": num(c["pearson"]["low"]),
-        "r high": num(c["pearson"]["high"]), "Spearman": num(c["spearman"]["value"]),
-        "mean JSD (bits)": num(c["mean_jsd_bits"]["value"]), "mean TV": num(c["mean_total_variation"]),
+        "Pearson r": num(c["pearson"]["estimate"]), "r low": num(c["pearson"]["low"]),
+        "r high": num(c["pearson"]["high"]), "Spearman": num(c["spearman"]["estimate"]),
+        "mean JSD (bits)": num(c["mean_jsd_bits"]["estimate"]), "mean TV": num(c["mean_total_variation"]),
         "LLR bits/trial": num(c["llr_bits_per_trial"]), "r range over templates": r_range, "option mass": num(mass),
     }
 
@@ -95,9 +96,9 @@ def level_frame(result: SpeakerResult) -> pd.DataFrame:
     """By uncertainty level (none / low / high) for one speaker result."""
     return pd.DataFrame([
         {"uncertainty": lv.uncertainty, "contexts": lv.n_contexts, "human trials": lv.n_trials,
-         "mean JSD (bits)": lv.mean_jsd_bits.value, "JSD low": lv.mean_jsd_bits.low,
+         "mean JSD (bits)": lv.mean_jsd_bits.estimate, "JSD low": lv.mean_jsd_bits.low,
          "JSD high": lv.mean_jsd_bits.high, "mean TV": lv.mean_total_variation,
-         "Pearson r": lv.pearson.value, "LLR bits/trial": lv.llr_bits_per_trial}
+         "Pearson r": lv.pearson.estimate, "LLR bits/trial": lv.llr_bits_per_trial}
         for lv in result.comparison.levels
     ])
 
@@ -165,8 +166,8 @@ def _header(store: RunStore, results: StudyResults) -> dict[str, Any]:
     return fields
 
 
-def _fmt(e: Estimate) -> str:
-    return f"{e.value:.3f} [{e.low:.3f}, {e.high:.3f}]"
+def _fmt(e: Interval) -> str:
+    return f"{e.estimate:.3f} [{e.low:.3f}, {e.high:.3f}]"
 
 
 def write_hf_report(store: RunStore, *, n_resamples: int = 1000, seed: int = 0) -> Path:
@@ -241,10 +242,10 @@ def comparison_frame(comparison: StudyComparison) -> pd.DataFrame:
         j, r = d.mean_jsd_bits, d.pearson
         rows.append({
             "reading": row.key, "human data": TABLE_LABELS[row.table], "a": d.names[0], "b": d.names[1],
-            "JSD a": j.a, "JSD b": j.b, "JSD a-b": j.difference.value, "JSD low": j.difference.low,
-            "JSD high": j.difference.high, "JSD p": j.p_value,
-            "r a": r.a, "r b": r.b, "r a-b": r.difference.value, "r p": r.p_value,
-            "closer to people (JSD)": d.names[0] if j.difference.value < 0 else d.names[1],
+            "JSD a": j.estimate_a, "JSD b": j.estimate_b, "JSD a-b": j.difference, "JSD low": j.low,
+            "JSD high": j.high, "JSD p": j.p_value,
+            "r a": r.estimate_a, "r b": r.estimate_b, "r a-b": r.difference, "r p": r.p_value,
+            "closer to people (JSD)": d.names[0] if j.difference < 0 else d.names[1],
         })
     return pd.DataFrame(rows)
 

@@ -38,12 +38,12 @@ from typing import Any, Callable, Iterable, Mapping, Sequence
 import numpy as np
 
 from calibkit import human, rsa
+from calibkit.bootstrap import Interval, interval
 from calibkit.human import (
     COMPLEX_EXPRESSIONS,
     CONTEXTS,
     MERGED_COMPLEX_EXPRESSIONS,
     N_BALLS,
-    Estimate,
     HumanComparison,
     InterpretationTable,
     ModelDifference,
@@ -128,8 +128,8 @@ class ListenerComparison:
     jsd_bits: np.ndarray  # (M,) Jensen-Shannon divergence per expression, bits
     human_mean: np.ndarray  # (M,) people's mean guess of red balls
     model_mean: np.ndarray  # (M,) the model's expected number of red balls
-    mean_jsd_bits: Estimate  # mean of jsd_bits, bootstrap over listeners' answers
-    pearson: Estimate  # r over the M x 11 cells
+    mean_jsd_bits: Interval  # mean of jsd_bits, bootstrap over listeners' answers
+    pearson: Interval  # r over the M x 11 cells
     mean_r: float  # Pearson r of human_mean vs model_mean over expressions (nan if constant)
 
     def to_dict(self) -> dict[str, Any]:
@@ -357,7 +357,7 @@ def compare_listener(
     *,
     n_resamples: int = 1000,
     seed: int = 0,
-    confidence: float = 0.95,
+    level: float = 0.95,
 ) -> ListenerComparison:
     """Model vs people on the red-ball question, per expression and over all (M, 11) cells.
 
@@ -366,7 +366,7 @@ def compare_listener(
 
     >>> h = human.load_simple_interpretation()
     >>> c = compare_listener(h.state_proportions, h, n_resamples=20)
-    >>> float(c.mean_jsd_bits.value), round(c.pearson.value, 6)
+    >>> float(c.mean_jsd_bits.estimate), round(c.pearson.estimate, 6)
     (0.0, 1.0)
     """
     if not isinstance(human_table, InterpretationTable):
@@ -376,8 +376,8 @@ def compare_listener(
         raise ValueError(f"model_state must have shape {human_table.state_counts.shape}, got {q.shape}")
     if not isinstance(n_resamples, int) or n_resamples < 1:
         raise ValueError(f"n_resamples must be a positive integer, got {n_resamples!r}")
-    if not 0 < confidence < 1:
-        raise ValueError(f"confidence must be in (0, 1), got {confidence}")
+    if not 0 < level < 1:
+        raise ValueError(f"level must be in (0, 1), got {level}")
     p = human_table.state_proportions
     states = np.arange(N_BALLS + 1)
     jsd = human.jensen_shannon_bits(p, q)
@@ -393,19 +393,10 @@ def compare_listener(
         jsd_bits=jsd,
         human_mean=hm,
         model_mean=mm,
-        mean_jsd_bits=_estimate(float(jsd.mean()), boot_jsd, confidence),
-        pearson=_estimate(human.pearson_r(p, q), boot_r, confidence),
+        mean_jsd_bits=interval(float(jsd.mean()), boot_jsd, level=level),
+        pearson=interval(human.pearson_r(p, q), boot_r, level=level),
         mean_r=float(mean_r),
     )
-
-
-def _estimate(value: float, draws: np.ndarray, confidence: float) -> Estimate:
-    finite = draws[np.isfinite(draws)]
-    if finite.size == 0:
-        return Estimate(float(value), math.nan, math.nan, math.nan)
-    tail = (1 - confidence) / 2
-    low, high = np.quantile(finite, [tail, 1 - tail])
-    return Estimate(float(value), float(low), float(high), float(finite.mean()))
 
 
 def baselines() -> dict[str, dict[str, np.ndarray]]:

@@ -38,6 +38,8 @@ from typing import Any
 import numpy as np
 from scipy.stats import rankdata
 
+from calibkit.bootstrap import Interval, PairedDifference, interval, paired_difference, resample_indices
+
 N_BALLS = 10  # balls in the urn; red-ball answers run 0..N_BALLS
 CONTEXTS: tuple[tuple[int, int], ...] = (
     (2, 0), (2, 2), (4, 1), (4, 2), (4, 3),
@@ -389,23 +391,6 @@ def _paired_vectors(x, y) -> tuple[np.ndarray, np.ndarray]:
 
 
 @dataclass(frozen=True)
-class Estimate:
-    """A statistic on the observed data and its percentile-bootstrap interval.
-
-    The interval is where the statistic falls when the experiment is re-run
-    with the same number of trials per context (percentiles of the
-    resampled statistic). Sampling noise in the human proportions biases JSD
-    up and |r| down, so for a model that fits well the interval can sit
-    beside the observed value rather than around it (see ``bootstrap_mean``).
-    """
-
-    value: float  # the statistic on the observed counts
-    low: float  # lower percentile bound over the bootstrap resamples (nan if undefined)
-    high: float  # upper percentile bound
-    bootstrap_mean: float  # mean over the resamples; value - bootstrap_mean shows the small-sample bias
-
-
-@dataclass(frozen=True)
 class ContextRow:
     """Model vs people in one urn context."""
 
@@ -427,9 +412,9 @@ class LevelRow:
     uncertainty: str  # none / low / high
     n_contexts: int  # contexts at this level
     n_trials: int  # human trials at this level
-    mean_jsd_bits: Estimate  # mean of the contexts' JSD, with bootstrap interval
+    mean_jsd_bits: Interval  # mean of the contexts' JSD, with bootstrap interval
     mean_total_variation: float  # mean of the contexts' TV
-    pearson: Estimate  # r over this level's context x expression cells
+    pearson: Interval  # r over this level's context x expression cells
     llr_bits_per_trial: float  # pooled over this level's trials
 
 
@@ -440,16 +425,16 @@ class HumanComparison:
     expressions: tuple[str, ...]  # the E expressions, column order
     contexts: tuple[ContextRow, ...]  # one row per context, table order
     levels: tuple[LevelRow, ...]  # none, low, high (levels present only)
-    pearson: Estimate  # r over all C x E cells, human proportions vs model probabilities
-    spearman: Estimate  # rank r over the same cells
-    mean_jsd_bits: Estimate  # mean over contexts of the per-context JSD
+    pearson: Interval  # r over all C x E cells, human proportions vs model probabilities
+    spearman: Interval  # rank r over the same cells
+    mean_jsd_bits: Interval  # mean over contexts of the per-context JSD
     mean_total_variation: float  # mean over contexts of the per-context TV
     llr_bits_per_trial: float  # pooled over all trials, bits; > 0 beats a uniform speaker
     model_probs: np.ndarray  # (C, E) the model's distributions that were compared
     human_counts: np.ndarray  # (C, E) the human counts they were compared with
     n_resamples: int  # bootstrap resamples behind every interval
     seed: int  # seed of the bootstrap generator
-    confidence: float  # interval coverage, e.g. 0.95
+    level: float  # interval coverage, e.g. 0.95
     smoothing: float  # additive smoothing of model probabilities in the log-likelihood
 
     @property
@@ -488,22 +473,13 @@ def _check_model(model_probs: np.ndarray, human: ProductionTable, name: str = "m
     return _check_probs(name, q)
 
 
-def _check_bootstrap(n_resamples: int, seed: int, confidence: float) -> None:
+def _check_bootstrap(n_resamples: int, seed: int, level: float) -> None:
     if not isinstance(n_resamples, (int, np.integer)) or n_resamples < 1:
         raise ValueError(f"n_resamples must be a positive integer, got {n_resamples!r}")
     if not isinstance(seed, (int, np.integer)):
         raise ValueError(f"seed must be an integer, got {seed!r}")
-    if not 0 < confidence < 1:
-        raise ValueError(f"confidence must be in (0, 1), got {confidence}")
-
-
-def _interval(value: float, draws: np.ndarray, confidence: float) -> Estimate:
-    tail = (1 - confidence) / 2
-    finite = draws[np.isfinite(draws)]
-    if finite.size == 0:
-        return Estimate(float(value), float("nan"), float("nan"), float("nan"))
-    low, high = np.quantile(finite, [tail, 1 - tail])
-    return Estimate(float(value), float(low), float(high), float(finite.mean()))
+    if not 0 < level < 1:
+        raise ValueError(f"level must be in (0, 1), got {level}")
 
 
 def _mode(row: np.ndarray, expressions: tuple[str, ...]) -> str:
@@ -516,7 +492,7 @@ def compare_to_humans(
     *,
     n_resamples: int = 1000,
     seed: int = 0,
-    confidence: float = 0.95,
+    level: float = 0.95,
     smoothing: float = 1e-3,
 ) -> HumanComparison:
     """Compare a model's per-context expression distributions with people's.
@@ -536,11 +512,11 @@ def compare_to_humans(
     with ``numpy.random.default_rng(seed)``.
 
     >>> h = load_simple_production()
-    >>> round(compare_to_humans(h.proportions, h, n_resamples=10).pearson.value, 3)
+    >>> round(compare_to_humans(h.proportions, h, n_resamples=10).pearson.estimate, 3)
     1.0
     """
     q = _check_model(model_probs, human)
-    _check_bootstrap(n_resamples, seed, confidence)
+    _check_bootstrap(n_resamples, seed, level)
     if not smoothing >= 0:
         raise ValueError(f"smoothing must be >= 0, got {smoothing}")
     counts = human.counts
@@ -562,21 +538,21 @@ def compare_to_humans(
 
     levels = np.array(human.uncertainty)
     level_rows = []
-    for level in UNCERTAINTY_LEVELS:
-        sel = levels == level
+    for uncertainty in UNCERTAINTY_LEVELS:
+        sel = levels == uncertainty
         if not sel.any():
             continue
         level_rows.append(
             LevelRow(
-                uncertainty=level,
+                uncertainty=uncertainty,
                 n_contexts=int(sel.sum()),
                 n_trials=int(n[sel].sum()),
-                mean_jsd_bits=_interval(jsd[sel].mean(), boot_jsd[:, sel].mean(axis=1), confidence),
+                mean_jsd_bits=interval(jsd[sel].mean(), boot_jsd[:, sel].mean(axis=1), level=level),
                 mean_total_variation=float(tv[sel].mean()),
-                pearson=_interval(
+                pearson=interval(
                     _pearson_rows(p[sel].ravel(), q[sel].ravel()),
                     _pearson_rows(boot_p[:, sel].reshape(n_resamples, -1), q[sel].reshape(1, -1)),
-                    confidence,
+                    level=level,
                 ),
                 llr_bits_per_trial=float(llr[sel].sum() / n[sel].sum()),
             )
@@ -600,29 +576,18 @@ def compare_to_humans(
         expressions=human.expressions,
         contexts=rows,
         levels=tuple(level_rows),
-        pearson=_interval(_pearson_rows(p.ravel(), q.ravel()), boot_r, confidence),
-        spearman=_interval(_pearson_rows(rankdata(p.ravel()), q_ranks), boot_rho, confidence),
-        mean_jsd_bits=_interval(jsd.mean(), boot_jsd.mean(axis=1), confidence),
+        pearson=interval(_pearson_rows(p.ravel(), q.ravel()), boot_r, level=level),
+        spearman=interval(_pearson_rows(rankdata(p.ravel()), q_ranks), boot_rho, level=level),
+        mean_jsd_bits=interval(jsd.mean(), boot_jsd.mean(axis=1), level=level),
         mean_total_variation=float(tv.mean()),
         llr_bits_per_trial=float(llr.sum() / n.sum()),
         model_probs=_read_only(q, np.float64),
         human_counts=counts,
         n_resamples=int(n_resamples),
         seed=int(seed),
-        confidence=float(confidence),
+        level=float(level),
         smoothing=float(smoothing),
     )
-
-
-@dataclass(frozen=True)
-class PairedDifference:
-    """One statistic for two models on the same human data, and their difference."""
-
-    statistic: str  # "mean_jsd_bits" (lower is closer) or "pearson_r" (higher is closer)
-    a: float  # the statistic for model a
-    b: float  # the statistic for model b
-    difference: Estimate  # a - b with its paired-bootstrap interval
-    p_value: float  # two-sided paired-bootstrap p-value for "difference is 0"
 
 
 @dataclass(frozen=True)
@@ -630,26 +595,15 @@ class ModelDifference:
     """Which of two models is closer to people (:func:`compare_models`)."""
 
     names: tuple[str, str]  # labels of model a and model b
-    mean_jsd_bits: PairedDifference  # a - b < 0: a is closer
-    pearson: PairedDifference  # a - b > 0: a is closer
+    mean_jsd_bits: PairedDifference  # mean JSD (bits), a - b < 0: a is closer
+    pearson: PairedDifference  # Pearson r, a - b > 0: a is closer
     n_resamples: int  # bootstrap resamples (of contexts)
     seed: int  # seed of the bootstrap generator
-    confidence: float  # interval coverage
+    level: float  # interval coverage
 
     def to_json(self, *, indent: int | None = 2) -> str:
         """JSON text of the whole record (nan written as null)."""
         return json.dumps(_nan_to_none(dataclasses.asdict(self)), indent=indent)
-
-
-def _bootstrap_p(draws: np.ndarray) -> float:
-    # Two-sided: twice the smaller share of resamples on either side of 0,
-    # with the +1 correction so a finite bootstrap never reports p = 0.
-    draws = draws[np.isfinite(draws)]
-    if draws.size == 0:
-        return float("nan")
-    below = (1 + np.count_nonzero(draws <= 0)) / (1 + draws.size)
-    above = (1 + np.count_nonzero(draws >= 0)) / (1 + draws.size)
-    return float(min(1.0, 2 * min(below, above)))
 
 
 def compare_models(
@@ -660,25 +614,27 @@ def compare_models(
     names: tuple[str, str] = ("a", "b"),
     n_resamples: int = 1000,
     seed: int = 0,
-    confidence: float = 0.95,
+    level: float = 0.95,
 ) -> ModelDifference:
     """Paired bootstrap over contexts: is model a or model b closer to people?
 
     Both models are (C, E) probability tables for ``human``'s contexts.
     Each resample draws C contexts with replacement (the same draw for both
     models) and recomputes the mean per-context JSD (bits) and the Pearson r
-    over the drawn contexts' cells; the difference a - b gets a percentile
-    interval and a two-sided p-value (twice the smaller share of resampled
-    differences on either side of 0, +1 corrected).
+    over the drawn contexts' cells; the difference a - b is a
+    :class:`calibkit.bootstrap.PairedDifference` (percentile interval,
+    p-value by :func:`calibkit.bootstrap.paired_p_value`, the test every
+    calibkit comparison uses). The resamples are
+    :func:`calibkit.bootstrap.resample_indices`, as for the other tasks.
 
     >>> h = load_simple_production()
     >>> d = compare_models(h.proportions, np.full((15, 5), 0.2), h, n_resamples=200)
-    >>> d.mean_jsd_bits.difference.value < 0, d.mean_jsd_bits.p_value < 0.05
+    >>> d.mean_jsd_bits.difference < 0, d.mean_jsd_bits.p_value < 0.05
     (True, True)
     """
     qa = _check_model(model_a, human, "model_a")
     qb = _check_model(model_b, human, "model_b")
-    _check_bootstrap(n_resamples, seed, confidence)
+    _check_bootstrap(n_resamples, seed, level)
     if len(names) != 2:
         raise ValueError(f"names must hold two labels, got {names!r}")
     p = human.proportions
@@ -686,25 +642,16 @@ def compare_models(
     jsd_a, jsd_b = jensen_shannon_bits(p, qa), jensen_shannon_bits(p, qb)
     r_a, r_b = _pearson_rows(p.ravel(), qa.ravel()), _pearson_rows(p.ravel(), qb.ravel())
 
-    idx = np.random.default_rng(seed).integers(0, C, size=(n_resamples, C))
+    idx = resample_indices(C, n_resamples, seed)
     d_jsd = jsd_a[idx].mean(axis=1) - jsd_b[idx].mean(axis=1)
     hp = p[idx].reshape(n_resamples, -1)
     d_r = _pearson_rows(hp, qa[idx].reshape(n_resamples, -1)) - _pearson_rows(hp, qb[idx].reshape(n_resamples, -1))
 
-    def paired(stat: str, a: float, b: float, draws: np.ndarray) -> PairedDifference:
-        return PairedDifference(
-            statistic=stat,
-            a=float(a),
-            b=float(b),
-            difference=_interval(float(a - b), draws, confidence),
-            p_value=_bootstrap_p(draws),
-        )
-
     return ModelDifference(
         names=(str(names[0]), str(names[1])),
-        mean_jsd_bits=paired("mean_jsd_bits", jsd_a.mean(), jsd_b.mean(), d_jsd),
-        pearson=paired("pearson_r", r_a, r_b, d_r),
+        mean_jsd_bits=paired_difference(jsd_a.mean(), jsd_b.mean(), d_jsd, level=level),
+        pearson=paired_difference(r_a, r_b, d_r, level=level),
         n_resamples=int(n_resamples),
         seed=int(seed),
-        confidence=float(confidence),
+        level=float(level),
     )

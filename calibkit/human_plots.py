@@ -125,8 +125,8 @@ def cell_scatter(comparison: HumanComparison, *, name: str = "model") -> go.Figu
     r, rho = comparison.pearson, comparison.spearman
     fig.update_layout(
         title=(
-            f"{name} vs people: Pearson r = {r.value:.3f} [{r.low:.3f}, {r.high:.3f}], "
-            f"Spearman ρ = {rho.value:.3f} [{rho.low:.3f}, {rho.high:.3f}]"
+            f"{name} vs people: Pearson r = {r.estimate:.3f} [{r.low:.3f}, {r.high:.3f}], "
+            f"Spearman ρ = {rho.estimate:.3f} [{rho.low:.3f}, {rho.high:.3f}]"
         ),
         xaxis=dict(title=f"{name} probability", range=[-0.02, 1.02]),
         yaxis=dict(title="share of people", range=[-0.02, 1.02], scaleanchor="x"),

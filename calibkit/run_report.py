@@ -156,7 +156,7 @@ def write_comparison_report(stores: Sequence[RunStore], comparison: Comparison, 
     report.add_header({"runs": len(labels), "shared items": comparison.n_items,
                        **{f"run {i + 1}": str(s.path) for i, s in enumerate(stores)}}, title="Runs")
     report.add_table("Metrics and paired-bootstrap differences (vs the first run)", comparison.table,
-                     caption="difference = run - first run on the same items; p: two-sided centred bootstrap.")
+                     caption="difference = run - first run on the same items; p: two-sided paired-bootstrap test (p < 0.05 exactly when the 95% CI excludes 0).")
     stats = {lab: analysis.reliability_stats(items) for lab, items in aligned.items()}
     eces = comparison.table[comparison.table.metric == "ece"].set_index("run")["estimate"].to_dict()
     report.add_figure("Reliability diagrams", plots.reliability_diagram(stats, ece=eces))

@@ -872,7 +872,7 @@ def write_triviaqa_comparison_report(stores: Sequence[RunStore], comparison: Tri
     report.add_header({"runs": len(labels), "shared questions": comparison.n_items,
                        **{f"run {i + 1}": str(s.path) for i, s in enumerate(stores)}}, title="Runs")
     report.add_table("Metrics and paired-bootstrap differences (vs the first run)", comparison.table,
-                     caption="difference = run - first run on the same questions; p: two-sided centred bootstrap. "
+                     caption="difference = run - first run on the same questions; p: two-sided paired-bootstrap test (p < 0.05 exactly when the 95% CI excludes 0). "
                              "Correctness: exact match.")
     for name, title in PROBABILITY_SIGNALS.items():
         if not all(name in a.signals for a in aligned):

@@ -115,7 +115,7 @@ def test_percentile_interval_definition():
     idx = np.random.default_rng(5).integers(0, 50, size=(400, 50))
     values = x[idx].mean(axis=1)
     low, high = np.quantile(values, [0.05, 0.95])
-    assert iv == Interval(float(x.mean()), float(low), float(high), 0.9, 400)
+    assert iv == Interval(float(x.mean()), float(low), float(high), 0.9, 400, float(values.mean()))
 
 
 def test_same_seed_same_interval_other_seed_differs():
@@ -178,6 +178,40 @@ def test_paired_bootstrap_p_values_roughly_uniform_under_the_null():
     assert p_values.min() > 0
 
 
+def test_paired_p_value_is_calibrated_under_a_true_null():
+    """400 seeded comparisons of two exchangeable models: p < 0.05 in about 5% of them.
+
+    Binomial(400, 0.05) has 99% of its mass in [9, 31] rejections."""
+    p_values = []
+    for rep in range(400):
+        rng = np.random.default_rng([rep, 17])
+        labels = rng.integers(0, 4, 150)
+        pa = rng.dirichlet(np.ones(4), 150) + np.eye(4)[labels] * rng.uniform(0, 1, (150, 1))
+        pb = rng.dirichlet(np.ones(4), 150) + np.eye(4)[labels] * rng.uniform(0, 1, (150, 1))
+        pa /= pa.sum(axis=1, keepdims=True)
+        pb /= pb.sum(axis=1, keepdims=True)
+        p_values.append(paired_bootstrap("brier", (pa, labels), (pb, labels), n_resamples=500, seed=rep).p_value)
+    rejections = int(np.sum(np.array(p_values) < 0.05))
+    assert 9 <= rejections <= 31, rejections
+
+
+def test_paired_p_value_agrees_with_the_interval_about_zero():
+    """p < 1 - level exactly when the percentile interval excludes 0 (up to the +1 correction)."""
+    from calibkit.bootstrap import paired_difference, paired_p_value
+
+    rng = np.random.default_rng(0)
+    for shift in np.linspace(-0.3, 0.3, 25):
+        draws = rng.normal(shift, 0.1, 2000)
+        d = paired_difference(shift, 0.0, draws, level=0.9)
+        excludes = d.low > 0 or d.high < 0
+        assert (d.p_value < 0.1) == excludes or abs(d.p_value - 0.1) < 0.005
+        assert d.p_value == paired_p_value(draws)
+    # by hand: 1 of 4 draws <= 0, 3 >= 0 -> 2 * (1 + 1) / 5
+    assert paired_p_value(np.array([0.1, 0.2, 0.3, -0.1])) == pytest.approx(0.8)
+    assert paired_p_value(np.full(9, 0.5)) == pytest.approx(0.2)  # never 0: 2 * 1 / 10
+    assert math.isnan(paired_p_value(np.array([np.nan])))
+
+
 def test_paired_bootstrap_same_model_gives_zero_difference():
     p, labels = _option_data(6, 300)
     res = paired_bootstrap("nll", (p, labels), (p, labels), n_resamples=100)
@@ -225,7 +259,8 @@ def test_summarize_all_correct_gives_nan_auroc_and_valid_json():
     assert math.isnan(s.auroc.estimate) and s.auroc.n_resamples == 0
     assert s.accuracy.estimate == 1.0
     out = s.to_json()
-    assert out["metrics"]["auroc"] == {"estimate": None, "low": None, "high": None, "level": 0.95, "n_resamples": 0}
+    assert out["metrics"]["auroc"] == {"estimate": None, "low": None, "high": None, "level": 0.95, "n_resamples": 0,
+                                       "bootstrap_mean": None}
     json.dumps(out, allow_nan=False)
 
 
@@ -250,7 +285,7 @@ def test_ece_bootstrap_speed_14k_items():
 
 def test_interval_to_json_maps_nan_to_null():
     assert Interval(math.nan, 0.1, 0.2, 0.95, 3).to_json() == {
-        "estimate": None, "low": 0.1, "high": 0.2, "level": 0.95, "n_resamples": 3,
+        "estimate": None, "low": 0.1, "high": 0.2, "level": 0.95, "n_resamples": 3, "bootstrap_mean": None,
     }
 
 

@@ -210,16 +210,16 @@ def test_a_model_that_talks_like_people_gets_jsd_0_and_r_1():
     for key in (("simple/sentence/sum", "simple"), ("complex/sentence/sum", "complex"),
                 ("complex/sentence/sum", "complex_merged")):
         c = rows[key]["comparison"]
-        assert c["mean_jsd_bits"]["value"] == pytest.approx(0, abs=1e-12)
-        assert c["pearson"]["value"] == pytest.approx(1)
+        assert c["mean_jsd_bits"]["estimate"] == pytest.approx(0, abs=1e-12)
+        assert c["pearson"]["estimate"] == pytest.approx(1)
         # exp(log p) is p only to round-off, which can split tied cells' ranks.
-        assert c["spearman"]["value"] == pytest.approx(1, abs=1e-4)
+        assert c["spearman"]["estimate"] == pytest.approx(1, abs=1e-4)
         assert c["mean_total_variation"] == pytest.approx(0, abs=1e-12) and c["llr_bits_per_trial"] > 0.3
     lc = s["listener"][0]["comparison"]
-    assert lc["mean_jsd_bits"]["value"] == pytest.approx(0, abs=1e-12) and lc["pearson"]["value"] == pytest.approx(1)
+    assert lc["mean_jsd_bits"]["estimate"] == pytest.approx(0, abs=1e-12) and lc["pearson"]["estimate"] == pytest.approx(1)
     # The RSA baseline sits beside it, at the authors' fit.
     rsa_simple = next(b for b in s["baselines"] if b["name"] == "RSA" and b["table"] == "simple")
-    assert rsa_simple["comparison"]["pearson"]["value"] == pytest.approx(0.875, abs=0.02)
+    assert rsa_simple["comparison"]["pearson"]["estimate"] == pytest.approx(0.875, abs=0.02)
     json.dumps(s, allow_nan=False)  # nan written as null
 
 
@@ -249,7 +249,7 @@ def test_listener_comparison_by_hand():
     c = hf_study.compare_listener(q, table, n_resamples=20)
     # JSD([.5, .5], [1, 0]) = 0.5 * (0.5 log2(.5/.75) + 0.5 log2(.5/.25)) + 0.5 * log2(1/.75)
     assert c.jsd_bits[0] == pytest.approx(0.311278, abs=1e-6) and c.jsd_bits[1] == 0
-    assert c.mean_jsd_bits.value == pytest.approx(0.311278 / 2, abs=1e-6)
+    assert c.mean_jsd_bits.estimate == pytest.approx(0.311278 / 2, abs=1e-6)
     np.testing.assert_allclose(c.human_mean, [0.5, 10]) and np.testing.assert_allclose(c.model_mean, [0, 10])
     with pytest.raises(ValueError, match="model_state must have shape"):
         hf_study.compare_listener(q[:1], table)
@@ -291,7 +291,7 @@ def test_report_and_run_comparison_from_disk(tmp_path):
                                                           ("simple/choice/letter", "simple")}
     for d in cmp.differences:
         j = d.difference.mean_jsd_bits
-        assert j.difference.value < 0 and j.p_value < 0.05, d.key
+        assert j.difference < 0 and j.p_value < 0.05, d.key
     out = hf_report.write_hf_comparison_report([people, flat], cmp, tmp_path / "cmp.html")
     assert "Which run is closer to people" in out.read_text(encoding="utf-8")
     json.dumps(cmp.to_json(), allow_nan=False)

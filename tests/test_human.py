@@ -147,11 +147,11 @@ def rsa_probs():
 
 def test_compare_rsa_to_people(people, rsa_probs):
     res = human.compare_to_humans(rsa_probs, people, n_resamples=500, seed=0)
-    assert res.pearson.value == pytest.approx(stats.pearsonr(rsa_probs.ravel(), people.proportions.ravel())[0])
-    assert res.spearman.value == pytest.approx(stats.spearmanr(rsa_probs.ravel(), people.proportions.ravel())[0])
-    assert res.pearson.low < res.pearson.high and res.pearson.low < res.pearson.value < res.pearson.high
+    assert res.pearson.estimate == pytest.approx(stats.pearsonr(rsa_probs.ravel(), people.proportions.ravel())[0])
+    assert res.spearman.estimate == pytest.approx(stats.spearmanr(rsa_probs.ravel(), people.proportions.ravel())[0])
+    assert res.pearson.low < res.pearson.high and res.pearson.low < res.pearson.estimate < res.pearson.high
     jsd = human.jensen_shannon_bits(people.proportions, rsa_probs)
-    assert res.mean_jsd_bits.value == pytest.approx(jsd.mean())
+    assert res.mean_jsd_bits.estimate == pytest.approx(jsd.mean())
     assert [row.jsd_bits for row in res.contexts] == pytest.approx(jsd.tolist())
     assert len(res.contexts) == 15 and res.contexts[0].access == 2 and res.contexts[0].n == 50
     assert [lv.uncertainty for lv in res.levels] == ["none", "low", "high"]
@@ -180,16 +180,16 @@ def test_compare_is_seeded_and_intervals_shrink_with_n():
     big = human.ProductionTable(contexts=t.contexts, expressions=t.expressions, counts=t.counts * 10_000)
     d = human.compare_to_humans(model, big, n_resamples=300, seed=3)
     assert d.pearson.high - d.pearson.low < 0.1 * (a.pearson.high - a.pearson.low)
-    assert d.pearson.bootstrap_mean == pytest.approx(d.pearson.value, abs=1e-3)
+    assert d.pearson.bootstrap_mean == pytest.approx(d.pearson.estimate, abs=1e-3)
 
 
 def test_perfect_and_uniform_models(people):
     perfect = human.compare_to_humans(people.proportions, people, n_resamples=50)
-    assert perfect.pearson.value == pytest.approx(1.0) and perfect.mean_jsd_bits.value == pytest.approx(0.0)
+    assert perfect.pearson.estimate == pytest.approx(1.0) and perfect.mean_jsd_bits.estimate == pytest.approx(0.0)
     uniform = human.compare_to_humans(np.full((15, 5), 0.2), people, n_resamples=50)
-    assert math.isnan(uniform.pearson.value) and uniform.llr_bits_per_trial == pytest.approx(0.0, abs=1e-12)
+    assert math.isnan(uniform.pearson.estimate) and uniform.llr_bits_per_trial == pytest.approx(0.0, abs=1e-12)
     payload = json.loads(uniform.to_json())
-    assert payload["pearson"]["value"] is None  # nan -> null
+    assert payload["pearson"]["estimate"] is None  # nan -> null
     assert len(payload["model_probs"]) == 15 and payload["smoothing"] == 1e-3
 
 
@@ -198,7 +198,7 @@ def test_to_json_round_trip(people, rsa_probs):
     payload = json.loads(res.to_json())
     assert payload["expressions"] == list(people.expressions)
     assert payload["contexts"][3]["access"] == 4 and set(payload["levels"][0]) >= {"uncertainty", "pearson"}
-    assert payload["pearson"]["value"] == pytest.approx(res.pearson.value)
+    assert payload["pearson"]["estimate"] == pytest.approx(res.pearson.estimate)
     assert payload["human_counts"] == people.counts.tolist()
 
 
@@ -206,20 +206,44 @@ def test_compare_models_paired_bootstrap(people, rsa_probs):
     uniform = np.full((15, 5), 0.2)
     d = human.compare_models(rsa_probs, uniform, people, names=("rsa", "uniform"), n_resamples=500)
     assert d.names == ("rsa", "uniform")
-    assert d.mean_jsd_bits.difference.value < 0 and d.mean_jsd_bits.p_value < 0.01
-    assert d.mean_jsd_bits.difference.high < 0
-    assert d.mean_jsd_bits.a == pytest.approx(human.jensen_shannon_bits(people.proportions, rsa_probs).mean())
+    assert d.mean_jsd_bits.difference < 0 and d.mean_jsd_bits.p_value < 0.01
+    assert d.mean_jsd_bits.high < 0
+    assert d.mean_jsd_bits.estimate_a == pytest.approx(human.jensen_shannon_bits(people.proportions, rsa_probs).mean())
     # Identical models: difference exactly 0, p = 1.
     same = human.compare_models(rsa_probs, rsa_probs, people, n_resamples=200)
-    assert same.mean_jsd_bits.difference.value == 0 and same.mean_jsd_bits.p_value == 1.0
+    assert same.mean_jsd_bits.difference == 0 and same.mean_jsd_bits.p_value == 1.0
     # Swapping a and b flips the sign.
     noisy = 0.7 * rsa_probs + 0.3 * people.proportions
     ab = human.compare_models(rsa_probs, noisy, people, n_resamples=300, seed=5)
     ba = human.compare_models(noisy, rsa_probs, people, n_resamples=300, seed=5)
-    assert ab.pearson.difference.value == pytest.approx(-ba.pearson.difference.value)
-    assert ab.pearson.difference.low == pytest.approx(-ba.pearson.difference.high)
+    assert ab.pearson.difference == pytest.approx(-ba.pearson.difference)
+    assert ab.pearson.low == pytest.approx(-ba.pearson.high)
     assert ab.pearson.p_value == pytest.approx(ba.pearson.p_value)
-    assert json.loads(ab.to_json())["pearson"]["statistic"] == "pearson_r"
+    assert json.loads(ab.to_json())["pearson"]["estimate_a"] == pytest.approx(ab.pearson.estimate_a)
+
+
+def test_both_tasks_comparisons_give_the_same_p_for_the_same_differences(people, rsa_probs):
+    """MMLU (bootstrap.paired_bootstrap over items) and Herbstritt-Franke (human.compare_models over
+    contexts) share one resampling and one test: the same per-item values give the same p and interval."""
+    from calibkit.bootstrap import paired_bootstrap
+
+    other = 0.6 * rsa_probs + 0.4 / 5
+    hf = human.compare_models(rsa_probs, other, people, n_resamples=400, seed=9)
+    jsd_a = human.jensen_shannon_bits(people.proportions, rsa_probs)
+    jsd_b = human.jensen_shannon_bits(people.proportions, other)
+    # Two-option items whose Brier score is each context's JSD: 2 (1 - p)^2 = jsd, label 0.
+    labels = np.zeros(len(jsd_a), dtype=int)
+
+    def probs(loss):
+        p0 = 1 - np.sqrt(loss / 2)
+        return np.stack([p0, 1 - p0], axis=1)
+
+    mmlu = paired_bootstrap("brier", (probs(jsd_a), labels), (probs(jsd_b), labels), n_resamples=400, seed=9)
+    j = hf.mean_jsd_bits
+    assert mmlu.difference == pytest.approx(j.difference, abs=1e-12)
+    assert mmlu.p_value == j.p_value
+    assert (mmlu.low, mmlu.high) == pytest.approx((j.low, j.high), abs=1e-12)
+    assert mmlu.n_resamples == j.n_resamples == 400 and type(mmlu) is type(j)
 
 
 def test_compare_bad_inputs(people, rsa_probs):
@@ -233,8 +257,8 @@ def test_compare_bad_inputs(people, rsa_probs):
         human.compare_to_humans(rsa_probs, people.counts)
     with pytest.raises(ValueError, match="n_resamples"):
         human.compare_to_humans(rsa_probs, people, n_resamples=0)
-    with pytest.raises(ValueError, match="confidence"):
-        human.compare_to_humans(rsa_probs, people, confidence=1.5)
+    with pytest.raises(ValueError, match="level"):
+        human.compare_to_humans(rsa_probs, people, level=1.5)
     with pytest.raises(ValueError, match="smoothing"):
         human.compare_to_humans(rsa_probs, people, smoothing=-1)
     with pytest.raises(ValueError, match="seed"):
@@ -268,7 +292,7 @@ def test_production_bars(people, rsa_probs):
 def test_cell_scatter_title_carries_r(people, rsa_probs):
     res = human.compare_to_humans(rsa_probs, people, n_resamples=50)
     fig = human_plots.cell_scatter(res, name="RSA")
-    assert f"r = {res.pearson.value:.3f}" in fig.layout.title.text and "0.875" in fig.layout.title.text
+    assert f"r = {res.pearson.estimate:.3f}" in fig.layout.title.text and "0.875" in fig.layout.title.text
     assert sum(len(t.x) for t in fig.data[:5]) == 75
     with pytest.raises(ValueError, match="comparison"):
         human_plots.cell_scatter(people)
@@ -311,7 +335,7 @@ def test_vectorized_bootstrap_matches_a_scipy_loop(people, rsa_probs):
 def test_compare_works_for_merged_complex_production():
     people = human.merged_complex_production()
     res = human.compare_to_humans(rsa.complex_speaker(), people, n_resamples=100)
-    assert len(res.expressions) == 12 and res.pearson.value == pytest.approx(0.716, abs=0.005)
+    assert len(res.expressions) == 12 and res.pearson.estimate == pytest.approx(0.716, abs=0.005)
     assert [lv.n_trials for lv in res.levels] == [418, 419, 387]
 
 
