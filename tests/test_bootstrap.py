@@ -160,24 +160,6 @@ def test_paired_bootstrap_detects_a_planted_difference():
     assert res.p_value < 0.01 and res.difference < 0
 
 
-def test_paired_bootstrap_p_values_roughly_uniform_under_the_null():
-    """Two exchangeable models: the share of p < 0.05 over 200 replicates is near 0.05."""
-    p_values = []
-    for rep in range(200):
-        rng = np.random.default_rng(rep)
-        labels = rng.integers(0, 4, 150)
-        # each model: the right option gets a random boost, same distribution for both
-        pa = rng.dirichlet(np.ones(4), 150) + np.eye(4)[labels] * rng.uniform(0, 1, (150, 1))
-        pb = rng.dirichlet(np.ones(4), 150) + np.eye(4)[labels] * rng.uniform(0, 1, (150, 1))
-        pa /= pa.sum(axis=1, keepdims=True)
-        pb /= pb.sum(axis=1, keepdims=True)
-        p_values.append(paired_bootstrap("brier", (pa, labels), (pb, labels), n_resamples=200, seed=rep).p_value)
-    p_values = np.array(p_values)
-    assert 0.01 <= np.mean(p_values < 0.05) <= 0.12
-    assert 0.35 <= np.mean(p_values < 0.5) <= 0.65
-    assert p_values.min() > 0
-
-
 def test_paired_p_value_is_calibrated_under_a_true_null():
     """400 seeded comparisons of two exchangeable models: p < 0.05 in about 5% of them.
 
@@ -191,8 +173,11 @@ def test_paired_p_value_is_calibrated_under_a_true_null():
         pa /= pa.sum(axis=1, keepdims=True)
         pb /= pb.sum(axis=1, keepdims=True)
         p_values.append(paired_bootstrap("brier", (pa, labels), (pb, labels), n_resamples=500, seed=rep).p_value)
-    rejections = int(np.sum(np.array(p_values) < 0.05))
+    p_values = np.array(p_values)
+    rejections = int(np.sum(p_values < 0.05))
     assert 9 <= rejections <= 31, rejections
+    assert 0.4 <= np.mean(p_values < 0.5) <= 0.6  # roughly uniform beyond the tail too
+    assert p_values.min() > 0
 
 
 def test_paired_p_value_agrees_with_the_interval_about_zero():
