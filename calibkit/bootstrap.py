@@ -191,7 +191,9 @@ def bootstrap_ci(
 
     Returns:
         :class:`Interval`; ``n_resamples`` counts resamples where the metric
-        was defined.
+        was defined. The named ``"auroc"`` of data whose items are all right
+        (or all wrong) is undefined: an all-NaN interval with
+        ``n_resamples=0``, as in :func:`option_intervals`.
 
     Example:
         >>> rng = np.random.default_rng(0)
@@ -207,6 +209,8 @@ def bootstrap_ci(
         arrays = _check_same_length(arrays, "arrays")
         estimate = float(metric(*arrays))
         values = _callable_values(metric, arrays, n_resamples=n_resamples, seed=seed)
+    elif _undefined(metric, arrays):
+        return Interval(math.nan, math.nan, math.nan, level, 0)
     else:
         prepared = _prepare(metric, arrays, n_bins=n_bins, shared={})
         estimate = prepared.estimate
@@ -232,7 +236,9 @@ def paired_bootstrap(
 
     The interval is the percentile interval of the resampled differences
     ``d*`` and the p-value is :func:`paired_p_value` of them (see
-    :func:`paired_difference`).
+    :func:`paired_difference`). Where the named metric is undefined for
+    either model (``"auroc"`` with every item right, or every item wrong)
+    the difference is NaN throughout, with ``n_resamples=0``.
 
     Args:
         metric: a name from :data:`METRICS` or a callable, as in
@@ -260,6 +266,8 @@ def paired_bootstrap(
         est_a, est_b = float(metric(*a)), float(metric(*b))
         va = _callable_values(metric, a, n_resamples=n_resamples, seed=seed)
         vb = _callable_values(metric, b, n_resamples=n_resamples, seed=seed)
+    elif _undefined(metric, tuple(arrays_a)) or _undefined(metric, tuple(arrays_b)):
+        return PairedDifference(math.nan, math.nan, math.nan, math.nan, math.nan, math.nan, 0, level)
     else:
         pa = _prepare(metric, tuple(arrays_a), n_bins=n_bins, shared={})
         pb = _prepare(metric, tuple(arrays_b), n_bins=n_bins, shared={})
@@ -415,6 +423,14 @@ def summarize(
 
 # ---------------------------------------------------------------------------
 # Resampling
+
+
+def _undefined(metric: str, arrays: tuple[np.ndarray, ...]) -> bool:
+    """Whether a named metric has no value on these data: AUROC with one class only."""
+    if metric != "auroc" or len(arrays) != 2:
+        return False
+    correct = np.asarray(arrays[1], dtype=bool)
+    return correct.size > 0 and bool(correct.all() == correct.any())
 
 
 def _count_chunks(n: int, n_resamples: int, seed: int) -> Iterator[np.ndarray]:

@@ -553,10 +553,6 @@ def _nan_interval(level: float = 0.95) -> bootstrap.Interval:
     return bootstrap.Interval(math.nan, math.nan, math.nan, level, 0)
 
 
-def _both_classes(correct: np.ndarray) -> bool:
-    return bool(correct.any() and not correct.all())
-
-
 def signal_intervals(
     confidence: np.ndarray, correct: np.ndarray, *, probability: bool, n_bins: int = 10,
     n_resamples: int = 1000, seed: int = 0,
@@ -575,8 +571,7 @@ def signal_intervals(
     out: dict[str, bootstrap.Interval] = {}
     y = np.asarray(correct, dtype=bool)
     c = np.asarray(confidence, dtype=np.float64)
-    out["auroc"] = (bootstrap.bootstrap_ci("auroc", c, y, n_resamples=n_resamples, seed=seed)
-                    if _both_classes(y) else _nan_interval())
+    out["auroc"] = bootstrap.bootstrap_ci("auroc", c, y, n_resamples=n_resamples, seed=seed)
     if probability:
         out["ece"] = bootstrap.bootstrap_ci("ece", c, y, n_resamples=n_resamples, seed=seed, n_bins=n_bins)
         out["brier"] = bootstrap.bootstrap_ci(_brier, c, y.astype(np.float64), n_resamples=n_resamples, seed=seed)
@@ -846,16 +841,11 @@ def compare_triviaqa_runs(stores: Sequence[RunStore], *, n_resamples: int = 1000
     rows = []
     for label, arr in zip(labels, aligned):
         for signal, key, getter, metric in _metric_spec(arr):
-            one_class = key == "auroc" and not _both_classes(getter(arr)[1])
-            if one_class:
-                iv = _nan_interval()
-            else:
-                iv = bootstrap.bootstrap_ci(metric, *getter(arr), n_resamples=n_resamples, seed=seed)
+            iv = bootstrap.bootstrap_ci(metric, *getter(arr), n_resamples=n_resamples, seed=seed)
             row: dict[str, Any] = {"run": label, "signal": signal, "metric": key, "estimate": iv.estimate,
                                    "low": iv.low, "high": iv.high, "difference": math.nan,
                                    "diff_low": math.nan, "diff_high": math.nan, "p_value": math.nan}
-            if arr is not base and not (key == "auroc" and not (_both_classes(getter(arr)[1])
-                                                                 and _both_classes(getter(base)[1]))):
+            if arr is not base:
                 d = bootstrap.paired_bootstrap(metric, getter(arr), getter(base), n_resamples=n_resamples, seed=seed)
                 row.update(difference=d.difference, diff_low=d.low, diff_high=d.high, p_value=d.p_value)
             rows.append(row)

@@ -305,3 +305,16 @@ def test_bad_inputs(call, match):
 def test_options_are_keyword_only():
     with pytest.raises(TypeError):
         summarize(np.eye(2), np.array([0, 1]), 10)  # type: ignore[misc]
+
+
+def test_auroc_of_one_class_is_undefined_not_an_error():
+    """Every item wrong (a tiny model on a few questions): AUROC and its paired difference are NaN."""
+    conf = np.array([0.9, 0.4, 0.6, 0.7])
+    wrong = np.zeros(4, dtype=bool)
+    mixed = np.array([True, False, True, False])
+    iv = bootstrap_ci("auroc", conf, wrong, n_resamples=20)
+    assert math.isnan(iv.estimate) and math.isnan(iv.low) and iv.n_resamples == 0
+    for a, b in (((conf, wrong), (conf, mixed)), ((conf, mixed), (conf, wrong))):
+        d = paired_bootstrap("auroc", a, b, n_resamples=20)
+        assert math.isnan(d.difference) and math.isnan(d.p_value) and d.n_resamples == 0
+    assert paired_bootstrap("ece", (conf, wrong), (conf, mixed), n_resamples=20).n_resamples == 20
