@@ -1,0 +1,128 @@
+"""Behaviour pinned across refactors: every task's CLI on a tiny model, against committed outputs.
+
+A tiny seeded Llama with the real Llama-2 tokenizer is saved as an ordinary
+model folder and run through ``calibkit run`` for each task, then
+``compare`` and ``sweep``. Their results.jsonl, summary.json and comparison
+JSON must equal the files under ``tests/fixtures/golden/`` (written by the
+code before the one-folder-per-task restructure): strings and ints exactly,
+floats to 1e-9. Folder hashes and paths are masked; nothing else is.
+
+Regenerate only for an intended change of numbers:
+``CALIBKIT_UPDATE_GOLDEN=1 pytest tests/test_golden_runs.py``.
+"""
+from __future__ import annotations
+
+import json
+import math
+import os
+import re
+from pathlib import Path
+
+import pytest
+
+from calibkit.cli import main
+from conftest import REPO, shared_path
+from tiny_models import llama2_tokenizer, tiny_llama
+
+GOLDEN = REPO / "tests" / "fixtures" / "golden"
+UPDATE = os.environ.get("CALIBKIT_UPDATE_GOLDEN") == "1"
+TRIVIA = REPO / "tests" / "fixtures" / "triviaqa_simple.jsonl"
+
+pytestmark = pytest.mark.usefixtures("one_thread")
+
+
+@pytest.fixture(scope="module")
+def model_dir(tmp_path_factory) -> Path:
+    """The tiny Llama saved with save_pretrained, tokenizer and chat template included."""
+    folder = tmp_path_factory.mktemp("tiny-llama")
+    tok = llama2_tokenizer(shared_path("llama2_tokenizer"))
+    tiny_llama(tok.vocab_size, seed=0).save_pretrained(folder)
+    tok.save_pretrained(folder)
+    return folder
+
+
+def cli_json(capsys, *argv: str) -> dict:
+    with pytest.raises(SystemExit) as exc:
+        main([*argv, "--json"])
+    out, err = capsys.readouterr()
+    assert exc.value.code == 0, err
+    return json.loads(out)
+
+
+def masked(value):
+    """Paths, folder hashes and timestamps out; everything else kept."""
+    if isinstance(value, dict):
+        return {k: masked(v) for k, v in value.items() if k not in ("report", "path", "created", "versions")}
+    if isinstance(value, list):
+        return [masked(v) for v in value]
+    if isinstance(value, str):
+        value = re.sub(r"/\S*?/tiny-llama\d*", "<model>", value)  # the model is named by its temporary folder
+        return re.sub(r"[0-9a-f]{12}", "<hash>", value)
+    return value
+
+
+def rows_of(run: Path) -> list[dict]:
+    rows = [json.loads(line) for line in (run / "results.jsonl").read_text().splitlines() if line.strip()]
+    return sorted(rows, key=lambda r: r["id"])
+
+
+def assert_close(got, want, where: str = "") -> None:
+    if isinstance(want, dict):
+        assert isinstance(got, dict) and sorted(got) == sorted(want), f"{where}: keys {sorted(got)} != {sorted(want)}"
+        for k in want:
+            assert_close(got[k], want[k], f"{where}.{k}")
+    elif isinstance(want, list):
+        assert isinstance(got, list) and len(got) == len(want), f"{where}: length"
+        for i, (g, w) in enumerate(zip(got, want)):
+            assert_close(g, w, f"{where}[{i}]")
+    elif isinstance(want, float) and not isinstance(got, bool) and isinstance(got, (int, float)):
+        assert (math.isnan(got) and math.isnan(want)) or got == pytest.approx(want, rel=1e-9, abs=1e-9), where
+    else:
+        assert got == want, f"{where}: {got!r} != {want!r}"
+
+
+def check(name: str, value) -> None:
+    path = GOLDEN / f"{name}.json"
+    value = masked(value)
+    if UPDATE:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(value, indent=1, sort_keys=True) + "\n")
+        return
+    assert path.exists(), f"{path} is missing; run with CALIBKIT_UPDATE_GOLDEN=1 once"
+    assert_close(value, json.loads(path.read_text()), name)
+
+
+def check_run(name: str, summary: dict) -> Path:
+    run = Path(summary["report"]).parent
+    check(f"{name}/results", rows_of(run))
+    check(f"{name}/summary", json.loads((run / "summary.json").read_text()))
+    check(f"{name}/printed", summary)
+    return run
+
+
+@pytest.mark.slow
+def test_every_task_gives_the_pinned_numbers(capsys, tmp_path, model_dir):
+    common = ("--model", str(model_dir), "--quiet", "--out", str(tmp_path))
+    mmlu = ("run", "mmlu", "--data", str(shared_path("mmlu")), "--subjects", "anatomy,astronomy",
+            "--limit", "5", "--shots", "2", *common)
+    base = check_run("mmlu_base", cli_json(capsys, *mmlu, "--chat-template", "off"))
+    chat = check_run("mmlu_chat_kadavath", cli_json(capsys, *mmlu, "--chat-template", "on", "--format", "kadavath"))
+    check("mmlu_compare", cli_json(capsys, "compare", str(base), str(chat), "--out", str(tmp_path / "c.html"),
+                                   "--resamples", "200"))
+    check("mmlu_sweep", cli_json(capsys, "sweep", str(base), str(chat), "--temperatures", "0.5,1,2",
+                                 "--out", str(tmp_path / "sweep"), "--resamples", "50"))
+
+    trivia = ("run", "triviaqa", "--data", str(TRIVIA), "--limit", "6", "--shots", "2", "--samples", "3",
+              "--brainstorm", "2", "--ptrue-shots", "2", "--max-new-tokens", "6", "--chat-template", "on", *common)
+    t1 = check_run("triviaqa_t1", cli_json(capsys, *trivia))
+    t2 = check_run("triviaqa_t2", cli_json(capsys, *trivia, "--sample-temperature", "2"))
+    check("triviaqa_compare", cli_json(capsys, "compare", str(t1), str(t2), "--out", str(tmp_path / "t.html"),
+                                       "--resamples", "200"))
+
+    hf = ("run", "herbstritt-franke", "--templates", "t1", "--permutations", "2", *common)
+    h1 = check_run("hf_base", cli_json(capsys, *hf, "--chat-template", "off"))
+    h2 = check_run("hf_chat", cli_json(capsys, *hf, "--chat-template", "on", "--no-listener"))
+    check("hf_compare", cli_json(capsys, "compare", str(h1), str(h2), "--out", str(tmp_path / "h.html"),
+                                 "--resamples", "200"))
+    check("reports", {name: cli_json(capsys, "report", str(run))
+                      for name, run in (("mmlu", base), ("triviaqa", t1), ("hf", h1))})
