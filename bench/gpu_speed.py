@@ -11,7 +11,7 @@ one process, one model:
    quantization, fp16 compute: the ``--load-in-4bit`` recipe; lm_head kept
    in fp16, as transformers keeps it). Throughput does not depend on the
    weights, and no checkpoint has to be downloaded or read from disk;
-3. times ``calibkit.scoring.score`` on all prompts, end to end (tokenization,
+3. times ``calibkit.engine.scoring.score`` on all prompts, end to end (tokenization,
    prefix grouping, forward passes, results back on the host), after a
    warm-up on a few prompts; the tokenization alone is timed too;
 4. times the same prompts, on an evenly spread subset (``--baseline-limit``),
@@ -98,7 +98,7 @@ def build_model(arch: str, *, dtype: str, device: str, load_in_4bit: bool, seed:
 def quantize_nf4(model, *, device: str) -> int:
     """Replace every linear layer of the decoder by bitsandbytes NF4 in place; returns how many.
 
-    The settings of ``calibkit.models``' ``--load-in-4bit``
+    The settings of ``calibkit.engine.models``' ``--load-in-4bit``
     (``BitsAndBytesConfig(load_in_4bit=True, bnb_4bit_quant_type="nf4",
     bnb_4bit_use_double_quant=True, bnb_4bit_compute_dtype=float16)``);
     like transformers, the output projection (lm_head) stays unquantized.
@@ -241,8 +241,8 @@ def _version(dist: str) -> str:
 def run(args: argparse.Namespace) -> dict:
     import torch
 
-    from calibkit.models import LoadedModel, ResolvedModel
-    from calibkit.scoring import ScoreConfig, _build_rows, _group_by_prefix, score
+    from calibkit.engine.models import LoadedModel, ResolvedModel
+    from calibkit.engine.scoring import ScoreConfig, _build_rows, _group_by_prefix, score
     from calibkit.tasks import mmlu
 
     if args.threads:

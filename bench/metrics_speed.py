@@ -25,8 +25,8 @@ from typing import Callable
 
 import numpy as np
 
-from calibkit.bootstrap import bootstrap_ci, summarize
-from calibkit.metrics import ece, top_label
+from calibkit.stats.bootstrap import bootstrap_ci, summarize
+from calibkit.stats.metrics import ece, top_label
 
 N_ITEMS = 14_042
 N_OPTIONS = 4

@@ -11,11 +11,11 @@ with calibkit's adapter and scores the same prompts four ways:
     on the same (context, continuation) requests, when ``lm_eval`` is
     importable in the running interpreter (see bench/README.md for the bench
     venv); skipped with a note otherwise;
-(c) ``calibkit``: ``calibkit.scoring.score`` with shared-prefix KV caching;
+(c) ``calibkit``: ``calibkit.engine.scoring.score`` with shared-prefix KV caching;
 (d) ``calibkit-no-cache``: the same with ``prefix_caching=False``.
 
 Every method runs in its own subprocess (so peak memory is its own): it
-loads the model with ``calibkit.models.load_model`` (same weights and
+loads the model with ``calibkit.engine.models.load_model`` (same weights and
 tokenizer for all four; lm-eval gets the loaded model object), scores the
 first prompt once to warm up, resets the kernel's peak-RSS counter
 (``/proc/self/clear_refs``), then scores all prompts under the clock.
@@ -120,7 +120,7 @@ def _lmeval_runner(loaded, batch_size: int | str):
 
 def _calibkit_runner(loaded, *, prefix_caching: bool):
     from calibkit.records import Prompt
-    from calibkit.scoring import ScoreConfig, score
+    from calibkit.engine.scoring import ScoreConfig, score
 
     config = ScoreConfig(prefix_caching=prefix_caching, progress=False)
 
@@ -137,7 +137,7 @@ def _calibkit_runner(loaded, *, prefix_caching: bool):
 def worker(args: argparse.Namespace) -> int:
     import torch
 
-    from calibkit.models import LoadOptions, load_model
+    from calibkit.engine.models import LoadOptions, load_model
 
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -328,7 +328,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--subjects", default="3",
                         help="a number (the first N subjects, alphabetical) or names/categories, comma-separated")
     parser.add_argument("--per-subject", type=int, default=6, help="test questions per subject (first rows)")
-    parser.add_argument("--model", default="smollm2-135m-instruct", help="any name calibkit.models.load_model takes")
+    parser.add_argument("--model", default="smollm2-135m-instruct", help="any name calibkit.engine.models.load_model takes")
     parser.add_argument("--dtype", default="float32", choices=("float32", "bfloat16", "float16"))
     parser.add_argument("--repeat", type=int, default=1, help="interleaved rounds; the best is reported")
     parser.add_argument("--methods", default=",".join(METHODS), help="comma-separated subset of " + ", ".join(METHODS))

@@ -1,7 +1,7 @@
 """calibkit: how well do language models know what they know?
 
 The public API for notebooks; nothing here imports torch (scoring and model
-loading live in :mod:`calibkit.scoring` and :mod:`calibkit.models`), and the
+loading live in :mod:`calibkit.engine.scoring` and :mod:`calibkit.engine.models`), and the
 plotting functions load plotly on first use, so a scoring job that never
 draws does not need it.
 
@@ -10,16 +10,16 @@ draws does not need it.
     >>> round(ck.ece(conf, correct), 3)
     0.3
 """
-from calibkit.analysis import option_arrays, pooled_stats, reliability_stats, run_summary
-from calibkit.binning import BinStats, bin_stats
-from calibkit.bootstrap import Interval, PairedDifference, bootstrap_ci, paired_bootstrap, summarize
-from calibkit.metrics import (
+from calibkit.stats.multiple_choice import option_arrays, pooled_stats, reliability_stats, run_summary
+from calibkit.stats.binning import BinStats, bin_stats
+from calibkit.stats.bootstrap import Interval, PairedDifference, bootstrap_ci, paired_bootstrap, summarize
+from calibkit.stats.metrics import (
     accuracy, auroc, aurc, brier_score, classwise_ece, debiased_l2_ce, ece, mce, nll, pooled_ece,
     risk_coverage, rms_ce, top_label,
 )
 from calibkit.records import Prompt, ScoredItem, Turn
-from calibkit.store import RunStore
-from calibkit.temperature import apply_temperature, cross_fit_temperature, fit_temperature, temperature_sweep
+from calibkit.runs.store import RunStore
+from calibkit.stats.temperature import apply_temperature, cross_fit_temperature, fit_temperature, temperature_sweep
 
 
 _PLOTTING = (
@@ -29,7 +29,7 @@ _PLOTTING = (
 
 def __getattr__(name: str):
     if name in _PLOTTING:
-        from calibkit import plots
+        from calibkit.draw import plots
 
         return getattr(plots, name)
     raise AttributeError(f"module 'calibkit' has no attribute {name!r}")

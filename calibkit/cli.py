@@ -72,8 +72,8 @@ def model_options(f: Callable) -> Callable:
 
 
 def _settings(opts: dict[str, Any]):
-    from calibkit.models import DEFAULT_MODEL, LoadOptions
-    from calibkit.runner import RunSettings
+    from calibkit.engine.models import DEFAULT_MODEL, LoadOptions
+    from calibkit.runs.runner import RunSettings
 
     if opts["load_in_4bit"] and opts["load_in_8bit"]:
         _fail("choose one of --load-in-4bit and --load-in-8bit")
@@ -218,7 +218,7 @@ def _strip_prefix(message: str) -> str:
 
 def _run_and_report(task: str, prompts, task_config: dict, settings, *, as_json: bool) -> None:
     from calibkit.run_report import write_run_report
-    from calibkit.runner import run_option_task
+    from calibkit.runs.runner import run_option_task
 
     store = _interruptible(lambda on_store: run_option_task(task, prompts, task_config, settings, on_store=on_store),
                            n_total=len(prompts), as_json=as_json)
@@ -308,7 +308,7 @@ def run_triviaqa_cmd(limit, shots, samples, sample_temperature, top_p, brainstor
         out = settings.out / "triviaqa-sweeps"
         _check_writable(out)
         out.mkdir(parents=True, exist_ok=True)
-        from calibkit.store import write_atomic
+        from calibkit.runs.store import write_atomic
 
         name = f"{stores[0].path.parent.name}-{stores[0].path.name}-T{'_'.join(f'{t:g}' for t in temps)}"
         write_atomic(out / f"{name}.csv", table.to_csv(index=False))
@@ -471,7 +471,7 @@ def _json_default(x: Any) -> Any:
 @cli.command("models")
 def models_cmd() -> None:
     """List model aliases and the embedded models (installed or not)."""
-    from calibkit.models import EMBEDDED_MODELS, LLAMA_2_ALIASES, embedded_model_installed
+    from calibkit.engine.models import EMBEDDED_MODELS, LLAMA_2_ALIASES, embedded_model_installed
 
     click.echo("Aliases:")
     for alias, hub in LLAMA_2_ALIASES.items():
@@ -493,7 +493,7 @@ def report_cmd(run_dirs: Sequence[Path], as_json: bool) -> None:
     Example:
       calibkit report runs/mmlu/smollm2-135m-instruct/*/
     """
-    from calibkit.store import RunStore
+    from calibkit.runs.store import RunStore
 
     for d in run_dirs:
         store = RunStore.open(d)
@@ -520,7 +520,7 @@ def compare_cmd(run_dirs: Sequence[Path], out: Path | None, resamples: int, as_j
       calibkit compare runs/mmlu/gemma-3-270m/*/ runs/mmlu/smollm2-135m-instruct/*/
     """
     from calibkit.run_report import compare_runs, write_comparison_report
-    from calibkit.store import RunStore
+    from calibkit.runs.store import RunStore
 
     if len(run_dirs) < 2:
         _fail("compare needs at least two run folders")
@@ -590,7 +590,7 @@ def sweep_cmd(run_dirs: Sequence[Path], temperatures: str, out: Path, resamples:
     import pandas as pd
 
     from calibkit.run_report import parse_temperatures, run_labels, sweep_run, write_sweep_report
-    from calibkit.store import RunStore, write_atomic
+    from calibkit.runs.store import RunStore, write_atomic
 
     try:
         temps = parse_temperatures(temperatures)
@@ -643,12 +643,12 @@ def import_lm_eval_cmd(samples: Path, model: str | None, out: Path, as_json: boo
 
 
 def _known_errors() -> tuple[type[BaseException], ...]:
-    from calibkit.analysis import AnalysisError
-    from calibkit.generation import GenerationError
+    from calibkit.stats.multiple_choice import AnalysisError
+    from calibkit.engine.generation import GenerationError
     from calibkit.hf_study import StudyError
-    from calibkit.models import ModelError
-    from calibkit.scoring import ScoringError
-    from calibkit.store import RunError
+    from calibkit.engine.models import ModelError
+    from calibkit.engine.scoring import ScoringError
+    from calibkit.runs.store import RunError
     from calibkit.tasks._sources import DataNotFoundError
 
     return (UsageProblem, ModelError, RunError, DataNotFoundError, AnalysisError, ScoringError, StudyError,

@@ -1,7 +1,7 @@
 """HTML pages for Herbstritt-Franke runs: one run vs people, and runs vs each other.
 
 Lays out what :mod:`calibkit.hf_study` computed (:class:`~calibkit.hf_study.StudyResults`,
-also written as ``summary.json``) with :class:`calibkit.report.Report` and
+also written as ``summary.json``) with :class:`calibkit.draw.page.Report` and
 the figures of :mod:`calibkit.human_plots`. Works from run folders on disk,
 without a model. It never computes a comparison statistic: the tables here
 only reshape results.
@@ -29,10 +29,10 @@ from calibkit.hf_study import (
     human_production,
     speaker_analyses,
 )
-from calibkit.bootstrap import Interval
+from calibkit.stats.bootstrap import Interval
 from calibkit.human import ProductionTable
-from calibkit.report import Report
-from calibkit.store import REPORT_FILE, RunStore
+from calibkit.draw.page import Report
+from calibkit.runs.store import REPORT_FILE, RunStore
 from calibkit.tasks import herbstritt_franke as hf
 
 TABLE_LABELS = {"simple": "simple (5)", "complex": "complex, unmerged (16)", "complex_merged": "complex, merged (12)"}

@@ -24,7 +24,7 @@ letters, mapped back to expressions and averaged over the orders.
 
 Everything here works from disk without a model, except
 :func:`run_herbstritt_franke`, which loads one (lazily) and scores the
-prompts through :func:`calibkit.runner.run_option_task`, so a run resumes.
+prompts through :func:`calibkit.runs.runner.run_option_task`, so a run resumes.
 The pages are drawn by :mod:`calibkit.hf_report` from the summary made here.
 No torch import at module level; nothing here draws.
 """
@@ -38,7 +38,7 @@ from typing import Any, Callable, Iterable, Mapping, Sequence
 import numpy as np
 
 from calibkit import human, rsa
-from calibkit.bootstrap import Interval, interval
+from calibkit.stats.bootstrap import Interval, interval
 from calibkit.human import (
     COMPLEX_EXPRESSIONS,
     CONTEXTS,
@@ -50,8 +50,8 @@ from calibkit.human import (
     ProductionTable,
 )
 from calibkit.records import Prompt, ScoredItem
-from calibkit.runner import RunOutcome, RunSettings
-from calibkit.store import RunStore
+from calibkit.runs.runner import RunOutcome, RunSettings
+from calibkit.runs.store import RunStore
 from calibkit.tasks import herbstritt_franke as hf
 
 TASK = hf.TASK
@@ -708,8 +708,8 @@ def _with_token_counts(prompts: Sequence[Prompt], tokenizer: Any, *, chat: bool,
 
     Counted exactly as the scorer splits context and continuation.
     """
-    from calibkit.models import render_context
-    from calibkit.scoring import encode_pair
+    from calibkit.engine.models import render_context
+    from calibkit.engine.scoring import encode_pair
 
     out = []
     for p in prompts:
@@ -746,12 +746,12 @@ def run_herbstritt_franke(
     each set's size (None: the set's size, a Latin square that cancels
     position bias); ``listener``: also score the red-ball question for each
     expression; ``seed``: the option-order seed; ``loaded``: an already loaded
-    :class:`calibkit.models.LoadedModel`; ``on_store``: called with the run
+    :class:`calibkit.engine.models.LoadedModel`; ``on_store``: called with the run
     folder as soon as it is open. Then
     :func:`calibkit.hf_report.write_hf_report` makes the report from the folder.
     """
-    from calibkit.models import load_model
-    from calibkit.runner import run_option_task, use_chat
+    from calibkit.engine.models import load_model
+    from calibkit.runs.runner import run_option_task, use_chat
 
     templates = hf.check_templates(templates)
     readings = hf.check_readings(readings)

@@ -38,7 +38,7 @@ from typing import Any
 import numpy as np
 from scipy.stats import rankdata
 
-from calibkit.bootstrap import Interval, PairedDifference, interval, paired_difference, resample_indices
+from calibkit.stats.bootstrap import Interval, PairedDifference, interval, paired_difference, resample_indices
 
 N_BALLS = 10  # balls in the urn; red-ball answers run 0..N_BALLS
 CONTEXTS: tuple[tuple[int, int], ...] = (
@@ -622,10 +622,10 @@ def compare_models(
     Each resample draws C contexts with replacement (the same draw for both
     models) and recomputes the mean per-context JSD (bits) and the Pearson r
     over the drawn contexts' cells; the difference a - b is a
-    :class:`calibkit.bootstrap.PairedDifference` (percentile interval,
-    p-value by :func:`calibkit.bootstrap.paired_p_value`, the test every
+    :class:`calibkit.stats.bootstrap.PairedDifference` (percentile interval,
+    p-value by :func:`calibkit.stats.bootstrap.paired_p_value`, the test every
     calibkit comparison uses). The resamples are
-    :func:`calibkit.bootstrap.resample_indices`, as for the other tasks.
+    :func:`calibkit.stats.bootstrap.resample_indices`, as for the other tasks.
 
     >>> h = load_simple_production()
     >>> d = compare_models(h.proportions, np.full((15, 5), 0.2), h, n_resamples=200)

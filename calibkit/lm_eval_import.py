@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from calibkit.records import ScoredItem
-from calibkit.store import RunError, RunStore
+from calibkit.runs.store import RunError, RunStore
 
 _SAMPLES_NAME = re.compile(r"^samples_(?P<task>.+?)_(?P<date>\d{4}-\d{2}-\d{2}T[\d\-.]+)$")
 

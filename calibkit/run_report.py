@@ -1,8 +1,8 @@
 """Summaries and HTML pages for option runs, comparisons and temperature sweeps.
 
 Everything here works from run folders on disk (no model): it computes with
-:mod:`calibkit.analysis`, draws with :mod:`calibkit.plots` and lays out with
-:class:`calibkit.report.Report`.
+:mod:`calibkit.stats.multiple_choice`, draws with :mod:`calibkit.draw.plots` and lays out with
+:class:`calibkit.draw.page.Report`.
 """
 from __future__ import annotations
 
@@ -13,9 +13,11 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from calibkit import analysis, plots, temperature
-from calibkit.report import Report
-from calibkit.store import REPORT_FILE, RunStore
+from calibkit.stats import multiple_choice, temperature
+
+from calibkit.draw import plots
+from calibkit.draw.page import Report
+from calibkit.runs.store import REPORT_FILE, RunStore
 
 CROSS_FIT_FOLDS = 5  # folds of the cross-fitted temperature in sweeps
 
@@ -40,7 +42,7 @@ def run_label(store: RunStore) -> str:
 
 def summarize_store(store: RunStore, *, n_resamples: int = 1000, seed: int = 0) -> dict[str, Any]:
     """Recompute and write summary.json for a run folder; returns it."""
-    summary = analysis.run_summary(store.items(), n_resamples=n_resamples, seed=seed)
+    summary = multiple_choice.run_summary(store.items(), n_resamples=n_resamples, seed=seed)
     store.write_summary(summary)
     return summary
 
@@ -56,7 +58,7 @@ def metrics_frame(summary: Mapping[str, Any]) -> pd.DataFrame:
     rows.append({"metric": "all-options pooled ECE (every option's probability, equal-mass bins)",
                  "estimate": summary["pooled_ece"],
                  "95% CI low": None, "95% CI high": None})
-    rows.append({"metric": f"ECE at T={analysis.KADAVATH_TEMPERATURE}", "estimate": summary["ece_at_kadavath_t"],
+    rows.append({"metric": f"ECE at T={multiple_choice.KADAVATH_TEMPERATURE}", "estimate": summary["ece_at_kadavath_t"],
                  "95% CI low": None, "95% CI high": None})
     return pd.DataFrame(rows)
 
@@ -84,23 +86,23 @@ def write_run_report(store: RunStore, *, n_resamples: int = 1000, seed: int = 0)
     report.add_header(run_header(store, summary["n_items"]), title="Run")
     report.add_table("Metrics", metrics_frame(summary),
                      caption="Percentile bootstrap over items, 1,000 resamples unless stated.")
-    report.add_figure("Reliability diagram", plots.reliability_diagram({label: analysis.reliability_stats(items)},
+    report.add_figure("Reliability diagram", plots.reliability_diagram({label: multiple_choice.reliability_stats(items)},
                                                                        ece={label: ece}))
     report.add_figure("Kadavath et al. pooled calibration (every option)",
-                      plots.pooled_calibration_chart({label: analysis.pooled_stats(items)},
+                      plots.pooled_calibration_chart({label: multiple_choice.pooled_stats(items)},
                                                      ece={label: summary["pooled_ece"]}))
-    arr = analysis.option_arrays(items)
-    conf_correct = analysis.top_label(arr.probs(), arr.labels)
-    from calibkit import metrics
+    arr = multiple_choice.option_arrays(items)
+    conf_correct = multiple_choice.top_label(arr.probs(), arr.labels)
+    from calibkit.stats import metrics
 
     report.add_figure("Risk-coverage", plots.risk_coverage_curve({label: metrics.risk_coverage(*conf_correct)}))
-    cats = analysis.category_table(items)
+    cats = multiple_choice.category_table(items)
     if len(cats):
         report.add_table("By category", cats)
-    subjects = analysis.category_table(items, key="subject")
+    subjects = multiple_choice.category_table(items, key="subject")
     if len(subjects) > 1:
         report.add_table("By subject", subjects)
-    report.add_table("The 10 most confidently wrong items", analysis.confidently_wrong(items, k=10))
+    report.add_table("The 10 most confidently wrong items", multiple_choice.confidently_wrong(items, k=10))
     return report.save(store.path / REPORT_FILE)
 
 
@@ -110,7 +112,7 @@ class Comparison:
 
     labels: tuple[str, ...]  # run labels, first is the reference
     n_items: int  # items all runs share
-    table: pd.DataFrame  # paired metrics table (analysis.paired_table)
+    table: pd.DataFrame  # paired metrics table (multiple_choice.paired_table)
     categories: pd.DataFrame  # per-category accuracy/ECE per run
 
     def to_json(self) -> dict[str, Any]:
@@ -137,11 +139,11 @@ def run_labels(stores: Sequence[RunStore]) -> list[str]:
 def compare_runs(stores: Sequence[RunStore], *, n_resamples: int = 1000, seed: int = 0) -> Comparison:
     """Paired comparison of option runs on their shared items."""
     labels = run_labels(stores)
-    aligned = analysis.shared_items({lab: s.items() for lab, s in zip(labels, stores)})
-    table = analysis.paired_table(aligned, n_resamples=n_resamples, seed=seed)
+    aligned = multiple_choice.shared_items({lab: s.items() for lab, s in zip(labels, stores)})
+    table = multiple_choice.paired_table(aligned, n_resamples=n_resamples, seed=seed)
     cats = []
     for lab, items in aligned.items():
-        frame = analysis.category_table(items)
+        frame = multiple_choice.category_table(items)
         if len(frame):
             frame.insert(0, "run", lab)
             cats.append(frame)
@@ -151,17 +153,17 @@ def compare_runs(stores: Sequence[RunStore], *, n_resamples: int = 1000, seed: i
 
 def write_comparison_report(stores: Sequence[RunStore], comparison: Comparison, path: Path) -> Path:
     labels = comparison.labels
-    aligned = analysis.shared_items({lab: s.items() for lab, s in zip(labels, stores)})
+    aligned = multiple_choice.shared_items({lab: s.items() for lab, s in zip(labels, stores)})
     report = Report("calibkit: comparison", subtitle=" vs ".join(labels))
     report.add_header({"runs": len(labels), "shared items": comparison.n_items,
                        **{f"run {i + 1}": str(s.path) for i, s in enumerate(stores)}}, title="Runs")
     report.add_table("Metrics and paired-bootstrap differences (vs the first run)", comparison.table,
                      caption="difference = run - first run on the same items; p: two-sided paired-bootstrap test (p < 0.05 exactly when the 95% CI excludes 0).")
-    stats = {lab: analysis.reliability_stats(items) for lab, items in aligned.items()}
+    stats = {lab: multiple_choice.reliability_stats(items) for lab, items in aligned.items()}
     eces = comparison.table[comparison.table.metric == "ece"].set_index("run")["estimate"].to_dict()
     report.add_figure("Reliability diagrams", plots.reliability_diagram(stats, ece=eces))
     report.add_figure("Pooled calibration (every option)",
-                      plots.pooled_calibration_chart({lab: analysis.pooled_stats(it) for lab, it in aligned.items()}))
+                      plots.pooled_calibration_chart({lab: multiple_choice.pooled_stats(it) for lab, it in aligned.items()}))
     if len(comparison.categories):
         report.add_table("By category", comparison.categories)
     return report.save(path)
@@ -211,19 +213,19 @@ class SweepResult:
 
 
 def sweep_run(store: RunStore, temps: np.ndarray, *, label: str, n_resamples: int = 200, seed: int = 0) -> SweepResult:
-    from calibkit import metrics
+    from calibkit.stats import metrics
 
-    arr = analysis.option_arrays(store.items())
+    arr = multiple_choice.option_arrays(store.items())
     if arr.labels.size < 2 * CROSS_FIT_FOLDS:
-        raise analysis.AnalysisError(
+        raise multiple_choice.AnalysisError(
             f"run {store.path} has {arr.labels.size} items; the cross-fitted temperature needs at least "
             f"{2 * CROSS_FIT_FOLDS} ({CROSS_FIT_FOLDS} folds); score more items (raise --limit)"
         )
     table = temperature.temperature_sweep(arr.logprobs, arr.labels, list(temps), n_resamples=n_resamples, seed=seed)
     table.insert(0, "run", label)
     fit = temperature.cross_fit_temperature(arr.logprobs, arr.labels, n_folds=CROSS_FIT_FOLDS, seed=seed)
-    conf_correct = analysis.top_label(fit.probs, arr.labels)
-    k_conf = analysis.top_label(arr.probs(temperature=analysis.KADAVATH_TEMPERATURE), arr.labels)
+    conf_correct = multiple_choice.top_label(fit.probs, arr.labels)
+    k_conf = multiple_choice.top_label(arr.probs(temperature=multiple_choice.KADAVATH_TEMPERATURE), arr.labels)
     return SweepResult(
         label=label,
         table=table,

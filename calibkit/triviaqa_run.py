@@ -4,7 +4,7 @@ One run, per question (Kadavath et al. 2022, sections 4-5):
 
 1. the **greedy** answer to the k-shot context (:mod:`calibkit.tasks.triviaqa`)
    and ``samples`` answers sampled at ``sample_temperature``, decoded in one
-   batched pass (:func:`calibkit.generation.generate`);
+   batched pass (:func:`calibkit.engine.generation.generate`);
 2. correctness of the greedy answer: **exact match** against the normalised
    aliases is the default rule (the official TriviaQA metric and Kadavath et
    al.'s "string comparison"; it never credits a chatty answer that merely
@@ -51,16 +51,16 @@ from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from calibkit import bootstrap, metrics
-from calibkit.analysis import AnalysisError
+from calibkit.stats import bootstrap, metrics
+from calibkit.stats.multiple_choice import AnalysisError
 from calibkit.answers import extract_answer, match_answer, sample_agreement
-from calibkit.binning import bin_stats
+from calibkit.stats.binning import bin_stats
 from calibkit.progress import ProgressBar
 from calibkit.records import Turn
-from calibkit.report import Report
+from calibkit.draw.page import Report
 from calibkit.run_report import frame_records, run_header, run_labels
-from calibkit.runner import RunOutcome, RunSettings
-from calibkit.store import REPORT_FILE, RunStore
+from calibkit.runs.runner import RunOutcome, RunSettings
+from calibkit.runs.store import REPORT_FILE, RunStore
 from calibkit.tasks.triviaqa import (
     KADAVATH_LAYOUT, PTrueExample, QALayout, TriviaQuestion, fit_context, ptrue_prompt,
 )
@@ -68,7 +68,7 @@ from calibkit.tasks.triviaqa import (
 if TYPE_CHECKING:
     import plotly.graph_objects as go
 
-    from calibkit.models import LoadedModel
+    from calibkit.engine.models import LoadedModel
 
 TASK = "triviaqa"
 STOP = ("\n", "Q:")  # a base model's answer ends at the line break or where it starts the next block
@@ -278,12 +278,12 @@ def run_triviaqa(
         on_store: called with the store as soon as it is open.
 
     Returns:
-        :class:`calibkit.runner.RunOutcome`; rows are in ``outcome.store``.
+        :class:`calibkit.runs.runner.RunOutcome`; rows are in ``outcome.store``.
     """
-    from calibkit.generation import GenerationConfig, encode_context, generate
-    from calibkit.models import load_model, render_chat
-    from calibkit.runner import model_config, open_store, use_chat
-    from calibkit.scoring import ScoreConfig, score
+    from calibkit.engine.generation import GenerationConfig, encode_context, generate
+    from calibkit.engine.models import load_model, render_chat
+    from calibkit.runs.runner import model_config, open_store, use_chat
+    from calibkit.engine.scoring import ScoreConfig, score
 
     if isinstance(samples, bool) or not isinstance(samples, int) or samples < 0:
         raise ValueError(f"samples must be a non-negative int; got {samples!r}")
@@ -751,7 +751,7 @@ def _reliability(arr: SignalArrays, *, n_bins: int = 10):
 
 def write_triviaqa_report(store: RunStore, *, n_resamples: int = 1000, seed: int = 0) -> Path:
     """summary.json and a self-contained report.html for one TriviaQA run; returns the report path."""
-    from calibkit import plots
+    from calibkit.draw import plots
 
     rows = store.rows()
     summary = summarize_store(store, n_resamples=n_resamples, seed=seed)
@@ -828,7 +828,7 @@ def compare_triviaqa_runs(stores: Sequence[RunStore], *, n_resamples: int = 1000
     """Accuracy and each signal's AUROC/ECE/Brier per run, paired differences vs the first run.
 
     Runs are restricted to the questions all of them share; differences
-    come from :func:`calibkit.bootstrap.paired_bootstrap` (the same
+    come from :func:`calibkit.stats.bootstrap.paired_bootstrap` (the same
     resampled questions for both runs).
     """
     if len(stores) < 2:
@@ -854,7 +854,7 @@ def compare_triviaqa_runs(stores: Sequence[RunStore], *, n_resamples: int = 1000
 
 def write_triviaqa_comparison_report(stores: Sequence[RunStore], comparison: TriviaComparison, path: Path) -> Path:
     """A self-contained HTML page comparing TriviaQA runs; returns ``path``."""
-    from calibkit import plots
+    from calibkit.draw import plots
 
     labels = comparison.labels
     aligned = [signal_arrays(rows) for rows in shared_rows(stores)]
@@ -897,7 +897,7 @@ def regenerate_sweep(
     goes to ``run_dir/T=<T>``. Reports of each run are written too; draw the
     study with :func:`sweep_table` and :func:`write_sweep_report`.
     """
-    from calibkit.models import load_model
+    from calibkit.engine.models import load_model
 
     temps = [float(t) for t in temperatures]
     if not temps or any(not (math.isfinite(t) and t > 0) for t in temps):
@@ -947,11 +947,11 @@ def signal_temperature_figure(table: pd.DataFrame, *, metric: str) -> "go.Figure
     """``metric`` (auroc, ece or brier) of each signal against sampling temperature, with 95% bands.
 
     Render only (a :func:`sweep_table` in, a figure out); it lives here
-    until :mod:`calibkit.plots` has a generic metric-vs-T curve.
+    until :mod:`calibkit.draw.plots` has a generic metric-vs-T curve.
     """
     import plotly.graph_objects as go
 
-    from calibkit.plots import PALETTE
+    from calibkit.draw.plots import PALETTE
 
     if metric not in ("auroc", "ece", "brier"):
         raise ValueError(f"metric must be auroc, ece or brier; got {metric!r}")

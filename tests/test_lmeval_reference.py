@@ -44,7 +44,7 @@ def reference() -> dict:
 @pytest.fixture(scope="module")
 def loaded(reference, one_thread):
     """The embedded SmolLM2, float32 on the CPU, loaded once for the module."""
-    from calibkit.models import EMBEDDED_MODELS, LoadOptions, embedded_model_installed, load_model, resolve_model
+    from calibkit.engine.models import EMBEDDED_MODELS, LoadOptions, embedded_model_installed, load_model, resolve_model
 
     if not embedded_model_installed(MODEL):
         pytest.fail(f"embedded model {MODEL} is missing; {EMBEDDED_MODELS[MODEL].pip_command}")
@@ -138,7 +138,7 @@ def test_fixture_is_the_documented_setup(reference):
 
 @pytest.mark.slow
 def test_token_ids_equal_lmeval(loaded, reference):
-    from calibkit.scoring import encode_pair
+    from calibkit.engine.scoring import encode_pair
 
     for it in reference["items"] + reference["chat_items"]:
         for cont, ids in zip(it["continuations"], it["continuation_token_ids"]):
@@ -153,7 +153,7 @@ def test_token_ids_equal_lmeval(loaded, reference):
 @pytest.mark.slow
 def test_logprobs_equal_lmeval_all_20_items(loaded, reference):
     """The default configuration (prefix caching on, default budget) on every item."""
-    from calibkit.scoring import ScoreConfig, score
+    from calibkit.engine.scoring import ScoreConfig, score
 
     items = reference["items"]
     scored = score(loaded, [base_prompt(it) for it in items], config=ScoreConfig(progress=False))
@@ -178,7 +178,7 @@ SPEED_CONFIGS = {
 @pytest.mark.slow
 @pytest.mark.parametrize("name", list(SPEED_CONFIGS))
 def test_logprobs_equal_lmeval_however_batched(loaded, reference, name):
-    from calibkit.scoring import ScoreConfig, score_batches
+    from calibkit.engine.scoring import ScoreConfig, score_batches
 
     items = short_subset(reference)
     longest = max(len(it["context_token_ids"]) for it in items)
@@ -195,7 +195,7 @@ def test_logprobs_equal_lmeval_however_batched(loaded, reference, name):
 
 @pytest.mark.slow
 def test_chat_contexts_render_byte_identical(loaded, reference):
-    from calibkit.models import render_context
+    from calibkit.engine.models import render_context
 
     for it in reference["chat_items"]:
         context, options = render_context(chat_prompt(it), loaded.tokenizer, chat=True)
@@ -209,7 +209,7 @@ def test_chat_logprobs_equal_lmeval(loaded, reference, prefix_caching):
     """lm-eval moves the template's trailing newline into the continuation ('\\nA': 2 tokens),
     so this also covers calibkit's multi-token path. Without the cache every option is a
     full-length row, so that run keeps to the two shorter (single-turn) items."""
-    from calibkit.scoring import ScoreConfig, score
+    from calibkit.engine.scoring import ScoreConfig, score
 
     items = reference["chat_items"]
     if not prefix_caching:
@@ -250,7 +250,7 @@ def test_mmlu_adapter_contexts_byte_identical_to_lmeval(reference):
 @pytest.mark.slow
 @pytest.mark.parametrize("multiturn", [True, False], ids=["multiturn", "single-turn"])
 def test_mmlu_adapter_chat_contexts_byte_identical_to_lmeval(loaded, reference, multiturn):
-    from calibkit.models import render_context
+    from calibkit.engine.models import render_context
 
     items = [it for it in reference["chat_items"] if it["fewshot_as_multiturn"] == multiturn]
     assert items

@@ -1,4 +1,4 @@
-"""Tests for calibkit.metrics: hand references, properties, netcal / scikit-learn agreement, input checks."""
+"""Tests for calibkit.stats.metrics: hand references, properties, netcal / scikit-learn agreement, input checks."""
 from __future__ import annotations
 
 import itertools
@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from sklearn.metrics import brier_score_loss, log_loss, roc_auc_score
 
-from calibkit.metrics import (
+from calibkit.stats.metrics import (
     accuracy,
     aurc,
     auroc,
@@ -151,7 +151,7 @@ def test_classwise_and_pooled_hand_reference():
 
 
 def test_calibration_error_from_stats_matches_ece():
-    from calibkit.binning import bin_stats
+    from calibkit.stats.binning import bin_stats
 
     stats = bin_stats(CONF5, CORRECT5)
     for norm in ("l1", "l2", "max"):

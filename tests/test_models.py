@@ -6,8 +6,8 @@ import json
 import pytest
 import torch
 
-from calibkit import models
-from calibkit.models import LoadOptions, ModelError, UnknownModelError, load_model, resolve_model
+from calibkit.engine import models
+from calibkit.engine.models import LoadOptions, ModelError, UnknownModelError, load_model, resolve_model
 
 
 @pytest.mark.parametrize("alias,hub", [
@@ -117,7 +117,7 @@ def test_embedded_chat_model_loads_offline_as_a_chat_model():
 def test_gguf_dequantization_bar_is_silent_off_a_terminal(capfd):
     from transformers import modeling_gguf_pytorch_utils as gguf_utils
 
-    from calibkit.models import _hf_progress_only_on_terminal
+    from calibkit.engine.models import _hf_progress_only_on_terminal
 
     original = gguf_utils.tqdm
     with _hf_progress_only_on_terminal():  # pytest's captured stderr is not a terminal

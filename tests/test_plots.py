@@ -1,4 +1,4 @@
-"""Tests for calibkit.plots: the figures draw exactly the statistics they are given."""
+"""Tests for calibkit.draw.plots: the figures draw exactly the statistics they are given."""
 from __future__ import annotations
 
 import importlib.util
@@ -12,10 +12,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from plotly.offline import get_plotlyjs
 
-from calibkit import plots
-from calibkit.binning import BinStats, bin_stats
-from calibkit.metrics import risk_coverage
-from calibkit.plots import (
+from calibkit.draw import plots
+from calibkit.stats.binning import BinStats, bin_stats
+from calibkit.stats.metrics import risk_coverage
+from calibkit.draw.plots import (
     PALETTE,
     StaticExportError,
     pooled_calibration_chart,

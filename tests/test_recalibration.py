@@ -1,4 +1,4 @@
-"""Tests for calibkit.recalibration (netcal recalibrators, held-out protocol) and module hygiene."""
+"""Tests for calibkit.stats.recalibration (netcal recalibrators, held-out protocol) and module hygiene."""
 from __future__ import annotations
 
 import ast
@@ -9,8 +9,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from calibkit import metrics as m
-from calibkit.recalibration import (
+from calibkit.stats import metrics as m
+from calibkit.stats.recalibration import (
     METHODS,
     CrossFitRecalibration,
     Recalibrator,
@@ -140,7 +140,7 @@ def _imports(path: Path) -> tuple[set[str], set[str]]:
 
 @pytest.mark.parametrize("module", MATH_MODULES)
 def test_math_modules_never_import_torch_and_netcal_only_lazily(module):
-    top, nested = _imports(ROOT / "calibkit" / f"{module}.py")
+    top, nested = _imports(ROOT / "calibkit" / "stats" / f"{module}.py")
     assert "torch" not in top | nested
     assert "netcal" not in top
 
@@ -156,7 +156,7 @@ def test_importing_recalibration_does_not_load_netcal():
     assert fresh_python(
         "import sys, importlib",
         "for name in ['binning', 'metrics', 'bootstrap', 'temperature', 'recalibration']:",
-        "    importlib.import_module('calibkit.' + name)",
+        "    importlib.import_module('calibkit.stats.' + name)",
         "print('netcal' in sys.modules)",
     ) == "False"
 

@@ -1,4 +1,4 @@
-"""Tests for calibkit.report: a safe, self-contained, atomically written HTML page."""
+"""Tests for calibkit.draw.page: a safe, self-contained, atomically written HTML page."""
 from __future__ import annotations
 
 import os
@@ -11,8 +11,8 @@ import plotly.graph_objects as go
 import pytest
 from plotly.offline import get_plotlyjs
 
-from calibkit import report as report_module
-from calibkit.report import MISSING, Report, write_atomic
+from calibkit.draw import page as report_module
+from calibkit.draw.page import MISSING, Report, write_atomic
 
 EVIL = '<script>alert("x")</script>'
 EVIL_ESCAPED = "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;"

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 import torch
 
 from calibkit.records import Prompt, Turn
-from calibkit.scoring import ScoreConfig, ScoringError, encode_pair, score, score_batches
+from calibkit.engine.scoring import ScoreConfig, ScoringError, encode_pair, score, score_batches
 from conftest import shared_path
 from tiny_models import llama2_tokenizer, loaded, tiny_gemma3, tiny_llama
 
@@ -117,7 +117,7 @@ def test_sentencepiece_lone_space_is_not_an_option_token():
 def test_chat_template_gives_exactly_one_bos(tok):
     lm = loaded(tiny_llama(len(tok)), tok)
     prompt = Prompt(id="c", task="t", text="Is 2+2=4?\nA. yes\nB. no\nAnswer:", options=(" A", " B"))
-    from calibkit.models import render_context
+    from calibkit.engine.models import render_context
 
     text, options = render_context(prompt, tok, chat=True)
     # Llama-2's template writes the assistant's text after "[/INST] "
@@ -138,7 +138,7 @@ def test_chat_template_gives_exactly_one_bos(tok):
 
 
 def test_system_prompt_merges_with_the_prompts_own_system_turn(tok):
-    from calibkit.models import render_context
+    from calibkit.engine.models import render_context
 
     p = Prompt(id="s", task="t", text="", options=(" A",),
                turns=(Turn("system", "Answer with a letter."), Turn("user", "Q?")))
@@ -148,7 +148,7 @@ def test_system_prompt_merges_with_the_prompts_own_system_turn(tok):
 
 
 def test_template_without_system_role_gets_it_in_the_user_turn(tok):
-    from calibkit.models import render_context
+    from calibkit.engine.models import render_context
 
     # Gemma-2's template refuses a system role like this.
     strict = copy.copy(tok)
@@ -219,7 +219,7 @@ def test_repeated_prompt_ids_are_refused(tok):
 
 
 def test_options_differing_only_in_their_last_token_take_one_row(tok):
-    from calibkit.scoring import _build_rows
+    from calibkit.engine.scoring import _build_rows
 
     lm = loaded(tiny_llama(len(tok)), tok)
     chatty = copy.copy(tok)
@@ -235,7 +235,7 @@ def test_options_differing_only_in_their_last_token_take_one_row(tok):
     assert row.option == -1 and len(row.lead) >= 1  # the newline, read once for all four options
     lm_chat = loaded(lm.model, chatty)
     (item,) = score(lm_chat, [prompt], config=config)
-    from calibkit.models import render_context
+    from calibkit.engine.models import render_context
 
     text, options = render_context(prompt, chatty, chat=True)
     ref = reference(lm.model, chatty, Prompt(id="r", task="t", text=text, options=options))
@@ -243,8 +243,8 @@ def test_options_differing_only_in_their_last_token_take_one_row(tok):
 
 
 def test_batched_tokenization_equals_one_text_at_a_time(tok):
-    from calibkit.models import render_context
-    from calibkit.scoring import _build_rows
+    from calibkit.engine.models import render_context
+    from calibkit.engine.scoring import _build_rows
 
     chatty = copy.copy(tok)
     chatty.chat_template = (
@@ -272,7 +272,7 @@ def test_batched_tokenization_equals_one_text_at_a_time(tok):
 
 
 def test_a_shared_chat_header_does_not_swallow_the_subject_prefixes(tok):
-    from calibkit.scoring import _build_rows, _group_by_prefix
+    from calibkit.engine.scoring import _build_rows, _group_by_prefix
 
     header = "<<SYS>> You are a careful assistant who answers multiple choice questions well. <</SYS>> "
     prompts = [Prompt(id=p.id, task=p.task, text=header + p.text, options=p.options, answer=p.answer)
@@ -286,7 +286,7 @@ def test_a_shared_chat_header_does_not_swallow_the_subject_prefixes(tok):
 
 @pytest.mark.parametrize("arch", [tiny_llama, tiny_gemma3], ids=["llama", "gemma3-sliding"])
 def test_a_batch_view_of_the_prefix_cache_holds_only_the_prefix_after_a_forward(tok, arch):
-    from calibkit.scoring import _broadcast_cache
+    from calibkit.engine.scoring import _broadcast_cache
 
     model = arch(len(tok))
     prefix = torch.tensor([tok("A shared prefix that is long enough to be cached once.")["input_ids"]])
@@ -328,7 +328,7 @@ def added_text(tokenizer, ctx, cont) -> str:
 def test_llama2_continuations_are_exactly_the_option_text(tok, fmt, chat):
     """With the real Llama-2 tokenizer and template, every MMLU option is read as the model writes it:
     after "[/INST]" the template puts a space, so chat form scores " A" / " (A)", like base form."""
-    from calibkit.models import render_context
+    from calibkit.engine.models import render_context
     from calibkit.tasks import mmlu
 
     prompts = list(mmlu.load(data=shared_path("mmlu"), format=fmt, shots=2, subjects=["anatomy", "virology"],
@@ -369,7 +369,7 @@ def test_a_boundary_token_that_merges_moves_into_the_continuation(tok):
 
 @pytest.fixture(scope="module", params=["smollm2-135m-instruct", "gemma-3-270m"])
 def embedded_tokenizer(request):
-    from calibkit.models import embedded_model_installed, load_tokenizer
+    from calibkit.engine.models import embedded_model_installed, load_tokenizer
 
     if not embedded_model_installed(request.param):
         pytest.skip(f"embedded model {request.param} is not installed")
@@ -382,7 +382,7 @@ _TEXT = "abcxyz ABC().:;?!-'\"\n\t0123456789éß[]/<>"
 @settings(max_examples=150, deadline=None)
 @given(context=st.text(alphabet=_TEXT, max_size=40), option=st.text(alphabet=_TEXT, min_size=1, max_size=12))
 def test_continuation_tokens_cover_exactly_the_continuation(embedded_tokenizer, context, option):
-    from calibkit.scoring import _split_pair
+    from calibkit.engine.scoring import _split_pair
 
     tok = embedded_tokenizer
     c, o = _split_pair(context, option)

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from calibkit.records import ScoredItem
-from calibkit.store import RESULTS_FILE, RunError, RunStore, config_hash
+from calibkit.runs.store import RESULTS_FILE, RunError, RunStore, config_hash
 
 CONFIG = {"task": "mmlu", "model": "m", "shots": 5, "versions": {"torch": "x"}}
 
@@ -85,7 +85,7 @@ def test_kill_9_loses_at_most_the_item_in_flight(tmp_path):
     script = f"""
 import sys
 sys.path.insert(0, {str(Path(__file__).resolve().parents[1])!r})
-from calibkit.store import RunStore
+from calibkit.runs.store import RunStore
 from calibkit.records import ScoredItem
 s = RunStore.at({str(tmp_path / 'run')!r}, config={{"task": "t"}})
 i = 0

@@ -1,4 +1,4 @@
-"""Tests for calibkit.temperature: apply, fit, cross-fit and sweep temperatures."""
+"""Tests for calibkit.stats.temperature: apply, fit, cross-fit and sweep temperatures."""
 from __future__ import annotations
 
 import warnings
@@ -10,9 +10,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from calibkit import metrics as m
-from calibkit.recalibration import fold_ids
-from calibkit.temperature import (
+from calibkit.stats import metrics as m
+from calibkit.stats.recalibration import fold_ids
+from calibkit.stats.temperature import (
     CrossFit,
     apply_temperature,
     cross_fit_temperature,

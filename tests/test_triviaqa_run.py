@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from calibkit import generation
-from calibkit.generation import ContextGenerations, Generation
-from calibkit.runner import RunSettings
-from calibkit.store import RESULTS_FILE, RunStore
+from calibkit.engine import generation
+from calibkit.engine.generation import ContextGenerations, Generation
+from calibkit.runs.runner import RunSettings
+from calibkit.runs.store import RESULTS_FILE, RunStore
 from calibkit.tasks.triviaqa import load
 from calibkit.triviaqa_run import (
     compare_triviaqa_runs,
@@ -147,7 +147,7 @@ def test_resume_after_a_torn_results_file(questions, lm, tmp_path) -> None:
 
 
 def test_long_contexts_drop_shots_and_say_so(questions, tok, tmp_path) -> None:
-    from calibkit.generation import encode_context
+    from calibkit.engine.generation import encode_context
     from calibkit.tasks.triviaqa import generation_context
 
     model = tiny_llama(tok.vocab_size)
@@ -182,7 +182,7 @@ def test_argument_checks(questions, lm, tmp_path) -> None:
 @pytest.mark.parametrize("ptrue_answer,brainstorm", [("sample", 0), ("sample", 2), ("greedy", 2)])
 def test_few_shot_ptrue_shows_other_questions_own_answers_with_their_labels(
         questions, lm, tmp_path, monkeypatch, ptrue_answer, brainstorm) -> None:
-    import calibkit.scoring as scoring
+    import calibkit.engine.scoring as scoring
     from calibkit.triviaqa_run import _pool_candidates
 
     real_score = scoring.score
@@ -231,7 +231,7 @@ def test_few_shot_ptrue_shows_other_questions_own_answers_with_their_labels(
 
 
 def test_a_resumed_few_shot_run_keeps_its_recorded_examples(questions, lm, tmp_path, monkeypatch) -> None:
-    import calibkit.scoring as scoring
+    import calibkit.engine.scoring as scoring
     import calibkit.triviaqa_run as tr
 
     first = run(questions[:4], tmp_path, lm, ptrue_shots=2)
@@ -425,7 +425,7 @@ def test_compare_needs_shared_questions(questions, lm, tmp_path) -> None:
 
 @pytest.mark.slow
 def test_embedded_chat_model_end_to_end(tmp_path) -> None:
-    from calibkit.models import embedded_model_installed, load_model
+    from calibkit.engine.models import embedded_model_installed, load_model
 
     if not embedded_model_installed("smollm2-135m-instruct"):
         pytest.skip("the embedded SmolLM2 model is not installed (make embedded)")

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import torch
 
-from calibkit.models import LoadedModel, ResolvedModel
+from calibkit.engine.models import LoadedModel, ResolvedModel
 
 
 def tiny_llama(vocab_size: int, *, seed: int = 0):

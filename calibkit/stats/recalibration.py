@@ -6,7 +6,7 @@ items ``(confidence, correct)`` — a *binary* problem: confidence of the
 predicted option versus whether that prediction was correct — and applied
 to the confidences of other items. The predicted option never changes, so
 accuracy is unchanged and the recalibrated confidence is scored against the
-same ``correct`` array (e.g. ``calibkit.metrics.ece(new_conf, correct)``).
+same ``correct`` array (e.g. ``calibkit.stats.metrics.ece(new_conf, correct)``).
 A recalibrated confidence may fall below ``1 / k``: it is a probability of
 being right, no longer the largest of ``k`` option probabilities.
 
@@ -22,7 +22,7 @@ Methods (all from netcal, binary mode):
   ``sigmoid(a ln c - b ln(1 - c) + m)`` (Kull et al. 2017).
 
 Temperature scaling acts on all option logits, not on the top-label
-confidence, and lives in :mod:`calibkit.temperature`; it shares
+confidence, and lives in :mod:`calibkit.stats.temperature`; it shares
 :func:`fold_ids` for cross-fitting.
 
 netcal is imported inside the functions that need it: it imports torch and
@@ -35,7 +35,7 @@ from typing import Any
 
 import numpy as np
 
-from calibkit.binning import _check_choice, _check_confidence, _check_confidence_correct, _check_n_bins, _frozen
+from calibkit.stats.binning import _check_choice, _check_confidence, _check_confidence_correct, _check_n_bins, _frozen
 
 METHODS = ("histogram", "isotonic", "beta")
 

@@ -2,7 +2,7 @@
 
 :func:`bin_stats` groups top-label confidences into bins and reports, per bin,
 how many items fell there, their mean confidence, their accuracy and a 95%
-Wilson interval for that accuracy. Metrics (:mod:`calibkit.metrics`) reduce
+Wilson interval for that accuracy. Metrics (:mod:`calibkit.stats.metrics`) reduce
 these statistics to numbers; plots draw them. This module also holds the
 input checks shared by the metric modules, so every public function rejects
 bad input with the same messages.

@@ -23,9 +23,9 @@ import numpy as np
 import pandas as pd
 from scipy.optimize import brentq
 
-from calibkit.binning import _as_float_array, _check_labels, _frozen
-from calibkit.bootstrap import option_intervals
-from calibkit.recalibration import fold_ids
+from calibkit.stats.binning import _as_float_array, _check_labels, _frozen
+from calibkit.stats.bootstrap import option_intervals
+from calibkit.stats.recalibration import fold_ids
 
 DEFAULT_BOUNDS = (0.05, 20.0)  # search range for a fitted temperature
 
@@ -128,7 +128,7 @@ def cross_fit_temperature(
     """K-fold cross-fitted temperature scaling.
 
     Items are split into ``n_folds`` random folds
-    (:func:`calibkit.recalibration.fold_ids`); the items of fold ``f`` are
+    (:func:`calibkit.stats.recalibration.fold_ids`); the items of fold ``f`` are
     scaled by a temperature fitted on the other folds, so no item's own
     label influences its calibrated probabilities and the metrics of
     ``probs`` are honest held-out estimates.

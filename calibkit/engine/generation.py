@@ -6,7 +6,7 @@ Contract:
   conversation already rendered with its template). It is encoded with the
   tokenizer's default special tokens, except that a context that already
   begins with the BOS text (a rendered chat template) gets no second BOS;
-  the scorer (:mod:`calibkit.scoring`) follows the same rule.
+  the scorer (:mod:`calibkit.engine.scoring`) follows the same rule.
 * Per context, one **greedy** (argmax) continuation and/or ``samples``
   continuations drawn from ``softmax(logits / temperature)``, optionally
   restricted to the top-``p`` nucleus (renormalized). Greedy and samples
@@ -66,7 +66,7 @@ from typing import Any, Sequence
 
 import torch
 
-from calibkit.models import LoadedModel, is_out_of_memory, starts_with_bos
+from calibkit.engine.models import LoadedModel, is_out_of_memory, starts_with_bos
 from calibkit.progress import ProgressBar
 
 FINISH_REASONS = ("stop", "eos", "length")

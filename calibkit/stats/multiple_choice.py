@@ -2,9 +2,9 @@
 
 Reads :class:`~calibkit.records.ScoredItem` lists (as loaded from a run
 folder), turns them into arrays, and computes the run summary, per-category
-tables and comparisons with :mod:`calibkit.metrics` and
-:mod:`calibkit.bootstrap`. Pure numpy/pandas: never imports torch and never
-draws (figures live in :mod:`calibkit.plots`).
+tables and comparisons with :mod:`calibkit.stats.metrics` and
+:mod:`calibkit.stats.bootstrap`. Pure numpy/pandas: never imports torch and never
+draws (figures live in :mod:`calibkit.draw.plots`).
 """
 from __future__ import annotations
 
@@ -14,8 +14,8 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from calibkit import bootstrap, metrics
-from calibkit.binning import BinStats, bin_stats
+from calibkit.stats import bootstrap, metrics
+from calibkit.stats.binning import BinStats, bin_stats
 from calibkit.records import ScoredItem
 
 KADAVATH_TEMPERATURE = 2.5  # the T at which Kadavath et al. (2022) report RLHF models are best calibrated
@@ -122,7 +122,7 @@ def top_label(probs: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, np.nda
 
 def reliability_stats(items: Sequence[ScoredItem], *, n_bins: int = 10, strategy: str = "uniform",
                       temperature: float = 1.0) -> BinStats:
-    """Top-label bins of a run, ready for :func:`calibkit.plots.reliability_diagram`."""
+    """Top-label bins of a run, ready for :func:`calibkit.draw.plots.reliability_diagram`."""
     arr = option_arrays(items)
     conf, correct = top_label(arr.probs(temperature=temperature), arr.labels)
     return bin_stats(conf, correct, n_bins=n_bins, strategy=strategy)

@@ -10,7 +10,7 @@ Two input shapes, checked at the boundary with the same messages everywhere:
   integers in ``[0, k)``. :func:`top_label` turns these into a pair.
 
 Every function returns a float (or a small frozen dataclass) and takes its
-options by keyword. The bootstrap (:mod:`calibkit.bootstrap`) re-implements
+options by keyword. The bootstrap (:mod:`calibkit.stats.bootstrap`) re-implements
 the hot ones in vectorized form and is tested against these definitions.
 This module must never import torch, netcal or plotting code.
 """
@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from calibkit.binning import (
+from calibkit.stats.binning import (
     STRATEGIES,
     BinStats,
     _check_choice,
@@ -105,7 +105,7 @@ def ece(
     """Top-label expected calibration error and its relatives, in [0, 1].
 
     With ``d_j = |accuracy_j - mean_confidence_j|`` over the non-empty bins
-    of :func:`calibkit.binning.bin_stats` and ``w_j`` the bin weights:
+    of :func:`calibkit.stats.binning.bin_stats` and ``w_j`` the bin weights:
 
     * ``norm="l1"`` (default): ECE, ``sum_j w_j d_j`` (Naeini et al. 2015;
       Guo et al. 2017). Equals netcal ``ECE(bins=n_bins).measure``.
@@ -140,7 +140,7 @@ def calibration_error(stats: BinStats, *, norm: str = "l1", weighting: str = "ma
     """Reduce :class:`BinStats` to ECE (l1), RMS (l2) or MCE (max); see :func:`ece`.
 
     Example:
-        >>> from calibkit.binning import bin_stats
+        >>> from calibkit.stats.binning import bin_stats
         >>> calibration_error(bin_stats([0.3, 0.9, 1.0], [0, 1, 1], n_bins=2), norm="max")
         0.3
     """

@@ -3,7 +3,7 @@
 Builds the run's config (everything that determines the numbers), opens or
 resumes its folder, scores only the prompts not yet stored, and appends
 each finished batch to ``results.jsonl`` as it comes. Analysis and drawing
-happen afterwards, from disk (:mod:`calibkit.analysis`, :mod:`calibkit.run_report`).
+happen afterwards, from disk (:mod:`calibkit.stats.multiple_choice`, :mod:`calibkit.run_report`).
 """
 from __future__ import annotations
 
@@ -13,9 +13,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Mapping, Sequence
 
-from calibkit.models import DEFAULT_MODEL, LoadedModel, LoadOptions, ModelError, load_model
+from calibkit.engine.models import DEFAULT_MODEL, LoadedModel, LoadOptions, ModelError, load_model
 from calibkit.records import Prompt
-from calibkit.store import RunStore
+from calibkit.runs.store import RunStore
 
 
 @dataclass(frozen=True)
@@ -108,7 +108,7 @@ def run_option_task(
     ``on_store`` is called with the store as soon as it is open, so a caller
     can report where results go even if scoring is interrupted.
     """
-    from calibkit.scoring import ScoreConfig, score_batches
+    from calibkit.engine.scoring import ScoreConfig, score_batches
 
     loaded = loaded or load_model(settings.model, options=settings.load)
     chat = use_chat(loaded, settings.chat_template)

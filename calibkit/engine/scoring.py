@@ -52,7 +52,7 @@ from typing import Any, Iterator, Sequence
 import numpy as np
 import torch
 
-from calibkit.models import LoadedModel, is_out_of_memory, render_context, starts_with_bos
+from calibkit.engine.models import LoadedModel, is_out_of_memory, render_context, starts_with_bos
 from calibkit.progress import ProgressBar
 from calibkit.records import Prompt, ScoredItem
 

@@ -35,7 +35,7 @@ from typing import Any, Callable, Iterator, Sequence
 
 import numpy as np
 
-from calibkit.binning import (
+from calibkit.stats.binning import (
     assign_bins,
     _check_choice,
     _check_confidence_correct,
@@ -45,10 +45,10 @@ from calibkit.binning import (
     lerp,
     quantile_positions,
 )
-from calibkit import metrics as _m
+from calibkit.stats import metrics as _m
 
 # Named metrics and the arrays each takes (the positional arguments of the
-# function of the same name in calibkit.metrics).
+# function of the same name in calibkit.stats.metrics).
 TOP_LABEL_METRICS = ("ece", "rms_ce", "mce", "ece_quantile", "ece_bin_mean", "debiased_l2", "auroc", "aurc")
 OPTION_METRICS = ("accuracy", "brier", "nll", "classwise_ece", "pooled_ece")
 METRICS = TOP_LABEL_METRICS + OPTION_METRICS
@@ -351,7 +351,7 @@ def option_intervals(
 ) -> dict[str, Interval]:
     """Intervals for several named metrics of option probabilities, on shared resamples.
 
-    Top-label metrics are computed on :func:`calibkit.metrics.top_label` of
+    Top-label metrics are computed on :func:`calibkit.stats.metrics.top_label` of
     ``probs``. AUROC is reported as an all-NaN interval (``n_resamples=0``)
     when every item is right or every item is wrong, instead of raising, so
     a summary of a tiny run still works.
@@ -513,7 +513,7 @@ def _percentiles(values: np.ndarray, level: float) -> tuple[float, float]:
 
 @dataclass(frozen=True)
 class _Prepared:
-    estimate: float  # metric on the full data, from calibkit.metrics
+    estimate: float  # metric on the full data, from calibkit.stats.metrics
     kernel: Callable[[np.ndarray], np.ndarray]  # (b, n) multiplicities -> (b,) metric values
     n: int  # items
 
@@ -645,7 +645,7 @@ class _Binned:
         ``i`` whose cumulative count exceeds ``r``; rows are searched at once
         by offsetting each row's (non-decreasing, <= n) counts by
         ``row * (n + 1)``. Edges are interpolated exactly as
-        :func:`calibkit.binning.quantile_edges` does on a sorted sample.
+        :func:`calibkit.stats.binning.quantile_edges` does on a sorted sample.
         """
         b, n1 = cw.shape
         n = n1 - 1

@@ -2,7 +2,7 @@
 pooled all-options chart, temperature sweeps and risk-coverage curves.
 
 Render only: every function takes statistics computed elsewhere
-(:class:`calibkit.binning.BinStats`, :class:`calibkit.metrics.RiskCoverage`,
+(:class:`calibkit.stats.binning.BinStats`, :class:`calibkit.stats.metrics.RiskCoverage`,
 a temperature-sweep table) and returns a ``plotly.graph_objects.Figure``.
 Nothing here computes a metric from model output, and nothing touches
 plotly's global settings (templates, renderers): each figure carries an empty
@@ -33,8 +33,8 @@ from plotly.subplots import make_subplots
 if TYPE_CHECKING:
     import pandas as pd
 
-    from calibkit.binning import BinStats
-    from calibkit.metrics import RiskCoverage
+    from calibkit.stats.binning import BinStats
+    from calibkit.stats.metrics import RiskCoverage
 
 # Okabe & Ito's colour-blind-safe qualitative palette, strongest hues first;
 # yellow is last because it is hard to see on white.
@@ -87,7 +87,7 @@ def reliability_diagram(
     shading or bars hide another's; points stay at their mean confidence.
 
     Args:
-        stats: one :class:`~calibkit.binning.BinStats`, or ``{label: BinStats}``
+        stats: one :class:`~calibkit.stats.binning.BinStats`, or ``{label: BinStats}``
             to overlay runs (drawn and coloured in the mapping's order).
         ece: the ECE to print (a fraction in [0, 1], shown to 3 decimals): a
             number for one run (goes in the title), or ``{label: ece}`` for
@@ -97,7 +97,7 @@ def reliability_diagram(
         show_histogram: add the per-bin count panel beneath.
 
     Example:
-        >>> from calibkit.binning import bin_stats
+        >>> from calibkit.stats.binning import bin_stats
         >>> s = bin_stats([0.2, 0.9, 0.95, 1.0], [0, 1, 0, 1], n_bins=5)
         >>> fig = reliability_diagram(s, ece=0.21)
         >>> [t.name for t in fig.data]
@@ -171,7 +171,7 @@ def pooled_calibration_chart(
     """Kadavath et al.'s pooled chart: each option's probability vs how often it is right.
 
     Takes statistics binned over every option of every item (equal-count
-    bins, as :func:`calibkit.metrics.pooled_option_stats` makes them) and
+    bins, as :func:`calibkit.stats.metrics.pooled_option_stats` makes them) and
     draws per non-empty bin the mean option probability against the share of
     those options that are the correct one, with Wilson intervals and the
     diagonal. ``x_scale="log"`` spreads out the many low-probability options;
@@ -186,7 +186,7 @@ def pooled_calibration_chart(
         x_scale: ``"linear"`` or ``"log"``.
 
     Example:
-        >>> from calibkit.binning import bin_stats
+        >>> from calibkit.stats.binning import bin_stats
         >>> s = bin_stats([0.05, 0.1, 0.6, 0.9], [0, 0, 1, 1], n_bins=2, strategy="quantile")
         >>> [t.name for t in pooled_calibration_chart(s).data]
         ['perfect calibration', 'options']
@@ -237,7 +237,7 @@ def temperature_curve(
         sweep: a table with one row per temperature and the columns
             ``temperature, accuracy, ece, ece_low, ece_high, brier,
             brier_low, brier_high, nll, nll_low, nll_high`` (as
-            :mod:`calibkit.temperature` writes it), or ``{label: table}`` to
+            :mod:`calibkit.stats.temperature` writes it), or ``{label: table}`` to
             overlay runs. Rows are drawn in order of temperature; rows whose
             metric is NaN are skipped, and the band only where both ends are
             finite.
@@ -345,12 +345,12 @@ def risk_coverage_curve(
     confidence ranks its answers well has a curve that falls slowly.
 
     Args:
-        rc: one :class:`~calibkit.metrics.RiskCoverage` or ``{label: rc}``.
+        rc: one :class:`~calibkit.stats.metrics.RiskCoverage` or ``{label: rc}``.
         title: figure title; default ``"Selective accuracy vs coverage"``
             (one run: its AURC is appended).
 
     Example:
-        >>> from calibkit.metrics import risk_coverage
+        >>> from calibkit.stats.metrics import risk_coverage
         >>> fig = risk_coverage_curve({"m": risk_coverage([0.9, 0.8, 0.7], [1, 0, 1])})
         >>> fig.data[0].name
         'm (AURC = 0.278)'
@@ -414,14 +414,14 @@ def save_figure(
     path = Path(path)
     suffix = path.suffix.lower()
     if suffix in (".html", ".htm"):
-        from calibkit.report import write_atomic
+        from calibkit.draw.page import write_atomic
 
         html = pio.to_html(fig, include_plotlyjs=True, full_html=True, config={"displaylogo": False})
         return write_atomic(path, html)
     if suffix not in STATIC_FORMATS:
         raise ValueError(f"path must end in .html, {', '.join(STATIC_FORMATS)}; got {str(path)!r}")
     image = _static_image(fig, fmt=suffix[1:], width=width, height=height, scale=scale)
-    from calibkit.report import write_atomic
+    from calibkit.draw.page import write_atomic
 
     return write_atomic(path, image)
 
