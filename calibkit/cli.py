@@ -16,6 +16,8 @@ from typing import Any, Callable, Sequence
 
 import click
 
+from calibkit.errors import UserError
+
 EXAMPLES_RUN = """
 \b
 Examples:
@@ -26,8 +28,8 @@ Examples:
 """
 
 
-class UsageProblem(Exception):
-    """A user-fixable problem: printed as one line, exit code 2."""
+class UsageProblem(UserError):
+    """A bad combination of command-line options: printed as one line, exit code 2."""
 
 
 def _fail(message: str) -> None:
@@ -642,19 +644,6 @@ def import_lm_eval_cmd(samples: Path, model: str | None, out: Path, as_json: boo
 # --------------------------------------------------------------- entry
 
 
-def _known_errors() -> tuple[type[BaseException], ...]:
-    from calibkit.stats.multiple_choice import AnalysisError
-    from calibkit.engine.generation import GenerationError
-    from calibkit.hf_study import StudyError
-    from calibkit.engine.models import ModelError
-    from calibkit.engine.scoring import ScoringError
-    from calibkit.runs.store import RunError
-    from calibkit.tasks._sources import DataNotFoundError
-
-    return (UsageProblem, ModelError, RunError, DataNotFoundError, AnalysisError, ScoringError, StudyError,
-            GenerationError)
-
-
 def main(argv: Sequence[str] | None = None) -> None:
     """Console entry point: one-line errors, exit 2 for usage errors."""
     debug = os.environ.get("CALIBKIT_DEBUG") == "1"
@@ -678,7 +667,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     except Exception as exc:  # noqa: BLE001 - the one place that turns errors into messages
         if debug:
             raise
-        if isinstance(exc, _known_errors()):
+        if isinstance(exc, UserError):
             click.echo(f"calibkit: error: {_strip_prefix(str(exc))}", err=True)
             sys.exit(2)
         click.echo(f"calibkit: internal error: {type(exc).__name__}: {_strip_prefix(str(exc))} "

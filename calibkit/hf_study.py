@@ -38,7 +38,7 @@ from typing import Any, Callable, Iterable, Mapping, Sequence
 import numpy as np
 
 from calibkit import human, rsa
-from calibkit.stats.bootstrap import Interval, interval
+from calibkit.errors import UserError
 from calibkit.human import (
     COMPLEX_EXPRESSIONS,
     CONTEXTS,
@@ -52,6 +52,7 @@ from calibkit.human import (
 from calibkit.records import Prompt, ScoredItem
 from calibkit.runs.runner import RunOutcome, RunSettings
 from calibkit.runs.store import RunStore
+from calibkit.stats.bootstrap import Interval, interval
 from calibkit.tasks import herbstritt_franke as hf
 
 TASK = hf.TASK
@@ -61,7 +62,7 @@ LETTER_READING = "letter"  # the normalization label of the forced-choice readin
 TABLES = ("simple", "complex_merged", "complex")  # human production views a model is compared with, report order
 
 
-class StudyError(ValueError):
+class StudyError(UserError, ValueError):
     """The stored items cannot give the asked-for distribution (missing or mixed runs)."""
 
 

@@ -56,7 +56,7 @@ from typing import Any, Callable, Iterable, Mapping, Sequence
 from calibkit.answers import match_answer, normalize_aliases
 from calibkit.records import Prompt, Turn
 
-from ._sources import DataNotFoundError, data_not_found, find_package_data, package_version, read_table
+from calibkit.tasks.sources import DataNotFoundError, data_not_found, find_package_data, package_version, read_table
 
 __all__ = [
     "CONFIGS",

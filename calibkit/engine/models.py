@@ -31,6 +31,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Sequence
 
+from calibkit.errors import UserError
 from calibkit.records import Prompt, Turn
 
 LLAMA_2_ALIASES = {
@@ -82,7 +83,7 @@ EMBEDDED_MODELS = {
 DEFAULT_MODEL = "smollm2-135m-instruct"
 
 
-class ModelError(Exception):
+class ModelError(UserError):
     """A model could not be resolved or loaded; the message says how to fix it."""
 
 

@@ -53,11 +53,12 @@ import numpy as np
 import torch
 
 from calibkit.engine.models import LoadedModel, is_out_of_memory, render_context, starts_with_bos
+from calibkit.errors import UserError
 from calibkit.progress import ProgressBar
 from calibkit.records import Prompt, ScoredItem
 
 
-class ScoringError(Exception):
+class ScoringError(UserError):
     """Scoring cannot go on; the message says what to change."""
 
 

@@ -18,6 +18,7 @@ import tempfile
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
+from calibkit.errors import UserError
 from calibkit.records import ScoredItem
 
 CONFIG_FILE = "config.json"
@@ -32,7 +33,7 @@ REPORT_FILE = "report.html"
 _NOT_HASHED = ("versions", "created", "data_source", "ptrue_pool", "ptrue_examples_true")
 
 
-class RunError(Exception):
+class RunError(UserError):
     """A run folder is missing, damaged or belongs to another configuration."""
 
 

@@ -14,14 +14,15 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
+from calibkit.errors import UserError
+from calibkit.records import ScoredItem
 from calibkit.stats import bootstrap, metrics
 from calibkit.stats.binning import BinStats, bin_stats
-from calibkit.records import ScoredItem
 
 KADAVATH_TEMPERATURE = 2.5  # the T at which Kadavath et al. (2022) report RLHF models are best calibrated
 
 
-class AnalysisError(ValueError):
+class AnalysisError(UserError, ValueError):
     """The items cannot be analysed as asked (e.g. no answers, mixed option counts)."""
 
 

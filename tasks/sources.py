@@ -19,11 +19,13 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from calibkit.errors import UserError
+
 #: file suffixes :func:`read_table` understands, besides ``save_to_disk`` folders
 TABLE_SUFFIXES = (".jsonl", ".json", ".parquet")
 
 
-class DataNotFoundError(FileNotFoundError):
+class DataNotFoundError(UserError, FileNotFoundError):
     """A task's data is neither local, embedded, nor reachable on the hub.
 
     The message is one line that says what to install or which path to pass.
