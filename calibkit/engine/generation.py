@@ -66,7 +66,8 @@ from typing import Any, Sequence
 
 import torch
 
-from calibkit.engine.models import LoadedModel, is_out_of_memory, starts_with_bos
+from calibkit.engine.backoff import split_on_oom
+from calibkit.engine.models import LoadedModel, starts_with_bos
 from calibkit.errors import UserError
 from calibkit.progress import ProgressBar
 
@@ -439,22 +440,17 @@ class _Decoder:
         )
 
     def run_with_backoff(self, contexts: list[list[int]], texts: list[str]) -> list[ContextGenerations]:
-        """Run a batch; on out-of-memory split it in half and retry each half."""
-        try:
-            return self.run(contexts, texts)
-        except (RuntimeError, torch.cuda.OutOfMemoryError) as exc:
-            if not is_out_of_memory(exc):
-                raise
-            if torch.cuda.is_available():
-                torch.cuda.empty_cache()
-            if len(contexts) == 1:
-                raise GenerationError(
-                    f"out of memory generating {self.config.rows_per_context} continuations of one "
-                    f"{len(contexts[0])}-token context; use fewer samples, fewer shots, or --load-in-4bit"
-                ) from None
-            half = len(contexts) // 2
-            return (self.run_with_backoff(contexts[:half], texts[:half])
-                    + self.run_with_backoff(contexts[half:], texts[half:]))
+        """Run a batch; on out-of-memory split it in half and run each half."""
+
+        def too_big(context: tuple[list[int], str]) -> GenerationError:
+            return GenerationError(
+                f"out of memory generating {self.config.rows_per_context} continuations of one "
+                f"{len(context[0])}-token context; use fewer samples, fewer shots, or --load-in-4bit"
+            )
+
+        pairs = list(zip(contexts, texts))
+        parts = split_on_oom(pairs, lambda part: self.run([c for c, _ in part], [t for _, t in part]), too_big=too_big)
+        return [out for _, outs in parts for out in outs]
 
 
 def _batches(lengths: list[int], order: list[int], *, budget: int, per: int, new: int, cap: int) -> list[list[int]]:

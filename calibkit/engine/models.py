@@ -31,6 +31,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Sequence
 
+from calibkit.engine.backoff import is_out_of_memory
 from calibkit.errors import UserError
 from calibkit.records import Prompt, Turn
 
@@ -326,11 +327,6 @@ def load_tokenizer(name: str, *, revision: str | None = None) -> Any:
         raise ModelError(f"cannot load the tokenizer of {resolved.name!r}: {_first_line(exc)}") from None
 
 
-def is_out_of_memory(exc: BaseException) -> bool:
-    """Whether an exception is a (CUDA or host) out-of-memory error."""
-    return type(exc).__name__ == "OutOfMemoryError" or "out of memory" in str(exc).lower()
-
-
 @contextlib.contextmanager
 def _hf_progress_only_on_terminal():
     """transformers' loading bars, only when stderr is a terminal (logs stay clean).
@@ -441,7 +437,7 @@ def load_model(name: str, *, options: LoadOptions = LoadOptions()) -> LoadedMode
             ) from None
         raise ModelError(f"cannot load model from {source!r}: {_first_line(exc)}") from None
     except (RuntimeError, MemoryError) as exc:
-        if isinstance(exc, MemoryError) or is_out_of_memory(exc):
+        if is_out_of_memory(exc):
             raise ModelError(
                 f"out of memory while loading {resolved.name!r}; try --load-in-4bit, "
                 "--device-map auto or a smaller model"

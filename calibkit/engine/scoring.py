@@ -52,7 +52,8 @@ from typing import Any, Iterator, Sequence
 import numpy as np
 import torch
 
-from calibkit.engine.models import LoadedModel, is_out_of_memory, render_context, starts_with_bos
+from calibkit.engine.backoff import split_on_oom
+from calibkit.engine.models import LoadedModel, render_context, starts_with_bos
 from calibkit.errors import UserError
 from calibkit.progress import ProgressBar
 from calibkit.records import Prompt, ScoredItem
@@ -355,27 +356,18 @@ class _Runner:
 
     def run_with_backoff(self, plen: int, cache, rows: list[_Row]) -> Iterator[tuple[list[_Row], list[np.ndarray]]]:
         """Run rows, halving the batch (and the budget) on out-of-memory."""
-        stack = [rows]
-        while stack:
-            part = stack.pop()
-            try:
-                values = self.run(plen, cache, part)
-            except (RuntimeError, torch.cuda.OutOfMemoryError) as exc:
-                if not is_out_of_memory(exc):
-                    raise
-                if torch.cuda.is_available():
-                    torch.cuda.empty_cache()
-                if len(part) == 1:
-                    raise ScoringError(
-                        f"out of memory on a single sequence of {len(part[0].input_ids)} tokens; "
-                        "use --load-in-4bit, --device-map auto or shorter prompts (--shots)"
-                    ) from None
-                half = len(part) // 2
-                longest = max(len(r.input_ids) for r in part)
-                self.budget = max(longest, min(self.budget, half * longest))
-                stack.extend([part[half:], part[:half]])
-                continue
-            yield part, values
+
+        def lower_budget(part: Sequence[_Row]) -> None:
+            longest = max(len(r.input_ids) for r in part)
+            self.budget = max(longest, min(self.budget, len(part) // 2 * longest))
+
+        def too_big(row: _Row) -> ScoringError:
+            return ScoringError(
+                f"out of memory on a single sequence of {len(row.input_ids)} tokens; "
+                "use --load-in-4bit, --device-map auto or shorter prompts (--shots)"
+            )
+
+        return split_on_oom(rows, lambda part: self.run(plen, cache, part), too_big=too_big, on_split=lower_budget)
 
 
 def _broadcast_cache(cache, batch: int):
