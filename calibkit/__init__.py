@@ -18,6 +18,8 @@ from calibkit.stats.metrics import (
     risk_coverage, rms_ce, top_label,
 )
 from calibkit.records import Prompt, ScoredItem, Turn
+from calibkit.runs.registry import registered_tasks, task_named
+from calibkit.runs.runner import RunSettings, run_task
 from calibkit.runs.store import RunStore
 from calibkit.stats.temperature import apply_temperature, cross_fit_temperature, fit_temperature, temperature_sweep
 
@@ -44,11 +46,21 @@ def load_run(path) -> list[ScoredItem]:
     return RunStore.open(path).items()
 
 
+def task(name: str):
+    """The registered task `calibkit run <name>` runs (its load, run, summarize, write_report, compare...)."""
+    return task_named(name)
+
+
+def tasks() -> list[str]:
+    """The names of every registered task."""
+    return list(registered_tasks())
+
+
 __all__ = [
-    "BinStats", "Interval", "PairedDifference", "Prompt", "RunStore", "ScoredItem", "Turn",
+    "BinStats", "Interval", "PairedDifference", "Prompt", "RunSettings", "RunStore", "ScoredItem", "Turn",
     "accuracy", "apply_temperature", "auroc", "aurc", "bin_stats", "bootstrap_ci", "brier_score",
     "classwise_ece", "cross_fit_temperature", "debiased_l2_ce", "ece", "fit_temperature", "load_run", "mce",
     "nll", "option_arrays", "paired_bootstrap", "pooled_calibration_chart", "pooled_ece", "pooled_stats",
     "reliability_diagram", "reliability_stats", "risk_coverage", "risk_coverage_curve", "rms_ce", "run_summary",
-    "save_figure", "summarize", "temperature_curve", "temperature_sweep", "top_label",
+    "run_task", "save_figure", "summarize", "task", "tasks", "temperature_curve", "temperature_sweep", "top_label",
 ]

@@ -1,15 +1,20 @@
-"""Task adapters, one module per task; installed as ``calibkit.tasks``.
+"""Every task calibkit knows, installed as ``calibkit.tasks``; one folder per task.
 
-Each adapter turns a data set into :class:`~calibkit.records.Prompt`
-records (or generation questions) and never touches a model. ``TASKS`` maps
-the name used on the command line to the adapter's ``load`` function.
+``REGISTRY`` lists them; the command line and ``calibkit.task(name)`` find
+it through the ``calibkit.task_registry`` entry point (``setup.cfg``). A new
+task is one folder with a :class:`~calibkit.tasks.base.Task` subclass and
+one line below.
 """
 from __future__ import annotations
 
-from types import MappingProxyType
+from calibkit.tasks.herbstritt_franke.task import HerbstrittFranke
+from calibkit.tasks.mmlu.task import MMLU
+from calibkit.tasks.multiple_choice.lm_eval_import import LmEvalImport
+from calibkit.tasks.triviaqa.task import TriviaQA
 
-from calibkit.tasks import herbstritt_franke, mmlu, triviaqa
-
-TASKS = MappingProxyType({
-    "mmlu": mmlu.load, "triviaqa": triviaqa.load, "herbstritt_franke": herbstritt_franke.load,
-})
+REGISTRY = (
+    MMLU(),
+    TriviaQA(),
+    HerbstrittFranke(),
+    LmEvalImport(),
+)

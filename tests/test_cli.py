@@ -13,14 +13,14 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
-from calibkit.stats import multiple_choice
-from calibkit.cli import main
-from calibkit.records import ScoredItem
-from calibkit.run_report import summarize_store
-from calibkit.runs.store import RESULTS_FILE, RunStore
+from calibkit.tasks.multiple_choice.report import summarize_store
 from conftest import REPO, shared_path
 from tiny_models import llama2_tokenizer, loaded, tiny_llama
+
+from calibkit.cli import main
+from calibkit.records import ScoredItem
+from calibkit.runs.store import RESULTS_FILE, RunStore
+from calibkit.stats import multiple_choice
 
 LMEVAL_FIXTURE = REPO / "tests" / "fixtures" / "lmeval_smollm2_mmlu20.json"
 
@@ -433,7 +433,7 @@ def test_sweep_and_compare_refuse_what_they_cannot_do(capsys, tmp_path):
 
 
 def test_lm_eval_targets_match_choice_text_before_indices():
-    from calibkit.lm_eval_import import _answer
+    from calibkit.tasks.multiple_choice.lm_eval_import import _answer
 
     assert _answer("2", [" 1", " 2", " 3"]) == 1  # the text "2", not index 2
     assert _answer("1", [" A", " B"]) == 1

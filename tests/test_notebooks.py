@@ -1,9 +1,7 @@
 """The notebooks run top to bottom on the embedded models (small limits in CI)."""
 from __future__ import annotations
 
-
 import pytest
-
 from conftest import REPO
 
 NOTEBOOKS = sorted((REPO / "notebooks").glob("*.ipynb"))

@@ -1,21 +1,27 @@
-"""One run, load -> score -> store: the glue behind ``calibkit run``.
+"""The run start-up and resume loop every task shares: load -> open -> skip what is stored -> append.
 
-Builds the run's config (everything that determines the numbers), opens or
-resumes its folder, scores only the prompts not yet stored, and appends
-each finished batch to ``results.jsonl`` as it comes. Analysis and drawing
-happen afterwards, from disk (:mod:`calibkit.stats.multiple_choice`, :mod:`calibkit.run_report`).
+A task's command describes one or more runs as :class:`Job` records (its
+items and its part of config.json). :func:`run_jobs` loads the model once,
+opens each run's folder (``runs/<task>/<model>/<config-hash>/``, or resumes
+it), hands the task only the items not yet stored, and the task appends
+rows as batches finish (:func:`score_into` for scored prompts,
+:func:`run_in_batches` for anything else). Analysis and drawing happen
+afterwards, from disk. This module never computes a metric.
 """
 from __future__ import annotations
 
 import datetime as _dt
 import platform
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any, Callable, Iterable, Mapping, Protocol, Sequence, TypeVar
 
 from calibkit.engine.models import DEFAULT_MODEL, LoadedModel, LoadOptions, ModelError, load_model
+from calibkit.progress import ProgressBar
 from calibkit.records import Prompt
 from calibkit.runs.store import RunStore
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -38,8 +44,35 @@ class RunOutcome:
     """What a run call did."""
 
     store: RunStore  # the run folder
-    n_total: int  # prompts in the run
-    n_scored_now: int  # prompts scored by this call (the rest were on disk)
+    n_total: int  # items in the run
+    n_scored_now: int  # items done by this call (the rest were on disk)
+
+
+@dataclass(frozen=True)
+class Job:
+    """One run a task's command asks for, before any model is loaded."""
+
+    items: Sequence[Any]  # what the task's run consumes (prompts, questions...); each has a unique .id
+    config: Mapping[str, Any]  # the task's part of config.json: everything of the task that determines the numbers
+    subfolder: str | None = None  # with an explicit --run-dir, this run goes to run_dir/subfolder (one command, several runs)
+
+
+@dataclass(frozen=True)
+class ActiveRun:
+    """A run folder opened for a loaded model: what a task's ``run`` writes into."""
+
+    model: LoadedModel  # the model and its tokenizer
+    chat: bool  # prompts go through the model's chat template
+    store: RunStore  # the run folder; rows are appended to it
+    settings: RunSettings  # model and engine settings of the command
+
+
+class RunnableTask(Protocol):
+    """What :func:`run_jobs` needs of a task (see ``calibkit.tasks``' base Task)."""
+
+    run_name: str  # config["task"] and the runs/<run_name>/ folder
+
+    def run(self, run: ActiveRun, items: Sequence[Any]) -> None: ...
 
 
 def versions() -> dict[str, str]:
@@ -93,6 +126,107 @@ def open_store(task: str, slug: str, config: Mapping[str, Any], settings: RunSet
     return RunStore.create(settings.out, task=task, model=slug, config=full)
 
 
+def load_run_model(settings: RunSettings, *, loaded: LoadedModel | None = None) -> tuple[LoadedModel, bool]:
+    """The model of a run (``loaded`` when given) and whether its prompts use the chat template."""
+    loaded = loaded or load_model(settings.model, options=settings.load)
+    return loaded, use_chat(loaded, settings.chat_template)
+
+
+def open_run(
+    task: str, task_config: Mapping[str, Any], model: LoadedModel, chat: bool, settings: RunSettings,
+    *, on_store: Callable[[RunStore], None] | None = None, subfolder: str | None = None,
+) -> ActiveRun:
+    """Open (or resume) the run folder of ``task_config`` plus the model's settings.
+
+    ``on_store`` is called with the store as soon as it is open, so a caller
+    can say where results go even if the run is interrupted.
+    """
+    config = {"task": task, **task_config, **model_config(model, settings, chat)}
+    if subfolder is not None and settings.run_dir is not None:
+        settings = replace(settings, run_dir=settings.run_dir / subfolder)
+    store = open_store(task, model.resolved.slug, config, settings)
+    if on_store is not None:
+        on_store(store)
+    return ActiveRun(model=model, chat=chat, store=store, settings=settings)
+
+
+def start_run(
+    task: str, task_config: Mapping[str, Any], settings: RunSettings, *,
+    loaded: LoadedModel | None = None, on_store: Callable[[RunStore], None] | None = None,
+) -> ActiveRun:
+    """:func:`load_run_model` then :func:`open_run`."""
+    model, chat = load_run_model(settings, loaded=loaded)
+    return open_run(task, task_config, model, chat, settings, on_store=on_store)
+
+
+def pending(store: RunStore, items: Sequence[T]) -> list[T]:
+    """The items whose ``id`` has no row in the store yet, in their order."""
+    done = store.completed_ids()
+    return [it for it in items if it.id not in done]  # type: ignore[attr-defined]
+
+
+def run_jobs(
+    task: RunnableTask, jobs: Sequence[Job], settings: RunSettings, *,
+    loaded: LoadedModel | None = None, on_store: Callable[[RunStore], None] | None = None,
+) -> list[RunOutcome]:
+    """Run every job of a task with one model load; each resumes what its folder already holds."""
+    ids = [[it.id for it in job.items] for job in jobs]
+    for job_ids in ids:
+        if len(set(job_ids)) != len(job_ids):
+            raise ValueError(f"{task.run_name}: the items repeat ids; each item must appear once in a run")
+    model, chat = load_run_model(settings, loaded=loaded)
+    outcomes = []
+    for job in jobs:
+        run = open_run(task.run_name, job.config, model, chat, settings, on_store=on_store, subfolder=job.subfolder)
+        todo = pending(run.store, job.items)
+        if todo:
+            task.run(run, todo)
+        outcomes.append(RunOutcome(store=run.store, n_total=len(job.items), n_scored_now=len(todo)))
+    return outcomes
+
+
+def score_into(run: ActiveRun, prompts: Sequence[Prompt]) -> None:
+    """Score prompts with the run's model and append each finished batch of items to its store."""
+    from calibkit.engine.scoring import ScoreConfig, score_batches
+
+    s = run.settings
+    config = ScoreConfig(chat=run.chat, system_prompt=s.system_prompt, token_budget=s.token_budget,
+                         prefix_caching=s.prefix_caching, progress=s.progress)
+    for batch in score_batches(run.model, prompts, config=config):
+        run.store.append(item.to_json() for item in batch)
+
+
+def run_in_batches(
+    run: ActiveRun, items: Sequence[T], work: Callable[[Sequence[T]], Iterable[Mapping[str, Any]]], *,
+    batch_size: int, unit: str = "item", desc: str | None = None,
+) -> None:
+    """Call ``work`` on consecutive batches of items and append its rows durably after each one.
+
+    A crash loses at most the batch in flight; rerunning resumes after the
+    stored rows (see :func:`run_jobs`).
+    """
+    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+        raise ValueError(f"batch_size must be a positive int; got {batch_size!r}")
+    bar = ProgressBar(len(items), enabled=run.settings.progress, unit=unit, desc=desc)
+    try:
+        for start in range(0, len(items), batch_size):
+            chunk = items[start: start + batch_size]
+            run.store.append(work(chunk))
+            bar.update(len(chunk))
+    finally:
+        bar.close()
+
+
+class _PromptTask:
+    """A task whose run is scoring its prompts: what :func:`run_option_task` runs."""
+
+    def __init__(self, name: str) -> None:
+        self.run_name = name
+
+    def run(self, run: ActiveRun, items: Sequence[Prompt]) -> None:
+        score_into(run, items)
+
+
 def run_option_task(
     task: str,
     prompts: Sequence[Prompt],
@@ -105,26 +239,35 @@ def run_option_task(
     """Score ``prompts`` into a run folder, resuming whatever is already there.
 
     ``task_config`` holds the task's own settings (format, shots, split...).
-    ``on_store`` is called with the store as soon as it is open, so a caller
-    can report where results go even if scoring is interrupted.
     """
-    from calibkit.engine.scoring import ScoreConfig, score_batches
+    (outcome,) = run_jobs(_PromptTask(task), [Job(prompts, task_config)], settings, loaded=loaded, on_store=on_store)
+    return outcome
 
-    loaded = loaded or load_model(settings.model, options=settings.load)
-    chat = use_chat(loaded, settings.chat_template)
-    config = {"task": task, **task_config, **model_config(loaded, settings, chat)}
-    store = open_store(task, loaded.resolved.slug, config, settings)
-    if on_store is not None:
-        on_store(store)
-    done = store.completed_ids()
-    todo = [p for p in prompts if p.id not in done]
-    score_config = ScoreConfig(
-        chat=chat,
-        system_prompt=settings.system_prompt,
-        token_budget=settings.token_budget,
-        prefix_caching=settings.prefix_caching,
-        progress=settings.progress,
-    )
-    for batch in score_batches(loaded, todo, config=score_config):
-        store.append(item.to_json() for item in batch)
-    return RunOutcome(store=store, n_total=len(prompts), n_scored_now=len(todo))
+
+def run_task(name: str, settings: RunSettings | None = None, *, loaded: LoadedModel | None = None,
+             **options: Any) -> list[RunOutcome]:
+    """Run a registered task from Python as `calibkit run <name>` would, without writing its report.
+
+    ``options`` are the task's command-line options by their long names,
+    dashes as underscores (``format="kadavath"``, ``limit=5``); the rest keep
+    their command-line defaults. Returns one outcome per run the command
+    asks for (several for a TriviaQA sampling-temperature study).
+
+    Example::
+
+        outcomes = run_task("mmlu", RunSettings(model="gemma-3-270m"), subjects="anatomy", limit=5)
+    """
+    from calibkit.runs.registry import task_named
+
+    import click
+
+    task = task_named(name)
+    params = task.options()
+    by_flag = {flag.lstrip("-").replace("-", "_"): p.name for p in params for flag in p.opts}
+    # The command-line defaults, as click resolves them for a command given no options.
+    values = dict(click.Command(name, params=params).make_context(name, []).params)
+    for key, value in options.items():
+        if key not in by_flag:
+            raise ValueError(f"{name} has no option {key!r}; its options: {', '.join(sorted(by_flag))}")
+        values[by_flag[key]] = value
+    return run_jobs(task, task.load(values), settings or RunSettings(), loaded=loaded)

@@ -27,10 +27,10 @@ SUMMARY_FILE = "summary.json"
 REPORT_FILE = "report.html"
 
 # Recorded in config.json but not part of a run's identity: upgrading a
-# library must not orphan a half-finished run, and outcomes the settings
-# determine (the few-shot P(True) examples, the model's own answers) may
-# differ in float noise on other hardware.
-_NOT_HASHED = ("versions", "created", "data_source", "ptrue_pool", "ptrue_examples_true")
+# library must not orphan a half-finished run, and what a run determines
+# once and records (see RunStore.record) may differ in float noise on other
+# hardware.
+_NOT_HASHED = ("versions", "created", "data_source", "recorded")
 
 
 class RunError(UserError):
@@ -102,16 +102,20 @@ class RunStore:
                            "pass a writable --out folder") from None
 
     def record(self, fields: Mapping[str, Any]) -> None:
-        """Add outcomes to config.json that are not part of the run's identity (see ``_NOT_HASHED``).
+        """Keep what a run determines once and must reuse when resumed, under config.json's ``recorded``.
 
-        For what a run determines once and must reuse when resumed (the
-        few-shot P(True) examples); the folder's hash does not change.
+        E.g. a task's few-shot examples made from the model's own answers.
+        They are not part of the run's identity: the folder's hash does not
+        change.
         """
-        identity = sorted(k for k in fields if k not in _NOT_HASHED)
-        if identity:
-            raise ValueError(f"record() takes only fields outside the run's identity; got {', '.join(identity)}")
-        write_atomic(self.path / CONFIG_FILE,
-                     json.dumps({**self.config, **fields}, indent=2, sort_keys=True, default=str) + "\n")
+        config = self.config
+        config["recorded"] = {**config.get("recorded", {}), **fields}
+        write_atomic(self.path / CONFIG_FILE, json.dumps(config, indent=2, sort_keys=True, default=str) + "\n")
+
+    @property
+    def recorded(self) -> dict[str, Any]:
+        """What :meth:`record` kept (empty for a run that recorded nothing)."""
+        return dict(self.config.get("recorded", {}))
 
     @classmethod
     def open(cls, path: str | os.PathLike[str]) -> "RunStore":

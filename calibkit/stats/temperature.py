@@ -242,3 +242,25 @@ def _check_bounds(bounds: tuple[float, float]) -> tuple[float, float]:
     if not (0.0 < lo < hi and np.isfinite(hi)):
         raise ValueError(f"bounds must satisfy 0 < low < high < inf, got {bounds!r}")
     return lo, hi
+
+
+def parse_temperatures(spec: str) -> np.ndarray:
+    """``"0.25:4:0.05"`` (start:stop:step, stop included) or ``"0.5,1,2.5"``."""
+    spec = spec.strip()
+    try:
+        if ":" in spec:
+            start, stop, step = (float(x) for x in spec.split(":"))
+            if not np.isfinite([start, stop, step]).all() or step <= 0 or start <= 0 or stop < start:
+                raise ValueError
+            n = int(np.floor((stop - start) / step + 1e-9)) + 1
+            temps = start + step * np.arange(n)
+        else:
+            temps = np.array([float(x) for x in spec.split(",") if x.strip()])
+            if temps.size == 0 or not np.isfinite(temps).all() or (temps <= 0).any():
+                raise ValueError
+    except ValueError:
+        raise ValueError(
+            f"bad --temperatures {spec!r}: use START:STOP:STEP with 0 < START <= STOP and STEP > 0 "
+            "(e.g. 0.25:4:0.05) or a list like 0.5,1,2.5"
+        ) from None
+    return np.round(temps, 10)

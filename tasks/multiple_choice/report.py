@@ -1,0 +1,213 @@
+"""Summaries and HTML pages for option runs, comparisons and temperature sweeps.
+
+Everything here works from run folders on disk (no model): it computes with
+:mod:`calibkit.stats.multiple_choice`, draws with :mod:`calibkit.draw.plots` and lays out with
+:class:`calibkit.draw.page.Report`.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+
+from calibkit.stats import multiple_choice, temperature
+
+from calibkit.draw import plots
+from calibkit.draw.page import Report
+from calibkit.runs.store import REPORT_FILE, RunStore, write_atomic
+from calibkit.tasks.base import Outcome
+from calibkit.tasks.reporting import frame_records, run_header, run_labels
+
+HEADER_KEYS = ("split", "format", "shots", "data_source", "dtype", "quantization", "chat_template")
+CROSS_FIT_FOLDS = 5  # folds of the cross-fitted temperature in sweeps
+
+METRIC_LABELS = {
+    "accuracy": "accuracy",
+    "ece": "ECE (top-label, 10 equal-width bins)",
+    "rms_ce": "RMS calibration error",
+    "mce": "max calibration error",
+    "ece_quantile": "ECE as Kadavath et al. (top-label, 10 equal-mass bins)",
+    "brier": "Brier (multiclass)",
+    "nll": "NLL (nats)",
+    "auroc": "AUROC (confidence vs correct)",
+    "aurc": "area under risk-coverage",
+}
+
+
+def summarize_store(store: RunStore, *, n_resamples: int = 1000, seed: int = 0) -> dict[str, Any]:
+    """Recompute and write summary.json for a run folder; returns it."""
+    summary = multiple_choice.run_summary(store.items(), n_resamples=n_resamples, seed=seed)
+    store.write_summary(summary)
+    return summary
+
+
+def metrics_frame(summary: Mapping[str, Any]) -> pd.DataFrame:
+    """The summary's metrics as a table: metric, estimate, 95% CI."""
+    rows = []
+    for name, iv in summary["metrics"].items():
+        rows.append({"metric": METRIC_LABELS.get(name, name), "estimate": iv["estimate"],
+                     "95% CI low": iv["low"], "95% CI high": iv["high"]})
+    rows.append({"metric": "mean option mass", "estimate": summary["option_mass_mean"],
+                 "95% CI low": None, "95% CI high": None})
+    rows.append({"metric": "all-options pooled ECE (every option's probability, equal-mass bins)",
+                 "estimate": summary["pooled_ece"],
+                 "95% CI low": None, "95% CI high": None})
+    rows.append({"metric": f"ECE at T={multiple_choice.KADAVATH_TEMPERATURE}", "estimate": summary["ece_at_kadavath_t"],
+                 "95% CI low": None, "95% CI high": None})
+    return pd.DataFrame(rows)
+
+
+def write_run_report(store: RunStore, *, n_resamples: int = 1000, seed: int = 0) -> Path:
+    """summary.json and report.html for one option run."""
+    items = store.items()
+    summary = summarize_store(store, n_resamples=n_resamples, seed=seed)
+    ece = summary["metrics"]["ece"]["estimate"]
+    label = str(store.config.get("model", "model"))
+    report = Report(f"calibkit: {store.config.get('task', 'run')} calibration of {label}")
+    report.add_header(run_header(store, summary["n_items"], keys=HEADER_KEYS), title="Run")
+    report.add_table("Metrics", metrics_frame(summary),
+                     caption="Percentile bootstrap over items, 1,000 resamples unless stated.")
+    report.add_figure("Reliability diagram", plots.reliability_diagram({label: multiple_choice.reliability_stats(items)},
+                                                                       ece={label: ece}))
+    report.add_figure("Kadavath et al. pooled calibration (every option)",
+                      plots.pooled_calibration_chart({label: multiple_choice.pooled_stats(items)},
+                                                     ece={label: summary["pooled_ece"]}))
+    arr = multiple_choice.option_arrays(items)
+    conf_correct = multiple_choice.top_label(arr.probs(), arr.labels)
+    from calibkit.stats import metrics
+
+    report.add_figure("Risk-coverage", plots.risk_coverage_curve({label: metrics.risk_coverage(*conf_correct)}))
+    cats = multiple_choice.category_table(items)
+    if len(cats):
+        report.add_table("By category", cats)
+    subjects = multiple_choice.category_table(items, key="subject")
+    if len(subjects) > 1:
+        report.add_table("By subject", subjects)
+    report.add_table("The 10 most confidently wrong items", multiple_choice.confidently_wrong(items, k=10))
+    return report.save(store.path / REPORT_FILE)
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """Runs compared on the items they share."""
+
+    labels: tuple[str, ...]  # run labels, first is the reference
+    n_items: int  # items all runs share
+    table: pd.DataFrame  # paired metrics table (multiple_choice.paired_table)
+    categories: pd.DataFrame  # per-category accuracy/ECE per run
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "runs": list(self.labels),
+            "n_items": self.n_items,
+            "metrics": frame_records(self.table),
+            "categories": frame_records(self.categories),
+        }
+
+
+def compare_runs(stores: Sequence[RunStore], *, n_resamples: int = 1000, seed: int = 0) -> Comparison:
+    """Paired comparison of option runs on their shared items."""
+    labels = run_labels(stores)
+    aligned = multiple_choice.shared_items({lab: s.items() for lab, s in zip(labels, stores)})
+    table = multiple_choice.paired_table(aligned, n_resamples=n_resamples, seed=seed)
+    cats = []
+    for lab, items in aligned.items():
+        frame = multiple_choice.category_table(items)
+        if len(frame):
+            frame.insert(0, "run", lab)
+            cats.append(frame)
+    categories = pd.concat(cats, ignore_index=True) if cats else pd.DataFrame()
+    return Comparison(tuple(labels), len(next(iter(aligned.values()))), table, categories)
+
+
+def write_comparison_report(stores: Sequence[RunStore], comparison: Comparison, path: Path) -> Path:
+    labels = comparison.labels
+    aligned = multiple_choice.shared_items({lab: s.items() for lab, s in zip(labels, stores)})
+    report = Report("calibkit: comparison", subtitle=" vs ".join(labels))
+    report.add_header({"runs": len(labels), "shared items": comparison.n_items,
+                       **{f"run {i + 1}": str(s.path) for i, s in enumerate(stores)}}, title="Runs")
+    report.add_table("Metrics and paired-bootstrap differences (vs the first run)", comparison.table,
+                     caption="difference = run - first run on the same items; p: two-sided paired-bootstrap test (p < 0.05 exactly when the 95% CI excludes 0).")
+    stats = {lab: multiple_choice.reliability_stats(items) for lab, items in aligned.items()}
+    eces = comparison.table[comparison.table.metric == "ece"].set_index("run")["estimate"].to_dict()
+    report.add_figure("Reliability diagrams", plots.reliability_diagram(stats, ece=eces))
+    report.add_figure("Pooled calibration (every option)",
+                      plots.pooled_calibration_chart({lab: multiple_choice.pooled_stats(it) for lab, it in aligned.items()}))
+    if len(comparison.categories):
+        report.add_table("By category", comparison.categories)
+    return report.save(path)
+
+
+@dataclass(frozen=True)
+class SweepResult:
+    """A temperature study of one run."""
+
+    label: str  # run label
+    table: pd.DataFrame  # temperature_sweep output
+    fitted_temperature: float  # mean cross-fitted T (5 folds)
+    fold_temperatures: tuple[float, ...]  # T of each fold
+    cross_fitted_ece: float  # ECE of the cross-fitted probabilities
+    ece_at_kadavath_t: float  # ECE at T = 2.5
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "run": self.label,
+            "fitted_temperature": self.fitted_temperature,
+            "fold_temperatures": list(self.fold_temperatures),
+            "cross_fitted_ece": self.cross_fitted_ece,
+            "ece_at_kadavath_t": self.ece_at_kadavath_t,
+        }
+
+
+def sweep_run(store: RunStore, temps: np.ndarray, *, label: str, n_resamples: int = 200, seed: int = 0) -> SweepResult:
+    from calibkit.stats import metrics
+
+    arr = multiple_choice.option_arrays(store.items())
+    if arr.labels.size < 2 * CROSS_FIT_FOLDS:
+        raise multiple_choice.AnalysisError(
+            f"run {store.path} has {arr.labels.size} items; the cross-fitted temperature needs at least "
+            f"{2 * CROSS_FIT_FOLDS} ({CROSS_FIT_FOLDS} folds); score more items (raise --limit)"
+        )
+    table = temperature.temperature_sweep(arr.logprobs, arr.labels, list(temps), n_resamples=n_resamples, seed=seed)
+    table.insert(0, "run", label)
+    fit = temperature.cross_fit_temperature(arr.logprobs, arr.labels, n_folds=CROSS_FIT_FOLDS, seed=seed)
+    conf_correct = multiple_choice.top_label(fit.probs, arr.labels)
+    k_conf = multiple_choice.top_label(arr.probs(temperature=multiple_choice.KADAVATH_TEMPERATURE), arr.labels)
+    return SweepResult(
+        label=label,
+        table=table,
+        fitted_temperature=float(fit.mean_temperature),
+        fold_temperatures=tuple(float(t) for t in fit.temperatures),
+        cross_fitted_ece=float(metrics.ece(*conf_correct)),
+        ece_at_kadavath_t=float(metrics.ece(*k_conf)),
+    )
+
+
+def write_sweep_report(results: Sequence[SweepResult], path: Path) -> Path:
+    report = Report("calibkit: temperature sweep", subtitle=", ".join(r.label for r in results))
+    report.add_table("Cross-fitted temperature (5 folds) and Kadavath's T = 2.5",
+                     pd.DataFrame([r.to_json() | {"fold_temperatures": ", ".join(f"{t:.3f}" for t in r.fold_temperatures)}
+                                   for r in results]))
+    sweeps = {r.label: r.table for r in results}
+    fitted = {r.label: r.fitted_temperature for r in results}
+    for metric in ("ece", "nll", "brier"):
+        report.add_figure(f"{metric.upper()} vs temperature",
+                          plots.temperature_curve(sweeps, metric=metric, fitted_temperature=fitted))
+    return report.save(path)
+
+
+def sweep_runs(stores: Sequence[RunStore], temperatures: Sequence[float], *, out: Path,
+               n_resamples: int = 200) -> Outcome:
+    """Temperature study of each run: ``out/sweep.csv`` (every run's table) and ``out/sweep.html``."""
+    temps = np.asarray(temperatures, dtype=np.float64)
+    results = [sweep_run(s, temps, label=lab, n_resamples=n_resamples) for s, lab in zip(stores, run_labels(stores))]
+    out.mkdir(parents=True, exist_ok=True)
+    write_atomic(out / "sweep.csv", pd.concat([r.table for r in results]).to_csv(index=False))
+    page = write_sweep_report(results, out / "sweep.html")
+    lines = [f"{r.label}: fitted T = {r.fitted_temperature:.3f} (cross-fitted ECE {r.cross_fitted_ece:.3f}); "
+             f"ECE at T=2.5: {r.ece_at_kadavath_t:.3f}" for r in results]
+    lines.append(f"table: {out / 'sweep.csv'}")
+    return Outcome(json=[r.to_json() for r in results] + [{"report": str(page)}], text="\n".join(lines), report=page)

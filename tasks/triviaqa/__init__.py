@@ -1,0 +1,53 @@
+"""TriviaQA (Joshi et al. 2017), closed-book, with Kadavath et al.'s P(True) self-evaluation.
+
+The pipeline, one module per step: :mod:`.data` (questions and few-shot
+examples), :mod:`.prompts` (generation contexts, P(True) prompts),
+:mod:`.answers` (cleaning and matching answers), :mod:`.run` (generate,
+check, self-evaluate into a run folder), :mod:`.study` (signals, summary,
+comparisons, from disk), :mod:`.report` (pages), :mod:`.sampling` (the
+sampling-temperature study) and :mod:`.task` (`calibkit run triviaqa`).
+"""
+from .answers import extract_answer, match_answer, normalize_answer, sample_agreement
+from .data import CONFIGS, DEFAULT_CONFIG, DEFAULT_SHOTS, DataNotFoundError, Shot, TriviaQuestion, draw_shots, load
+from .prompts import (
+    CHAT_INSTRUCTION,
+    KADAVATH_LAYOUT,
+    PTRUE_OPTIONS,
+    QA_LAYOUT,
+    GenerationContext,
+    PTrueExample,
+    QALayout,
+    fit_context,
+    generation_context,
+    ptrue_prompt,
+    ptrue_text,
+)
+from .run import Proposal, TriviaResult, TriviaSettings, ptrue_example_pool, ptrue_proposal, run_triviaqa
+from .study import SignalArrays, compare_runs, signal_arrays, signal_intervals, summarize_rows, summarize_store
+from .task import TriviaQA
+
+# Pages and figures load plotly: imported on first use, so a run that never draws does not need it.
+_DRAWING = {
+    "accuracy_frame": "report", "confidently_wrong": "report", "signals_frame": "report", "summary_text": "report",
+    "write_comparison_report": "report", "write_run_report": "report", "run_sampling_temperatures": "sampling",
+    "sampling_table": "sampling", "signal_temperature_figure": "sampling", "write_sampling_report": "sampling",
+}
+
+
+def __getattr__(name: str):
+    if name in _DRAWING:
+        import importlib
+
+        return getattr(importlib.import_module(f"{__name__}.{_DRAWING[name]}"), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+__all__ = [
+    "CHAT_INSTRUCTION", "CONFIGS", "DEFAULT_CONFIG", "DEFAULT_SHOTS", "DataNotFoundError", "GenerationContext",
+    "KADAVATH_LAYOUT", "PTRUE_OPTIONS", "PTrueExample", "Proposal", "QALayout", "QA_LAYOUT", "Shot", "SignalArrays",
+    "TriviaQA", "TriviaQuestion", "TriviaResult", "TriviaSettings", "accuracy_frame", "compare_runs",
+    "confidently_wrong", "draw_shots", "extract_answer", "fit_context", "generation_context", "load", "match_answer",
+    "normalize_answer", "ptrue_example_pool", "ptrue_prompt", "ptrue_proposal", "ptrue_text", "run_sampling_temperatures",
+    "run_triviaqa", "sample_agreement", "sampling_table", "signal_arrays", "signal_intervals", "signal_temperature_figure",
+    "signals_frame", "summarize_rows", "summarize_store", "summary_text", "write_comparison_report",
+    "write_run_report", "write_sampling_report",
+]

@@ -1,0 +1,201 @@
+"""TriviaQA pages and terminal text: a run's report, a comparison's report, their tables.
+
+Renders what :mod:`.study` computed (:mod:`calibkit.draw.plots` figures on
+a :class:`calibkit.draw.page.Report`); computes no statistic of its own.
+"""
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any, Mapping, Sequence
+
+import pandas as pd
+from calibkit.tasks.reporting import run_header
+
+from calibkit.draw.page import Report
+from calibkit.runs.store import REPORT_FILE, RunStore
+from calibkit.stats import metrics
+from calibkit.stats.binning import bin_stats
+
+from .study import (
+    PROBABILITY_SIGNALS,
+    SIGNALS,
+    SignalArrays,
+    TriviaComparison,
+    proposed_correct,
+    shared_rows,
+    signal_arrays,
+    summarize_store,
+)
+
+
+def signals_frame(summary: Mapping[str, Any]) -> pd.DataFrame:
+    """One row per signal: AUROC, ECE and Brier with their 95% CIs, mean confidence."""
+    rows = []
+    for name, s in summary["signals"].items():
+        row = {"signal": s["label"]}
+        for metric in ("auroc", "ece", "brier"):
+            iv = s.get(metric) or {}
+            row[metric] = iv.get("estimate")
+            row[f"{metric} low"] = iv.get("low")
+            row[f"{metric} high"] = iv.get("high")
+        row["mean confidence"] = s.get("mean")
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def accuracy_frame(summary: Mapping[str, Any]) -> pd.DataFrame:
+    """Accuracy of the greedy answer under each matcher, and of the answer P(True) evaluated, with 95% CIs."""
+    labels = {"exact": "exact match (default)", "contains": "alias containment", "f1": "mean token F1"}
+    rows = [
+        {"answer": "greedy", "matcher": labels[k], "estimate": iv["estimate"], "95% CI low": iv["low"],
+         "95% CI high": iv["high"]}
+        for k, iv in summary["accuracy"].items()
+    ]
+    if "proposed_accuracy" in summary:
+        iv = summary["proposed_accuracy"]
+        source = "first sample" if summary.get("ptrue_answer") == "sample" else "greedy"
+        rows.append({"answer": f"evaluated by P(True) ({source})", "matcher": labels["exact"],
+                     "estimate": iv["estimate"], "95% CI low": iv["low"], "95% CI high": iv["high"]})
+    return pd.DataFrame(rows)
+
+
+def confidently_wrong(rows: Sequence[Mapping[str, Any]], *, k: int = 10, signal: str = "p_true") -> pd.DataFrame:
+    """The k wrong (exact match) answers with the highest ``signal``, most confident first.
+
+    For P(True) the answer is the one it evaluated; for the other signals the greedy one.
+    """
+    def judged(r: Mapping[str, Any]) -> tuple[str, bool]:
+        if signal == "p_true":
+            return str(r.get("proposed", r["prediction"])), proposed_correct(r, "exact")
+        return str(r["prediction"]), bool(r["correct_exact"])
+
+    wrong = [r for r in rows if not judged(r)[1] and r.get(signal) is not None]
+    wrong.sort(key=lambda r: (-float(r[signal]), r["id"]))
+    out = []
+    for r in wrong[:k]:
+        q = str(r["question"])
+        answer = judged(r)[0]
+        out.append({
+            "id": r["id"],
+            "question": q if len(q) <= 160 else q[:157] + "...",
+            "answer": answer if answer else "(empty)",
+            "aliases": ", ".join(list(r["aliases"])[:3]) + (" ..." if len(r["aliases"]) > 3 else ""),
+            "P(True)": r["p_true"],
+            "seq prob": r.get("seq_prob"),
+            "agreement": r.get("agreement"),
+        })
+    return pd.DataFrame(out, columns=["id", "question", "answer", "aliases", "P(True)", "seq prob", "agreement"])
+
+
+def summary_text(summary: Mapping[str, Any]) -> str:
+    """A few aligned lines for a terminal: n, accuracy per matcher, each signal's AUROC and ECE.
+
+    Example:
+        >>> print(summary_text(triviaqa_summary(rows)))          # doctest: +SKIP
+        n                      100
+        accuracy (exact)       0.120  [0.060, 0.190]
+        ...
+    """
+    def fmt(iv: Mapping[str, Any] | None, ci: bool = True) -> str:
+        if not iv or iv.get("estimate") is None:
+            return "-"
+        text = f"{iv['estimate']:.3f}"
+        if ci and iv.get("low") is not None:
+            text += f"  [{iv['low']:.3f}, {iv['high']:.3f}]"
+        return text
+
+    lines = [("n", str(summary["n_items"])), ("empty answers", str(summary["n_empty"]))]
+    lines += [(f"accuracy ({k})", fmt(iv)) for k, iv in summary["accuracy"].items()]
+    if "proposed_accuracy" in summary:
+        lines.append((f"accuracy (P(True)'s {summary['ptrue_answer']})", fmt(summary["proposed_accuracy"])))
+    for name, sig in summary["signals"].items():
+        lines.append((f"{name} AUROC", fmt(sig.get("auroc"))))
+        if "ece" in sig:
+            lines.append((f"{name} ECE", fmt(sig["ece"])))
+    width = max(len(k) for k, _ in lines)
+    return "\n".join(f"{k:<{width}}  {v}" for k, v in lines)
+
+
+HEADER_KEYS = ("config", "split", "shots", "layout", "samples", "sample_temperature", "top_p", "brainstorm",
+               "ptrue_answer", "ptrue_examples", "ptrue_example_mix", "ptrue_examples_true", "max_new_tokens", "chat_template", "dtype", "quantization",
+               "contexts_truncated", "data_source")
+
+
+def _reliability(arr: SignalArrays, *, n_bins: int = 10):
+    return {PROBABILITY_SIGNALS[name]: bin_stats(arr.signals[name], arr.target(name), n_bins=n_bins)
+            for name in PROBABILITY_SIGNALS if name in arr.signals}
+
+
+def write_run_report(store: RunStore, *, n_resamples: int = 1000, seed: int = 0) -> Path:
+    """summary.json and a self-contained report.html for one TriviaQA run; returns the report path."""
+    from calibkit.draw import plots
+
+    rows = store.rows()
+    summary = summarize_store(store, n_resamples=n_resamples, seed=seed)
+    arr = signal_arrays(rows)
+    label = str(store.config.get("model", "model"))
+    report = Report(f"calibkit: TriviaQA self-evaluation of {label}",
+                    subtitle="Does the model know when its own free-form answer is right?")
+    report.add_header(run_header(store, summary["n_items"], keys=HEADER_KEYS), title="Run")
+    report.add_table("Accuracy of the greedy answer", accuracy_frame(summary),
+                     caption="Exact match against the normalised aliases is the default (the official TriviaQA "
+                             "metric, as in Kadavath et al. 2022); containment credits answers that hold an alias, "
+                             "F1 partial overlap. P(True) is judged against the answer it evaluated (last row). "
+                             f"Empty answers (counted wrong): greedy {summary['n_empty']}, evaluated "
+                             f"{summary.get('n_empty_proposed', summary['n_empty'])}, samples "
+                             f"{summary.get('n_empty_samples', 0)}. Contexts "
+                             f"with few-shot examples cut to fit: {summary['n_truncated']}. Mean probability mass "
+                             f"on ' (A)'/' (B)': {summary['p_true_mass_mean']:.3f}.")
+    report.add_table("Confidence signals: discrimination and calibration", signals_frame(summary),
+                     caption="AUROC: how well the signal separates right from wrong answers (0.5 = chance). "
+                             "ECE (10 equal-width bins) and binary Brier only for signals that are probabilities. "
+                             "Percentile bootstrap over questions, 95% CIs.")
+    eces = {PROBABILITY_SIGNALS[n]: summary["signals"][n]["ece"]["estimate"]
+            for n in PROBABILITY_SIGNALS if n in summary["signals"]}
+    report.add_figure("Reliability diagrams", plots.reliability_diagram(_reliability(arr), ece=eces,
+                                                                        title="Confidence vs accuracy"),
+                      caption="P(True): renormalized over (A)/(B), against the correctness of the answer it "
+                              "evaluated. Sequence likelihood: exp of the mean token "
+                              "log-prob of the greedy answer (0 for an empty answer). Agreement: share of samples "
+                              "equal to the greedy answer.")
+    curves = {SIGNALS[n]: metrics.risk_coverage(c, arr.target(n)) for n, c in arr.signals.items()}
+    report.add_figure("Selective accuracy", plots.risk_coverage_curve(curves))
+    report.add_table("The 10 most confidently wrong answers (by P(True))", confidently_wrong(rows, k=10))
+    return report.save(store.path / REPORT_FILE)
+
+
+def write_comparison_report(stores: Sequence[RunStore], comparison: TriviaComparison, path: Path) -> Path:
+    """A self-contained HTML page comparing TriviaQA runs; returns ``path``."""
+    from calibkit.draw import plots
+
+    labels = comparison.labels
+    aligned = [signal_arrays(rows) for rows in shared_rows(stores)]
+    report = Report("calibkit: TriviaQA comparison", subtitle=" vs ".join(labels))
+    report.add_header({"runs": len(labels), "shared questions": comparison.n_items,
+                       **{f"run {i + 1}": str(s.path) for i, s in enumerate(stores)}}, title="Runs")
+    report.add_table("Metrics and paired-bootstrap differences (vs the first run)", comparison.table,
+                     caption="difference = run - first run on the same questions; p: two-sided paired-bootstrap test (p < 0.05 exactly when the 95% CI excludes 0). "
+                             "Correctness: exact match.")
+    for name, title in PROBABILITY_SIGNALS.items():
+        if not all(name in a.signals for a in aligned):
+            continue
+        stats = {lab: bin_stats(a.signals[name], a.target(name)) for lab, a in zip(labels, aligned)}
+        eces = {lab: float(metrics.ece(a.signals[name], a.target(name))) for lab, a in zip(labels, aligned)}
+        report.add_figure(f"Reliability: {title}", plots.reliability_diagram(stats, ece=eces, title=title))
+    return report.save(path)
+
+
+def comparison_text(comparison: TriviaComparison) -> str:
+    """Each signal's metrics per run, with the paired difference to the first run."""
+    def fmt(x: Any) -> str:
+        return "-" if x is None or (isinstance(x, float) and math.isnan(x)) else f"{x:.3f}"
+
+    lines = [f"{comparison.n_items} shared items"]
+    for (signal, metric), rows in comparison.table.groupby(["signal", "metric"], sort=False):
+        lines.append(f"{signal} {metric}:")
+        for _, r in rows.iterrows():
+            diff = "" if math.isnan(r.difference) else (
+                f"  diff {r.difference:+.3f} [{r.diff_low:+.3f}, {r.diff_high:+.3f}] p={r.p_value:.3g}")
+            lines.append(f"  {r.run:<32} {fmt(r.estimate)} [{fmt(r.low)}, {fmt(r.high)}]{diff}")
+    return "\n".join(lines)

