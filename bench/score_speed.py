@@ -119,8 +119,8 @@ def _lmeval_runner(loaded, batch_size: int | str):
 
 
 def _calibkit_runner(loaded, *, prefix_caching: bool):
-    from calibkit.records import Prompt
     from calibkit.engine.scoring import ScoreConfig, score
+    from calibkit.records import Prompt
 
     config = ScoreConfig(prefix_caching=prefix_caching, progress=False)
 

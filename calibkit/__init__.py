@@ -10,19 +10,29 @@ draws does not need it.
     >>> round(ck.ece(conf, correct), 3)
     0.3
 """
-from calibkit.stats.multiple_choice import option_arrays, pooled_stats, reliability_stats, run_summary
-from calibkit.stats.binning import BinStats, bin_stats
-from calibkit.stats.bootstrap import Interval, PairedDifference, bootstrap_ci, paired_bootstrap, summarize
-from calibkit.stats.metrics import (
-    accuracy, auroc, aurc, brier_score, classwise_ece, debiased_l2_ce, ece, mce, nll, pooled_ece,
-    risk_coverage, rms_ce, top_label,
-)
 from calibkit.records import Prompt, ScoredItem, Turn
 from calibkit.runs.registry import registered_tasks, task_named
 from calibkit.runs.runner import RunSettings, run_task
 from calibkit.runs.store import RunStore
+from calibkit.stats.binning import BinStats, bin_stats
+from calibkit.stats.bootstrap import Interval, PairedDifference, bootstrap_ci, paired_bootstrap, summarize
+from calibkit.stats.metrics import (
+    accuracy,
+    aurc,
+    auroc,
+    brier_score,
+    classwise_ece,
+    debiased_l2_ce,
+    ece,
+    mce,
+    nll,
+    pooled_ece,
+    risk_coverage,
+    rms_ce,
+    top_label,
+)
+from calibkit.stats.multiple_choice import option_arrays, pooled_stats, reliability_stats, run_summary
 from calibkit.stats.temperature import apply_temperature, cross_fit_temperature, fit_temperature, temperature_sweep
-
 
 _PLOTTING = (
     "pooled_calibration_chart", "reliability_diagram", "risk_coverage_curve", "save_figure", "temperature_curve",

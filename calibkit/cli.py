@@ -77,9 +77,9 @@ def run_settings(opts: dict[str, Any]):
         _fail("choose one of --load-in-4bit and --load-in-8bit")
     check_writable(opts["run_dir"] or opts["out"])
     if opts["threads"]:
-        import torch
+        from calibkit.engine.models import set_cpu_threads
 
-        torch.set_num_threads(opts["threads"])  # the CLI process only; the library never sets it
+        set_cpu_threads(opts["threads"])  # the CLI process only; the library never sets it
     return RunSettings(
         model=opts["model"] or DEFAULT_MODEL,
         load=LoadOptions(

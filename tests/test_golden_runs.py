@@ -19,10 +19,11 @@ import re
 from pathlib import Path
 
 import pytest
-from conftest import REPO, shared_path
-from tiny_models import llama2_tokenizer, tiny_llama
 
 from calibkit.cli import main
+
+from conftest import REPO, shared_path
+from tiny_models import llama2_tokenizer, tiny_llama
 
 GOLDEN = REPO / "tests" / "fixtures" / "golden"
 UPDATE = os.environ.get("CALIBKIT_UPDATE_GOLDEN") == "1"

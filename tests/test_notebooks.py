@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import pytest
+
 from conftest import REPO
 
 NOTEBOOKS = sorted((REPO / "notebooks").glob("*.ipynb"))

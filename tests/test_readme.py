@@ -3,8 +3,9 @@ from __future__ import annotations
 
 import re
 
-from conftest import REPO
 from test_cli import synthetic_run
+
+from conftest import REPO
 
 
 def test_readme_python_example_runs(tmp_path):

@@ -30,6 +30,8 @@ import plotly.graph_objects as go
 import plotly.io as pio
 from plotly.subplots import make_subplots
 
+from calibkit.stats.checks import check_choice
+
 if TYPE_CHECKING:
     import pandas as pd
 
@@ -106,7 +108,7 @@ def reliability_diagram(
     runs, single = _as_runs("stats", stats)
     bins = {label: _visible_bins(_arg_name("stats", label, single), s) for label, s in runs.items()}
     eces = _per_run("ece", ece, runs, single)
-    band = _check_choice("band", band, BANDS)
+    band = check_choice("band", band, BANDS)
     if not isinstance(show_histogram, bool):
         raise ValueError(f"show_histogram must be True or False, got {show_histogram!r}")
 
@@ -127,26 +129,35 @@ def reliability_diagram(
         fig.add_trace(_gap_trace(b, lo=lo, hi=hi, color=color, name=gap_name, group=group), row=1, col=1)
         fig.add_trace(_accuracy_trace(b, color=color, name=name, group=group, band=band), row=1, col=1)
         if show_histogram:
-            fig.add_trace(
-                go.Bar(
-                    x=(lo + hi) / 2.0,
-                    width=hi - lo,
-                    y=b.count,
-                    name="count" if single else f"{label} count",
-                    legendgroup=group,
-                    showlegend=False,
-                    marker=dict(color=_rgba(color, 0.55), line=dict(color=color, width=1)),
-                    customdata=np.column_stack([b.lo, b.hi]),
-                    hovertemplate="bin [%{customdata[0]:.3f}, %{customdata[1]:.3f}]<br>n = %{y:,}"
-                    + f"<extra>{_hover_label(label, single)}</extra>",
-                ),
-                row=2, col=1,
-            )
+            fig.add_trace(_count_trace(b, lo=lo, hi=hi, color=color, label=label, single=single, group=group),
+                          row=2, col=1)
 
     head = title if title is not None else "Reliability diagram"
     if single and eces[_only(runs)] is not None:
         head = f"{head} (ECE = {eces[_only(runs)]:.3f})"
-    fig.update_layout(**_layout(title=head, height=640 if show_histogram else 520))
+    _reliability_layout(fig, title=head, show_histogram=show_histogram)
+    return fig
+
+
+def _count_trace(b: _Bins, *, lo: np.ndarray, hi: np.ndarray, color: str, label: str, single: bool,
+                 group: str) -> go.Bar:
+    """The items of each bin, as bars over the run's slot of the bin."""
+    return go.Bar(
+        x=(lo + hi) / 2.0,
+        width=hi - lo,
+        y=b.count,
+        name="count" if single else f"{label} count",
+        legendgroup=group,
+        showlegend=False,
+        marker=dict(color=_rgba(color, 0.55), line=dict(color=color, width=1)),
+        customdata=np.column_stack([b.lo, b.hi]),
+        hovertemplate="bin [%{customdata[0]:.3f}, %{customdata[1]:.3f}]<br>n = %{y:,}"
+        + f"<extra>{_hover_label(label, single)}</extra>",
+    )
+
+
+def _reliability_layout(fig: go.Figure, *, title: str, show_histogram: bool) -> None:
+    fig.update_layout(**_layout(title=title, height=640 if show_histogram else 520))
     fig.update_layout(barmode="overlay", bargap=0.0)
     axis_range = [-0.02, 1.02]
     fig.update_xaxes(**_axis(), range=axis_range)
@@ -157,7 +168,6 @@ def reliability_diagram(
         fig.update_yaxes(title_text="items", rangemode="tozero", row=2, col=1)
     else:
         fig.update_xaxes(title_text="confidence", row=1, col=1)
-    return fig
 
 
 def pooled_calibration_chart(
@@ -194,8 +204,8 @@ def pooled_calibration_chart(
     runs, single = _as_runs("stats", stats)
     bins = {label: _visible_bins(_arg_name("stats", label, single), s) for label, s in runs.items()}
     eces = _per_run("ece", ece, runs, single)
-    band = _check_choice("band", band, BANDS)
-    x_scale = _check_choice("x_scale", x_scale, X_SCALES)
+    band = check_choice("band", band, BANDS)
+    x_scale = check_choice("x_scale", x_scale, X_SCALES)
     if x_scale == "log":
         bins = {label: b.where(b.conf > 0) for label, b in bins.items()}
 
@@ -262,8 +272,8 @@ def temperature_curve(
         (['95% interval', 'ece'], [1.8, 2.5])
     """
     runs, single = _as_runs("sweep", sweep)
-    metric = _check_choice("metric", metric, SWEEP_METRICS)
-    x_scale = _check_choice("x_scale", x_scale, X_SCALES)
+    metric = check_choice("metric", metric, SWEEP_METRICS)
+    x_scale = check_choice("x_scale", x_scale, X_SCALES)
     tables = {label: _sweep_arrays(_arg_name("sweep", label, single), t, metric) for label, t in runs.items()}
     fitted = _per_run("fitted_temperature", fitted_temperature, runs, single)
     for label, t in fitted.items():
@@ -272,38 +282,9 @@ def temperature_curve(
     named_marks = _check_marks(marks)
 
     fig = go.Figure()
-    for i, (label, (temp, value, low, high)) in enumerate(tables.items()):
-        color = PALETTE[i % len(PALETTE)]
-        group = label or metric
-        banded = np.isfinite(low) & np.isfinite(high)
-        fig.add_trace(
-            go.Scatter(
-                x=np.concatenate([temp[banded], temp[banded][::-1]]),
-                y=np.concatenate([high[banded], low[banded][::-1]]),
-                fill="toself",
-                fillcolor=_rgba(color, 0.18),
-                line=dict(width=0),
-                mode="lines",
-                name="95% interval" if single else f"{label} 95% interval",
-                legendgroup=group,
-                showlegend=False,
-                hoverinfo="skip",
-            )
-        )
-        fig.add_trace(
-            go.Scatter(
-                x=temp,
-                y=value,
-                mode="lines+markers",
-                name=metric if single else label,
-                legendgroup=group,
-                line=dict(color=color, width=2),
-                marker=dict(color=color, size=6),
-                customdata=np.column_stack([low, high]),
-                hovertemplate="T = %{x:.3g}<br>" + metric + " %{y:.4f} [%{customdata[0]:.4f}, %{customdata[1]:.4f}]"
-                + f"<extra>{_hover_label(label, single)}</extra>",
-            )
-        )
+    for i, (label, arrays) in enumerate(tables.items()):
+        fig.add_traces(_metric_curve(arrays, metric=metric, color=PALETTE[i % len(PALETTE)], label=label,
+                                     single=single))
     for i, (label, t) in enumerate(fitted.items()):
         if t is None:
             continue
@@ -322,15 +303,41 @@ def temperature_curve(
 
     label = _METRIC_LABELS[metric]
     fig.update_layout(**_layout(title=title if title is not None else f"{label.split(' ')[0]} vs temperature", height=460))
-    ticks = {}
-    if x_scale == "log":
-        # plotly labels a log axis's in-between ticks with bare digits (0.5 reads "5"); label the swept Ts instead.
-        swept = np.unique(np.concatenate([temp for temp, *_ in tables.values()]))
-        if swept.size <= 15:
-            ticks = dict(tickvals=swept, ticktext=[f"{t:g}" for t in swept])
-    fig.update_xaxes(**_axis(), type=x_scale, title_text="temperature T (logits divided by T)", **ticks)
+    swept = np.unique(np.concatenate([temp for temp, *_ in tables.values()]))
+    fig.update_xaxes(**_axis(), type=x_scale, title_text="temperature T (logits divided by T)",
+                     **_temperature_ticks(swept, x_scale))
     fig.update_yaxes(**_axis(), title_text=label, rangemode="tozero")
     return fig
+
+
+def _metric_curve(arrays: tuple[np.ndarray, ...], *, metric: str, color: str, label: str,
+                  single: bool) -> list[go.Scatter]:
+    """One run's metric against T: the 95% band (where both ends are finite), then the line."""
+    temp, value, low, high = arrays
+    group = label or metric
+    banded = np.isfinite(low) & np.isfinite(high)
+    band = go.Scatter(
+        x=np.concatenate([temp[banded], temp[banded][::-1]]),
+        y=np.concatenate([high[banded], low[banded][::-1]]),
+        fill="toself", fillcolor=_rgba(color, 0.18), line=dict(width=0), mode="lines",
+        name="95% interval" if single else f"{label} 95% interval", legendgroup=group, showlegend=False,
+        hoverinfo="skip",
+    )
+    line = go.Scatter(
+        x=temp, y=value, mode="lines+markers", name=metric if single else label, legendgroup=group,
+        line=dict(color=color, width=2), marker=dict(color=color, size=6),
+        customdata=np.column_stack([low, high]),
+        hovertemplate="T = %{x:.3g}<br>" + metric + " %{y:.4f} [%{customdata[0]:.4f}, %{customdata[1]:.4f}]"
+        + f"<extra>{_hover_label(label, single)}</extra>",
+    )
+    return [band, line]
+
+
+def _temperature_ticks(swept: np.ndarray, x_scale: str) -> dict:
+    """plotly labels a log axis's in-between ticks with bare digits (0.5 reads "5"): label the swept Ts instead."""
+    if x_scale == "log" and swept.size <= 15:
+        return dict(tickvals=swept, ticktext=[f"{t:g}" for t in swept])
+    return {}
 
 
 def risk_coverage_curve(
@@ -546,12 +553,6 @@ def _check_number(name: str, value: object) -> float:
     if not math.isfinite(float(value)):
         raise ValueError(f"{name} must be finite, got {value!r}")
     return float(value)
-
-
-def _check_choice(name: str, value: str, allowed: tuple[str, ...]) -> str:
-    if value not in allowed:
-        raise ValueError(f"{name} must be one of {', '.join(map(repr, allowed))}; got {value!r}")
-    return value
 
 
 def _check_marks(marks: object) -> dict[str, float]:

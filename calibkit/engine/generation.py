@@ -338,21 +338,10 @@ class _Decoder:
     @torch.inference_mode()
     def run(self, contexts: list[list[int]], texts: list[str]) -> list[ContextGenerations]:
         cfg = self.config
-        n_ctx = len(contexts)
-        width = max(len(c) for c in contexts)
-        ids = torch.full((n_ctx, width), self.pad_id, dtype=torch.long)
-        mask = torch.zeros((n_ctx, width), dtype=torch.long)
-        for b, c in enumerate(contexts):
-            ids[b, width - len(c):] = torch.tensor(c, dtype=torch.long)
-            mask[b, width - len(c):] = 1
-        positions = (mask.cumsum(-1) - 1).clamp(min=0)
-        logits, cache = self._forward(ids, mask, positions, None)
-
+        logits, cache, mask, positions = self._prefill(contexts)
         per = cfg.rows_per_context
-        rows: list[_RowState] = []
-        for b in range(n_ctx):
-            kinds = ([-1] if cfg.greedy else []) + list(range(cfg.samples))
-            rows.extend(_RowState(b, k, _Text(self.tokenizer, contexts[b]), [], [], []) for k in kinds)
+        kinds = ([-1] if cfg.greedy else []) + list(range(cfg.samples))
+        rows = [_RowState(b, k, _Text(self.tokenizer, c), [], [], []) for b, c in enumerate(contexts) for k in kinds]
         if per > 1:
             cache.batch_repeat_interleave(per)
         logits = logits.repeat_interleave(per, dim=0)
@@ -362,51 +351,10 @@ class _Decoder:
 
         active = list(range(len(rows)))  # row indices, in cache order
         for step in range(cfg.max_new_tokens):
-            logp = torch.log_softmax(logits, dim=-1)
-            chosen = torch.empty(len(active), dtype=torch.long, device=logits.device)
-            sampled_logp = [math.nan] * len(active)
-            greedy_pos = [i for i, r in enumerate(active) if rows[r].sample == -1]
-            if greedy_pos:
-                where = torch.tensor(greedy_pos, device=logits.device)
-                chosen[where] = logits[where].argmax(dim=-1)
-            sample_pos = [i for i, r in enumerate(active) if rows[r].sample >= 0]
-            if sample_pos:
-                where = torch.tensor(sample_pos, device=logits.device)
-                probs = _sampling_probs(logits[where], cfg.temperature, cfg.top_p)
-                # One uniform per sample row of a context per step, drawn for every row of
-                # that context (finished ones too), so row j's draws never depend on the others.
-                draws: dict[int, torch.Tensor] = {}
-                for i in sample_pos:
-                    b = rows[active[i]].context
-                    if b not in draws:
-                        draws[b] = torch.rand(cfg.samples, generator=generators[b], dtype=torch.float64)
-                u = torch.stack([draws[rows[active[i]].context][rows[active[i]].sample] for i in sample_pos])
-                picks = _inverse_cdf(probs, u)
-                chosen[where] = picks
-                picked_p = probs.gather(-1, picks.unsqueeze(-1)).squeeze(-1).log()
-                for i, v in zip(sample_pos, picked_p.tolist()):
-                    sampled_logp[i] = v
-            token_logp = logp.gather(-1, chosen.unsqueeze(-1)).squeeze(-1).tolist()
-            chosen_list = chosen.tolist()
-
-            keep: list[int] = []
-            for i, r in enumerate(active):
-                row = rows[r]
-                tok = chosen_list[i]
-                if tok in self.eos:
-                    row.finish, row.cut = "eos", row.text.texts[-1]
-                    continue
-                row.tokens.append(tok)
-                row.logprobs.append(token_logp[i])
-                row.sampling_logprobs.append(sampled_logp[i])
-                text = row.text.push(row.tokens)
-                at = _find_stop(text, cfg.stop)
-                if at >= 0:
-                    row.finish, row.cut = "stop", text[:at]
-                elif len(row.tokens) >= cfg.max_new_tokens:
-                    row.finish, row.cut = "length", text
-                else:
-                    keep.append(i)
+            chosen, sampled_logp = self._choose(logits, [rows[r] for r in active], generators)
+            token_logp = torch.log_softmax(logits, dim=-1).gather(-1, chosen.unsqueeze(-1)).squeeze(-1).tolist()
+            tokens = chosen.tolist()  # one copy to the host per step
+            keep = [i for i, r in enumerate(active) if self._extend(rows[r], tokens[i], token_logp[i], sampled_logp[i])]
             if not keep or step == cfg.max_new_tokens - 1:
                 break
             if len(keep) < len(active):
@@ -419,12 +367,69 @@ class _Decoder:
             next_pos = next_pos + 1
 
         out: list[ContextGenerations] = []
-        for b in range(n_ctx):
+        for b, context in enumerate(contexts):
             mine = [self._finish(r) for r in rows if r.context == b]
-            greedy = mine[0] if cfg.greedy else None
-            out.append(ContextGenerations(greedy=greedy, samples=tuple(mine[int(cfg.greedy):]),
-                                          n_context_tokens=len(contexts[b])))
+            out.append(ContextGenerations(greedy=mine[0] if cfg.greedy else None,
+                                          samples=tuple(mine[int(cfg.greedy):]), n_context_tokens=len(context)))
         return out
+
+    def _prefill(self, contexts: list[list[int]]):
+        """Run the left-padded contexts once: last-position logits, the cache, the mask and the positions."""
+        width = max(len(c) for c in contexts)
+        ids = torch.full((len(contexts), width), self.pad_id, dtype=torch.long)
+        mask = torch.zeros((len(contexts), width), dtype=torch.long)
+        for b, c in enumerate(contexts):
+            ids[b, width - len(c):] = torch.tensor(c, dtype=torch.long)
+            mask[b, width - len(c):] = 1
+        positions = (mask.cumsum(-1) - 1).clamp(min=0)
+        logits, cache = self._forward(ids, mask, positions, None)
+        return logits, cache, mask, positions
+
+    def _choose(self, logits: torch.Tensor, rows: list[_RowState], generators: list[torch.Generator]):
+        """The next token of each active row (argmax or sampled) and its sampling log-prob (NaN when greedy)."""
+        cfg = self.config
+        chosen = torch.empty(len(rows), dtype=torch.long, device=logits.device)
+        sampled_logp = [math.nan] * len(rows)
+        greedy_pos = [i for i, row in enumerate(rows) if row.sample == -1]
+        if greedy_pos:
+            where = torch.tensor(greedy_pos, device=logits.device)
+            chosen[where] = logits[where].argmax(dim=-1)
+        sample_pos = [i for i, row in enumerate(rows) if row.sample >= 0]
+        if sample_pos:
+            where = torch.tensor(sample_pos, device=logits.device)
+            probs = _sampling_probs(logits[where], cfg.temperature, cfg.top_p)
+            # One uniform per sample row of a context per step, drawn for every row of
+            # that context (finished ones too), so row j's draws never depend on the others.
+            draws: dict[int, torch.Tensor] = {}
+            for i in sample_pos:
+                b = rows[i].context
+                if b not in draws:
+                    draws[b] = torch.rand(cfg.samples, generator=generators[b], dtype=torch.float64)
+            u = torch.stack([draws[rows[i].context][rows[i].sample] for i in sample_pos])
+            picks = _inverse_cdf(probs, u)
+            chosen[where] = picks
+            picked_p = probs.gather(-1, picks.unsqueeze(-1)).squeeze(-1).log()
+            for i, v in zip(sample_pos, picked_p.tolist()):
+                sampled_logp[i] = v
+        return chosen, sampled_logp
+
+    def _extend(self, row: _RowState, token: int, logprob: float, sampling_logprob: float) -> bool:
+        """Add a token to a row; False once the row is finished (end token, stop string, length)."""
+        if token in self.eos:
+            row.finish, row.cut = "eos", row.text.texts[-1]
+            return False
+        row.tokens.append(token)
+        row.logprobs.append(logprob)
+        row.sampling_logprobs.append(sampling_logprob)
+        text = row.text.push(row.tokens)
+        at = _find_stop(text, self.config.stop)
+        if at >= 0:
+            row.finish, row.cut = "stop", text[:at]
+        elif len(row.tokens) >= self.config.max_new_tokens:
+            row.finish, row.cut = "length", text
+        else:
+            return True
+        return False
 
     @staticmethod
     def _finish(row: _RowState) -> Generation:

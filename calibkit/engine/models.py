@@ -307,6 +307,13 @@ def _dequantized_folder(resolved: ResolvedModel) -> Path:
     return folder
 
 
+def set_cpu_threads(n: int) -> None:
+    """Use ``n`` CPU threads for torch in this process (on a busy small machine 1 can be fastest)."""
+    import torch
+
+    torch.set_num_threads(n)
+
+
 def load_tokenizer(name: str, *, revision: str | None = None) -> Any:
     """Resolve ``name`` and load only its tokenizer (no weights are read or dequantized).
 
@@ -378,56 +385,69 @@ def load_model(name: str, *, options: LoadOptions = LoadOptions()) -> LoadedMode
     import torch
 
     resolved = resolve_model(name)
-    if options.load_in_4bit and options.load_in_8bit:
-        raise ModelError("choose one of --load-in-4bit and --load-in-8bit")
-    quantized = options.load_in_4bit or options.load_in_8bit
-    if quantized and not torch.cuda.is_available():
-        raise ModelError(
-            "bitsandbytes 4/8-bit loading needs a CUDA GPU and none is visible; drop "
-            "--load-in-4bit/--load-in-8bit or run on a GPU machine"
-        )
+    quantization, quant_kwargs = _quantization(options)
     device = options.device or ("cuda" if torch.cuda.is_available() else "cpu")
     dtype = _torch_dtype(options.dtype, device)
-
     source, kwargs = resolved.source, {}
     if resolved.gguf_file:
         source = str(_dequantized_folder(resolved))
     else:
         kwargs.update(revision=options.revision, trust_remote_code=options.trust_remote_code)
-    quantization = None
-    device_map = options.device_map
-    if quantized:
-        try:
-            import bitsandbytes  # noqa: F401
-        except ImportError:
-            raise ModelError(
-                "bitsandbytes is not installed; install it with: pip install 'calibkit[quant]'"
-            ) from None
-        from transformers import BitsAndBytesConfig
+    device_map = options.device_map or ("auto" if quantization else None)
+    tokenizer, model = _from_pretrained(resolved, source, kwargs, dict(dtype=dtype, device_map=device_map,
+                                                                       **quant_kwargs))
+    if device_map is None:
+        model.to(device)
+    model.eval()
+    if tokenizer.pad_token_id is None:
+        # Padding positions are masked out, so any id works; eos is always there.
+        tokenizer.pad_token = tokenizer.eos_token
+    weights = dtype if quantization else next(model.parameters()).dtype
+    return LoadedModel(
+        resolved=resolved,
+        model=model,
+        tokenizer=tokenizer,
+        dtype=str(weights).replace("torch.", ""),
+        device=str(model.get_input_embeddings().weight.device),
+        quantization=quantization,
+    )
 
-        if options.load_in_4bit:
-            # The recipe researchers use to fit Llama-2 on one consumer GPU.
-            kwargs["quantization_config"] = BitsAndBytesConfig(
-                load_in_4bit=True,
-                bnb_4bit_quant_type="nf4",
-                bnb_4bit_use_double_quant=True,
-                bnb_4bit_compute_dtype=torch.float16,
-            )
-            quantization = "4bit-nf4"
-        else:
-            kwargs["quantization_config"] = BitsAndBytesConfig(load_in_8bit=True)
-            quantization = "8bit"
-        device_map = device_map or "auto"
 
+def _quantization(options: LoadOptions) -> tuple[str | None, dict[str, Any]]:
+    """The bitsandbytes setting asked for (None, "4bit-nf4" or "8bit") and its from_pretrained keywords."""
+    import torch
+
+    if options.load_in_4bit and options.load_in_8bit:
+        raise ModelError("choose one of --load-in-4bit and --load-in-8bit")
+    if not (options.load_in_4bit or options.load_in_8bit):
+        return None, {}
+    if not torch.cuda.is_available():
+        raise ModelError(
+            "bitsandbytes 4/8-bit loading needs a CUDA GPU and none is visible; drop "
+            "--load-in-4bit/--load-in-8bit or run on a GPU machine"
+        )
+    try:
+        import bitsandbytes  # noqa: F401
+    except ImportError:
+        raise ModelError("bitsandbytes is not installed; install it with: pip install 'calibkit[quant]'") from None
+    from transformers import BitsAndBytesConfig
+
+    if options.load_in_8bit:
+        return "8bit", {"quantization_config": BitsAndBytesConfig(load_in_8bit=True)}
+    # The recipe researchers use to fit Llama-2 on one consumer GPU.
+    config = BitsAndBytesConfig(load_in_4bit=True, bnb_4bit_quant_type="nf4", bnb_4bit_use_double_quant=True,
+                                bnb_4bit_compute_dtype=torch.float16)
+    return "4bit-nf4", {"quantization_config": config}
+
+
+def _from_pretrained(resolved: ResolvedModel, source: str, kwargs: dict[str, Any], model_kwargs: dict[str, Any]):
+    """Tokenizer and model from ``source``; a load failure becomes a ModelError that says what to do."""
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     try:
-        tokenizer = AutoTokenizer.from_pretrained(source, **kwargs if not quantized else
-                                                  {k: v for k, v in kwargs.items() if k != "quantization_config"})
+        tokenizer = AutoTokenizer.from_pretrained(source, **kwargs)
         with _hf_progress_only_on_terminal():
-            model = AutoModelForCausalLM.from_pretrained(
-                source, dtype=dtype, device_map=device_map, **kwargs
-            )
+            model = AutoModelForCausalLM.from_pretrained(source, **model_kwargs, **kwargs)
     except OSError as exc:
         if resolved.kind in ("alias", "hub"):
             raise ModelError(
@@ -443,20 +463,7 @@ def load_model(name: str, *, options: LoadOptions = LoadOptions()) -> LoadedMode
                 "--device-map auto or a smaller model"
             ) from None
         raise
-    if device_map is None:
-        model.to(device)
-    model.eval()
-    if tokenizer.pad_token_id is None:
-        # Padding positions are masked out, so any id works; eos is always there.
-        tokenizer.pad_token = tokenizer.eos_token
-    return LoadedModel(
-        resolved=resolved,
-        model=model,
-        tokenizer=tokenizer,
-        dtype=str(next(model.parameters()).dtype).replace("torch.", "") if quantization is None else str(dtype).replace("torch.", ""),
-        device=str(model.get_input_embeddings().weight.device),
-        quantization=quantization,
-    )
+    return tokenizer, model
 
 
 def _first_line(exc: BaseException) -> str:

@@ -68,7 +68,7 @@ class ActiveRun:
 
 
 class RunnableTask(Protocol):
-    """What :func:`run_jobs` needs of a task (see ``calibkit.tasks``' base Task)."""
+    """What :func:`run_jobs` needs of a task (the task base class has it, and more)."""
 
     run_name: str  # config["task"] and the runs/<run_name>/ folder
 

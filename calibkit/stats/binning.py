@@ -42,6 +42,14 @@ from statistics import NormalDist
 
 import numpy as np
 
+from calibkit.stats.checks import (
+    check_choice,
+    check_confidence,
+    check_confidence_correct,
+    check_n_bins,
+    frozen,
+)
+
 STRATEGIES = ("uniform", "quantile")
 
 # Two-sided 95% normal quantile (1.959963984540054) for the Wilson interval.
@@ -107,9 +115,9 @@ def bin_stats(
         >>> s.count.tolist(), s.mean_confidence.tolist(), s.accuracy.tolist()
         ([3, 1], [0.2833333333333333, 1.0], [0.3333333333333333, 1.0])
     """
-    confidence, correct = _check_confidence_correct(confidence, correct)
-    n_bins = _check_n_bins(n_bins)
-    strategy = _check_choice("strategy", strategy, STRATEGIES)
+    confidence, correct = check_confidence_correct(confidence, correct)
+    n_bins = check_n_bins(n_bins)
+    strategy = check_choice("strategy", strategy, STRATEGIES)
     edges = bin_edges(confidence, n_bins=n_bins, strategy=strategy)
     ids = assign_bins(confidence, edges)
     count = np.bincount(ids, minlength=n_bins)
@@ -120,12 +128,12 @@ def bin_stats(
         acc = np.where(count > 0, n_correct / count, np.nan)
     low, high = _wilson(n_correct, count)
     return BinStats(
-        edges=_frozen(edges),
-        count=_frozen(count.astype(np.int64)),
-        mean_confidence=_frozen(mean_conf),
-        accuracy=_frozen(acc),
-        accuracy_low=_frozen(low),
-        accuracy_high=_frozen(high),
+        edges=frozen(edges),
+        count=frozen(count.astype(np.int64)),
+        mean_confidence=frozen(mean_conf),
+        accuracy=frozen(acc),
+        accuracy_low=frozen(low),
+        accuracy_high=frozen(high),
         n_items=int(confidence.shape[0]),
         strategy=strategy,
     )
@@ -142,11 +150,11 @@ def bin_edges(confidence: np.ndarray, *, n_bins: int = 10, strategy: str = "unif
         >>> bin_edges([0.2, 0.4, 0.6, 0.8], n_bins=2, strategy="quantile").tolist()
         [0.0, 0.5, 1.0]
     """
-    n_bins = _check_n_bins(n_bins)
-    strategy = _check_choice("strategy", strategy, STRATEGIES)
+    n_bins = check_n_bins(n_bins)
+    strategy = check_choice("strategy", strategy, STRATEGIES)
     if strategy == "uniform":
         return np.linspace(0.0, 1.0, n_bins + 1)
-    confidence = _check_confidence(confidence)
+    confidence = check_confidence(confidence)
     return quantile_edges(np.sort(confidence)[None, :], n_bins=n_bins)[0]
 
 
@@ -217,103 +225,3 @@ def _wilson(successes: np.ndarray, trials: np.ndarray) -> tuple[np.ndarray, np.n
     low = np.where(empty, np.nan, np.clip(centre - half, 0.0, 1.0))
     high = np.where(empty, np.nan, np.clip(centre + half, 0.0, 1.0))
     return low, high
-
-
-def _frozen(a: np.ndarray) -> np.ndarray:
-    a = np.array(a, copy=True)
-    a.setflags(write=False)
-    return a
-
-
-# ---------------------------------------------------------------------------
-# Input checks shared by binning, metrics, bootstrap and temperature. They
-# live here, in the lowest of those modules, so there is exactly one copy.
-
-PROB_SUM_TOL = 1e-6  # how far an option-probability row may stray from summing to 1
-
-
-def _check_n_bins(n_bins: int) -> int:
-    if isinstance(n_bins, bool) or not isinstance(n_bins, (int, np.integer)) or n_bins < 1:
-        raise ValueError(f"n_bins must be a positive integer, got {n_bins!r}")
-    return int(n_bins)
-
-
-def _check_choice(name: str, value: str, allowed: tuple[str, ...]) -> str:
-    if value not in allowed:
-        raise ValueError(f"{name} must be one of {', '.join(map(repr, allowed))}; got {value!r}")
-    return value
-
-
-def _as_float_array(name: str, x: object, ndim: int) -> np.ndarray:
-    try:
-        a = np.asarray(x, dtype=np.float64)
-    except (TypeError, ValueError) as err:
-        raise ValueError(f"{name} must be a numeric array ({err})") from None
-    if a.ndim != ndim:
-        want = "(n,)" if ndim == 1 else "(n, k)"
-        raise ValueError(f"{name} must have shape {want}, got shape {a.shape}")
-    if a.shape[0] == 0:
-        raise ValueError(f"{name} must not be empty")
-    if np.isnan(a).any():
-        raise ValueError(f"{name} contains NaN")
-    return a
-
-
-def _check_confidence(confidence: object, name: str = "confidence") -> np.ndarray:
-    c = _as_float_array(name, confidence, 1)
-    if c.min() < 0.0 or c.max() > 1.0:
-        raise ValueError(f"{name} must lie in [0, 1], got values in [{c.min():.6g}, {c.max():.6g}]")
-    return c
-
-
-def _check_confidence_correct(confidence: object, correct: object) -> tuple[np.ndarray, np.ndarray]:
-    """Validate a top-label pair; returns float64 confidence and bool correct."""
-    c = _check_confidence(confidence)
-    y = _as_float_array("correct", correct, 1)
-    if y.shape[0] != c.shape[0]:
-        raise ValueError(
-            f"correct must have the same length as confidence ({y.shape[0]} != {c.shape[0]})"
-        )
-    if not np.isin(y, (0.0, 1.0)).all():
-        raise ValueError("correct must hold only booleans or 0/1 values")
-    return c, y.astype(bool)
-
-
-def _check_probs(probs: object, name: str = "probs") -> np.ndarray:
-    p = _as_float_array(name, probs, 2)
-    if p.shape[1] == 0:
-        raise ValueError(f"{name} must have at least one option (column), got shape {p.shape}")
-    if p.min() < 0.0 or p.max() > 1.0:
-        raise ValueError(f"{name} must lie in [0, 1], got values in [{p.min():.6g}, {p.max():.6g}]")
-    worst = float(np.abs(p.sum(axis=1) - 1.0).max())
-    if worst > PROB_SUM_TOL:
-        raise ValueError(f"{name} rows must sum to 1 (tolerance {PROB_SUM_TOL:g}); worst row is off by {worst:.3g}")
-    return p
-
-
-def _check_labels(labels: object, *, n_items: int, n_classes: int, name: str = "labels") -> np.ndarray:
-    """Validate integer class labels in ``[0, n_classes)``; returns int64."""
-    y = _as_float_array(name, labels, 1)
-    if y.shape[0] != n_items:
-        raise ValueError(f"{name} must have one entry per row ({y.shape[0]} != {n_items})")
-    if not np.all(np.isfinite(y)) or not np.all(y == np.round(y)):
-        raise ValueError(f"{name} must hold integer class indices")
-    if y.min() < 0 or y.max() >= n_classes:
-        raise ValueError(
-            f"{name} must lie in [0, {n_classes}) for {n_classes} options, "
-            f"got values in [{int(y.min())}, {int(y.max())}]"
-        )
-    return y.astype(np.int64)
-
-
-def _check_probs_labels(probs: object, labels: object) -> tuple[np.ndarray, np.ndarray]:
-    """Validate an option-probability matrix and its labels."""
-    p = _check_probs(probs)
-    return p, _check_labels(labels, n_items=p.shape[0], n_classes=p.shape[1])
-
-
-def _check_level(level: float) -> float:
-    # "not 0 < level < 1" is also true for NaN
-    if isinstance(level, bool) or not isinstance(level, (int, float, np.floating)) or not 0.0 < float(level) < 1.0:
-        raise ValueError(f"level must be a number in (0, 1), got {level!r}")
-    return float(level)

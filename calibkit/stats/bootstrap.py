@@ -35,17 +35,10 @@ from typing import Any, Callable, Iterator, Sequence
 
 import numpy as np
 
-from calibkit.stats.binning import (
-    assign_bins,
-    _check_choice,
-    _check_confidence_correct,
-    _check_level,
-    _check_n_bins,
-    _check_probs_labels,
-    lerp,
-    quantile_positions,
-)
+from calibkit.stats import kernels
 from calibkit.stats import metrics as _m
+from calibkit.stats.binning import assign_bins, lerp, quantile_positions
+from calibkit.stats.checks import check_choice, check_confidence_correct, check_level, check_n_bins, check_probs_labels
 
 # Named metrics and the arrays each takes (the positional arguments of the
 # function of the same name in calibkit.stats.metrics).
@@ -202,7 +195,7 @@ def bootstrap_ci(
         >>> iv.low <= iv.estimate <= iv.high
         True
     """
-    level = _check_level(level)
+    level = check_level(level)
     n_resamples = _check_count("n_resamples", n_resamples)
     seed = _check_seed(seed)
     if callable(metric):
@@ -255,7 +248,7 @@ def paired_bootstrap(
         >>> paired_bootstrap("brier", (good, labels), (bad, labels), n_resamples=200).p_value < 0.01
         True
     """
-    level = _check_level(level)
+    level = check_level(level)
     n_resamples = _check_count("n_resamples", n_resamples)
     seed = _check_seed(seed)
     if callable(metric):
@@ -323,7 +316,7 @@ def paired_difference(estimate_a: float, estimate_b: float, draws: np.ndarray, *
         >>> round(d.difference, 6), round(d.low, 6), d.high, d.p_value
         (0.2, 0.175, 0.2625, 0.4)
     """
-    level = _check_level(level)
+    level = check_level(level)
     d = np.asarray(draws, dtype=np.float64)
     d = d[np.isfinite(d)]
     low, high = _percentiles(d, level) if d.size else (math.nan, math.nan)
@@ -365,16 +358,16 @@ def option_intervals(
         >>> option_intervals(p, np.array([0, 1, 1, 1]), metrics=("accuracy",), n_resamples=50)["accuracy"].estimate
         0.75
     """
-    level = _check_level(level)
+    level = check_level(level)
     n_resamples = _check_count("n_resamples", n_resamples)
     seed = _check_seed(seed)
-    p, y = _check_probs_labels(probs, labels)
-    top = _m._top_label(p, y)
+    p, y = check_probs_labels(probs, labels)
+    top = _m.top_label(p, y)
     shared: dict[Any, Any] = {}
     prepared: dict[str, _Prepared] = {}
     undefined: list[str] = []
     for name in metrics:
-        _check_choice("metrics", name, METRICS)
+        check_choice("metrics", name, METRICS)
         arrays = (top.confidence, top.correct) if name in TOP_LABEL_METRICS else (p, y)
         if name == "auroc" and top.correct.all() == top.correct.any():
             undefined.append(name)
@@ -490,7 +483,7 @@ def interval(estimate: float, draws: np.ndarray, *, level: float = 0.95) -> Inte
         >>> iv.low, iv.high, iv.n_resamples, round(iv.bootstrap_mean, 6)
         (0.45, 0.55, 3, 0.5)
     """
-    return _interval(estimate, np.asarray(draws, dtype=np.float64), _check_level(level))
+    return _interval(estimate, np.asarray(draws, dtype=np.float64), check_level(level))
 
 
 def _interval(estimate: float, values: np.ndarray, level: float) -> Interval:
@@ -528,9 +521,9 @@ def _prepare(name: str, arrays: tuple[np.ndarray, ...], *, n_bins: int, shared: 
     if len(arrays) != 2:
         want = "(confidence, correct)" if name in TOP_LABEL_METRICS else "(probs, labels)"
         raise ValueError(f"arrays for metric {name!r} must be {want}; got {len(arrays)} arrays")
-    n_bins = _check_n_bins(n_bins)
+    n_bins = check_n_bins(n_bins)
     if name in TOP_LABEL_METRICS:
-        c, y = _check_confidence_correct(*arrays)
+        c, y = check_confidence_correct(*arrays)
         n = c.shape[0]
         binned = lambda strategy: _shared_binned(shared, c, y, n_bins, strategy)  # noqa: E731
         if name == "ece":
@@ -548,18 +541,18 @@ def _prepare(name: str, arrays: tuple[np.ndarray, ...], *, n_bins: int, shared: 
             est, kern = _m.debiased_l2_ce(c, y, n_bins=n_bins), binned("uniform").debiased_l2
         elif name == "auroc":
             est = _m.auroc(c, y)
-            kern = lambda w: _m._auroc_weighted(c, y, w)  # noqa: E731
+            kern = lambda w: kernels.auroc_weighted(c, y, w)  # noqa: E731
         else:  # aurc
             est = _m.aurc(c, y)
-            kern = lambda w: _m._aurc_weighted(c, y, w)  # noqa: E731
+            kern = lambda w: kernels.aurc_weighted(c, y, w)  # noqa: E731
         return _Prepared(float(est), kern, n)
-    p, y = _check_probs_labels(*arrays)
+    p, y = check_probs_labels(*arrays)
     n = p.shape[0]
     if name in ("accuracy", "brier", "nll"):
         fn, per_item = {
-            "accuracy": (_m.accuracy, _m._hits),
-            "brier": (_m.brier_score, _m._brier_per_item),
-            "nll": (_m.nll, _m._nll_per_item),
+            "accuracy": (_m.accuracy, kernels.hits),
+            "brier": (_m.brier_score, kernels.brier_per_item),
+            "nll": (_m.nll, kernels.nll_per_item),
         }[name]
         losses = per_item(p, y)
         return _Prepared(fn(p, y), lambda w: (w @ losses) / n, n)

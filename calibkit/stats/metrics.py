@@ -20,24 +20,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from calibkit.stats.binning import (
-    STRATEGIES,
-    BinStats,
-    _check_choice,
-    _check_confidence_correct,
-    _check_n_bins,
-    _check_probs_labels,
-    _frozen,
-    bin_stats,
-)
+from calibkit.stats.binning import STRATEGIES, BinStats, bin_stats
+from calibkit.stats.checks import check_choice, check_confidence_correct, check_n_bins, check_probs_labels, frozen
+from calibkit.stats.kernels import aurc_weighted, auroc_weighted, brier_per_item, hits, nll_per_item
 
 NORMS = ("l1", "l2", "max")
 WEIGHTINGS = ("mass", "uniform")
 
-# Probabilities below this are raised to it before the log, as
-# scikit-learn's log_loss does (float64 machine epsilon, about 2.2e-16), so a
-# zero on the right answer costs -ln(eps) = 36.04 nats, not infinity.
-NLL_CLIP = float(np.finfo(np.float64).eps)
 
 
 @dataclass(frozen=True, eq=False)
@@ -76,16 +65,12 @@ def top_label(probs: np.ndarray, labels: np.ndarray) -> TopLabel:
         >>> t.confidence.tolist(), t.correct.tolist()
         ([0.7, 0.6], [True, False])
     """
-    p, y = _check_probs_labels(probs, labels)
-    return _top_label(p, y)
-
-
-def _top_label(p: np.ndarray, y: np.ndarray) -> TopLabel:
+    p, y = check_probs_labels(probs, labels)
     pred = np.argmax(p, axis=1)
     return TopLabel(
-        confidence=_frozen(p[np.arange(p.shape[0]), pred]),
-        correct=_frozen(pred == y),
-        predicted=_frozen(pred),
+        confidence=frozen(p[np.arange(p.shape[0]), pred]),
+        correct=frozen(pred == y),
+        predicted=frozen(pred),
     )
 
 
@@ -130,8 +115,8 @@ def ece(
         >>> round(ece([0.3, 0.9, 1.0], [0, 1, 1], n_bins=2), 6)  # (1 * 0.3 + 2 * 0.05) / 3
         0.133333
     """
-    norm = _check_choice("norm", norm, NORMS)
-    weighting = _check_choice("weighting", weighting, WEIGHTINGS)
+    norm = check_choice("norm", norm, NORMS)
+    weighting = check_choice("weighting", weighting, WEIGHTINGS)
     stats = bin_stats(confidence, correct, n_bins=n_bins, strategy=strategy)
     return calibration_error(stats, norm=norm, weighting=weighting)
 
@@ -144,8 +129,8 @@ def calibration_error(stats: BinStats, *, norm: str = "l1", weighting: str = "ma
         >>> calibration_error(bin_stats([0.3, 0.9, 1.0], [0, 1, 1], n_bins=2), norm="max")
         0.3
     """
-    norm = _check_choice("norm", norm, NORMS)
-    weighting = _check_choice("weighting", weighting, WEIGHTINGS)
+    norm = check_choice("norm", norm, NORMS)
+    weighting = check_choice("weighting", weighting, WEIGHTINGS)
     full = stats.count > 0
     gap = np.abs(stats.accuracy[full] - stats.mean_confidence[full])
     if norm == "max":
@@ -236,9 +221,9 @@ def classwise_ece(
         >>> round(classwise_ece(np.array([[0.8, 0.2], [0.3, 0.7]]), np.array([0, 0]), n_bins=2), 6)
         0.45
     """
-    p, y = _check_probs_labels(probs, labels)
-    n_bins = _check_n_bins(n_bins)
-    strategy = _check_choice("strategy", strategy, STRATEGIES)
+    p, y = check_probs_labels(probs, labels)
+    n_bins = check_n_bins(n_bins)
+    strategy = check_choice("strategy", strategy, STRATEGIES)
     per_class = [
         calibration_error(bin_stats(p[:, c], y == c, n_bins=n_bins, strategy=strategy))
         for c in range(p.shape[1])
@@ -267,7 +252,7 @@ def pooled_option_stats(
         >>> s.n_items, s.accuracy.tolist()
         (4, [0.5, 0.5])
     """
-    p, y = _check_probs_labels(probs, labels)
+    p, y = check_probs_labels(probs, labels)
     hit = np.arange(p.shape[1])[None, :] == y[:, None]
     if option_mask is None:
         return bin_stats(p.ravel(), hit.ravel(), n_bins=n_bins, strategy="quantile")
@@ -300,8 +285,8 @@ def accuracy(probs: np.ndarray, labels: np.ndarray) -> float:
         >>> accuracy(np.array([[0.7, 0.3], [0.4, 0.6]]), np.array([0, 0]))
         0.5
     """
-    p, y = _check_probs_labels(probs, labels)
-    return float(np.mean(_hits(p, y)))
+    p, y = check_probs_labels(probs, labels)
+    return float(np.mean(hits(p, y)))
 
 
 def brier_score(probs: np.ndarray, labels: np.ndarray) -> float:
@@ -317,8 +302,8 @@ def brier_score(probs: np.ndarray, labels: np.ndarray) -> float:
         >>> round(brier_score(np.array([[0.7, 0.3], [0.4, 0.6]]), np.array([0, 0])), 6)  # (0.18 + 0.72) / 2
         0.45
     """
-    p, y = _check_probs_labels(probs, labels)
-    return float(np.mean(_brier_per_item(p, y)))
+    p, y = check_probs_labels(probs, labels)
+    return float(np.mean(brier_per_item(p, y)))
 
 
 def nll(probs: np.ndarray, labels: np.ndarray) -> float:
@@ -331,22 +316,8 @@ def nll(probs: np.ndarray, labels: np.ndarray) -> float:
         >>> round(nll(np.array([[0.5, 0.5], [0.25, 0.75]]), np.array([0, 1])), 6)  # (ln 2 + ln 4/3) / 2
         0.490415
     """
-    p, y = _check_probs_labels(probs, labels)
-    return float(np.mean(_nll_per_item(p, y)))
-
-
-def _hits(p: np.ndarray, y: np.ndarray) -> np.ndarray:
-    return (np.argmax(p, axis=1) == y).astype(np.float64)
-
-
-def _brier_per_item(p: np.ndarray, y: np.ndarray) -> np.ndarray:
-    onehot = np.zeros_like(p)
-    onehot[np.arange(p.shape[0]), y] = 1.0
-    return np.sum((p - onehot) ** 2, axis=1)
-
-
-def _nll_per_item(p: np.ndarray, y: np.ndarray) -> np.ndarray:
-    return -np.log(np.maximum(p[np.arange(p.shape[0]), y], NLL_CLIP))
+    p, y = check_probs_labels(probs, labels)
+    return float(np.mean(nll_per_item(p, y)))
 
 
 # ---------------------------------------------------------------------------
@@ -368,11 +339,11 @@ def auroc(confidence: np.ndarray, correct: np.ndarray) -> float:
         >>> auroc([0.9, 0.8, 0.8, 0.6], [1, 1, 0, 0])  # (1 + 1) + (1 + 0.5) over 4 pairs
         0.875
     """
-    c, y = _check_confidence_correct(confidence, correct)
+    c, y = check_confidence_correct(confidence, correct)
     n_pos = int(y.sum())
     if n_pos == 0 or n_pos == y.shape[0]:
         raise ValueError("correct holds only one class; AUROC needs both correct and wrong items")
-    return float(_auroc_weighted(c, y, np.ones((1, c.shape[0])))[0])
+    return float(auroc_weighted(c, y, np.ones((1, c.shape[0])))[0])
 
 
 def risk_coverage(confidence: np.ndarray, correct: np.ndarray) -> RiskCoverage:
@@ -397,7 +368,7 @@ def risk_coverage(confidence: np.ndarray, correct: np.ndarray) -> RiskCoverage:
         >>> rc.coverage.round(4).tolist(), rc.selective_risk.round(4).tolist(), round(rc.aurc, 6)  # (0 + 1/2 + 1/3) / 3
         ([0.3333, 0.6667, 1.0], [0.0, 0.5, 0.3333], 0.277778)
     """
-    c, y = _check_confidence_correct(confidence, correct)
+    c, y = check_confidence_correct(confidence, correct)
     n = c.shape[0]
     order = np.argsort(-c, kind="stable")
     cs, ys = c[order], y[order].astype(np.float64)
@@ -405,11 +376,11 @@ def risk_coverage(confidence: np.ndarray, correct: np.ndarray) -> RiskCoverage:
     covered = (ends + 1).astype(np.float64)
     sel_acc = np.cumsum(ys)[ends] / covered
     return RiskCoverage(
-        threshold=_frozen(cs[ends]),
-        coverage=_frozen(covered / n),
-        selective_accuracy=_frozen(sel_acc),
-        selective_risk=_frozen(1.0 - sel_acc),
-        aurc=float(_aurc_weighted(c, y, np.ones((1, n)))[0]),
+        threshold=frozen(cs[ends]),
+        coverage=frozen(covered / n),
+        selective_accuracy=frozen(sel_acc),
+        selective_risk=frozen(1.0 - sel_acc),
+        aurc=float(aurc_weighted(c, y, np.ones((1, n)))[0]),
     )
 
 
@@ -420,81 +391,8 @@ def aurc(confidence: np.ndarray, correct: np.ndarray) -> float:
         >>> round(aurc([0.9, 0.9, 0.7], [1, 0, 1]), 6)  # tie: risk(1) = 0.5, risk(2) = 0.5, risk(3) = 1/3
         0.444444
     """
-    c, y = _check_confidence_correct(confidence, correct)
-    return float(_aurc_weighted(c, y, np.ones((1, c.shape[0])))[0])
+    c, y = check_confidence_correct(confidence, correct)
+    return float(aurc_weighted(c, y, np.ones((1, c.shape[0])))[0])
 
 
 # ---------------------------------------------------------------------------
-# Weighted kernels: each row of ``weights`` (shape (b, n), non-negative item
-# multiplicities such as bootstrap counts) defines one data set. The public
-# functions above call them with a single row of ones; the bootstrap calls
-# them with resample counts, so both share one definition.
-
-
-def _auroc_weighted(c: np.ndarray, y: np.ndarray, weights: np.ndarray) -> np.ndarray:
-    """Mann-Whitney AUROC per weight row, ties counting 1/2; NaN if a class is absent."""
-    order = np.argsort(c, kind="stable")
-    cs, ys = c[order], y[order]
-    w = np.take(weights, order, axis=1)  # np.take: much faster than w[:, order]
-    starts, ends = _tie_runs(cs)
-    # Cumulative weight of wrong items; for a correct item in a tie run
-    # [s, e), wrong items strictly below weigh neg[s] and those tied weigh
-    # neg[e] - neg[s], so its credit is (neg[s] + neg[e]) / 2.
-    neg = np.zeros((w.shape[0], w.shape[1] + 1))
-    np.cumsum(w * ~ys, axis=1, out=neg[:, 1:])
-    pos_idx = np.flatnonzero(ys)
-    credit = 0.5 * (np.take(neg, starts[pos_idx], axis=1) + np.take(neg, ends[pos_idx], axis=1))
-    w_pos = np.take(w, pos_idx, axis=1)
-    num = np.einsum("bi,bi->b", w_pos, credit)
-    n_pos = w_pos.sum(axis=1)
-    n_neg = neg[:, -1]
-    with np.errstate(invalid="ignore", divide="ignore"):
-        out = num / (n_pos * n_neg)
-    return np.where((n_pos > 0) & (n_neg > 0), out, np.nan)
-
-
-def _aurc_weighted(c: np.ndarray, y: np.ndarray, weights: np.ndarray) -> np.ndarray:
-    """AURC per weight row (integer weights), tie runs averaged over orders.
-
-    Sorted by confidence (highest first), a tie run holding ``m`` items with
-    ``e`` errors after ``a`` items with ``E`` errors contributes
-    ``sum_{t=1..m} (E + t e / m) / (a + t) = e + (E - e a / m) dH`` with
-    ``dH = H(a + m) - H(a)`` (harmonic numbers), so the area is a sum over
-    runs, never over resampled items.
-    """
-    order = np.argsort(-c, kind="stable")
-    cs, err = c[order], ~y[order]
-    w = np.take(weights, order, axis=1)
-    b, n = w.shape
-    ends = np.flatnonzero(np.r_[cs[1:] != cs[:-1], True])  # last index of each run
-    # cum_w[:, g + 1], cum_e[:, g + 1]: weight and errors up to the end of run g
-    cum_w = np.zeros((b, ends.shape[0] + 1))
-    cum_e = np.zeros((b, ends.shape[0] + 1))
-    no_ties = ends.shape[0] == n
-    if no_ties:  # every item is its own run
-        np.cumsum(w, axis=1, out=cum_w[:, 1:])
-        np.cumsum(w * err, axis=1, out=cum_e[:, 1:])
-    else:
-        cum_w[:, 1:] = np.take(np.cumsum(w, axis=1), ends, axis=1)
-        cum_e[:, 1:] = np.take(np.cumsum(w * err, axis=1), ends, axis=1)
-    total = cum_w[:, -1]
-    harmonic = np.r_[0.0, np.cumsum(1.0 / np.arange(1, int(total.max()) + 1))]
-    h = harmonic[cum_w.astype(np.int64)]  # weights are integers, so cum_w is exact
-    d_h = h[:, 1:] - h[:, :-1]
-    a, e_before = cum_w[:, :-1], cum_e[:, :-1]
-    if no_ties:  # a run's error share e / m is the item's own error
-        share = err.astype(np.float64)
-    else:  # runs of weight 0 have e = 0 and d_h = 0; max(m, 1) only avoids 0/0 there
-        share = (cum_e[:, 1:] - e_before) / np.maximum(cum_w[:, 1:] - a, 1.0)
-    inner = (e_before - share * a) * d_h
-    return (cum_e[:, -1] + inner.sum(axis=1)) / total
-
-
-def _tie_runs(sorted_values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """For each position of a sorted array, the start and exclusive end of its run of equal values."""
-    n = sorted_values.shape[0]
-    new = np.r_[True, sorted_values[1:] != sorted_values[:-1]]
-    run_id = np.cumsum(new) - 1
-    first = np.flatnonzero(new)
-    last = np.r_[first[1:], n]
-    return first[run_id], last[run_id]

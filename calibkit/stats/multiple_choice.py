@@ -18,6 +18,7 @@ from calibkit.errors import UserError
 from calibkit.records import ScoredItem
 from calibkit.stats import bootstrap, metrics
 from calibkit.stats.binning import BinStats, bin_stats
+from calibkit.stats.kernels import softmax
 
 KADAVATH_TEMPERATURE = 2.5  # the T at which Kadavath et al. (2022) report RLHF models are best calibrated
 
@@ -58,10 +59,7 @@ class OptionArrays:
 
     def probs(self, *, temperature: float = 1.0) -> np.ndarray:
         """(n, k) softmax of logprobs / T, renormalized over the options (0 on padding)."""
-        z = self.logprobs / temperature
-        z = z - z.max(axis=1, keepdims=True)
-        e = np.exp(z)
-        return e / e.sum(axis=1, keepdims=True)
+        return softmax(self.logprobs / temperature, axis=1)
 
 
 def option_arrays(items: Sequence[ScoredItem]) -> OptionArrays:
@@ -108,25 +106,18 @@ def run_summary(
     out["debiased_l2_ce"] = float(
         metrics.debiased_l2_ce(probs.max(axis=1), probs.argmax(axis=1) == arr.labels, n_bins=n_bins)
     )
-    out["ece_at_kadavath_t"] = float(
-        metrics.ece(*top_label(arr.probs(temperature=KADAVATH_TEMPERATURE), arr.labels), n_bins=n_bins)
-    )
+    at_t = metrics.top_label(arr.probs(temperature=KADAVATH_TEMPERATURE), arr.labels)
+    out["ece_at_kadavath_t"] = float(metrics.ece(at_t.confidence, at_t.correct, n_bins=n_bins))
     out["categories"] = category_table(items, n_bins=n_bins).to_dict(orient="records")
     return out
-
-
-def top_label(probs: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """``(confidence, correct)`` arrays, each ``(n,)``, of option probabilities ``(n, k)``."""
-    t = metrics.top_label(probs, labels)
-    return t.confidence, t.correct
 
 
 def reliability_stats(items: Sequence[ScoredItem], *, n_bins: int = 10, strategy: str = "uniform",
                       temperature: float = 1.0) -> BinStats:
     """Top-label bins of a run, ready for :func:`calibkit.draw.plots.reliability_diagram`."""
     arr = option_arrays(items)
-    conf, correct = top_label(arr.probs(temperature=temperature), arr.labels)
-    return bin_stats(conf, correct, n_bins=n_bins, strategy=strategy)
+    top = metrics.top_label(arr.probs(temperature=temperature), arr.labels)
+    return bin_stats(top.confidence, top.correct, n_bins=n_bins, strategy=strategy)
 
 
 def pooled_stats(items: Sequence[ScoredItem], *, n_bins: int = 10) -> BinStats:
@@ -147,7 +138,8 @@ def category_table(items: Sequence[ScoredItem], *, key: str = "category", n_bins
     rows = []
     for name in sorted(groups):
         arr = option_arrays(groups[name])
-        conf, correct = top_label(arr.probs(), arr.labels)
+        top = metrics.top_label(arr.probs(), arr.labels)
+        conf, correct = top.confidence, top.correct
         rows.append({
             key: name,
             "n": len(groups[name]),
@@ -231,5 +223,6 @@ def paired_table(
 def _metric_arrays(metric: str, arr: OptionArrays) -> tuple[np.ndarray, ...]:
     probs = arr.probs()
     if metric in bootstrap.TOP_LABEL_METRICS:
-        return top_label(probs, arr.labels)
+        top = metrics.top_label(probs, arr.labels)
+        return top.confidence, top.correct
     return probs, arr.labels

@@ -35,7 +35,7 @@ from typing import Any
 
 import numpy as np
 
-from calibkit.stats.binning import _check_choice, _check_confidence, _check_confidence_correct, _check_n_bins, _frozen
+from calibkit.stats.checks import check_choice, check_confidence, check_confidence_correct, check_n_bins, frozen
 
 METHODS = ("histogram", "isotonic", "beta")
 
@@ -57,7 +57,7 @@ class Recalibrator:
 
     def apply(self, confidence: np.ndarray) -> np.ndarray:
         """Recalibrated confidences, shape ``(n,)``, in [0, 1]."""
-        c = _check_confidence(confidence)
+        c = check_confidence(confidence)
         out = np.asarray(self.model.transform(c), dtype=np.float64).reshape(c.shape)
         return np.clip(out, 0.0, 1.0)
 
@@ -89,9 +89,9 @@ def fit_recalibrator(
     Returns:
         A :class:`Recalibrator`; call ``.apply`` on other items.
     """
-    c, y = _check_confidence_correct(confidence, correct)
-    method = _check_choice("method", method, METHODS)
-    n_bins = _check_n_bins(n_bins)
+    c, y = check_confidence_correct(confidence, correct)
+    method = check_choice("method", method, METHODS)
+    n_bins = check_n_bins(n_bins)
     model = _new_model(method, n_bins)
     model.fit(c, y.astype(np.int64))
     return Recalibrator(method=method, n_fit=int(c.shape[0]), model=model)
@@ -128,13 +128,13 @@ def cross_fit_recalibration(
     Each fold's items are recalibrated by a recalibrator fitted on the other
     folds, so the result can be scored on the same items without leakage.
     """
-    c, y = _check_confidence_correct(confidence, correct)
+    c, y = check_confidence_correct(confidence, correct)
     folds = fold_ids(c.shape[0], n_folds=n_folds, seed=seed)
     out = np.empty_like(c)
     for f in range(n_folds):
         held = folds == f
         out[held] = fit_recalibrator(c[~held], y[~held], method=method, n_bins=n_bins).apply(c[held])
-    return CrossFitRecalibration(method=method, confidence=_frozen(out), folds=_frozen(folds))
+    return CrossFitRecalibration(method=method, confidence=frozen(out), folds=frozen(folds))
 
 
 def fold_ids(n_items: int, *, n_folds: int = 5, seed: int = 0) -> np.ndarray:

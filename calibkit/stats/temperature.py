@@ -23,8 +23,9 @@ import numpy as np
 import pandas as pd
 from scipy.optimize import brentq
 
-from calibkit.stats.binning import _as_float_array, _check_labels, _frozen
 from calibkit.stats.bootstrap import option_intervals
+from calibkit.stats.checks import as_float_array, check_labels, frozen
+from calibkit.stats.kernels import softmax
 from calibkit.stats.recalibration import fold_ids
 
 DEFAULT_BOUNDS = (0.05, 20.0)  # search range for a fitted temperature
@@ -61,7 +62,7 @@ def apply_temperature(logits: np.ndarray, temperature: float) -> np.ndarray:
     """
     z = _check_logits(logits)
     t = _check_temperature(temperature)
-    return _softmax(z / t)
+    return softmax(z / t)
 
 
 def fit_temperature(
@@ -94,7 +95,7 @@ def fit_temperature(
         2.0
     """
     z = _check_logits(logits)
-    y = _check_labels(labels, n_items=z.shape[0], n_classes=z.shape[1])
+    y = check_labels(labels, n_items=z.shape[0], n_classes=z.shape[1])
     lo_t, hi_t = _check_bounds(bounds)
     z = z - z.max(axis=1, keepdims=True)
     if np.all(z == 0.0):
@@ -102,7 +103,7 @@ def fit_temperature(
     z_true = z[np.arange(z.shape[0]), y]
 
     def grad(beta: float) -> float:
-        p = _softmax(beta * z)
+        p = softmax(beta * z)
         return float(np.mean(np.sum(p * z, axis=1) - z_true))
 
     beta_lo, beta_hi = 1.0 / hi_t, 1.0 / lo_t
@@ -142,19 +143,19 @@ def cross_fit_temperature(
         ((5,), (500, 4), True)
     """
     z = _check_logits(logits)
-    y = _check_labels(labels, n_items=z.shape[0], n_classes=z.shape[1])
+    y = check_labels(labels, n_items=z.shape[0], n_classes=z.shape[1])
     folds = fold_ids(z.shape[0], n_folds=n_folds, seed=seed)
     temps = np.empty(n_folds)
     probs = np.empty_like(z)
     for f in range(n_folds):
         held = folds == f
         temps[f] = fit_temperature(z[~held], y[~held], bounds=bounds)
-        probs[held] = _softmax(z[held] / temps[f])
+        probs[held] = softmax(z[held] / temps[f])
     return CrossFit(
-        temperatures=_frozen(temps),
+        temperatures=frozen(temps),
         mean_temperature=float(temps.mean()),
-        probs=_frozen(probs),
-        folds=_frozen(folds),
+        probs=frozen(probs),
+        folds=frozen(folds),
     )
 
 
@@ -190,13 +191,13 @@ def temperature_sweep(
         [0.15, 0.0]
     """
     z = _check_logits(logits)
-    y = _check_labels(labels, n_items=z.shape[0], n_classes=z.shape[1])
+    y = check_labels(labels, n_items=z.shape[0], n_classes=z.shape[1])
     temps = np.asarray(temperatures, dtype=np.float64).ravel()
     if temps.size == 0:
         raise ValueError("temperatures must not be empty")
     rows = []
     for t in temps:
-        probs = _softmax(z / _check_temperature(t, name="temperatures"))
+        probs = softmax(z / _check_temperature(t, name="temperatures"))
         iv = option_intervals(
             probs, y, metrics=("accuracy", "ece", "brier", "nll"),
             n_bins=n_bins, n_resamples=n_resamples, seed=seed,
@@ -210,13 +211,8 @@ def temperature_sweep(
     return pd.DataFrame(rows)
 
 
-def _softmax(z: np.ndarray) -> np.ndarray:
-    e = np.exp(z - z.max(axis=1, keepdims=True))
-    return e / e.sum(axis=1, keepdims=True)
-
-
 def _check_logits(logits: object) -> np.ndarray:
-    z = _as_float_array("logits", logits, 2)
+    z = as_float_array("logits", logits, 2)
     if z.shape[1] == 0:
         raise ValueError(f"logits must have at least one option (column), got shape {z.shape}")
     if not np.all(np.isfinite(z)):

@@ -11,8 +11,15 @@ herbstritt-franke`).
 """
 from . import contexts, human, rsa, run, study
 from .contexts import (
-    CONTEXTS, EXPRESSION_SETS, MERGED_COMPLEX_EXPRESSIONS, READINGS, SIMPLE_EXPRESSIONS, TEMPLATE_NAMES,
-    choice_prompts, listener_prompts, sentence_prompts,
+    CONTEXTS,
+    EXPRESSION_SETS,
+    MERGED_COMPLEX_EXPRESSIONS,
+    READINGS,
+    SIMPLE_EXPRESSIONS,
+    TEMPLATE_NAMES,
+    choice_prompts,
+    listener_prompts,
+    sentence_prompts,
 )
 from .human import compare_models, compare_to_humans, load_simple_production, merged_complex_production
 from .run import run_herbstritt_franke, study_job

@@ -26,7 +26,6 @@ from __future__ import annotations
 import csv
 import dataclasses
 import io
-import json
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -313,16 +312,12 @@ class HumanComparison:
         """(C, E) human proportions per context."""
         return self.human_counts / self.human_counts.sum(axis=1, keepdims=True)
 
-    def to_dict(self) -> dict[str, Any]:
-        """Plain JSON-ready dict (arrays become nested lists)."""
+    def to_json(self) -> dict[str, Any]:
+        """Plain JSON types: arrays become nested lists, NaN becomes null."""
         out = dataclasses.asdict(self)
         out["model_probs"] = self.model_probs.tolist()
         out["human_counts"] = self.human_counts.tolist()
-        return out
-
-    def to_json(self, *, indent: int | None = 2) -> str:
-        """JSON text of :meth:`to_dict` (nan written as null)."""
-        return json.dumps(_nan_to_none(self.to_dict()), indent=indent)
+        return _nan_to_none(out)
 
 
 def _nan_to_none(x: Any) -> Any:
@@ -390,75 +385,75 @@ def compare_to_humans(
     _check_bootstrap(n_resamples, seed, level)
     if not smoothing >= 0:
         raise ValueError(f"smoothing must be >= 0, got {smoothing}")
-    counts = human.counts
-    n = human.n
-    p = human.proportions
-    C, E = counts.shape
-
-    jsd = jensen_shannon_bits(p, q)
-    tv = total_variation(p, q)
-    llr = log_likelihood_ratio_bits(counts, q, smoothing=smoothing)
-
-    rng = np.random.default_rng(seed)
-    boot_counts = rng.multinomial(n, p, size=(n_resamples, C))  # (B, C, E)
-    boot_p = boot_counts / n[None, :, None]
+    n, p = human.n, human.proportions
+    per_context = _PerContext(jensen_shannon_bits(p, q), total_variation(p, q),
+                              log_likelihood_ratio_bits(human.counts, q, smoothing=smoothing))
+    # Each resample redraws every context's trials from its observed proportions: (B, C, E).
+    boot_p = np.random.default_rng(seed).multinomial(n, p, size=(n_resamples, len(n))) / n[None, :, None]
     boot_jsd = jensen_shannon_bits(boot_p, q[None])  # (B, C)
     boot_r = pearson_rows(boot_p.reshape(n_resamples, -1), q.reshape(1, -1))
     q_ranks = rankdata(q.ravel())
     boot_rho = pearson_rows(rankdata(boot_p.reshape(n_resamples, -1), axis=1), q_ranks[None])
-
-    levels = np.array(human.uncertainty)
-    level_rows = []
-    for uncertainty in UNCERTAINTY_LEVELS:
-        sel = levels == uncertainty
-        if not sel.any():
-            continue
-        level_rows.append(
-            LevelRow(
-                uncertainty=uncertainty,
-                n_contexts=int(sel.sum()),
-                n_trials=int(n[sel].sum()),
-                mean_jsd_bits=interval(jsd[sel].mean(), boot_jsd[:, sel].mean(axis=1), level=level),
-                mean_total_variation=float(tv[sel].mean()),
-                pearson=interval(
-                    pearson_rows(p[sel].ravel(), q[sel].ravel()),
-                    pearson_rows(boot_p[:, sel].reshape(n_resamples, -1), q[sel].reshape(1, -1)),
-                    level=level,
-                ),
-                llr_bits_per_trial=float(llr[sel].sum() / n[sel].sum()),
-            )
-        )
-
-    rows = tuple(
-        ContextRow(
-            access=int(a),
-            observation=int(o),
-            uncertainty=str(levels[i]),
-            n=int(n[i]),
-            jsd_bits=float(jsd[i]),
-            total_variation=float(tv[i]),
-            llr_bits_per_trial=float(llr[i] / n[i]),
-            human_mode=_mode(counts[i], human.expressions),
-            model_mode=_mode(q[i], human.expressions),
-        )
-        for i, (a, o) in enumerate(human.contexts)
-    )
     return HumanComparison(
         expressions=human.expressions,
-        contexts=rows,
-        levels=tuple(level_rows),
+        contexts=_context_rows(human, q, per_context),
+        levels=_level_rows(human, q, per_context, boot_p, boot_jsd, level=level),
         pearson=interval(pearson_rows(p.ravel(), q.ravel()), boot_r, level=level),
         spearman=interval(pearson_rows(rankdata(p.ravel()), q_ranks), boot_rho, level=level),
-        mean_jsd_bits=interval(jsd.mean(), boot_jsd.mean(axis=1), level=level),
-        mean_total_variation=float(tv.mean()),
-        llr_bits_per_trial=float(llr.sum() / n.sum()),
+        mean_jsd_bits=interval(per_context.jsd.mean(), boot_jsd.mean(axis=1), level=level),
+        mean_total_variation=float(per_context.tv.mean()),
+        llr_bits_per_trial=float(per_context.llr.sum() / n.sum()),
         model_probs=_read_only(q, np.float64),
-        human_counts=counts,
+        human_counts=human.counts,
         n_resamples=int(n_resamples),
         seed=int(seed),
         level=float(level),
         smoothing=float(smoothing),
     )
+
+
+@dataclass(frozen=True)
+class _PerContext:
+    """Per-context statistics of one comparison, each (C,)."""
+
+    jsd: np.ndarray  # Jensen-Shannon divergence, bits
+    tv: np.ndarray  # total variation
+    llr: np.ndarray  # log-likelihood ratio of the context's counts, model vs uniform, bits
+
+
+def _context_rows(human: ProductionTable, q: np.ndarray, stats: _PerContext) -> tuple[ContextRow, ...]:
+    levels = human.uncertainty
+    return tuple(
+        ContextRow(
+            access=int(a), observation=int(o), uncertainty=levels[i], n=int(human.n[i]),
+            jsd_bits=float(stats.jsd[i]), total_variation=float(stats.tv[i]),
+            llr_bits_per_trial=float(stats.llr[i] / human.n[i]),
+            human_mode=_mode(human.counts[i], human.expressions), model_mode=_mode(q[i], human.expressions),
+        )
+        for i, (a, o) in enumerate(human.contexts)
+    )
+
+
+def _level_rows(human: ProductionTable, q: np.ndarray, stats: _PerContext, boot_p: np.ndarray,
+                boot_jsd: np.ndarray, *, level: float) -> tuple[LevelRow, ...]:
+    """The comparison within each uncertainty level present, on the same resamples."""
+    levels, n, p, b = np.array(human.uncertainty), human.n, human.proportions, boot_p.shape[0]
+    rows = []
+    for uncertainty in UNCERTAINTY_LEVELS:
+        sel = levels == uncertainty
+        if not sel.any():
+            continue
+        rows.append(LevelRow(
+            uncertainty=uncertainty,
+            n_contexts=int(sel.sum()),
+            n_trials=int(n[sel].sum()),
+            mean_jsd_bits=interval(stats.jsd[sel].mean(), boot_jsd[:, sel].mean(axis=1), level=level),
+            mean_total_variation=float(stats.tv[sel].mean()),
+            pearson=interval(pearson_rows(p[sel].ravel(), q[sel].ravel()),
+                             pearson_rows(boot_p[:, sel].reshape(b, -1), q[sel].reshape(1, -1)), level=level),
+            llr_bits_per_trial=float(stats.llr[sel].sum() / n[sel].sum()),
+        ))
+    return tuple(rows)
 
 
 @dataclass(frozen=True)
@@ -472,9 +467,9 @@ class ModelDifference:
     seed: int  # seed of the bootstrap generator
     level: float  # interval coverage
 
-    def to_json(self, *, indent: int | None = 2) -> str:
-        """JSON text of the whole record (nan written as null)."""
-        return json.dumps(_nan_to_none(dataclasses.asdict(self)), indent=indent)
+    def to_json(self) -> dict[str, Any]:
+        """Plain JSON types, NaN as null."""
+        return _nan_to_none(dataclasses.asdict(self))
 
 
 def compare_models(

@@ -44,6 +44,8 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.stats import betabinom, hypergeom
 
+from calibkit.stats.kernels import softmax
+
 from .contexts import (
     ACCESS_OBSERVATION_GRID,
     CONTEXTS,
@@ -219,15 +221,16 @@ def _literal_listener(semantics: np.ndarray, prior: np.ndarray) -> np.ndarray:
         return joint / mass
 
 
-def _softmax(utility: np.ndarray, lam: float) -> np.ndarray:
-    # A message true of nothing has nan utility in the authors' code; it can
-    # never be sent, so it gets -inf (probability 0).
+def _choice_rule(utility: np.ndarray, lam: float) -> np.ndarray:
+    """The speaker's soft-max choice with rationality ``lam``.
+
+    A message true of nothing has nan utility in the authors' code; it can
+    never be sent, so it gets probability 0.
+    """
     z = np.where(np.isfinite(utility), lam * utility, -np.inf)
     if np.any(np.all(np.isneginf(z), axis=-1)):
         raise ValueError("params: no expression is true of any state; check the thresholds")
-    z = z - z.max(axis=-1, keepdims=True)
-    w = np.exp(z)
-    return w / w.sum(axis=-1, keepdims=True)
+    return softmax(z)
 
 
 def simple_semantics(params: SimpleRSAParams) -> np.ndarray:
@@ -267,7 +270,7 @@ def simple_speaker(params: SimpleRSAParams | None = None, *, contexts=CONTEXTS) 
     params = SimpleRSAParams.published() if params is None else params
     prior = state_prior(alpha=params.alpha, beta=params.beta)
     beliefs = speaker_beliefs(contexts, prior=prior)
-    return _softmax(_state_speaker(beliefs, simple_semantics(params), prior), params.lam)
+    return _choice_rule(_state_speaker(beliefs, simple_semantics(params), prior), params.lam)
 
 
 def _complex_parts(params: ComplexRSAParams):
@@ -342,7 +345,7 @@ def complex_speaker(params: ComplexRSAParams | None = None, *, contexts=CONTEXTS
         posterior = weights * (inner_prob[:, k] > outer[head])  # (V,) literal listener, unnormalised
         # A message true of no state has nan utility in the authors' code: never sent.
         utility[:, j] = -(dist @ posterior) / posterior.sum() if posterior.any() else np.nan
-    return _softmax(utility, params.lam)
+    return _choice_rule(utility, params.lam)
 
 
 # --------------------------------------------------------------------------- listeners

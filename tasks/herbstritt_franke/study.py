@@ -38,6 +38,7 @@ from calibkit.records import ScoredItem
 from calibkit.runs.store import RunStore
 from calibkit.stats import divergences
 from calibkit.stats.bootstrap import Interval, interval
+from calibkit.stats.kernels import softmax
 
 from . import contexts, human, rsa
 from .contexts import COMPLEX_EXPRESSIONS, CONTEXTS, MERGED_COMPLEX_EXPRESSIONS, N_BALLS, TASK
@@ -120,7 +121,7 @@ class ListenerComparison:
     pearson: Interval  # r over the M x 11 cells
     mean_r: float  # Pearson r of human_mean vs model_mean over expressions (nan if constant)
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_json(self) -> dict[str, Any]:
         out = dataclasses.asdict(self)
         for k in ("jsd_bits", "human_mean", "model_mean"):
             out[k] = getattr(self, k).tolist()
@@ -141,12 +142,6 @@ def merge_complex(probs: np.ndarray) -> np.ndarray:
         outer, inner = expression.rsplit(" ", 1)
         out[..., target[f"{outer} {'likely' if inner == 'probable' else inner}"]] += p[..., k]
     return out
-
-
-def _softmax(z: np.ndarray) -> np.ndarray:
-    z = z - z.max(axis=-1, keepdims=True)
-    e = np.exp(z)
-    return e / e.sum(axis=-1, keepdims=True)
 
 
 def _select(items: Iterable[ScoredItem], expression_set: str, reading: str) -> list[ScoredItem]:
@@ -207,20 +202,7 @@ def speaker_distributions(
         if c is None:
             raise StudyError(f"item {it.id!r}: context ({it.meta['access']}, {it.meta['observation']}) "
                              "is not one of the 15 production contexts")
-        lp = np.asarray(it.logprobs, dtype=np.float64)
-        if normalization == "mean":
-            if "option_tokens" not in it.meta:
-                raise StudyError(f"item {it.id!r} has no meta['option_tokens']; the per-token mean "
-                                 "needs runs made by run_herbstritt_franke")
-            lp = lp / np.asarray(it.meta["option_tokens"], dtype=np.float64)
-        p = _softmax(lp)
-        if reading == "choice":
-            order = np.asarray(it.meta["order"], dtype=np.int64)
-            if sorted(order.tolist()) != list(range(E)):
-                raise StudyError(f"item {it.id!r}: meta['order'] is not a permutation of 0..{E - 1}")
-            back = np.empty(E)
-            back[order] = p  # letter j showed expression order[j]
-            p = back
+        p = _item_distribution(it, normalization=normalization, n_expressions=E)
         sums[t, c] += p
         mass[t, c] += it.option_mass
         counts[t, c] += 1
@@ -245,6 +227,30 @@ def speaker_distributions(
     )
 
 
+def _item_distribution(it: ScoredItem, *, normalization: str, n_expressions: int) -> np.ndarray:
+    """(E,) one item's distribution over the expressions, in the set's order.
+
+    Sentence reading: softmax of the summed (``"sum"``) or per-token mean
+    (``"mean"``) option log-probs. Forced choice (``LETTER_READING``): the
+    letters' probabilities moved back to expression order with ``meta["order"]``.
+    """
+    lp = np.asarray(it.logprobs, dtype=np.float64)
+    if normalization == "mean":
+        if "option_tokens" not in it.meta:
+            raise StudyError(f"item {it.id!r} has no meta['option_tokens']; the per-token mean "
+                             "needs runs made by run_herbstritt_franke")
+        lp = lp / np.asarray(it.meta["option_tokens"], dtype=np.float64)
+    p = softmax(lp)
+    if normalization != LETTER_READING:
+        return p
+    order = np.asarray(it.meta["order"], dtype=np.int64)
+    if sorted(order.tolist()) != list(range(n_expressions)):
+        raise StudyError(f"item {it.id!r}: meta['order'] is not a permutation of 0..{n_expressions - 1}")
+    back = np.empty(n_expressions)
+    back[order] = p  # letter j showed expression order[j]
+    return back
+
+
 def listener_distributions(items: Sequence[ScoredItem], *, expression_set: str) -> ListenerDistributions:
     """The model's (T, M, 11) red-ball distributions from a run's listener items.
 
@@ -262,7 +268,7 @@ def listener_distributions(items: Sequence[ScoredItem], *, expression_set: str) 
         if len(it.options) != N_BALLS + 1:
             raise StudyError(f"item {it.id!r} has {len(it.options)} options, expected {N_BALLS + 1}")
         t, m = templates.index(it.meta["template"]), expressions.index(it.meta["expression"])
-        probs[t, m] = _softmax(np.asarray(it.logprobs, dtype=np.float64))
+        probs[t, m] = softmax(np.asarray(it.logprobs, dtype=np.float64))
         mass[t, m] = it.option_mass
     if np.isnan(mass).any():
         t, m = map(int, np.argwhere(np.isnan(mass))[0])
@@ -303,7 +309,7 @@ class TemplateSpread:
     mean_jsd_bits: np.ndarray  # (T,) each template's mean per-context JSD vs people, bits
     between_templates_jsd_bits: float  # mean JSD between two templates' tables (contexts x pairs); nan for T=1
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_json(self) -> dict[str, Any]:
         r = self.pearson[np.isfinite(self.pearson)]
         return {
             "templates": list(self.templates),
@@ -429,15 +435,15 @@ class SpeakerResult:
         """Whether this is a reading's default variant (sentence "sum", or forced choice)."""
         return self.distributions.normalization in (DEFAULT_NORMALIZATION, LETTER_READING)
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_json(self) -> dict[str, Any]:
         d = self.distributions
         _, _, per_template = next(v for v in comparison_views(d) if v[0] == self.table)
         return {
             "key": d.key, "set": d.expression_set, "reading": d.reading, "normalization": d.normalization,
             "table": self.table, "default": self.default, "templates": list(d.templates), "n_orders": d.n_orders,
             "option_mass_mean": float(d.option_mass.mean()),
-            "comparison": self.comparison.to_dict(),
-            "template_spread": self.spread.to_dict(),
+            "comparison": self.comparison.to_json(),
+            "template_spread": self.spread.to_json(),
             "per_template_probs": per_template.tolist(),
         }
 
@@ -461,15 +467,15 @@ class ListenerResult:
     rsa_state: np.ndarray  # (M, 11) the authors' pragmatic listener
     rsa: ListenerComparison  # the RSA listener vs people
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_json(self) -> dict[str, Any]:
         d = self.distributions
         return {
             "set": d.expression_set, "expressions": list(d.expressions), "templates": list(d.templates),
             "probs": d.probs.tolist(), "per_template_probs": d.per_template.tolist(),
             "option_mass_mean": float(d.option_mass.mean()),
-            "comparison": self.comparison.to_dict(),
+            "comparison": self.comparison.to_json(),
             "per_template_mean_jsd_bits": self.per_template_mean_jsd_bits.tolist(),
-            "rsa": self.rsa.to_dict(),
+            "rsa": self.rsa.to_json(),
         }
 
 
@@ -492,10 +498,10 @@ class StudyResults:
             "task": TASK,
             "n_items": self.n_items,
             "default_normalization": DEFAULT_NORMALIZATION,
-            "speaker": [r.to_dict() for r in self.speaker],
-            "baselines": [{"name": b.name, "table": b.table, "comparison": b.comparison.to_dict()}
+            "speaker": [r.to_json() for r in self.speaker],
+            "baselines": [{"name": b.name, "table": b.table, "comparison": b.comparison.to_json()}
                           for b in self.baselines],
-            "listener": [r.to_dict() for r in self.listener],
+            "listener": [r.to_json() for r in self.listener],
             "choice_position_profile": {s: p.tolist() for s, p in self.position_profiles.items()},
             "incomplete": list(self.incomplete),
             "n_resamples": self.n_resamples,

@@ -5,11 +5,11 @@ from pathlib import Path
 from typing import Any, Mapping, Sequence
 
 import click
-from calibkit.tasks.base import Outcome, Task
 
 from calibkit.records import Prompt
 from calibkit.runs.runner import ActiveRun, Job
 from calibkit.runs.store import RunStore
+from calibkit.tasks.base import Outcome, Task
 
 from . import contexts
 from .run import score_study, study_job

@@ -11,8 +11,17 @@ are those of every multiple-choice task (:mod:`calibkit.tasks.multiple_choice`).
     ('mmlu/anatomy/test/0', (' A', ' B', ' C', ' D'))
 """
 from .data import (
-    CATEGORIES, CATEGORY_NAMES, EMBEDDED_DIST, EMBEDDED_PATH, EMBEDDED_VERSION, SPLITS, SUBJECTS, TASK,
-    DataNotFoundError, describe_source, resolve_subjects,
+    CATEGORIES,
+    CATEGORY_NAMES,
+    EMBEDDED_DIST,
+    EMBEDDED_PATH,
+    EMBEDDED_VERSION,
+    SPLITS,
+    SUBJECTS,
+    TASK,
+    DataNotFoundError,
+    describe_source,
+    resolve_subjects,
 )
 from .prompts import FORMATS, load
 

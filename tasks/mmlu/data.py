@@ -36,7 +36,12 @@ from types import MappingProxyType
 from typing import Any, Iterable
 
 from calibkit.tasks.sources import (
-    TABLE_SUFFIXES, DataNotFoundError, data_not_found, find_package_data, package_version, read_table,
+    TABLE_SUFFIXES,
+    DataNotFoundError,
+    data_not_found,
+    find_package_data,
+    package_version,
+    read_table,
 )
 
 TASK = "mmlu"

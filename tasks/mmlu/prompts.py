@@ -68,7 +68,7 @@ from typing import Iterable, Iterator
 from calibkit.records import Prompt, Turn
 from calibkit.tasks.sources import DataNotFoundError
 
-from .data import LETTERS, MAX_SHOTS, TASK, CATEGORIES, Row, check_split, open_source, resolve_subjects
+from .data import CATEGORIES, LETTERS, MAX_SHOTS, TASK, Row, check_split, open_source, resolve_subjects
 
 FORMATS = ("hendrycks", "kadavath")
 
@@ -115,6 +115,25 @@ def load(
     (True, True)
     """
     split = check_split(split)
+    _check_load_options(split=split, shots=shots, format=format, limit_per_subject=limit_per_subject, seed=seed,
+                        fewshot_as_multiturn=fewshot_as_multiturn)
+    source = open_source(data, split)
+    chosen = _available_subjects(source, subjects, split)
+    items = {s: source.rows(s, split)[:limit_per_subject] for s in chosen}
+    if format == "hendrycks":
+        examples = {s: source.rows(s, "dev") for s in chosen} if shots else {}
+        for s, rows in examples.items():
+            if len(rows) - (split == "dev") < shots:
+                raise ValueError(f"shots: {s} has only {len(rows)} dev rows, fewer than shots={shots}")
+        return _hendrycks_prompts(items, examples, shots=shots, multiturn=fewshot_as_multiturn)
+    pool = [row for s in source.subjects("test") for row in source.rows(s, "test")] if shots else []
+    if shots and len(pool) <= shots:
+        raise ValueError(f"shots: the source holds only {len(pool)} test rows to draw {shots} examples from")
+    return _kadavath_prompts(items, pool, shots=shots, seed=seed, multiturn=fewshot_as_multiturn)
+
+
+def _check_load_options(*, split: str, shots: int, format: str, limit_per_subject: int | None, seed: int,
+                        fewshot_as_multiturn: bool) -> None:
     if format not in FORMATS:
         raise ValueError(f"format: unknown format {format!r}; use one of {', '.join(FORMATS)}")
     if isinstance(shots, bool) or not isinstance(shots, int) or not 0 <= shots <= MAX_SHOTS:
@@ -133,32 +152,19 @@ def load(
     if not isinstance(fewshot_as_multiturn, bool):
         raise ValueError(f"fewshot_as_multiturn: must be True or False, got {fewshot_as_multiturn!r}")
 
-    chosen = None if subjects is None else resolve_subjects(subjects)
 
-    source = open_source(data, split)
+def _available_subjects(source, subjects: str | Iterable[str] | None, split: str) -> list[str]:
+    """The subjects asked for (all the source holds for None); missing data is a DataNotFoundError."""
+    chosen = None if subjects is None else resolve_subjects(subjects)
     available = source.subjects(split)
     if chosen is None:
-        chosen = list(available)
-        if not chosen:
+        if not available:
             raise DataNotFoundError(f"MMLU {split} data not found in {source.name}")
-    else:
-        missing = [s for s in chosen if s not in available]
-        if missing:
-            raise DataNotFoundError(
-                f"MMLU {split} data for {', '.join(missing)} not found in {source.name}"
-            )
-
-    items = {s: source.rows(s, split)[:limit_per_subject] for s in chosen}
-    if format == "hendrycks":
-        examples = {s: source.rows(s, "dev") for s in chosen} if shots else {}
-        for s, rows in examples.items():
-            if len(rows) - (split == "dev") < shots:
-                raise ValueError(f"shots: {s} has only {len(rows)} dev rows, fewer than shots={shots}")
-        return _hendrycks_prompts(items, examples, shots=shots, multiturn=fewshot_as_multiturn)
-    pool = [row for s in source.subjects("test") for row in source.rows(s, "test")] if shots else []
-    if shots and len(pool) <= shots:
-        raise ValueError(f"shots: the source holds only {len(pool)} test rows to draw {shots} examples from")
-    return _kadavath_prompts(items, pool, shots=shots, seed=seed, multiturn=fewshot_as_multiturn)
+        return list(available)
+    missing = [s for s in chosen if s not in available]
+    if missing:
+        raise DataNotFoundError(f"MMLU {split} data for {', '.join(missing)} not found in {source.name}")
+    return chosen
 
 
 # --- prompt formats -------------------------------------------------------

@@ -13,11 +13,10 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from calibkit.stats import multiple_choice, temperature
-
 from calibkit.draw import plots
 from calibkit.draw.page import Report
 from calibkit.runs.store import REPORT_FILE, RunStore, write_atomic
+from calibkit.stats import metrics, multiple_choice, temperature
 from calibkit.tasks.base import Outcome
 from calibkit.tasks.reporting import frame_records, run_header, run_labels
 
@@ -76,10 +75,9 @@ def write_run_report(store: RunStore, *, n_resamples: int = 1000, seed: int = 0)
                       plots.pooled_calibration_chart({label: multiple_choice.pooled_stats(items)},
                                                      ece={label: summary["pooled_ece"]}))
     arr = multiple_choice.option_arrays(items)
-    conf_correct = multiple_choice.top_label(arr.probs(), arr.labels)
-    from calibkit.stats import metrics
-
-    report.add_figure("Risk-coverage", plots.risk_coverage_curve({label: metrics.risk_coverage(*conf_correct)}))
+    top = metrics.top_label(arr.probs(), arr.labels)
+    report.add_figure("Risk-coverage",
+                      plots.risk_coverage_curve({label: metrics.risk_coverage(top.confidence, top.correct)}))
     cats = multiple_choice.category_table(items)
     if len(cats):
         report.add_table("By category", cats)
@@ -163,8 +161,7 @@ class SweepResult:
 
 
 def sweep_run(store: RunStore, temps: np.ndarray, *, label: str, n_resamples: int = 200, seed: int = 0) -> SweepResult:
-    from calibkit.stats import metrics
-
+    """One run's temperature study: metrics against T, the cross-fitted T, and the ECE at T = 2.5."""
     arr = multiple_choice.option_arrays(store.items())
     if arr.labels.size < 2 * CROSS_FIT_FOLDS:
         raise multiple_choice.AnalysisError(
@@ -174,15 +171,15 @@ def sweep_run(store: RunStore, temps: np.ndarray, *, label: str, n_resamples: in
     table = temperature.temperature_sweep(arr.logprobs, arr.labels, list(temps), n_resamples=n_resamples, seed=seed)
     table.insert(0, "run", label)
     fit = temperature.cross_fit_temperature(arr.logprobs, arr.labels, n_folds=CROSS_FIT_FOLDS, seed=seed)
-    conf_correct = multiple_choice.top_label(fit.probs, arr.labels)
-    k_conf = multiple_choice.top_label(arr.probs(temperature=multiple_choice.KADAVATH_TEMPERATURE), arr.labels)
+    fitted = metrics.top_label(fit.probs, arr.labels)
+    at_t = metrics.top_label(arr.probs(temperature=multiple_choice.KADAVATH_TEMPERATURE), arr.labels)
     return SweepResult(
         label=label,
         table=table,
         fitted_temperature=float(fit.mean_temperature),
         fold_temperatures=tuple(float(t) for t in fit.temperatures),
-        cross_fitted_ece=float(metrics.ece(*conf_correct)),
-        ece_at_kadavath_t=float(metrics.ece(*k_conf)),
+        cross_fitted_ece=float(metrics.ece(fitted.confidence, fitted.correct)),
+        ece_at_kadavath_t=float(metrics.ece(at_t.confidence, at_t.correct)),
     )
 
 

@@ -10,12 +10,12 @@ from pathlib import Path
 from typing import Any, Mapping, Sequence
 
 import pandas as pd
-from calibkit.tasks.reporting import run_header
 
 from calibkit.draw.page import Report
 from calibkit.runs.store import REPORT_FILE, RunStore
 from calibkit.stats import metrics
 from calibkit.stats.binning import bin_stats
+from calibkit.tasks.reporting import run_header
 
 from .study import (
     PROBABILITY_SIGNALS,

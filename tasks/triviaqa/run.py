@@ -341,8 +341,8 @@ def triviaqa_job(questions: Sequence[TriviaQuestion], task_config: Mapping[str, 
 
 
 @dataclass(frozen=True)
-class _Runner:
-    """What :func:`calibkit.runs.runner.run_jobs` runs for :func:`run_triviaqa`."""
+class QuestionRunner:
+    """A TriviaQA run with its batch size, for :func:`calibkit.runs.runner.run_jobs` (the task uses the default)."""
 
     batch_questions: int
     run_name: str = TASK
@@ -366,7 +366,7 @@ def run_triviaqa(
     shots, limit, data source); ``settings`` how to generate and evaluate;
     ``run_settings`` the model and engine. Rows are in ``outcome.store``.
     """
-    (outcome,) = run_jobs(_Runner(settings.batch_questions), [triviaqa_job(questions, task_config, settings)], run_settings,
+    (outcome,) = run_jobs(QuestionRunner(settings.batch_questions), [triviaqa_job(questions, task_config, settings)], run_settings,
                           loaded=loaded, on_store=on_store)
     return outcome
 

@@ -49,9 +49,9 @@ def run_sampling_temperatures(
     to ``run_dir/T=<T>``. Read the runs together with :func:`sampling_table`.
     """
     from .report import write_run_report
-    from .run import _Runner
+    from .run import QuestionRunner
 
-    outcomes = run_jobs(_Runner(settings.batch_questions), temperature_jobs(questions, task_config, settings,
+    outcomes = run_jobs(QuestionRunner(settings.batch_questions), temperature_jobs(questions, task_config, settings,
                                                                               temperatures=temperatures),
                           run_settings, loaded=loaded)
     for o in outcomes:

@@ -14,11 +14,11 @@ from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
-from calibkit.tasks.reporting import frame_records, run_labels
 
 from calibkit.runs.store import RunStore
 from calibkit.stats import bootstrap
 from calibkit.stats.multiple_choice import AnalysisError
+from calibkit.tasks.reporting import frame_records, run_labels
 
 TASK = "triviaqa"
 CORRECTNESS = ("exact", "contains")

@@ -5,12 +5,12 @@ from pathlib import Path
 from typing import Any, Mapping, Sequence
 
 import click
-from calibkit.tasks.base import Outcome, Task
 
 from calibkit.errors import UserError
 from calibkit.runs.runner import ActiveRun, Job
 from calibkit.runs.store import RunStore, write_atomic
 from calibkit.stats.temperature import parse_temperatures
+from calibkit.tasks.base import Outcome, Task
 
 from . import study
 from .data import CONFIGS, DEFAULT_CONFIG, DEFAULT_SHOTS, TriviaQuestion, load

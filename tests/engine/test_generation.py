@@ -7,8 +7,6 @@ from dataclasses import replace
 import numpy as np
 import pytest
 import torch
-from conftest import shared_path
-from tiny_models import llama2_tokenizer, loaded, tiny_gemma3, tiny_llama
 
 from calibkit.engine.generation import (
     GenerationConfig,
@@ -19,6 +17,9 @@ from calibkit.engine.generation import (
     end_token_ids,
     generate,
 )
+
+from conftest import shared_path
+from tiny_models import llama2_tokenizer, loaded, tiny_gemma3, tiny_llama
 
 CONTEXTS = [
     "Question: What is the capital of France?\nAnswer:",

@@ -27,9 +27,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import REPO, shared_path
 
 from calibkit.records import Prompt, Turn
+
+from conftest import REPO, shared_path
 
 FIXTURE = REPO / "tests" / "fixtures" / "lmeval_smollm2_mmlu20.json"
 MODEL = "smollm2-135m-instruct"

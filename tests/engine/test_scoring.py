@@ -8,13 +8,14 @@ import inspect
 import numpy as np
 import pytest
 import torch
-from conftest import shared_path
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from tiny_models import llama2_tokenizer, loaded, tiny_gemma3, tiny_llama
 
 from calibkit.engine.scoring import ScoreConfig, ScoringError, encode_pair, score, score_batches
 from calibkit.records import Prompt, Turn
+
+from conftest import shared_path
+from tiny_models import llama2_tokenizer, loaded, tiny_gemma3, tiny_llama
 
 LETTERS = (" A", " B", " C", " D")
 
@@ -328,9 +329,8 @@ def added_text(tokenizer, ctx, cont) -> str:
 def test_llama2_continuations_are_exactly_the_option_text(tok, fmt, chat):
     """With the real Llama-2 tokenizer and template, every MMLU option is read as the model writes it:
     after "[/INST]" the template puts a space, so chat form scores " A" / " (A)", like base form."""
-    from calibkit.tasks import mmlu
-
     from calibkit.engine.models import render_context
+    from calibkit.tasks import mmlu
 
     prompts = list(mmlu.load(data=shared_path("mmlu"), format=fmt, shots=2, subjects=["anatomy", "virology"],
                              limit_per_subject=3))

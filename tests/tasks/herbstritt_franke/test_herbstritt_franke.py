@@ -7,8 +7,13 @@ from collections import Counter
 
 import numpy as np
 import pytest
+
 from calibkit.tasks.herbstritt_franke import contexts
-from calibkit.tasks.herbstritt_franke.contexts import COMPLEX_EXPRESSIONS, MERGED_COMPLEX_EXPRESSIONS, SIMPLE_EXPRESSIONS
+from calibkit.tasks.herbstritt_franke.contexts import (
+    COMPLEX_EXPRESSIONS,
+    MERGED_COMPLEX_EXPRESSIONS,
+    SIMPLE_EXPRESSIONS,
+)
 from calibkit.tasks.herbstritt_franke.human import load_complex_production, load_simple_production
 
 SCENES_4_1 = {

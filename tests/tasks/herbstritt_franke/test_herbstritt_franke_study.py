@@ -6,15 +6,15 @@ import math
 
 import numpy as np
 import pytest
-from calibkit.tasks.herbstritt_franke import contexts, human, report, run, study
-from calibkit.tasks.herbstritt_franke.contexts import CONTEXTS
-from calibkit.tasks.herbstritt_franke.human import InterpretationTable
-from calibkit.tasks.herbstritt_franke.study import StudyError, listener_distributions, speaker_distributions
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from calibkit.records import ScoredItem
 from calibkit.runs.store import RunStore
+from calibkit.tasks.herbstritt_franke import contexts, human, report, run, study
+from calibkit.tasks.herbstritt_franke.contexts import CONTEXTS
+from calibkit.tasks.herbstritt_franke.human import InterpretationTable
+from calibkit.tasks.herbstritt_franke.study import StudyError, listener_distributions, speaker_distributions
 
 TASK = contexts.TASK
 
@@ -229,7 +229,7 @@ def test_template_spread_by_hand():
     spread = study.template_spread(np.stack([h.proportions, uniform]), h, templates=["t1", "t2"])
     jsd_uniform = float(human.jensen_shannon_bits(h.proportions, uniform).mean())
     assert spread.pearson[0] == pytest.approx(1) and math.isnan(spread.pearson[1])
-    sp = spread.to_dict()
+    sp = spread.to_json()
     assert sp["mean_jsd_bits"] == pytest.approx([0.0, jsd_uniform])
     assert sp["between_templates_jsd_bits"] == pytest.approx(jsd_uniform)
     assert sp["pearson_min"] == sp["pearson_max"] == pytest.approx(1) and sp["templates"] == ["t1", "t2"]
@@ -313,10 +313,10 @@ def test_run_checks_its_arguments_before_loading_a_model(tmp_path):
 
 
 def test_the_scorer_runs_each_shared_prefix_once():
+    from calibkit.engine.scoring import ScoreConfig, _build_rows, _group_by_prefix
+
     from conftest import shared_path
     from tiny_models import llama2_tokenizer
-
-    from calibkit.engine.scoring import ScoreConfig, _build_rows, _group_by_prefix
 
     tok = llama2_tokenizer(shared_path("llama2_tokenizer"))
     prompts = list(contexts.load(expression_set="simple", templates=["t1"], readings=("sentence", "choice"), listener=False))

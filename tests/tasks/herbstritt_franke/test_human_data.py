@@ -7,8 +7,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+
 from calibkit.human_data import build_tables
 from calibkit.tasks.herbstritt_franke import contexts, human
+
 from conftest import SHARED_DATA
 
 HF_DATA = SHARED_DATA / "herbstritt_franke"

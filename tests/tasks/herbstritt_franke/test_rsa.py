@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import math
-from pathlib import Path
 
 import numpy as np
 import pytest
-from calibkit.stats import divergences
-from calibkit.tasks.herbstritt_franke import contexts, human, rsa
-from conftest import SHARED_DATA
 from scipy import stats
+
+from calibkit.tasks.herbstritt_franke import contexts, human, rsa
+
+from conftest import SHARED_DATA
 
 HF_CLEAN = SHARED_DATA / "herbstritt_franke" / "authors_clean"
 

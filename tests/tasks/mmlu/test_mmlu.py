@@ -13,13 +13,14 @@ import sys
 from pathlib import Path
 
 import pytest
-from calibkit.tasks import mmlu, sources
-from calibkit.tasks.sources import DataNotFoundError, find_package_data
-from conftest import REPO, SHARED_DATA
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from calibkit.records import Turn
+from calibkit.tasks import mmlu, sources
+from calibkit.tasks.sources import DataNotFoundError, find_package_data
+
+from conftest import REPO, SHARED_DATA
 
 HERE = REPO / "tests"
 FIXTURE = HERE / "fixtures" / "mmlu_lmeval_prompts.json"

@@ -10,6 +10,9 @@ import re
 import string
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from calibkit.tasks.triviaqa.answers import (
     AnswerMatch,
     contains_alias,
@@ -21,8 +24,6 @@ from calibkit.tasks.triviaqa.answers import (
     sample_agreement,
     token_f1,
 )
-from hypothesis import given, settings
-from hypothesis import strategies as st
 
 # ---------------------------------------------------------------- normalisation
 

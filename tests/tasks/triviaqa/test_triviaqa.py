@@ -15,7 +15,8 @@ import types
 from pathlib import Path
 
 import pytest
-from calibkit.tasks import triviaqa
+
+from calibkit.records import Prompt, Turn
 from calibkit.tasks.sources import find_package_data
 from calibkit.tasks.triviaqa import (
     CHAT_INSTRUCTION,
@@ -34,9 +35,8 @@ from calibkit.tasks.triviaqa import (
     ptrue_text,
 )
 from calibkit.tasks.triviaqa.answers import match_answer, normalize_aliases, normalize_answer
-from conftest import REPO, shared_path
 
-from calibkit.records import Prompt, Turn
+from conftest import REPO, shared_path
 
 FIXTURES = REPO / "tests" / "fixtures"
 HUB = FIXTURES / "triviaqa_hub.jsonl"
@@ -183,9 +183,9 @@ def test_ptrue_prompt_few_shot_brainstorm_shows_every_example_in_the_brainstorm_
 @pytest.mark.parametrize("brainstorm", [False, True], ids=["basic", "brainstorm"])
 def test_ptrue_chat_form_with_the_llama2_template(brainstorm) -> None:
     """Rendered with Llama-2's own template the answer line follows "[/INST] " and the option " (A)" follows it."""
-    from tiny_models import llama2_tokenizer
-
     from calibkit.engine.models import render_context
+
+    from tiny_models import llama2_tokenizer
 
     tok = llama2_tokenizer(shared_path("llama2_tokenizer"))
     p = ptrue_prompt(FIRST, "George Washington", brainstormed=["George Washington", "x"] if brainstorm else ())

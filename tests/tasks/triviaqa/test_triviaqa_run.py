@@ -6,8 +6,6 @@ import math
 from pathlib import Path
 
 import pytest
-from conftest import shared_path
-from tiny_models import llama2_tokenizer, loaded, tiny_llama
 
 from calibkit.engine import generation
 from calibkit.engine.generation import ContextGenerations, Generation
@@ -27,6 +25,9 @@ from calibkit.tasks.triviaqa import (
     write_run_report,
     write_sampling_report,
 )
+
+from conftest import shared_path
+from tiny_models import llama2_tokenizer, loaded, tiny_llama
 
 QUESTIONS = [
     ("What is the capital of France?", ["Paris", "Paris, France"]),
@@ -149,9 +150,8 @@ def test_resume_after_a_torn_results_file(questions, lm, tmp_path) -> None:
 
 
 def test_long_contexts_drop_shots_and_say_so(questions, tok, tmp_path) -> None:
-    from calibkit.tasks.triviaqa import generation_context
-
     from calibkit.engine.generation import encode_context
+    from calibkit.tasks.triviaqa import generation_context
 
     model = tiny_llama(tok.vocab_size)
     full = [len(encode_context(tok, generation_context(q).text)) for q in questions]
@@ -183,9 +183,8 @@ def test_argument_checks(questions, lm, tmp_path) -> None:
 @pytest.mark.parametrize("ptrue_answer,brainstorm", [("sample", 0), ("sample", 2), ("greedy", 2)])
 def test_few_shot_ptrue_shows_other_questions_own_answers_with_their_labels(
         questions, lm, tmp_path, monkeypatch, ptrue_answer, brainstorm) -> None:
-    from calibkit.tasks.triviaqa.run import _pool_candidates
-
     import calibkit.engine.scoring as scoring
+    from calibkit.tasks.triviaqa.run import _pool_candidates
 
     real_score = scoring.score
     seen_prompts = []
@@ -234,9 +233,8 @@ def test_few_shot_ptrue_shows_other_questions_own_answers_with_their_labels(
 
 
 def test_a_resumed_few_shot_run_keeps_its_recorded_examples(questions, lm, tmp_path, monkeypatch) -> None:
-    import calibkit.tasks.triviaqa.run as tr
-
     import calibkit.engine.scoring as scoring
+    import calibkit.tasks.triviaqa.run as tr
 
     first = run(questions[:4], tmp_path, lm, ptrue_shots=2)
     recorded = first.store.recorded["ptrue_pool"]

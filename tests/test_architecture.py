@@ -1,0 +1,129 @@
+"""The layers stay layers: an import-graph walk over the package's source.
+
+Checked by reading the source (``ast``), not by importing it:
+
+* the core (``calibkit/``) never imports a task (``calibkit.tasks``);
+* a lower layer never imports a higher one: base (records, errors,
+  progress) < stats < draw, and base < engine < runs; the command line and
+  the package's public API sit on top; tasks may use the whole core;
+* only the engine imports torch (stats and drawing never do);
+* no module imports another module's underscore names;
+* no function is longer than 80 lines.
+"""
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+from conftest import REPO
+
+LAYERS = {"base": 0, "stats": 1, "draw": 2, "engine": 1, "runs": 2, "top": 3, "tasks": 4}
+#: which layers each layer may import (itself included)
+ALLOWED = {
+    "base": {"base"},
+    "stats": {"base", "stats"},
+    "draw": {"base", "stats", "draw"},
+    "engine": {"base", "engine"},
+    "runs": {"base", "engine", "runs"},
+    "top": {"base", "stats", "draw", "engine", "runs", "top"},
+    "tasks": {"base", "stats", "draw", "engine", "runs", "top", "tasks"},
+}
+MAX_FUNCTION_LINES = 80
+
+
+def module_name(path: Path) -> str:
+    parts = list(path.relative_to(REPO).with_suffix("").parts)
+    if parts[0] == "tasks":  # installed as calibkit.tasks
+        parts = ["calibkit", *parts]
+    if parts[-1] == "__init__":
+        parts = parts[:-1]
+    return ".".join(parts)
+
+
+def layer(module: str) -> str | None:
+    """The layer of a calibkit module; None for anything outside calibkit."""
+    parts = module.split(".")
+    if parts[0] != "calibkit":
+        return None
+    if len(parts) == 1 or parts[1] == "cli" or parts[1] == "__main__":
+        return "top"
+    if parts[1] in ("records", "errors", "progress"):
+        return "base"
+    if parts[1] in ("engine", "runs", "stats", "draw", "tasks"):
+        return parts[1]
+    if parts[1] == "human_data":
+        return "tasks"
+    raise AssertionError(f"{module}: a module outside every layer; add it to one")
+
+
+SOURCES = sorted([*REPO.joinpath("calibkit").rglob("*.py"), *REPO.joinpath("tasks").rglob("*.py")])
+
+
+def imports(path: Path) -> list[tuple[int, str, str | None]]:
+    """(line, imported module, imported name or None) for every import in a file, relative ones resolved."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    here = module_name(path)
+    package = here if path.name == "__init__.py" else here.rsplit(".", 1)[0]
+    out = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            out += [(node.lineno, a.name, None) for a in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                anchor = package.split(".")[: len(package.split(".")) - (node.level - 1)]
+                base = ".".join([*anchor, base] if base else anchor)
+            out += [(node.lineno, base, a.name) for a in node.names]
+    return out
+
+
+@pytest.mark.parametrize("path", SOURCES, ids=lambda p: str(p.relative_to(REPO)))
+def test_imports_go_down_the_layers(path):
+    own = layer(module_name(path))
+    bad = []
+    for line, module, name in imports(path):
+        target = f"{module}.{name}" if module == "calibkit" and name else module  # from calibkit import records
+        theirs = layer(target)
+        if theirs is not None and theirs not in ALLOWED[own]:
+            bad.append(f"line {line}: {own} imports {target} ({theirs})")
+        if module.split(".")[0] == "torch" and own != "engine":
+            bad.append(f"line {line}: only the engine imports torch")
+    assert not bad, "\n".join(bad)
+
+
+@pytest.mark.parametrize("path", SOURCES, ids=lambda p: str(p.relative_to(REPO)))
+def test_no_underscore_imports_and_short_functions(path):
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    bad = [f"line {line}: imports {module}.{name}" for line, module, name in imports(path)
+           if name and name.startswith("_") and name != "__future__" and module != "__future__"]
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            length = node.end_lineno - node.lineno + 1
+            if length > MAX_FUNCTION_LINES:
+                bad.append(f"line {node.lineno}: {node.name} is {length} lines (> {MAX_FUNCTION_LINES})")
+    assert not bad, "\n".join(bad)
+
+
+def test_the_core_never_names_a_task_package():
+    """`grep -rn "calibkit.tasks" calibkit/` finds nothing: tasks reach the core through the registry."""
+    named = [f"{p.relative_to(REPO)}:{i}" for p in REPO.joinpath("calibkit").rglob("*.py")
+             for i, line in enumerate(p.read_text(encoding="utf-8").splitlines(), start=1) if "calibkit.tasks" in line]
+    assert not named, named
+
+
+def test_the_walk_sees_what_it_checks(tmp_path, monkeypatch):
+    """The rules are not vacuous: relative imports resolve, and a stats module importing the engine is caught."""
+    run = imports(REPO / "tasks" / "triviaqa" / "run.py")
+    assert (any(m == "calibkit.tasks.triviaqa.answers" for _, m, _ in run)
+            and any(m == "calibkit.runs.runner" for _, m, _ in run))
+    assert any(m == "torch" for _, m, _ in imports(REPO / "calibkit" / "engine" / "scoring.py"))
+    fake = tmp_path / "calibkit" / "stats" / "bad.py"
+    fake.parent.mkdir(parents=True)
+    fake.write_text("from calibkit.engine.models import load_model\nfrom ..records import _private\n")
+    monkeypatch.setattr(f"{__name__}.REPO", tmp_path)
+    with pytest.raises(AssertionError, match="stats imports calibkit.engine.models"):
+        test_imports_go_down_the_layers(fake)
+    with pytest.raises(AssertionError, match="imports calibkit.records._private"):
+        test_no_underscore_imports_and_short_functions(fake)
