@@ -36,3 +36,15 @@ def one_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(before)
+
+
+@pytest.fixture(scope="session")
+def tiny_model_dir(tmp_path_factory) -> Path:
+    """A tiny seeded Llama with the real Llama-2 tokenizer and chat template, saved as an ordinary model folder."""
+    from tiny_models import llama2_tokenizer, tiny_llama
+
+    folder = tmp_path_factory.mktemp("tiny-llama")
+    tok = llama2_tokenizer(shared_path("llama2_tokenizer"))
+    tiny_llama(tok.vocab_size, seed=0).save_pretrained(folder)
+    tok.save_pretrained(folder)
+    return folder

@@ -23,23 +23,12 @@ import pytest
 from calibkit.cli import main
 
 from conftest import REPO, shared_path
-from tiny_models import llama2_tokenizer, tiny_llama
 
 GOLDEN = REPO / "tests" / "fixtures" / "golden"
 UPDATE = os.environ.get("CALIBKIT_UPDATE_GOLDEN") == "1"
 TRIVIA = REPO / "tests" / "fixtures" / "triviaqa_simple.jsonl"
 
 pytestmark = pytest.mark.usefixtures("one_thread")
-
-
-@pytest.fixture(scope="module")
-def model_dir(tmp_path_factory) -> Path:
-    """The tiny Llama saved with save_pretrained, tokenizer and chat template included."""
-    folder = tmp_path_factory.mktemp("tiny-llama")
-    tok = llama2_tokenizer(shared_path("llama2_tokenizer"))
-    tiny_llama(tok.vocab_size, seed=0).save_pretrained(folder)
-    tok.save_pretrained(folder)
-    return folder
 
 
 def cli_json(capsys, *argv: str) -> dict:
@@ -102,8 +91,8 @@ def check_run(name: str, summary: dict) -> Path:
 
 
 @pytest.mark.slow
-def test_every_task_gives_the_pinned_numbers(capsys, tmp_path, model_dir):
-    common = ("--model", str(model_dir), "--quiet", "--out", str(tmp_path))
+def test_every_task_gives_the_pinned_numbers(capsys, tmp_path, tiny_model_dir):
+    common = ("--model", str(tiny_model_dir), "--quiet", "--out", str(tmp_path))
     mmlu = ("run", "mmlu", "--data", str(shared_path("mmlu")), "--subjects", "anatomy,astronomy",
             "--limit", "5", "--shots", "2", *common)
     base = check_run("mmlu_base", cli_json(capsys, *mmlu, "--chat-template", "off"))

@@ -148,6 +148,14 @@ class LoadedModel:
         return bool(getattr(self.tokenizer, "chat_template", None))
 
     @property
+    def n_parameters(self) -> int:
+        """The model's parameter count, embeddings included (4-bit weights counted unpacked)."""
+        count = getattr(self.model, "num_parameters", None)
+        if callable(count):
+            return int(count())
+        return int(sum(p.numel() for p in self.model.parameters()))
+
+    @property
     def max_length(self) -> int:
         """The longest sequence the model was trained for, in tokens."""
         cfg = self.model.config

@@ -113,6 +113,7 @@ def model_config(loaded: LoadedModel, settings: RunSettings, chat: bool) -> dict
         "quantization": loaded.quantization,
         "chat_template": chat,
         "system_prompt": settings.system_prompt,
+        "n_parameters": loaded.n_parameters,
     }
 
 

@@ -30,7 +30,7 @@ REPORT_FILE = "report.html"
 # library must not orphan a half-finished run, and what a run determines
 # once and records (see RunStore.record) may differ in float noise on other
 # hardware.
-_NOT_HASHED = ("versions", "created", "data_source", "recorded")
+_NOT_HASHED = ("versions", "created", "data_source", "recorded", "n_parameters")
 
 
 class RunError(UserError):
@@ -93,6 +93,9 @@ class RunStore:
                     f"{self.path} holds a run with another configuration (differs in: "
                     f"{', '.join(changed)}); choose another --out folder or matching options"
                 )
+            missing = {k: config[k] for k in _NOT_HASHED if k in config and k not in existing}
+            if missing:  # what newer calibkit records about a run, e.g. the model's parameter count
+                write_atomic(cfg_path, json.dumps({**existing, **missing}, indent=2, sort_keys=True, default=str) + "\n")
             return
         try:
             self.path.mkdir(parents=True, exist_ok=True)

@@ -211,6 +211,46 @@ def bootstrap_ci(
     return _interval(estimate, values, level)
 
 
+def cluster_ci(
+    metric: str,
+    *arrays: np.ndarray,
+    clusters: np.ndarray,
+    n_resamples: int = 1000,
+    level: float = 0.95,
+    seed: int = 0,
+    n_bins: int = 10,
+) -> Interval:
+    """Percentile bootstrap interval of a named metric, resampling whole clusters of items.
+
+    For items that are not independent, such as the options of one question:
+    each resample draws clusters with replacement (the same draws as
+    :func:`resample_indices` over the clusters) and weighs every item by how
+    often its cluster was drawn.
+
+    Args:
+        metric: a name from :data:`METRICS`, as in :func:`bootstrap_ci`.
+        arrays: the metric's arrays, ``(n, ...)`` each.
+        clusters: ``(n,)`` the cluster of each item (any hashable labels).
+
+    Example:
+        >>> conf = np.array([0.9, 0.2, 0.8, 0.3, 0.6, 0.5]); right = np.array([1, 0, 1, 0, 0, 1])
+        >>> iv = cluster_ci("auroc", conf, right, clusters=np.array([0, 0, 1, 1, 2, 2]), n_resamples=50)
+        >>> iv.estimate, iv.low <= iv.high
+        (0.8888888888888888, True)
+    """
+    level = check_level(level)
+    n_resamples = _check_count("n_resamples", n_resamples)
+    seed = _check_seed(seed)
+    if _undefined(metric, arrays):
+        return Interval(math.nan, math.nan, math.nan, level, 0)
+    prepared = _prepare(metric, arrays, n_bins=n_bins, shared={})
+    labels, index = np.unique(np.asarray(clusters), return_inverse=True)
+    if index.shape[0] != prepared.n:
+        raise ValueError(f"clusters must have one label per item ({index.shape[0]} != {prepared.n})")
+    values = np.concatenate([prepared.kernel(w[:, index]) for w in _count_chunks(labels.shape[0], n_resamples, seed)])
+    return _interval(prepared.estimate, values, level)
+
+
 def paired_bootstrap(
     metric: str | Callable[..., float],
     arrays_a: Sequence[np.ndarray],

@@ -61,11 +61,13 @@ Example::
 """
 from __future__ import annotations
 
+import dataclasses
 import os
 import random
 from typing import Iterable, Iterator
 
 from calibkit.records import Prompt, Turn
+from calibkit.tasks.multiple_choice.variants import none_of_the_above
 from calibkit.tasks.sources import DataNotFoundError
 
 from .data import CATEGORIES, LETTERS, MAX_SHOTS, TASK, Row, check_split, open_source, resolve_subjects
@@ -83,6 +85,7 @@ def load(
     data: str | os.PathLike[str] | None = None,
     seed: int = 1234,
     fewshot_as_multiturn: bool = False,
+    none_of_the_above: bool = False,
 ) -> Iterator[Prompt]:
     """MMLU items as prompts, subject by subject, rows in file order.
 
@@ -92,7 +95,10 @@ def load(
     full Hendrycks folder). ``shots`` is 0-5 (at most 4 for ``split="dev"``
     in the hendrycks format, whose examples come from dev and never include
     the item). ``limit_per_subject`` keeps the first n rows of each subject,
-    a balanced and stable sample. ``seed`` only matters for the kadavath
+    a balanced and stable sample. ``none_of_the_above`` replaces one option
+    of each asked item (never of an example), drawn with ``seed``, by "None of
+    the above" (see :func:`calibkit.tasks.multiple_choice.variants.none_of_the_above`).
+    ``seed`` otherwise only matters for the kadavath
     format's random examples. ``data`` is a path, ``"embedded"``, ``"hub"``
     or None (first source found; see the module docstring); a folder that
     is itself called ``embedded`` or ``hub`` is passed as ``./embedded``.
@@ -125,11 +131,13 @@ def load(
         for s, rows in examples.items():
             if len(rows) - (split == "dev") < shots:
                 raise ValueError(f"shots: {s} has only {len(rows)} dev rows, fewer than shots={shots}")
-        return _hendrycks_prompts(items, examples, shots=shots, multiturn=fewshot_as_multiturn)
+        return _hendrycks_prompts(items, examples, shots=shots, multiturn=fewshot_as_multiturn,
+                                  nota_seed=seed if none_of_the_above else None)
     pool = [row for s in source.subjects("test") for row in source.rows(s, "test")] if shots else []
     if shots and len(pool) <= shots:
         raise ValueError(f"shots: the source holds only {len(pool)} test rows to draw {shots} examples from")
-    return _kadavath_prompts(items, pool, shots=shots, seed=seed, multiturn=fewshot_as_multiturn)
+    return _kadavath_prompts(items, pool, shots=shots, seed=seed, multiturn=fewshot_as_multiturn,
+                             nota_seed=seed if none_of_the_above else None)
 
 
 def _check_load_options(*, split: str, shots: int, format: str, limit_per_subject: int | None, seed: int,
@@ -220,8 +228,17 @@ def _prompt(
     )
 
 
+def _shown(row: Row, nota_seed: int | None) -> Row:
+    """The row as the prompt asks it: with one option replaced by "None of the above" when asked."""
+    if nota_seed is None:
+        return row
+    choices, _ = none_of_the_above(row.choices, key=row.id, seed=nota_seed)
+    return dataclasses.replace(row, choices=choices)
+
+
 def _hendrycks_prompts(
-    items: dict[str, tuple[Row, ...]], examples: dict[str, tuple[Row, ...]], *, shots: int, multiturn: bool
+    items: dict[str, tuple[Row, ...]], examples: dict[str, tuple[Row, ...]], *, shots: int, multiturn: bool,
+    nota_seed: int | None = None,
 ) -> Iterator[Prompt]:
     options = tuple(f" {x}" for x in LETTERS)
     for subject, rows in items.items():
@@ -230,14 +247,16 @@ def _hendrycks_prompts(
         for row in rows:
             # lm-eval's first_n sampler drops the item only when examples and items share a split
             shot_rows = [x for x in dev if x[0].id != row.id][:shots]
+            shown = _shown(row, nota_seed)
             yield _prompt(
-                row, fmt="hendrycks", system=system, block=_hendrycks_block(row),
+                shown, fmt="hendrycks", system=system, block=_hendrycks_block(shown),
                 shots=shot_rows, options=options, multiturn=multiturn,
             )
 
 
 def _kadavath_prompts(
-    items: dict[str, tuple[Row, ...]], pool: list[Row], *, shots: int, seed: int, multiturn: bool
+    items: dict[str, tuple[Row, ...]], pool: list[Row], *, shots: int, seed: int, multiturn: bool,
+    nota_seed: int | None = None,
 ) -> Iterator[Prompt]:
     options = tuple(f" ({x})" for x in LETTERS)
     # equal stripped question and choices -> equal int key (ints compare faster than text)
@@ -263,8 +282,9 @@ def _kadavath_prompts(
                     if j not in shot_texts:
                         shot_texts[j] = (pool[j], _kadavath_block(pool[j]), f"({LETTERS[pool[j].answer]})")
                 picked = [shot_texts[j] for j in chosen]
+            shown = _shown(row, nota_seed)
             yield _prompt(
-                row, fmt="kadavath", system="", block=_kadavath_block(row),
+                shown, fmt="kadavath", system="", block=_kadavath_block(shown),
                 shots=picked, options=options, multiturn=multiturn,
             )
 

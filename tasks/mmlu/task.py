@@ -5,7 +5,7 @@ from typing import Any, Mapping
 
 import click
 
-from calibkit.runs.runner import Job
+from calibkit.records import Prompt
 from calibkit.tasks.multiple_choice import MultipleChoiceTask
 
 from .data import MAX_SHOTS, TASK, describe_source
@@ -30,9 +30,10 @@ Examples:
   calibkit run mmlu --limit 5 --subjects stem         # 5 questions per STEM subject
   calibkit run mmlu --model llama-2-13b-chat --load-in-4bit
   calibkit run mmlu --model gemma-3-270m --format kadavath --shots 5
+  calibkit run mmlu --limit 5 --self-eval --none-of-the-above   # + True/False per option, + 'None of the above'
 """
 
-    def options(self) -> list[click.Parameter]:
+    def task_options(self) -> list[click.Parameter]:
         return [
             click.Option(["--shots"], type=click.IntRange(0, MAX_SHOTS), default=5, show_default=True,
                          help="Few-shot examples (0-5)."),
@@ -48,18 +49,18 @@ Examples:
             click.Option(["--fewshot-as-multiturn"], is_flag=True,
                          help="Chat form: each example as its own user/assistant turns."),
             click.Option(["--seed"], type=int, default=1234, show_default=True,
-                         help="Seed of the kadavath format's example draw."),
+                         help="Seed of the kadavath format's example draw and of --none-of-the-above."),
         ]
 
-    def load(self, options: Mapping[str, Any]) -> list[Job]:
+    def prompts(self, options: Mapping[str, Any], *, none_of_the_above: bool) -> tuple[list[Prompt], dict[str, Any]]:
         o = options
         prompts = list(load(split=o["split"], subjects=o["subjects"], shots=o["shots"], format=o["fmt"],
                             limit_per_subject=o["limit"], data=o["data"], seed=o["seed"],
-                            fewshot_as_multiturn=o["fewshot_as_multiturn"]))
+                            fewshot_as_multiturn=o["fewshot_as_multiturn"], none_of_the_above=none_of_the_above))
         config = {
             "split": o["split"], "format": o["fmt"], "shots": o["shots"],
             "subjects": sorted({p.meta["subject"] for p in prompts}), "limit_per_subject": o["limit"],
             "seed": o["seed"] if o["fmt"] == "kadavath" else None, "fewshot_as_multiturn": o["fewshot_as_multiturn"],
             "data_source": describe_source(o["data"], split=o["split"]),
         }
-        return [Job(prompts, config)]
+        return prompts, config

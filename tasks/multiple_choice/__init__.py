@@ -4,20 +4,27 @@
 the prompts (:func:`calibkit.runs.runner.score_into`), and summary, report,
 comparison and logit-temperature sweep come from the stored option
 log-probs (:mod:`calibkit.stats.multiple_choice`, :mod:`.report`). A
-benchmark subclasses it with its own options and :meth:`~MultipleChoiceTask.load`.
+benchmark subclasses it with its own options and :meth:`~MultipleChoiceTask.prompts`.
 Runs imported from lm-evaluation-harness are read the same way
 (:mod:`.lm_eval_import`).
 """
 from __future__ import annotations
 
 import math
+from abc import abstractmethod
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
+import click
+
+from calibkit.errors import UserError
 from calibkit.records import Prompt
-from calibkit.runs.runner import ActiveRun, score_into
+from calibkit.runs.runner import ActiveRun, Job, score_into
 from calibkit.runs.store import RunStore
 from calibkit.tasks.base import Outcome, Task
+
+from .study import variant_of
+from .variants import self_eval_prompts
 
 if TYPE_CHECKING:
     from .report import Comparison
@@ -67,18 +74,75 @@ def comparison_text(comparison: Comparison) -> str:
     return "\n".join(lines)
 
 
+VARIANT_OPTIONS = (
+    ("--self-eval", "Also ask, for every option, whether it is the right answer (P(True); Kadavath et al. 3.2) "
+                    "and compare that calibration with the letter format's."),
+    ("--none-of-the-above", "Also run with one option per question (seeded) replaced by 'None of the above' "
+                            "(Kadavath et al. 3.1), paired with the unmodified run."),
+)
+
+
+def self_eval_text(summary: Mapping[str, Any]) -> str:
+    """A self-evaluation run's summary as aligned lines."""
+    p = summary["pairs"]
+
+    def ci(iv: Mapping[str, Any]) -> str:
+        return f"{_fmt(iv['estimate'])}  [{_fmt(iv['low'])}, {_fmt(iv['high'])}]"
+
+    rows = [("questions", str(summary["n_questions"])), ("(question, option) pairs", str(summary["n_pairs"])),
+            ("accuracy of max P(True)", ci(summary["choice_accuracy"])), ("P(True) ECE (10 bins)", ci(p["ece"])),
+            ("P(True) ECE equal-mass", ci(p["ece_quantile"])), ("P(True) Brier", ci(p["brier"])),
+            ("P(True) AUROC", ci(p["auroc"])), ("mean P(True)", _fmt(summary["mean_p_true"]))]
+    width = max(len(k) for k, _ in rows)
+    return "\n".join(f"{k:<{width}}  {v}" for k, v in rows)
+
+
 class MultipleChoiceTask(Task):
-    """A task whose items are :class:`~calibkit.records.Prompt` records with an answer option."""
+    """A task whose items are :class:`~calibkit.records.Prompt` records with an answer option.
+
+    A benchmark gives its own options and :meth:`prompts`; every such task
+    also takes ``--self-eval`` and ``--none-of-the-above``, each of which adds
+    a run (Kadavath et al.'s variants) beside the unmodified one and a study
+    page that reads them together.
+    """
+
+    def task_options(self) -> list[click.Parameter]:
+        """The benchmark's own options (data, shots, limit, ...)."""
+        return []
+
+    @abstractmethod
+    def prompts(self, options: Mapping[str, Any], *, none_of_the_above: bool) -> tuple[list[Prompt], dict[str, Any]]:
+        """The benchmark's prompts and its part of config.json; one option replaced when ``none_of_the_above``."""
+
+    def options(self) -> list[click.Parameter]:
+        return [*self.task_options(), *(click.Option([flag], is_flag=True, help=text) for flag, text in VARIANT_OPTIONS)]
+
+    def load(self, options: Mapping[str, Any]) -> list[Job]:
+        prompts, config = self.prompts(options, none_of_the_above=False)
+        jobs = [Job(prompts, config)]
+        if options.get("none_of_the_above"):
+            nota, _ = self.prompts(options, none_of_the_above=True)
+            jobs.append(Job(nota, {**config, "variant": "none_of_the_above", "variant_seed": options.get("seed")},
+                            subfolder="none_of_the_above"))
+        if options.get("self_eval"):
+            pairs = [pair for p in prompts for pair in self_eval_prompts(p)]
+            jobs.append(Job(pairs, {**config, "variant": "self_eval"}, subfolder="self_eval"))
+        return jobs
 
     def run(self, run: ActiveRun, items: Sequence[Prompt]) -> None:
         score_into(run, items)
+
+    def write_study(self, stores: Sequence[RunStore], out: Path) -> Outcome:
+        from .report import write_variants_report
+
+        return write_variants_report(stores, out)
 
     # The report module draws (plotly): imported on use, so running never needs it.
 
     def summarize(self, store: RunStore, *, n_resamples: int = 1000, seed: int = 0) -> dict[str, Any]:
         from .report import summarize_store
 
-        return summarize_store(store, n_resamples=n_resamples, seed=seed)
+        return summarize_store(store, n_resamples=n_resamples, seed=seed)  # a self-evaluation run's own summary too
 
     def write_report(self, store: RunStore) -> Path:
         from .report import write_run_report
@@ -86,11 +150,12 @@ class MultipleChoiceTask(Task):
         return write_run_report(store)
 
     def summary_text(self, summary: Mapping[str, Any]) -> str:
-        return summary_text(summary)
+        return self_eval_text(summary) if summary.get("variant") == "self_eval" else summary_text(summary)
 
     def compare(self, stores: Sequence[RunStore], *, out: Path, n_resamples: int = 1000) -> Outcome:
         from .report import compare_runs, write_comparison_report
 
+        _refuse_self_eval(stores, "compare the letter-format runs; each self-evaluation is read in its study page")
         comparison = compare_runs(stores, n_resamples=n_resamples)
         page = write_comparison_report(stores, comparison, out)
         return Outcome(json=comparison.to_json(), text=comparison_text(comparison), report=page)
@@ -99,4 +164,11 @@ class MultipleChoiceTask(Task):
               n_resamples: int = 200) -> Outcome:
         from .report import sweep_runs
 
+        _refuse_self_eval(stores, "sweep the letter-format runs")
         return sweep_runs(stores, temperatures, out=out, n_resamples=n_resamples)
+
+
+def _refuse_self_eval(stores: Sequence[RunStore], fix: str) -> None:
+    for store in stores:
+        if variant_of(store.config) == "self_eval":
+            raise UserError(f"{store.path} is a True/False self-evaluation run; {fix}")

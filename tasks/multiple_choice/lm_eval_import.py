@@ -146,8 +146,14 @@ class LmEvalImport(MultipleChoiceTask):
     def owns(self, config: Mapping[str, Any]) -> bool:
         return str(config.get("task", "")).startswith("lm-eval/")
 
-    def load(self, options: Mapping[str, Any]) -> list[Job]:
+    def options(self) -> list[click.Parameter]:
+        return []
+
+    def prompts(self, options: Mapping[str, Any], *, none_of_the_above: bool) -> tuple[list, dict[str, Any]]:
         raise UserError("lm-eval runs are imported, not run: calibkit import-lm-eval SAMPLES.jsonl")
+
+    def load(self, options: Mapping[str, Any]) -> list[Job]:
+        return self.prompts(options, none_of_the_above=False)[0]
 
     def commands(self) -> list[click.Command]:
         return [click.Command(

@@ -17,8 +17,11 @@ from calibkit.draw import plots
 from calibkit.draw.page import Report
 from calibkit.runs.store import REPORT_FILE, RunStore, write_atomic
 from calibkit.stats import metrics, multiple_choice, temperature
+from calibkit.stats.binning import bin_stats
 from calibkit.tasks.base import Outcome
 from calibkit.tasks.reporting import frame_records, run_header, run_labels
+
+from .study import letter_vs_true_false, self_eval_arrays, self_eval_summary, variant_of
 
 HEADER_KEYS = ("split", "format", "shots", "data_source", "dtype", "quantization", "chat_template")
 CROSS_FIT_FOLDS = 5  # folds of the cross-fitted temperature in sweeps
@@ -37,8 +40,11 @@ METRIC_LABELS = {
 
 
 def summarize_store(store: RunStore, *, n_resamples: int = 1000, seed: int = 0) -> dict[str, Any]:
-    """Recompute and write summary.json for a run folder; returns it."""
-    summary = multiple_choice.run_summary(store.items(), n_resamples=n_resamples, seed=seed)
+    """Recompute and write summary.json for a run folder (a self-evaluation run's own kind); returns it."""
+    if variant_of(store.config) == "self_eval":
+        summary = self_eval_summary(store.items(), n_resamples=n_resamples, seed=seed)
+    else:
+        summary = multiple_choice.run_summary(store.items(), n_resamples=n_resamples, seed=seed)
     store.write_summary(summary)
     return summary
 
@@ -61,6 +67,8 @@ def metrics_frame(summary: Mapping[str, Any]) -> pd.DataFrame:
 
 def write_run_report(store: RunStore, *, n_resamples: int = 1000, seed: int = 0) -> Path:
     """summary.json and report.html for one option run."""
+    if variant_of(store.config) == "self_eval":
+        return write_self_eval_report(store, n_resamples=n_resamples, seed=seed)
     items = store.items()
     summary = summarize_store(store, n_resamples=n_resamples, seed=seed)
     ece = summary["metrics"]["ece"]["estimate"]
@@ -106,9 +114,10 @@ class Comparison:
         }
 
 
-def compare_runs(stores: Sequence[RunStore], *, n_resamples: int = 1000, seed: int = 0) -> Comparison:
-    """Paired comparison of option runs on their shared items."""
-    labels = run_labels(stores)
+def compare_runs(stores: Sequence[RunStore], *, n_resamples: int = 1000, seed: int = 0,
+                 labels: Sequence[str] | None = None) -> Comparison:
+    """Paired comparison of option runs on their shared items (``labels``: the runs' names; default their models)."""
+    labels = list(labels) if labels is not None else run_labels(stores)
     aligned = multiple_choice.shared_items({lab: s.items() for lab, s in zip(labels, stores)})
     table = multiple_choice.paired_table(aligned, n_resamples=n_resamples, seed=seed)
     cats = []
@@ -208,3 +217,59 @@ def sweep_runs(stores: Sequence[RunStore], temperatures: Sequence[float], *, out
              f"ECE at T=2.5: {r.ece_at_kadavath_t:.3f}" for r in results]
     lines.append(f"table: {out / 'sweep.csv'}")
     return Outcome(json=[r.to_json() for r in results] + [{"report": str(page)}], text="\n".join(lines), report=page)
+
+
+# --------------------------------------------------------------------------- Kadavath et al.'s variants
+
+
+def write_self_eval_report(store: RunStore, *, n_resamples: int = 1000, seed: int = 0) -> Path:
+    """summary.json and report.html of a True/False self-evaluation run."""
+    summary = summarize_store(store, n_resamples=n_resamples, seed=seed)
+    arr = self_eval_arrays(store.items())
+    label = str(store.config.get("model", "model"))
+    report = Report(f"calibkit: {store.config.get('task', 'run')} True/False self-evaluation of {label}",
+                    subtitle="P(True) that each option is the right answer (Kadavath et al. 2022, section 3.2)")
+    report.add_header(run_header(store, summary["n_questions"], keys=HEADER_KEYS), title="Run")
+    rows = [{"metric": name, **{k: iv[k] for k in ("estimate", "low", "high")}}
+            for name, iv in (("accuracy of the option with the highest P(True)", summary["choice_accuracy"]),
+                             *((f"P(True) {k}", v) for k, v in summary["pairs"].items()))]
+    report.add_table("P(True) over all (question, option) pairs", pd.DataFrame(rows),
+                     caption="95% intervals resample whole questions. Brier is binary: mean (P(True) - right)^2.")
+    stats = bin_stats(arr.p_true, arr.right, n_bins=10)
+    report.add_figure("Reliability of P(True)", plots.reliability_diagram(
+        {label: stats}, ece={label: summary["pairs"]["ece"]["estimate"]}, title="P(True) vs how often the option is right"))
+    return report.save(store.path / REPORT_FILE)
+
+
+def write_variants_report(stores: Sequence[RunStore], out: Path) -> Outcome:
+    """The study page of one command's runs: the unmodified run beside its none-of-the-above and self-evaluation runs."""
+    by_variant = {variant_of(s.config): s for s in stores}
+    plain = by_variant["plain"]
+    for store in stores:
+        write_run_report(store)
+    label = str(plain.config.get("model", "model"))
+    page = Report(f"calibkit: {plain.config.get('task', 'run')} variants of {label}",
+                  subtitle="Kadavath et al. 2022, section 3: none of the above; True/False self-evaluation")
+    page.add_header({"runs": len(stores), **{variant: str(s.path) for variant, s in by_variant.items()}}, title="Runs")
+    out_json: dict[str, Any] = {"runs": [str(s.path) for s in stores]}
+    lines = [f"{variant}: {s.path}" for variant, s in by_variant.items()]
+    if "none_of_the_above" in by_variant:
+        comparison = compare_runs([plain, by_variant["none_of_the_above"]],
+                                  labels=("unmodified", "none of the above"))
+        page.add_table("None of the above vs unmodified, same items", comparison.table,
+                       caption="difference = none of the above - unmodified, paired bootstrap over items.")
+        out_json["none_of_the_above"] = comparison.to_json()
+    if "self_eval" in by_variant:
+        table = letter_vs_true_false(plain.items(), by_variant["self_eval"].items())
+        page.add_table("Letter format vs True/False, same questions", table,
+                       caption="Letter: confidence of the chosen letter. True/False: P(True) of every (question, "
+                               "option) pair; its accuracy is that of the option with the highest P(True).")
+        arr = self_eval_arrays(by_variant["self_eval"].items())
+        letter = multiple_choice.reliability_stats(plain.items())
+        page.add_figure("Calibration: letter format vs True/False", plots.reliability_diagram(
+            {"letter format": letter, "True/False (P(True))": bin_stats(arr.p_true, arr.right, n_bins=10)}))
+        out_json["self_eval"] = frame_records(table)
+    folder = out / f"{plain.config.get('task', 'run')}-variants"
+    path = page.save(folder / f"{plain.path.parent.name}-{plain.path.name}.html")
+    out_json["report"] = str(path)
+    return Outcome(json=out_json, text="\n".join(lines), report=path)

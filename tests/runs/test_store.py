@@ -104,3 +104,9 @@ while True:
     ids = [r["id"] for r in store.rows()]
     assert len(ids) >= 50
     assert ids == [f"t/{i}" for i in range(len(ids))]  # contiguous: nothing lost, nothing doubled
+
+
+def test_reopening_adds_what_newer_calibkit_records_without_changing_the_folder(tmp_path):
+    old = RunStore.create(tmp_path, task="t", model="m", config={"task": "t", "model": "m"})
+    again = RunStore.create(tmp_path, task="t", model="m", config={"task": "t", "model": "m", "n_parameters": 135})
+    assert again.path == old.path and again.config["n_parameters"] == 135

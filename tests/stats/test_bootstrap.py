@@ -318,3 +318,26 @@ def test_auroc_of_one_class_is_undefined_not_an_error():
         d = paired_bootstrap("auroc", a, b, n_resamples=20)
         assert math.isnan(d.difference) and math.isnan(d.p_value) and d.n_resamples == 0
     assert paired_bootstrap("ece", (conf, wrong), (conf, mixed), n_resamples=20).n_resamples == 20
+
+
+def test_cluster_ci_resamples_whole_clusters():
+    """Equal to a plain loop: draw cluster labels with the same generator, stack their items, compute."""
+    from calibkit.stats.bootstrap import cluster_ci
+
+    rng = np.random.default_rng(3)
+    clusters = np.repeat(np.arange(30), 4)  # 30 questions x 4 options
+    conf = rng.uniform(size=clusters.size)
+    correct = rng.uniform(size=clusters.size) < conf
+    for name, fn in (("ece", m.ece), ("auroc", m.auroc)):
+        iv = cluster_ci(name, conf, correct, clusters=clusters, n_resamples=150, seed=9)
+        draws = np.random.default_rng(9).integers(0, 30, size=(150, 30))
+        values = []
+        for row in draws:
+            idx = np.concatenate([np.flatnonzero(clusters == c) for c in row])
+            values.append(fn(conf[idx], correct[idx]) if correct[idx].any() and not correct[idx].all() else np.nan)
+        values = np.array(values)
+        low, high = np.quantile(values[np.isfinite(values)], [0.025, 0.975])
+        assert iv.estimate == pytest.approx(fn(conf, correct), abs=1e-12)
+        assert (iv.low, iv.high) == pytest.approx((low, high), abs=1e-9)
+    with pytest.raises(ValueError, match="one label per item"):
+        cluster_ci("ece", conf, correct, clusters=clusters[:-1])

@@ -1,0 +1,44 @@
+"""`calibkit run mmlu --self-eval --none-of-the-above`: three runs, one study page, resumable, one-line refusals."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from conftest import shared_path
+
+from calibkit.cli import main
+
+pytestmark = pytest.mark.usefixtures("one_thread")
+
+
+def cli(capsys, *argv: str) -> tuple[int, str, str]:
+    with pytest.raises(SystemExit) as exc:
+        main(list(argv))
+    out, err = capsys.readouterr()
+    return exc.value.code, out, err
+
+
+def test_variants_run_resume_and_refuse_what_does_not_apply(capsys, tmp_path, tiny_model_dir):
+    argv = ("run", "mmlu", "--model", str(tiny_model_dir), "--data", str(shared_path("mmlu")), "--subjects", "anatomy",
+            "--limit", "3", "--shots", "1", "--chat-template", "off", "--quiet", "--out", str(tmp_path),
+            "--self-eval", "--none-of-the-above")
+    code, out, err = cli(capsys, *argv, "--json")
+    assert code == 0, err
+    study = json.loads(out)
+    plain, nota, self_eval = (Path(p) for p in study["runs"])
+    assert Path(study["report"]).exists() and len({plain, nota, self_eval}) == 3
+    configs = [json.loads((p / "config.json").read_text()) for p in (plain, nota, self_eval)]
+    assert [c.get("variant") for c in configs] == [None, "none_of_the_above", "self_eval"]
+    assert len((self_eval / "results.jsonl").read_text().splitlines()) == 3 * 4  # every option of every question
+    assert study["none_of_the_above"]["n_items"] == 3 and {r["format"] for r in study["self_eval"]} == {
+        "letter (A)-(D)", "True/False per option"}
+    page = Path(study["report"]).read_text()
+    assert "None of the above vs unmodified" in page and "Letter format vs True/False" in page
+
+    code, _, err = cli(capsys, *argv)
+    assert code == 0 and err.count("0 scored now") == 3  # resumed: nothing to do
+    code, out, _ = cli(capsys, "report", str(self_eval))
+    assert code == 0 and "accuracy of max P(True)" in out and "P(True) ECE" in out
+    code, _, err = cli(capsys, "compare", str(plain), str(self_eval))
+    assert code == 2 and "self-evaluation run; compare the letter-format runs" in err and "Traceback" not in err
