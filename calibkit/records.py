@@ -32,6 +32,11 @@ class Prompt:
     ``assistant_prefix + option`` inside the assistant turn. In the chat form
     an option's leading whitespace is dropped when nothing precedes it in the
     assistant turn (there is no word boundary to mark there).
+
+    Multiple-input items (Winogrande, as lm-eval scores it) compare one
+    continuation after several contexts: ``option_contexts[i]`` replaces
+    ``text`` as the context of ``options[i]`` (in the chat form, as the user
+    turn), and ``text`` only describes the item.
     """
 
     id: str  # stable id, e.g. "mmlu/abstract_algebra/test/3" (row 3 of that split)
@@ -42,10 +47,17 @@ class Prompt:
     turns: tuple[Turn, ...] = ()  # chat form; empty means one user turn holding `text`
     assistant_prefix: str = ""  # chat form: text that opens the assistant turn before the option
     meta: Mapping[str, Any] = field(default_factory=dict, compare=False)  # task fields (subject, ...)
+    option_contexts: tuple[str, ...] = ()  # multiple-input items: the context of each option; empty: `text` for all
 
     def __post_init__(self) -> None:
         if len(self.options) < 1:
             raise ValueError(f"Prompt {self.id!r}: options must not be empty")
+        if self.option_contexts and len(self.option_contexts) != len(self.options):
+            raise ValueError(
+                f"Prompt {self.id!r}: {len(self.option_contexts)} option contexts for {len(self.options)} options"
+            )
+        if self.option_contexts and self.turns:
+            raise ValueError(f"Prompt {self.id!r}: option contexts replace the user turn; leave `turns` empty")
         if self.answer is not None and not 0 <= self.answer < len(self.options):
             raise ValueError(
                 f"Prompt {self.id!r}: answer {self.answer} is out of range for "

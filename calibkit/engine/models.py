@@ -27,7 +27,7 @@ import re
 import shutil
 import sys
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -559,13 +559,40 @@ def render_context(
     lm-eval moves any trailing whitespace: Llama-2 scores ``" A"`` after
     ``[/INST]``, ChatML ``"\nA"`` after ``<|im_start|>assistant``).
 
-    System text as in :func:`render_chat`.
+    System text as in :func:`render_chat`. A multiple-input prompt has no
+    single context: use :func:`render_pairs`.
     """
+    if prompt.option_contexts:
+        raise ValueError(f"prompt {prompt.id!r} has a context per option; use render_pairs")
+    return _render_one(prompt.turns or (Turn("user", prompt.text),), prompt, tokenizer,
+                       chat=chat, system_prompt=system_prompt)
+
+
+def render_pairs(
+    prompt: Prompt, tokenizer: Any, *, chat: bool, system_prompt: str | None = None
+) -> tuple[tuple[str, str], ...]:
+    """The (context, option) string pair to score for each option, as :func:`render_context` renders them.
+
+    A multiple-input prompt renders each ``option_contexts[i]`` in place of
+    ``text`` (chat form: as the user turn) before ``options[i]``.
+    """
+    if not prompt.option_contexts:
+        context, options = render_context(prompt, tokenizer, chat=chat, system_prompt=system_prompt)
+        return tuple((context, o) for o in options)
+    pairs = []
+    for context, option in zip(prompt.option_contexts, prompt.options):
+        one = replace(prompt, text=context, options=(option,), option_contexts=(), answer=None)
+        rendered, (scored,) = render_context(one, tokenizer, chat=chat, system_prompt=system_prompt)
+        pairs.append((rendered, scored))
+    return tuple(pairs)
+
+
+def _render_one(turns: Sequence[Turn], prompt: Prompt, tokenizer: Any, *, chat: bool,
+                system_prompt: str | None) -> tuple[str, tuple[str, ...]]:
     if not chat:
         return prompt.text, prompt.options
     if not getattr(tokenizer, "chat_template", None):
         raise ModelError("this model has no chat template; use --chat-template off")
-    turns = prompt.turns if prompt.turns else (Turn("user", prompt.text),)
     messages, opened = _chat_messages(tokenizer, turns, system_prompt)
     text = opened + assistant_separator(tokenizer, messages, opened) + prompt.assistant_prefix
     if prompt.assistant_prefix:

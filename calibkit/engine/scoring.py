@@ -53,7 +53,7 @@ import numpy as np
 import torch
 
 from calibkit.engine.backoff import split_on_oom
-from calibkit.engine.models import LoadedModel, render_context, starts_with_bos
+from calibkit.engine.models import LoadedModel, render_pairs, starts_with_bos
 from calibkit.errors import UserError
 from calibkit.progress import ProgressBar
 from calibkit.records import Prompt, ScoredItem
@@ -166,23 +166,17 @@ def _build_rows(prompts: Sequence[Prompt], tokenizer: Any, config: ScoreConfig) 
     for first in range(0, len(prompts), _PROMPTS_PER_ENCODE):
         chunk = prompts[first : first + _PROMPTS_PER_ENCODE]
         rendered = [
-            render_context(p, tokenizer, chat=config.chat, system_prompt=config.system_prompt)
-            for p in chunk
+            render_pairs(p, tokenizer, chat=config.chat, system_prompt=config.system_prompt) for p in chunk
         ]
-        texts = [
-            t
-            for context, options in rendered
-            for c, o in (_split_pair(context, o) for o in options)
-            for t in (c, c + o)
-        ]
+        texts = [t for pairs in rendered for c, o in (_split_pair(*pair) for pair in pairs) for t in (c, c + o)]
         encoded = iter(_encode_many(tokenizer, texts))
-        for offset, (prompt, (_, options)) in enumerate(zip(chunk, rendered)):
-            split = [_pair_from_ids(tokenizer, next(encoded), next(encoded)) for _ in options]
+        for offset, (prompt, pairs) in enumerate(zip(chunk, rendered)):
+            split = [_pair_from_ids(tokenizer, next(encoded), next(encoded)) for _ in pairs]
             merged = [j for j, (_, _, m) in enumerate(split) if m]
             if merged:
                 merges[first + offset] = merged
-            pairs = [(ctx, cont) for ctx, cont, _ in split]
-            rows.extend(_rows_from_pairs(first + offset, prompt, options, pairs))
+            options = [o for _, o in pairs]
+            rows.extend(_rows_from_pairs(first + offset, prompt, options, [(c, o) for c, o, _ in split]))
     return rows, merges
 
 

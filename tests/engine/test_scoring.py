@@ -165,6 +165,51 @@ def test_template_without_system_role_gets_it_in_the_user_turn(tok):
     assert render_context(p, strict, chat=True)[0] == "<user>Q?</user><assistant>"
 
 
+def winogrande_like_prompts():
+    """Multiple-input items: one continuation after each option's own context (lm-eval's Winogrande)."""
+    sentences = [("The trophy did not fit in the suitcase because the _ was too big.", ("trophy", "suitcase")),
+                 ("Sarah lent Maria a book because _ had finished reading it.", ("Sarah", "Maria"))]
+    prompts = []
+    for i, (sentence, names) in enumerate(sentences):
+        head, tail = sentence.split("_")
+        contexts = tuple(head + n for n in names)
+        prompts.append(Prompt(id=f"w/{i}", task="t", text=sentence, options=(" " + tail.strip(),) * 2,
+                              option_contexts=contexts, answer=i % 2))
+    return prompts
+
+
+@pytest.mark.parametrize("chat", [False, True], ids=["base", "chat"])
+def test_multiple_input_scores_each_option_after_its_own_context(tok, chat):
+    from calibkit.engine.models import render_context, render_pairs
+
+    lm = loaded(tiny_llama(len(tok)), tok)
+    prompts = winogrande_like_prompts()
+    for config in CONFIGS:
+        items = score(lm, prompts, config=ScoreConfig(**{**config.__dict__, "chat": chat}))
+        for p, it in zip(prompts, items):
+            # The same numbers as scoring each (context, continuation) as a one-option prompt.
+            singles = [Prompt(id="x", task="t", text=c, options=(o,)) for c, o in zip(p.option_contexts, p.options)]
+            expected = [score(lm, [s], config=ScoreConfig(chat=chat, progress=False))[0].logprobs[0] for s in singles]
+            np.testing.assert_allclose(it.logprobs, expected, atol=1e-5)
+            assert it.logprobs[0] != pytest.approx(it.logprobs[1])
+    pairs = render_pairs(prompts[0], tok, chat=chat)
+    if chat:
+        assert [c for c, _ in pairs] == [render_context(Prompt(id="x", task="t", text=c, options=(" x",)), tok,
+                                                        chat=True)[0] for c in prompts[0].option_contexts]
+        assert all(o == "was too big." for _, o in pairs)
+    else:
+        assert pairs == tuple(zip(prompts[0].option_contexts, prompts[0].options))
+    with pytest.raises(ValueError, match="render_pairs"):
+        render_context(prompts[0], tok, chat=chat)
+
+
+def test_option_contexts_must_match_the_options():
+    with pytest.raises(ValueError, match="1 option contexts for 2 options"):
+        Prompt(id="w", task="t", text="", options=(" a", " b"), option_contexts=("x",))
+    with pytest.raises(ValueError, match="leave `turns` empty"):
+        Prompt(id="w", task="t", text="", options=(" a",), option_contexts=("x",), turns=(Turn("user", "q"),))
+
+
 def test_oom_backoff_halves_and_loses_nothing(tok):
     model = tiny_llama(len(tok))
     lm = loaded(model, tok)
