@@ -108,8 +108,40 @@ def run_summary(
     )
     at_t = metrics.top_label(arr.probs(temperature=KADAVATH_TEMPERATURE), arr.labels)
     out["ece_at_kadavath_t"] = float(metrics.ece(at_t.confidence, at_t.correct, n_bins=n_bins))
+    normalised = length_normalised(sorted(items, key=lambda it: it.id))
+    if normalised is not None:
+        out["accuracy_norm"] = bootstrap.bootstrap_ci(
+            "accuracy", normalised.probs(), normalised.labels, n_resamples=n_resamples, seed=seed
+        ).to_json()
     out["categories"] = category_table(items, n_bins=n_bins).to_dict(orient="records")
     return out
+
+
+def length_normalised(items: Sequence[ScoredItem]) -> OptionArrays | None:
+    """The option arrays with each log-prob divided by its option's length, or None without lengths.
+
+    lm-eval's ``acc_norm``: the argmax of ``logprob / len(option)`` where the
+    length (characters, ``meta["norm_lengths"]``, one per option) is the
+    task's to define (lm-eval counts the answer text without its leading
+    delimiter). Only the argmax of these scores means anything: they are not
+    probabilities. None unless every item with an answer has the lengths.
+
+    Example:
+        >>> its = [ScoredItem(id="q", task="t", options=(" a", " bbbb"), logprobs=(-2.0, -3.0), answer=1,
+        ...                   meta={"norm_lengths": [1, 4]})]
+        >>> int(length_normalised(its).logprobs.argmax()), int(option_arrays(its).logprobs.argmax())
+        (1, 0)
+    """
+    arr = option_arrays(items)
+    usable = [it for it in items if it.answer is not None]
+    if not all(len(it.meta.get("norm_lengths") or ()) == len(it.options) for it in usable):
+        return None
+    lengths = np.ones_like(arr.logprobs)
+    for row, it in zip(lengths, usable):
+        row[: len(it.options)] = np.maximum(np.asarray(it.meta["norm_lengths"], dtype=np.float64), 1.0)
+    scaled = np.where(arr.option_mask, arr.logprobs / lengths, MISSING_OPTION_LOGPROB)
+    return OptionArrays(ids=arr.ids, logprobs=scaled, labels=arr.labels, option_mass=arr.option_mass,
+                        n_options=arr.n_options)
 
 
 def reliability_stats(items: Sequence[ScoredItem], *, n_bins: int = 10, strategy: str = "uniform",

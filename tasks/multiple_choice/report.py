@@ -23,7 +23,8 @@ from calibkit.tasks.reporting import frame_records, run_header, run_labels
 
 from .study import letter_vs_true_false, self_eval_arrays, self_eval_summary, variant_of
 
-HEADER_KEYS = ("split", "format", "shots", "data_source", "dtype", "quantization", "chat_template")
+HEADER_KEYS = ("split", "lm_eval_split", "format", "shots", "fewshot_split", "data_source", "dtype", "quantization",
+               "chat_template")
 CROSS_FIT_FOLDS = 5  # folds of the cross-fitted temperature in sweeps
 
 METRIC_LABELS = {
@@ -55,6 +56,10 @@ def metrics_frame(summary: Mapping[str, Any]) -> pd.DataFrame:
     for name, iv in summary["metrics"].items():
         rows.append({"metric": METRIC_LABELS.get(name, name), "estimate": iv["estimate"],
                      "95% CI low": iv["low"], "95% CI high": iv["high"]})
+    if "accuracy_norm" in summary:
+        iv = summary["accuracy_norm"]
+        rows.insert(1, {"metric": "accuracy, length-normalised (lm-eval's acc_norm)", "estimate": iv["estimate"],
+                        "95% CI low": iv["low"], "95% CI high": iv["high"]})
     rows.append({"metric": "mean option mass", "estimate": summary["option_mass_mean"],
                  "95% CI low": None, "95% CI high": None})
     rows.append({"metric": "all-options pooled ECE (every option's probability, equal-mass bins)",

@@ -100,3 +100,28 @@ def test_each_ece_in_a_report_is_named_by_what_it_computes():
     (pooled,) = [label for label in frame.index if "pooled" in label]
     assert frame[pooled] == pytest.approx(metrics.pooled_ece(arr.probs(), arr.labels))
     assert frame[kadavath] != frame[headline] != frame[pooled]
+
+
+def test_acc_norm_is_lm_evals_argmax_of_logprob_per_character():
+    """Hand-computed: lm-eval's acc_norm divides each option's log-prob by its character count."""
+    items = [
+        # -2/1 = -2 vs -3/6 = -0.5: acc picks 0, acc_norm picks 1 (the answer)
+        ScoredItem(id="a", task="t", options=(" x", " yyyyyy"), logprobs=(-2.0, -3.0), answer=1,
+                   meta={"norm_lengths": [1, 6]}),
+        # three options, ties go to the first (np.argmax): -4/4 = -1 = -2/2
+        ScoredItem(id="b", task="t", options=(" zzzz", " ww", " v"), logprobs=(-4.0, -2.0, -3.0), answer=0,
+                   meta={"norm_lengths": [4, 2, 1]}),
+        # two options only, the padding never wins: -1/1 < -1.5/2, so acc_norm misses what acc gets
+        ScoredItem(id="c", task="t", options=(" p", " qq"), logprobs=(-1.0, -1.5), answer=0,
+                   meta={"norm_lengths": [1, 2]}),
+    ]
+    summary = multiple_choice.run_summary(items, n_resamples=200)
+    assert summary["metrics"]["accuracy"]["estimate"] == pytest.approx(1 / 3)  # argmax 0, 1, 0: only c right
+    assert summary["accuracy_norm"]["estimate"] == pytest.approx(2 / 3)  # argmax per character 1, 0, 1
+    norm = multiple_choice.length_normalised(items)
+    assert norm.logprobs.argmax(axis=1).tolist() == [1, 0, 1]
+    np.testing.assert_allclose(norm.logprobs[1], [-1.0, -1.0, -3.0])
+    without = [ScoredItem(id=it.id, task=it.task, options=it.options, logprobs=it.logprobs, answer=it.answer)
+               for it in items]
+    assert multiple_choice.length_normalised(without) is None
+    assert "accuracy_norm" not in multiple_choice.run_summary(without, n_resamples=50)
