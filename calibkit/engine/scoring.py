@@ -189,11 +189,9 @@ def _rows_from_pairs(
     ctx, first = pairs[0]
     lead = tuple(first[:-1])
     if all(c == ctx and tuple(cont[:-1]) == lead for c, cont in pairs):
+        # Options with the same tokens are the same text (Social IQa repeats an answer now and
+        # then): each gets the same log-prob, as lm-eval gives them.
         targets = tuple(cont[-1] for _, cont in pairs)
-        if len(set(targets)) != len(targets):
-            raise ScoringError(
-                f"prompt {prompt.id!r}: options {options!r} share a token; they cannot be told apart"
-            )
         return [_Row(index, -1, tuple(ctx) + lead, len(ctx) - 1, targets, lead)]
     return [
         _Row(index, j, tuple(c + cont[:-1]), len(c) - 1, tuple(cont))

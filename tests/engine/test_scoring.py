@@ -203,6 +203,17 @@ def test_multiple_input_scores_each_option_after_its_own_context(tok, chat):
         render_context(prompts[0], tok, chat=chat)
 
 
+def test_repeated_options_get_the_same_log_prob(tok):
+    """Social IQa validation row 102 lists ' confident' twice; lm-eval scores both, and so does calibkit."""
+    lm = loaded(tiny_llama(len(tok)), tok)
+    p = Prompt(id="r", task="t", text="Q: How would you feel?\nA:", options=(" confident", " worried", " confident"),
+               answer=1)
+    for config in CONFIGS:
+        (item,) = score(lm, [p], config=config)
+        assert item.logprobs[0] == pytest.approx(item.logprobs[2], abs=1e-5)
+        np.testing.assert_allclose(item.logprobs, reference(lm.model, tok, p), atol=1e-5)
+
+
 def test_option_contexts_must_match_the_options():
     with pytest.raises(ValueError, match="1 option contexts for 2 options"):
         Prompt(id="w", task="t", text="", options=(" a", " b"), option_contexts=("x",))
