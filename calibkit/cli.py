@@ -10,6 +10,7 @@ run says how to resume (exit 130). Never a traceback unless
 """
 from __future__ import annotations
 
+import difflib
 import functools
 import json
 import os
@@ -186,7 +187,10 @@ class _TaskGroup(click.Group):
     def resolve_command(self, ctx: click.Context, args: list[str]):
         name = args[0] if args else None
         if name is not None and not name.startswith("-") and self.get_command(ctx, name) is None:
-            raise click.UsageError(f"unknown task {name!r}; choose one of {', '.join(self.list_commands(ctx))}", ctx)
+            known = self.list_commands(ctx)
+            near = difflib.get_close_matches(name.replace("-", "_"), known, n=3, cutoff=0.6)
+            hint = f" (did you mean {', '.join(near)}?)" if near else ""
+            raise click.UsageError(f"unknown task {name!r}{hint}; choose one of {', '.join(known)}", ctx)
         return super().resolve_command(ctx, args)
 
 

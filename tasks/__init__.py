@@ -7,6 +7,7 @@ one line below.
 """
 from __future__ import annotations
 
+from calibkit.tasks.benchmarks import BENCHMARKS
 from calibkit.tasks.herbstritt_franke.task import HerbstrittFranke
 from calibkit.tasks.mmlu.task import MMLU
 from calibkit.tasks.multiple_choice.lm_eval_import import LmEvalImport
@@ -17,4 +18,5 @@ REGISTRY = (
     TriviaQA(),
     HerbstrittFranke(),
     LmEvalImport(),
+    *BENCHMARKS,  # arc_easy ... social_iqa: one Spec each in tasks/benchmarks/specs.py
 )

@@ -15,6 +15,16 @@ os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
 
 
+def run_cli(capsys, *argv: str) -> tuple[int, str, str]:
+    """Run `calibkit argv...` in-process; returns (exit code, stdout, stderr)."""
+    from calibkit.cli import main
+
+    with pytest.raises(SystemExit) as exc:
+        main(list(argv))
+    out, err = capsys.readouterr()
+    return exc.value.code, out, err
+
+
 def shared_path(*parts: str) -> Path:
     """A path under ../shared/data, or skip the test when it is absent."""
     path = SHARED_DATA.joinpath(*parts)

@@ -14,24 +14,16 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from calibkit.cli import main
 from calibkit.records import ScoredItem
 from calibkit.runs.store import RESULTS_FILE, RunStore
 from calibkit.stats import multiple_choice
 from calibkit.tasks.multiple_choice.report import summarize_store
 
-from conftest import REPO, shared_path
+from conftest import REPO, run_cli, shared_path
 from tiny_models import llama2_tokenizer, loaded, tiny_llama
 
 LMEVAL_FIXTURE = REPO / "tests" / "fixtures" / "lmeval_smollm2_mmlu20.json"
 
-
-def run_cli(capsys, *argv: str) -> tuple[int, str, str]:
-    """Run `calibkit argv...` in-process; returns (exit code, stdout, stderr)."""
-    with pytest.raises(SystemExit) as exc:
-        main(list(argv))
-    out, err = capsys.readouterr()
-    return exc.value.code, out, err
 
 
 # ------------------------------------------------------------ usage errors

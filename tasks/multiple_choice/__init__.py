@@ -45,12 +45,16 @@ def summary_text(summary: Mapping[str, Any]) -> str:
     """
     m = summary["metrics"]
 
+    def ci_of(iv: Mapping[str, Any]) -> str:
+        return f"{_fmt(iv['estimate'])}  [{_fmt(iv['low'])}, {_fmt(iv['high'])}]"
+
     def ci(name: str) -> str:
-        return f"{_fmt(m[name]['estimate'])}  [{_fmt(m[name]['low'])}, {_fmt(m[name]['high'])}]"
+        return ci_of(m[name])
 
     rows = [
         ("n", f"{summary['n_items']}"),
         ("accuracy", ci("accuracy")),
+        *([("accuracy (acc_norm)", ci_of(summary["accuracy_norm"]))] if "accuracy_norm" in summary else []),
         ("ECE (10 bins)", ci("ece")),
         ("ECE equal-mass", _fmt(m.get("ece_quantile", {}).get("estimate")) + "  (Kadavath et al.'s binning)"),
         ("Brier", _fmt(m["brier"]["estimate"])),

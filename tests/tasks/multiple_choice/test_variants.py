@@ -6,12 +6,16 @@ from collections import Counter
 
 import numpy as np
 import pytest
-from conftest import shared_path
 
 from calibkit.records import ScoredItem
 from calibkit.stats import metrics
 from calibkit.tasks import mmlu
-from calibkit.tasks.multiple_choice.study import choice_by_p_true, letter_vs_true_false, self_eval_arrays, self_eval_summary
+from calibkit.tasks.multiple_choice.study import (
+    choice_by_p_true,
+    letter_vs_true_false,
+    self_eval_arrays,
+    self_eval_summary,
+)
 from calibkit.tasks.multiple_choice.variants import (
     NOTA_TEXT,
     PTRUE_OPTIONS,
@@ -19,6 +23,8 @@ from calibkit.tasks.multiple_choice.variants import (
     self_eval_prompts,
     self_eval_text,
 )
+
+from conftest import shared_path
 
 
 def test_none_of_the_above_replaces_exactly_one_option_and_keeps_the_answer_position():

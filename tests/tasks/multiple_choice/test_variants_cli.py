@@ -5,25 +5,18 @@ import json
 from pathlib import Path
 
 import pytest
-from conftest import shared_path
 
-from calibkit.cli import main
+from conftest import run_cli, shared_path
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 
-
-def cli(capsys, *argv: str) -> tuple[int, str, str]:
-    with pytest.raises(SystemExit) as exc:
-        main(list(argv))
-    out, err = capsys.readouterr()
-    return exc.value.code, out, err
 
 
 def test_variants_run_resume_and_refuse_what_does_not_apply(capsys, tmp_path, tiny_model_dir):
     argv = ("run", "mmlu", "--model", str(tiny_model_dir), "--data", str(shared_path("mmlu")), "--subjects", "anatomy",
             "--limit", "3", "--shots", "1", "--chat-template", "off", "--quiet", "--out", str(tmp_path),
             "--self-eval", "--none-of-the-above")
-    code, out, err = cli(capsys, *argv, "--json")
+    code, out, err = run_cli(capsys, *argv, "--json")
     assert code == 0, err
     study = json.loads(out)
     plain, nota, self_eval = (Path(p) for p in study["runs"])
@@ -36,9 +29,9 @@ def test_variants_run_resume_and_refuse_what_does_not_apply(capsys, tmp_path, ti
     page = Path(study["report"]).read_text()
     assert "None of the above vs unmodified" in page and "Letter format vs True/False" in page
 
-    code, _, err = cli(capsys, *argv)
+    code, _, err = run_cli(capsys, *argv)
     assert code == 0 and err.count("0 scored now") == 3  # resumed: nothing to do
-    code, out, _ = cli(capsys, "report", str(self_eval))
+    code, out, _ = run_cli(capsys, "report", str(self_eval))
     assert code == 0 and "accuracy of max P(True)" in out and "P(True) ECE" in out
-    code, _, err = cli(capsys, "compare", str(plain), str(self_eval))
+    code, _, err = run_cli(capsys, "compare", str(plain), str(self_eval))
     assert code == 2 and "self-evaluation run; compare the letter-format runs" in err and "Traceback" not in err

