@@ -133,6 +133,15 @@ def echo_run_summary(task, store, report: Path, *, as_json: bool) -> None:
     click.echo(f"report: {report}")
 
 
+def echo_outcome(outcome, *, as_json: bool) -> None:
+    """A comparison's or study's JSON (with its page), or its terminal lines and where its page is."""
+    if as_json:
+        echo_json({**outcome.json, "report": str(outcome.report)})
+        return
+    click.echo(outcome.text)
+    click.echo(f"report: {outcome.report}")
+
+
 # -------------------------------------------------------------- commands
 
 
@@ -179,6 +188,8 @@ class _TaskGroup(click.Group):
         task = registered_tasks().get(name)
         if task is None or not getattr(task, "runnable", True):
             return None
+        if hasattr(task, "run_command"):  # a command of its own shape (the suite takes --model twice)
+            return task.run_command(MODEL_OPTIONS, run_settings)
         return click.Command(
             name, params=[*task.options(), *MODEL_OPTIONS], callback=functools.partial(_run_task, task),
             help=task.description or task.title, short_help=task.title, epilog=task.examples,
@@ -320,12 +331,7 @@ def compare_cmd(run_dirs: Sequence[Path], out: Path | None, resamples: int, as_j
     task = _one_task(stores)
     path = out or Path(f"compare-{'-vs-'.join(s.path.parent.name for s in stores)}.html")
     check_writable(path.parent)
-    outcome = task.compare(stores, out=path, n_resamples=resamples)
-    if as_json:
-        echo_json({**outcome.json, "report": str(outcome.report)})
-        return
-    click.echo(outcome.text)
-    click.echo(f"report: {outcome.report}")
+    echo_outcome(task.compare(stores, out=path, n_resamples=resamples), as_json=as_json)
 
 
 @cli.command("sweep")
@@ -364,6 +370,31 @@ def sweep_cmd(run_dirs: Sequence[Path], temperatures: str, out: Path, resamples:
         return
     click.echo(outcome.text)
     click.echo(f"report: {outcome.report}")
+
+
+@cli.command("scale")
+@click.argument("run_dirs", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--out", type=click.Path(path_type=Path), default=Path("scale"), show_default=True,
+              help="Folder for scale.html and scale.csv.")
+@click.option("--resamples", type=click.IntRange(min=100), default=1000, show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="Print the table as JSON.")
+def scale_cmd(run_dirs: Sequence[Path], out: Path, resamples: int, as_json: bool) -> None:
+    """Calibration vs model size: accuracy, ECE, Brier and AUROC against parameter count (no model).
+
+    One line per model family and variant (base / chat, read off the model
+    names), on the items all runs share, with bootstrap 95% intervals; the
+    parameter counts are those recorded in each run's config.json.
+
+    \b
+    Example:
+      calibkit scale runs/mmlu/llama-2-{7b,13b,70b}{,-chat}/*/ --out scale-mmlu
+    """
+    if len(run_dirs) < 2:
+        _fail("scale needs at least two run folders")
+    stores = _open_runs(run_dirs)
+    task = _one_task(stores)
+    check_writable(out)
+    echo_outcome(task.scale(stores, out=out, n_resamples=resamples), as_json=as_json)
 
 
 # --------------------------------------------------------------- entry

@@ -11,6 +11,7 @@ from calibkit.tasks.benchmarks import BENCHMARKS
 from calibkit.tasks.herbstritt_franke.task import HerbstrittFranke
 from calibkit.tasks.mmlu.task import MMLU
 from calibkit.tasks.multiple_choice.lm_eval_import import LmEvalImport
+from calibkit.tasks.suite import Suite
 from calibkit.tasks.triviaqa.task import TriviaQA
 
 REGISTRY = (
@@ -19,4 +20,5 @@ REGISTRY = (
     HerbstrittFranke(),
     LmEvalImport(),
     *BENCHMARKS,  # arc_easy ... social_iqa: one Spec each in tasks/benchmarks/specs.py
+    Suite(),
 )

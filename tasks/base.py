@@ -93,6 +93,11 @@ class Task(ABC):
         """A post-hoc logit-temperature study of stored option log-probs, where the task has them."""
         raise UserError(f"{self.name} runs have no option log-probs to rescale; sweep takes multiple-choice runs")
 
+    def scale(self, stores: Sequence[RunStore], *, out: Path, n_resamples: int = 1000) -> Outcome:
+        """Metrics against parameter count, one line per model family and variant, where the task has them."""
+        raise UserError(f"{self.name} runs have no option probabilities to plot against size; "
+                        "scale takes multiple-choice runs")
+
     def commands(self) -> list[click.Command]:
         """Top-level commands the task adds besides `calibkit run <name>` (e.g. an importer)."""
         return []

@@ -13,12 +13,12 @@ import torch
 from calibkit.engine.models import LoadedModel, ResolvedModel
 
 
-def tiny_llama(vocab_size: int, *, seed: int = 0):
+def tiny_llama(vocab_size: int, *, seed: int = 0, hidden_size: int = 64):
     from transformers import LlamaConfig, LlamaForCausalLM
 
     torch.manual_seed(seed)
     cfg = LlamaConfig(
-        vocab_size=vocab_size, hidden_size=64, intermediate_size=128, num_hidden_layers=2,
+        vocab_size=vocab_size, hidden_size=hidden_size, intermediate_size=2 * hidden_size, num_hidden_layers=2,
         num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=4096,
     )
     return LlamaForCausalLM(cfg).eval()

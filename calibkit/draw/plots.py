@@ -1,5 +1,6 @@
 """Figures for calibration results: reliability diagrams, Kadavath et al.'s
-pooled all-options chart, temperature sweeps and risk-coverage curves.
+pooled all-options chart, temperature sweeps, risk-coverage curves,
+metrics against model size and per benchmark.
 
 Render only: every function takes statistics computed elsewhere
 (:class:`calibkit.stats.binning.BinStats`, :class:`calibkit.stats.metrics.RiskCoverage`,
@@ -384,6 +385,106 @@ def risk_coverage_curve(
     fig.update_layout(**_layout(title=head, height=460))
     fig.update_xaxes(**_axis(), title_text="coverage (share of items answered)", range=[0, 1.01])
     fig.update_yaxes(**_axis(), title_text="selective accuracy")
+    return fig
+
+
+SIZE_COLUMNS = ("n_parameters", "estimate", "low", "high")
+_SIZE_METRIC_LABELS = {"accuracy": "accuracy", "ece": "ECE (10 equal-width bins)", "brier": "Brier score",
+                       "auroc": "AUROC (confidence vs correct)", "nll": "NLL (nats per item)"}
+
+
+def size_curve(
+    lines: Mapping[str, pd.DataFrame],
+    *,
+    metric: str,
+    title: str | None = None,
+) -> go.Figure:
+    """A metric against model size (log axis), one line per model family and variant, with 95% error bars.
+
+    Args:
+        lines: ``{line label: table}``, each table with the columns
+            ``n_parameters, estimate, low, high`` (one row per model);
+            rows are drawn in order of size and a NaN bound draws no bar.
+        metric: the metric's name, for the axis (``"ece"``, ``"accuracy"``, ...).
+        title: figure title; default ``"<metric> vs parameters"``.
+
+    Example:
+        >>> import pandas as pd
+        >>> t = pd.DataFrame({"n_parameters": [13e9, 7e9], "estimate": [0.1, 0.2], "low": [0.05, 0.1],
+        ...                   "high": [0.15, 0.3]})
+        >>> fig = size_curve({"llama-2 chat": t}, metric="ece")
+        >>> fig.data[0].x.tolist(), fig.layout.xaxis.type
+        ([7000000000.0, 13000000000.0], 'log')
+    """
+    if not isinstance(lines, Mapping) or not lines:
+        raise ValueError("lines must be a non-empty mapping {line label: table}")
+    fig = go.Figure()
+    for i, (label, table) in enumerate(lines.items()):
+        missing = [c for c in SIZE_COLUMNS if c not in getattr(table, "columns", ())]
+        if missing:
+            raise ValueError(f"lines[{label!r}] lacks the columns {', '.join(missing)}")
+        t = table.sort_values("n_parameters")
+        x, y = t["n_parameters"].to_numpy(float), t["estimate"].to_numpy(float)
+        lo, hi = t["low"].to_numpy(float), t["high"].to_numpy(float)
+        color = PALETTE[i % len(PALETTE)]
+        fig.add_trace(go.Scatter(
+            x=x, y=y, mode="lines+markers", name=label, line=dict(color=color, width=2),
+            marker=dict(color=color, size=8),
+            error_y=dict(type="data", symmetric=False, array=np.where(np.isfinite(hi), hi - y, 0.0),
+                         arrayminus=np.where(np.isfinite(lo), y - lo, 0.0), color=color, thickness=1.2, width=4),
+            customdata=np.column_stack([lo, hi]),
+            hovertemplate="%{x:.3s} parameters<br>" + metric + " %{y:.4f} [%{customdata[0]:.4f}, %{customdata[1]:.4f}]"
+            + f"<extra>{label}</extra>",
+        ))
+    name = _SIZE_METRIC_LABELS.get(metric, metric)
+    fig.update_layout(**_layout(title=title if title is not None else f"{name.split(' (')[0]} vs parameters",
+                                height=420))
+    fig.update_xaxes(**_axis(), type="log", title_text="parameters")
+    fig.update_yaxes(**_axis(), title_text=name)
+    return fig
+
+
+BENCHMARK_COLUMNS = ("benchmark", "model", "estimate", "low", "high")
+
+
+def benchmark_chart(table: pd.DataFrame, *, metric: str, title: str | None = None) -> go.Figure:
+    """One metric per benchmark, a bar per model side by side, with 95% error bars.
+
+    Args:
+        table: the columns ``benchmark, model, estimate, low, high``, one row
+            per (benchmark, model); benchmarks and models keep their order of
+            first appearance; a NaN bound draws no bar.
+        metric: the metric's name, for the axis.
+        title: figure title; default ``"<metric> per benchmark"``.
+
+    Example:
+        >>> import pandas as pd
+        >>> t = pd.DataFrame({"benchmark": ["arc", "arc"], "model": ["base", "chat"], "estimate": [0.1, 0.2],
+        ...                   "low": [0.05, 0.1], "high": [0.15, 0.3]})
+        >>> [tr.name for tr in benchmark_chart(t, metric="ece").data]
+        ['base', 'chat']
+    """
+    missing = [c for c in BENCHMARK_COLUMNS if c not in getattr(table, "columns", ())]
+    if missing:
+        raise ValueError(f"table lacks the columns {', '.join(missing)}")
+    fig = go.Figure()
+    for i, model in enumerate(dict.fromkeys(table["model"])):
+        t = table[table["model"] == model]
+        y, lo, hi = (t[c].to_numpy(float) for c in ("estimate", "low", "high"))
+        color = PALETTE[i % len(PALETTE)]
+        fig.add_trace(go.Bar(
+            x=t["benchmark"].tolist(), y=y, name=str(model), marker_color=color,
+            error_y=dict(type="data", symmetric=False, array=np.where(np.isfinite(hi), hi - y, 0.0),
+                         arrayminus=np.where(np.isfinite(lo), y - lo, 0.0), color="#333", thickness=1.2, width=3),
+            customdata=np.column_stack([lo, hi]),
+            hovertemplate="%{x}<br>" + metric + " %{y:.4f} [%{customdata[0]:.4f}, %{customdata[1]:.4f}]"
+            + f"<extra>{model}</extra>",
+        ))
+    name = _SIZE_METRIC_LABELS.get(metric, metric)
+    fig.update_layout(**_layout(title=title if title is not None else f"{name.split(' (')[0]} per benchmark",
+                                height=420), barmode="group")
+    fig.update_xaxes(**_axis(), title_text="benchmark")
+    fig.update_yaxes(**_axis(), title_text=name, rangemode="tozero")
     return fig
 
 

@@ -245,6 +245,25 @@ def run_option_task(
     return outcome
 
 
+def task_values(task: Any, options: Mapping[str, Any]) -> dict[str, Any]:
+    """A task's option values as its command would get them: ``options`` over the command-line defaults.
+
+    ``options`` use the long option names, dashes as underscores
+    (``format="kadavath"``, ``limit=5``); an unknown name is a ValueError.
+    """
+    import click
+
+    params = task.options()
+    by_flag = {flag.lstrip("-").replace("-", "_"): p.name for p in params for flag in p.opts}
+    # The command-line defaults, as click resolves them for a command given no options.
+    values = dict(click.Command(task.name, params=params).make_context(task.name, []).params)
+    for key, value in options.items():
+        if key not in by_flag:
+            raise ValueError(f"{task.name} has no option {key!r}; its options: {', '.join(sorted(by_flag))}")
+        values[by_flag[key]] = value
+    return values
+
+
 def run_task(name: str, settings: RunSettings | None = None, *, loaded: LoadedModel | None = None,
              **options: Any) -> list[RunOutcome]:
     """Run a registered task from Python as `calibkit run <name>` would, without writing its report.
@@ -260,15 +279,5 @@ def run_task(name: str, settings: RunSettings | None = None, *, loaded: LoadedMo
     """
     from calibkit.runs.registry import task_named
 
-    import click
-
     task = task_named(name)
-    params = task.options()
-    by_flag = {flag.lstrip("-").replace("-", "_"): p.name for p in params for flag in p.opts}
-    # The command-line defaults, as click resolves them for a command given no options.
-    values = dict(click.Command(name, params=params).make_context(name, []).params)
-    for key, value in options.items():
-        if key not in by_flag:
-            raise ValueError(f"{name} has no option {key!r}; its options: {', '.join(sorted(by_flag))}")
-        values[by_flag[key]] = value
-    return run_jobs(task, task.load(values), settings or RunSettings(), loaded=loaded)
+    return run_jobs(task, task.load(task_values(task, options)), settings or RunSettings(), loaded=loaded)

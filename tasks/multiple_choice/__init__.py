@@ -172,6 +172,16 @@ class MultipleChoiceTask(Task):
         return sweep_runs(stores, temperatures, out=out, n_resamples=n_resamples)
 
 
+    def scale(self, stores: Sequence[RunStore], *, out: Path, n_resamples: int = 1000) -> Outcome:
+        from .scale import scale_study, scale_text, write_scale_report
+
+        _refuse_self_eval(stores, "scale the letter-format runs")
+        study = scale_study(stores, n_resamples=n_resamples)
+        page, csv = write_scale_report(study, out)
+        return Outcome(json={**study.to_json(), "csv": str(csv)}, text=f"{scale_text(study)}\ncsv: {csv}",
+                       report=page)
+
+
 def _refuse_self_eval(stores: Sequence[RunStore], fix: str) -> None:
     for store in stores:
         if variant_of(store.config) == "self_eval":
