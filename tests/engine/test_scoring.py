@@ -261,13 +261,6 @@ def test_oom_on_one_sequence_says_what_to_do(tok):
         score(lm, mmlu_like_prompts(1, 1), config=ScoreConfig(progress=False, prefix_caching=False))
 
 
-def test_options_sharing_a_token_are_refused(tok):
-    lm = loaded(tiny_llama(len(tok)), tok)
-    with pytest.raises(ScoringError, match="share a token"):
-        score(lm, [Prompt(id="d", task="t", text="Answer:", options=(" A", " A"))],
-              config=ScoreConfig(progress=False))
-
-
 def test_repeated_prompt_ids_are_refused(tok):
     lm = loaded(tiny_llama(len(tok)), tok)
     p = Prompt(id="same", task="t", text="Q?", options=(" A", " B"))
