@@ -47,6 +47,10 @@ OPTION_METRICS = ("accuracy", "brier", "nll", "classwise_ece", "pooled_ece")
 METRICS = TOP_LABEL_METRICS + OPTION_METRICS
 
 # The standard summary of a set of option-probability items, in report order.
+#: fewer items (or clusters) than this give no interval and no p-value: every resample of one item is that
+#: item, so the resampled values have no spread and would report certainty that one item cannot give
+MIN_ITEMS = 2
+
 SUMMARY_METRICS = ("accuracy", "ece", "rms_ce", "mce", "ece_quantile", "brier", "nll", "auroc", "aurc")
 
 # Resamples are evaluated in chunks of about this many (resample, item) cells
@@ -201,12 +205,16 @@ def bootstrap_ci(
     if callable(metric):
         arrays = _check_same_length(arrays, "arrays")
         estimate = float(metric(*arrays))
+        if arrays[0].shape[0] < MIN_ITEMS:
+            return Interval(estimate, math.nan, math.nan, level, 0)
         values = _callable_values(metric, arrays, n_resamples=n_resamples, seed=seed)
     elif _undefined(metric, arrays):
         return Interval(math.nan, math.nan, math.nan, level, 0)
     else:
         prepared = _prepare(metric, arrays, n_bins=n_bins, shared={})
         estimate = prepared.estimate
+        if prepared.n < MIN_ITEMS:
+            return Interval(estimate, math.nan, math.nan, level, 0)
         values = np.concatenate([prepared.kernel(w) for w in _count_chunks(prepared.n, n_resamples, seed)])
     return _interval(estimate, values, level)
 
@@ -247,6 +255,8 @@ def cluster_ci(
     labels, index = np.unique(np.asarray(clusters), return_inverse=True)
     if index.shape[0] != prepared.n:
         raise ValueError(f"clusters must have one label per item ({index.shape[0]} != {prepared.n})")
+    if labels.shape[0] < MIN_ITEMS:
+        return Interval(prepared.estimate, math.nan, math.nan, level, 0)
     values = np.concatenate([prepared.kernel(w[:, index]) for w in _count_chunks(labels.shape[0], n_resamples, seed)])
     return _interval(prepared.estimate, values, level)
 
@@ -297,6 +307,8 @@ def paired_bootstrap(
         if a[0].shape[0] != b[0].shape[0]:
             raise ValueError(f"arrays_b must have as many items as arrays_a ({b[0].shape[0]} != {a[0].shape[0]})")
         est_a, est_b = float(metric(*a)), float(metric(*b))
+        if a[0].shape[0] < MIN_ITEMS:
+            return paired_difference(est_a, est_b, np.empty(0), level=level)
         va = _callable_values(metric, a, n_resamples=n_resamples, seed=seed)
         vb = _callable_values(metric, b, n_resamples=n_resamples, seed=seed)
     elif _undefined(metric, tuple(arrays_a)) or _undefined(metric, tuple(arrays_b)):
@@ -307,6 +319,8 @@ def paired_bootstrap(
         if pa.n != pb.n:
             raise ValueError(f"arrays_b must have as many items as arrays_a ({pb.n} != {pa.n})")
         est_a, est_b = pa.estimate, pb.estimate
+        if pa.n < MIN_ITEMS:
+            return paired_difference(est_a, est_b, np.empty(0), level=level)
         va_parts, vb_parts = [], []
         for w in _count_chunks(pa.n, n_resamples, seed):
             va_parts.append(pa.kernel(w))
@@ -413,8 +427,8 @@ def option_intervals(
             undefined.append(name)
             continue
         prepared[name] = _prepare(name, arrays, n_bins=n_bins, shared=shared)
-    values: dict[str, list[np.ndarray]] = {name: [] for name in prepared}
-    for w in _count_chunks(p.shape[0], n_resamples, seed):
+    values: dict[str, list[np.ndarray]] = {name: [np.empty(0)] for name in prepared}
+    for w in _count_chunks(p.shape[0], n_resamples, seed) if p.shape[0] >= MIN_ITEMS else ():
         for name, prep in prepared.items():
             values[name].append(prep.kernel(w))
     out: dict[str, Interval] = {}

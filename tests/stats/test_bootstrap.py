@@ -9,6 +9,7 @@ import time
 import numpy as np
 import pytest
 
+from calibkit.stats import bootstrap
 from calibkit.stats import metrics as m
 from calibkit.stats.bootstrap import (
     METRICS,
@@ -341,3 +342,21 @@ def test_cluster_ci_resamples_whole_clusters():
         assert (iv.low, iv.high) == pytest.approx((low, high), abs=1e-9)
     with pytest.raises(ValueError, match="one label per item"):
         cluster_ci("ece", conf, correct, clusters=clusters[:-1])
+
+
+def test_one_item_gives_an_estimate_but_no_interval_and_no_p_value():
+    """A bootstrap of one item resamples that item every time: no spread, so no interval (not [x, x], p=0.002)."""
+    conf, correct = np.array([0.9]), np.array([1])
+    iv = bootstrap.bootstrap_ci("ece", conf, correct, n_resamples=100)
+    assert iv.estimate == pytest.approx(0.1) and np.isnan(iv.low) and np.isnan(iv.high) and iv.n_resamples == 0
+    iv = bootstrap.bootstrap_ci(lambda c, y: float(np.mean(c)), conf, correct, n_resamples=100)
+    assert iv.estimate == pytest.approx(0.9) and np.isnan(iv.low)
+    probs, labels = np.array([[0.7, 0.3]]), np.array([0])
+    ivs = bootstrap.option_intervals(probs, labels, metrics=("accuracy", "brier"), n_resamples=100)
+    assert ivs["accuracy"].estimate == 1.0 and np.isnan(ivs["brier"].high)
+    d = bootstrap.paired_bootstrap("brier", (probs, labels), (np.array([[0.4, 0.6]]), labels), n_resamples=100)
+    assert d.difference == pytest.approx(0.18 - 0.72) and np.isnan(d.p_value) and np.isnan(d.low)
+    iv = bootstrap.cluster_ci("ece", np.array([0.9, 0.8]), np.array([1, 0]), clusters=np.array([5, 5]))
+    assert np.isnan(iv.low) and iv.n_resamples == 0
+    # two items are enough to resample
+    assert bootstrap.bootstrap_ci("ece", np.array([0.9, 0.6]), np.array([1, 0]), n_resamples=100).n_resamples == 100
