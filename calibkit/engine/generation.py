@@ -49,6 +49,12 @@ contexts (TriviaQA draws different few-shot examples per question, so
 contexts share only the chat-template header); the prefix that matters —
 one context shared by its greedy and sampled rows — is run once.
 
+With ``hidden_states=True`` the prefill also returns the residual stream
+at each context's last token, every layer (``output_hidden_states``: the
+embeddings, then each decoder layer's output, the last after the final
+norm), as float16 ``(n_layers + 1, d)`` per context: what a P(IK) probe
+reads, from the same forward pass that starts the decoding.
+
 Speed: contexts are sorted by length and packed by a token budget
 (``rows x (context + max_new_tokens)``); rows that finish are dropped from
 the batch (and from the KV cache) as they finish; out of memory halves the
@@ -61,9 +67,10 @@ from __future__ import annotations
 import hashlib
 import inspect
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Sequence
 
+import numpy as np
 import torch
 
 from calibkit.engine.backoff import split_on_oom
@@ -98,6 +105,7 @@ class GenerationConfig:
     token_budget: int | None = None  # max rows x (context + max_new_tokens) tokens per batch; None: 8192 on CPU, 131072 on GPU
     max_batch_contexts: int = 64  # max contexts per batch
     progress: bool = True  # a progress bar on stderr (only when stderr is a terminal)
+    hidden_states: bool = False  # also return each context's residual stream at its last token, every layer (float16)
 
     def __post_init__(self) -> None:
         if isinstance(self.max_new_tokens, bool) or not isinstance(self.max_new_tokens, int) or self.max_new_tokens < 1:
@@ -165,6 +173,7 @@ class ContextGenerations:
     greedy: Generation | None  # the argmax continuation; None when config.greedy is False
     samples: tuple[Generation, ...]  # config.samples sampled continuations, in sample order
     n_context_tokens: int  # tokens the context encoded to (BOS included)
+    hidden_states: np.ndarray | None = field(default=None, compare=False)  # (n_layers + 1, d) float16 at the last context token; see GenerationConfig.hidden_states
 
 
 # ------------------------------------------------------------ tokenization
@@ -318,7 +327,9 @@ class _Decoder:
         # transformers 5 renamed `past_key_values` to `cache`; speak whichever this version knows.
         self.cache_arg = "cache" if "cache" in params else "past_key_values"
 
-    def _forward(self, ids: torch.Tensor, mask: torch.Tensor, positions: torch.Tensor, cache):
+    def _forward(self, ids: torch.Tensor, mask: torch.Tensor, positions: torch.Tensor, cache, *,
+                 hidden: bool = False):
+        """Last-position logits and the cache; with ``hidden``, also every layer's last-position state."""
         kwargs: dict[str, Any] = {}
         if cache is not None:
             kwargs[self.cache_arg] = cache
@@ -328,17 +339,21 @@ class _Decoder:
             position_ids=positions.to(self.device),
             use_cache=True,
             logits_to_keep=1,
+            output_hidden_states=hidden,
             **kwargs,
         )
         new_cache = getattr(out, "cache", None)
         if new_cache is None:
             new_cache = out.past_key_values
-        return out.logits[:, -1, :].float(), new_cache
+        states = None
+        if hidden:  # left padding: position -1 is every context's last token
+            states = torch.stack([h[:, -1, :] for h in out.hidden_states], dim=1).to(torch.float16).cpu().numpy()
+        return out.logits[:, -1, :].float(), new_cache, states
 
     @torch.inference_mode()
     def run(self, contexts: list[list[int]], texts: list[str]) -> list[ContextGenerations]:
         cfg = self.config
-        logits, cache, mask, positions = self._prefill(contexts)
+        logits, cache, mask, positions, states = self._prefill(contexts)
         per = cfg.rows_per_context
         kinds = ([-1] if cfg.greedy else []) + list(range(cfg.samples))
         rows = [_RowState(b, k, _Text(self.tokenizer, c), [], [], []) for b, c in enumerate(contexts) for k in kinds]
@@ -363,14 +378,15 @@ class _Decoder:
                 mask, next_pos, chosen = mask[index], next_pos[index], chosen[index.to(chosen.device)]
                 active = [active[i] for i in keep]
             mask = torch.cat([mask, torch.ones((len(active), 1), dtype=torch.long)], dim=1)
-            logits, cache = self._forward(chosen.unsqueeze(-1), mask, next_pos.unsqueeze(-1), cache)
+            logits, cache, _ = self._forward(chosen.unsqueeze(-1), mask, next_pos.unsqueeze(-1), cache)
             next_pos = next_pos + 1
 
         out: list[ContextGenerations] = []
         for b, context in enumerate(contexts):
             mine = [self._finish(r) for r in rows if r.context == b]
             out.append(ContextGenerations(greedy=mine[0] if cfg.greedy else None,
-                                          samples=tuple(mine[int(cfg.greedy):]), n_context_tokens=len(context)))
+                                          samples=tuple(mine[int(cfg.greedy):]), n_context_tokens=len(context),
+                                          hidden_states=None if states is None else states[b]))
         return out
 
     def _prefill(self, contexts: list[list[int]]):
@@ -382,8 +398,8 @@ class _Decoder:
             ids[b, width - len(c):] = torch.tensor(c, dtype=torch.long)
             mask[b, width - len(c):] = 1
         positions = (mask.cumsum(-1) - 1).clamp(min=0)
-        logits, cache = self._forward(ids, mask, positions, None)
-        return logits, cache, mask, positions
+        logits, cache, states = self._forward(ids, mask, positions, None, hidden=self.config.hidden_states)
+        return logits, cache, mask, positions, states
 
     def _choose(self, logits: torch.Tensor, rows: list[_RowState], generators: list[torch.Generator]):
         """The next token of each active row (argmax or sampled) and its sampling log-prob (NaN when greedy)."""

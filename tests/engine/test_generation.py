@@ -97,6 +97,23 @@ def test_logprobs_equal_a_teacher_forced_forward_pass(lm) -> None:
         assert g.mean_logprob == pytest.approx(sum(g.logprobs) / len(g.logprobs))
 
 
+def test_hidden_states_are_the_last_context_tokens_of_a_direct_forward(lm) -> None:
+    """Read in the prefill of the batched, left-padded generation: every layer, the context's last token."""
+    plain = GenerationConfig(max_new_tokens=6, stop=NO_STOP, samples=2, progress=False)
+    with_states = generate(lm, CONTEXTS, config=replace(plain, hidden_states=True))
+    without = generate(lm, CONTEXTS, config=plain)
+    n_layers = lm.model.config.num_hidden_layers
+    for context, out, ref in zip(CONTEXTS, with_states, without):
+        ids = encode_context(lm.tokenizer, context)
+        with torch.no_grad():
+            direct = lm.model(torch.tensor([ids]), output_hidden_states=True).hidden_states
+        expected = np.stack([h[0, -1].float().numpy() for h in direct])
+        assert out.hidden_states.shape == (n_layers + 1, lm.model.config.hidden_size)
+        assert out.hidden_states.dtype == np.float16
+        np.testing.assert_allclose(out.hidden_states.astype(np.float32), expected, rtol=2e-3, atol=2e-3)
+        assert out.greedy.token_ids == ref.greedy.token_ids and ref.hidden_states is None  # decoding unchanged
+
+
 # ------------------------------------------------------------------ sampling
 
 
