@@ -11,12 +11,14 @@ from calibkit.tasks.benchmarks import BENCHMARKS
 from calibkit.tasks.herbstritt_franke.task import HerbstrittFranke
 from calibkit.tasks.mmlu.task import MMLU
 from calibkit.tasks.multiple_choice.lm_eval_import import LmEvalImport
+from calibkit.tasks.nq_open import NQOpen
 from calibkit.tasks.suite import Suite
 from calibkit.tasks.triviaqa.task import TriviaQA
 
 REGISTRY = (
     MMLU(),
     TriviaQA(),
+    NQOpen(),
     HerbstrittFranke(),
     LmEvalImport(),
     *BENCHMARKS,  # arc_easy ... social_iqa: one Spec each in tasks/benchmarks/specs.py

@@ -30,7 +30,7 @@ import re
 import string
 from collections import Counter
 from dataclasses import dataclass
-from typing import Iterable, Sequence
+from typing import Callable, Iterable, Sequence
 
 # The official script's exclude set: ASCII punctuation plus four quote marks
 # (the backtick is already ASCII punctuation; the set keeps it once).
@@ -152,6 +152,50 @@ def match_answer(prediction: str, aliases: Sequence[str]) -> AnswerMatch:
     )
 
 
+#: lm-evaluation-harness's nq_open metric (lm_eval/tasks/nq_open/nq_open.yaml): exact_match with these
+#: regexes removed, then ignore_case and ignore_punctuation (lm_eval/api/metrics.py, exact_match_hf_evaluate)
+NQ_OPEN_REGEXES = (r"\b(?:The |the |An |A |The |a |an )",)
+_ASCII_PUNCTUATION = str.maketrans("", "", string.punctuation)
+
+
+def lm_eval_normalize(text: str, *, regexes: Sequence[str] = NQ_OPEN_REGEXES) -> str:
+    """lm-eval's exact_match normalisation: regexes removed, lower-case, ASCII punctuation removed.
+
+    Unlike TriviaQA's official rule, whitespace is not collapsed and articles
+    are removed only with their following space.
+
+    Example:
+        >>> lm_eval_normalize("The Beatles, U.K.")
+        'beatles uk'
+    """
+    for pattern in regexes:
+        text = re.sub(pattern, "", text)
+    return text.lower().translate(_ASCII_PUNCTUATION)
+
+
+def match_nq_open(prediction: str, aliases: Sequence[str]) -> AnswerMatch:
+    """lm-eval's nq_open correctness as ``exact``: the normalised prediction equals any normalised answer.
+
+    ``f1`` and ``contains`` are TriviaQA's (:func:`match_answer`), reported beside it.
+
+    Example:
+        >>> match_nq_open("the Beatles", ["The Beatles"]).exact, match_nq_open("Beatles!", ["beatles"]).exact
+        (True, True)
+    """
+    _check_prediction(prediction)
+    golds = _check_aliases(aliases)
+    pred = lm_eval_normalize(prediction)
+    other = match_answer(prediction, aliases)
+    return AnswerMatch(exact=any(pred == lm_eval_normalize(g) for g in golds), f1=other.f1, contains=other.contains)
+
+
+def strip_answer(generation: str) -> str:
+    """lm-eval's remove_whitespace filter: the generation (already cut at its stop strings), stripped."""
+    if not isinstance(generation, str):
+        raise ValueError(f"generation must be a str, got {type(generation).__name__}")
+    return generation.strip()
+
+
 def extract_answer(generation: str) -> str:
     """The short answer inside a raw generation.
 
@@ -222,3 +266,19 @@ def _check_aliases(aliases: object) -> list[str]:
     if bad:
         raise ValueError(f"aliases must all be str, got {type(bad[0]).__name__}")
     return items
+
+
+@dataclass(frozen=True)
+class Matcher:
+    """How a task reads an answer out of a generation and decides whether it is right."""
+
+    name: str  # recorded in config.json
+    extract: Callable[[str], str]  # raw generation (cut at the stop strings) -> the answer
+    match: Callable[[str, Sequence[str]], AnswerMatch]  # (answer, aliases) -> exact (the rule), f1, contains
+
+
+#: TriviaQA's official rule (the default), and lm-eval's nq_open rule
+MATCHERS = {
+    "triviaqa": Matcher("triviaqa", extract_answer, match_answer),
+    "nq_open": Matcher("nq_open", strip_answer, match_nq_open),
+}

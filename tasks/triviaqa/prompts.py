@@ -41,12 +41,21 @@ class QALayout:
     question_prefix: str  # e.g. "Question:"
     answer_prefix: str  # e.g. "Answer:"
     separator: str  # between consecutive blocks, e.g. "\n"
+    description: str = ""  # base form: written before the first block
+    question_suffix: str = ""  # appended to every question (lm-eval's nq_open writes "{{question}}?")
+    stop: tuple[str, ...] = ("\n", "Q:")  # the answer ends before the first of these (after leading whitespace)
+    flatten: bool = True  # whitespace runs inside questions and answers become single spaces
 
 
 #: Kadavath et al. 2022, appendix A.7: "Question: ...\nAnswer: ..." blocks, one newline apart
 KADAVATH_LAYOUT = QALayout(name="kadavath", question_prefix="Question:", answer_prefix="Answer:", separator="\n")
 #: the terse "Q: ...\nA: ..." layout, blocks one blank line apart
 QA_LAYOUT = QALayout(name="qa", question_prefix="Q:", answer_prefix="A:", separator="\n\n")
+#: lm-evaluation-harness's nq_open (lm_eval/tasks/nq_open/nq_open.yaml): description, "Q: <question>?\nA:",
+#: examples one newline apart (its fewshot_delimiter), generation until "\n", "." or ","; texts as stored
+NQ_OPEN_LAYOUT = QALayout(name="nq_open", question_prefix="Q:", answer_prefix="A:", separator="\n",
+                          description="Answer these questions:\n\n", question_suffix="?", stop=("\n", ".", ","),
+                          flatten=False)
 
 
 @dataclass(frozen=True)
@@ -123,8 +132,8 @@ def generation_context(
     if isinstance(k, bool) or not isinstance(k, int) or not 0 <= k <= len(item.shots):
         raise ValueError(f"shots must be an int in [0, {len(item.shots)}] for {item.id!r}; got {shots!r}")
     blocks = [_block(layout, s.question, s.answer) for s in item.shots[:k]]
-    blocks.append(f"{layout.question_prefix} {_flat(item.question)}\n{layout.answer_prefix}")
-    text = layout.separator.join(blocks)
+    blocks.append(f"{layout.question_prefix} {_question(layout, item.question)}\n{layout.answer_prefix}")
+    text = layout.description + layout.separator.join(blocks)
     return GenerationContext(
         id=item.id,
         text=text,
@@ -177,7 +186,12 @@ def fit_context(
 
 
 def _block(layout: QALayout, question: str, answer: str) -> str:
-    return f"{layout.question_prefix} {_flat(question)}\n{layout.answer_prefix} {_flat(answer)}"
+    answer = _flat(answer) if layout.flatten else answer
+    return f"{layout.question_prefix} {_question(layout, question)}\n{layout.answer_prefix} {answer}"
+
+
+def _question(layout: QALayout, question: str) -> str:
+    return (_flat(question) if layout.flatten else question) + layout.question_suffix
 
 
 def _flat(text: str) -> str:

@@ -127,6 +127,15 @@ def _reliability(arr: SignalArrays, *, n_bins: int = 10):
             for name in PROBABILITY_SIGNALS if name in arr.signals}
 
 
+#: matcher -> (dataset name, the exact-match rule in words)
+_DATASETS = {
+    "triviaqa": ("TriviaQA", "Exact match against the normalised aliases is the default (the official TriviaQA "
+                             "metric, as in Kadavath et al. 2022)"),
+    "nq_open": ("NQ-open", "Exact match as lm-evaluation-harness's nq_open scores it (articles, case and ASCII "
+                           "punctuation ignored, any listed answer)"),
+}
+
+
 def write_run_report(store: RunStore, *, n_resamples: int = 1000, seed: int = 0) -> Path:
     """summary.json and a self-contained report.html for one TriviaQA run; returns the report path."""
     from calibkit.draw import plots
@@ -135,12 +144,12 @@ def write_run_report(store: RunStore, *, n_resamples: int = 1000, seed: int = 0)
     summary = summarize_store(store, n_resamples=n_resamples, seed=seed)
     arr = signal_arrays(rows)
     label = str(store.config.get("model", "model"))
-    report = Report(f"calibkit: TriviaQA self-evaluation of {label}",
+    dataset, rule = _DATASETS.get(store.config.get("matcher", "triviaqa"), _DATASETS["triviaqa"])
+    report = Report(f"calibkit: {dataset} self-evaluation of {label}",
                     subtitle="Does the model know when its own free-form answer is right?")
     report.add_header(run_header(store, summary["n_items"], keys=HEADER_KEYS), title="Run")
     report.add_table("Accuracy of the greedy answer", accuracy_frame(summary),
-                     caption="Exact match against the normalised aliases is the default (the official TriviaQA "
-                             "metric, as in Kadavath et al. 2022); containment credits answers that hold an alias, "
+                     caption=f"{rule}; containment credits answers that hold an alias, "
                              "F1 partial overlap. P(True) is judged against the answer it evaluated (last row). "
                              f"Empty answers (counted wrong): greedy {summary['n_empty']}, evaluated "
                              f"{summary.get('n_empty_proposed', summary['n_empty'])}, samples "

@@ -8,7 +8,7 @@ Per question (Kadavath et al. 2022, sections 4-5):
 2. correctness: **exact match** against the normalised aliases is the
    default rule (the official TriviaQA metric and Kadavath et al.'s "string
    comparison"); token F1 and alias containment are stored beside it
-   (:func:`.answers.match_answer`);
+   (:func:`.answers.match_answer`; NQ-open: lm-eval's rule, :func:`.answers.match_nq_open`);
 3. the confidence signals (:mod:`.study`): ``p_true``, P(" (A)")
    renormalized over " (A)"/" (B)" in the self-evaluation prompt
    (:func:`.prompts.ptrue_prompt`), by default of the first sampled answer
@@ -33,9 +33,18 @@ import numpy as np
 from calibkit.records import Turn
 from calibkit.runs.runner import ActiveRun, Job, RunOutcome, RunSettings, run_in_batches, run_jobs
 
-from .answers import extract_answer, match_answer, sample_agreement
+from .answers import MATCHERS, Matcher, sample_agreement
 from .data import TriviaQuestion
-from .prompts import KADAVATH_LAYOUT, QA_LAYOUT, GenerationContext, PTrueExample, QALayout, fit_context, ptrue_prompt
+from .prompts import (
+    KADAVATH_LAYOUT,
+    NQ_OPEN_LAYOUT,
+    QA_LAYOUT,
+    GenerationContext,
+    PTrueExample,
+    QALayout,
+    fit_context,
+    ptrue_prompt,
+)
 
 if TYPE_CHECKING:
     from calibkit.engine.generation import ContextGenerations, GenerationConfig
@@ -43,10 +52,9 @@ if TYPE_CHECKING:
     from calibkit.records import ScoredItem
 
 TASK = "triviaqa"
-STOP = ("\n", "Q:")  # a base model's answer ends at the line break or where it starts the next block
 PTRUE_ANSWERS = ("sample", "greedy")  # which answer P(True) evaluates; "sample" is Kadavath et al.'s protocol
 PTRUE_MIXES = ("accuracy", "balanced")  # how few-shot P(True) examples are picked
-LAYOUTS = {layout.name: layout for layout in (KADAVATH_LAYOUT, QA_LAYOUT)}
+LAYOUTS = {layout.name: layout for layout in (KADAVATH_LAYOUT, QA_LAYOUT, NQ_OPEN_LAYOUT)}
 
 
 # --------------------------------------------------------------------------- settings
@@ -71,7 +79,8 @@ class TriviaSettings:
     ptrue_mix: str = "accuracy"  # examples drawn at random ("accuracy") or alternating True/False ("balanced")
     max_new_tokens: int = 32  # bound on each answer's tokens
     seed: int = 0  # sampling seed: a question's samples depend only on it and the question's context
-    layout: QALayout = KADAVATH_LAYOUT  # few-shot block layout
+    layout: QALayout = KADAVATH_LAYOUT  # few-shot block layout (and the answer's stop strings)
+    matcher: str = "triviaqa"  # how an answer is read and judged: "triviaqa" (official EM) or "nq_open" (lm-eval's)
     batch_questions: int = 8  # questions generated, scored and stored together; a crash loses at most this many
 
     def __post_init__(self) -> None:
@@ -92,15 +101,24 @@ class TriviaSettings:
             raise ValueError(f"top_p must be in (0, 1]; got {self.top_p!r}")
         if self.layout.name not in LAYOUTS:
             raise ValueError(f"layout must be one of {', '.join(LAYOUTS)}; got {self.layout.name!r}")
+        if self.matcher not in MATCHERS:
+            raise ValueError(f"matcher must be one of {', '.join(MATCHERS)}; got {self.matcher!r}")
+
+    @property
+    def answers(self) -> Matcher:
+        """How answers are read out of generations and judged."""
+        return MATCHERS[self.matcher]
 
     def config(self) -> dict[str, Any]:
         """The config.json entries (they determine the run's numbers, hence its folder)."""
         return {
             "layout": self.layout.name, "samples": self.samples, "sample_temperature": float(self.sample_temperature),
-            "top_p": float(self.top_p), "max_new_tokens": self.max_new_tokens, "stop": list(STOP),
+            "top_p": float(self.top_p), "max_new_tokens": self.max_new_tokens, "stop": list(self.layout.stop),
             "sampling_seed": self.seed, "brainstorm": self.brainstorm,
             "ptrue_variant": "brainstorm" if self.brainstorm else "basic", "ptrue_answer": self.ptrue_answer,
             "ptrue_examples": self.ptrue_shots, "ptrue_example_mix": self.ptrue_mix, "correctness": "exact",
+            # absent in runs made before a second matcher existed: those are "triviaqa"
+            **({"matcher": self.matcher} if self.matcher != "triviaqa" else {}),
         }
 
     @classmethod
@@ -110,7 +128,7 @@ class TriviaSettings:
             samples=config["samples"], sample_temperature=config["sample_temperature"], top_p=config["top_p"],
             brainstorm=config["brainstorm"], ptrue_answer=config["ptrue_answer"], ptrue_shots=config["ptrue_examples"],
             ptrue_mix=config["ptrue_example_mix"], max_new_tokens=config["max_new_tokens"],
-            seed=config["sampling_seed"], layout=LAYOUTS[config["layout"]],
+            seed=config["sampling_seed"], layout=LAYOUTS[config["layout"]], matcher=config.get("matcher", "triviaqa"),
         )
 
     def generation(self, *, token_budget: int | None) -> GenerationConfig:
@@ -119,7 +137,8 @@ class TriviaSettings:
 
         return GenerationConfig(
             max_new_tokens=self.max_new_tokens, greedy=True, samples=self.samples,
-            temperature=self.sample_temperature, top_p=self.top_p, stop=STOP, seed=self.seed, progress=False,
+            temperature=self.sample_temperature, top_p=self.top_p, stop=self.layout.stop, seed=self.seed,
+            progress=False,
             **({"token_budget": token_budget} if token_budget else {}),
         )
 
@@ -213,12 +232,12 @@ def ptrue_proposal(greedy: str, samples: Sequence[str], *, answer: str, brainsto
 
 
 def _row(question: TriviaQuestion, ctx: GenerationContext, gens: ContextGenerations, scored: ScoredItem,
-         proposal: Proposal) -> TriviaResult:
+         proposal: Proposal, answers: Matcher, task: str) -> TriviaResult:
     greedy = gens.greedy
-    answer = extract_answer(greedy.text)
-    match = match_answer(answer, question.aliases)
-    proposed_match = match_answer(proposal.proposed, question.aliases)
-    sample_answers = tuple(extract_answer(s.text) for s in gens.samples)
+    answer = answers.extract(greedy.text)
+    match = answers.match(answer, question.aliases)
+    proposed_match = answers.match(proposal.proposed, question.aliases)
+    sample_answers = tuple(answers.extract(s.text) for s in gens.samples)
     n_tok = len(greedy.token_ids)
     mean = greedy.mean_logprob if n_tok and answer.strip() else None
     probs = scored.probs()
@@ -231,13 +250,13 @@ def _row(question: TriviaQuestion, ctx: GenerationContext, gens: ContextGenerati
         seq_logprob=greedy.total_logprob if mean is not None else None, seq_logprob_mean=mean,
         seq_prob=math.exp(mean) if mean is not None else None,
         samples=sample_answers, samples_raw=tuple(s.text for s in gens.samples),
-        samples_correct_exact=(float(np.mean([match_answer(s, question.aliases).exact for s in sample_answers]))
+        samples_correct_exact=(float(np.mean([answers.match(s, question.aliases).exact for s in sample_answers]))
                                if sample_answers else None),
         agreement=sample_agreement(answer, sample_answers) if sample_answers else None,
         p_true=float(probs[0]), p_true_logprobs=(float(scored.logprobs[0]), float(scored.logprobs[1])),
         p_true_mass=float(scored.option_mass), brainstormed=proposal.shown, proposed_from=proposal.source,
         proposed=proposal.proposed, proposed_correct_exact=proposed_match.exact,
-        proposed_correct_contains=proposed_match.contains,
+        proposed_correct_contains=proposed_match.contains, task=task,
     )
 
 
@@ -276,7 +295,8 @@ class _Answerer:
         return generate(self.run.model, texts, config=self.gen)
 
     def propose(self, gens: ContextGenerations) -> Proposal:
-        return ptrue_proposal(extract_answer(gens.greedy.text), [extract_answer(x.text) for x in gens.samples],
+        extract = self.settings.answers.extract
+        return ptrue_proposal(extract(gens.greedy.text), [extract(x.text) for x in gens.samples],
                               answer=self.settings.ptrue_answer, brainstorm=self.settings.brainstorm)
 
     def score(self, prompts: Sequence[Any]) -> list[ScoredItem]:
@@ -304,10 +324,13 @@ def run_questions(run: ActiveRun, questions: Sequence[TriviaQuestion], *, batch_
         outs = answerer.generate(contexts)
         proposals = [answerer.propose(o) for o in outs]
         prompts = [ptrue_prompt(q, p.proposed, brainstormed=p.shown, sample=p.source,
-                                examples=[e for qid, e in pool if qid != q.id][:settings.ptrue_shots])
+                                examples=[e for qid, e in pool if qid != q.id][:settings.ptrue_shots],
+                                correct=settings.answers.match(p.proposed, q.aliases).exact)
                    for q, p in zip(batch, proposals)]
         scored = answerer.score(prompts)
-        return [_row(q, c, o, s, p).to_json() for q, c, o, s, p in zip(batch, contexts, outs, scored, proposals)]
+        task = run.store.config.get("task", TASK)
+        return [_row(q, c, o, s, p, settings.answers, task).to_json()
+                for q, c, o, s, p in zip(batch, contexts, outs, scored, proposals)]
 
     run_in_batches(run, questions, answer_batch, batch_size=settings.batch_questions, unit="question",
                    desc="triviaqa")
@@ -320,7 +343,7 @@ def _example_pool(run: ActiveRun, answerer: _Answerer, questions: Sequence[Trivi
         candidates = _pool_candidates(questions, settings.ptrue_shots, seed=settings.seed)
         outs = answerer.generate([answerer.context(q) for q in candidates])
         found = ptrue_example_pool(candidates, [answerer.propose(o) for o in outs], size=settings.ptrue_shots + 1,
-                                   mix=settings.ptrue_mix, seed=settings.seed)
+                                   mix=settings.ptrue_mix, seed=settings.seed, matcher=settings.matcher)
         run.store.record({
             "ptrue_pool": [{"id": qid, "question": e.question, "proposed": e.proposed,
                             "brainstormed": list(e.brainstormed), "correct": e.correct} for qid, e in found],
@@ -380,13 +403,13 @@ def _pool_candidates(questions: Sequence[TriviaQuestion], k: int, *, seed: int) 
 
 def ptrue_example_pool(
     candidates: Sequence[TriviaQuestion], proposals: Sequence[Proposal], *, size: int,
-    mix: str = "accuracy", seed: int = 0,
+    mix: str = "accuracy", seed: int = 0, matcher: str = "triviaqa",
 ) -> list[tuple[str, PTrueExample]]:
     """Labelled self-evaluations for few-shot P(True): ``size`` (question id, example) pairs.
 
     Each candidate's proposed answer (with the answers its prompt would show
     first, see :func:`ptrue_proposal`) is labelled by exact match against
-    its aliases; empty answers are left out. ``mix="accuracy"`` takes the
+    its aliases (``matcher``'s rule); empty answers are left out. ``mix="accuracy"`` takes the
     first ``size`` in a seeded random order, so the share of True examples
     follows the model's own accuracy (few-shot examples that are half True
     plant a 50% prior); ``mix="balanced"`` alternates True and False,
@@ -405,7 +428,7 @@ def ptrue_example_pool(
         raise ValueError(f"mix must be one of {', '.join(PTRUE_MIXES)}; got {mix!r}")
     labelled = [
         (q.id, PTrueExample(question=q.question, proposed=p.proposed, brainstormed=p.shown,
-                            correct=match_answer(p.proposed, q.aliases).exact))
+                            correct=MATCHERS[matcher].match(p.proposed, q.aliases).exact))
         for q, p in zip(candidates, proposals, strict=True)
         if p.proposed.strip()
     ]

@@ -215,8 +215,9 @@ def _ptrue_source(rows: Sequence[Mapping[str, Any]]) -> str:
 
 
 def summarize_store(store: RunStore, *, n_resamples: int = 1000, seed: int = 0) -> dict[str, Any]:
-    """Recompute summary.json of a TriviaQA run folder from its rows; returns it."""
+    """Recompute summary.json of a TriviaQA (or NQ-open) run folder from its rows; returns it."""
     summary = summarize_rows(store.rows(), n_resamples=n_resamples, seed=seed)
+    summary["task"] = store.config.get("task", TASK)
     store.write_summary(summary)
     return summary
 

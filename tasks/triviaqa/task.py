@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any, ClassVar, Mapping, Sequence
 
 import click
 
@@ -14,6 +14,7 @@ from calibkit.tasks.base import Outcome, Task
 
 from . import study
 from .data import CONFIGS, DEFAULT_CONFIG, DEFAULT_SHOTS, TriviaQuestion, load
+from .prompts import KADAVATH_LAYOUT, QALayout
 from .run import PTRUE_ANSWERS, PTRUE_MIXES, TASK, TriviaSettings, run_questions, triviaqa_job
 
 
@@ -40,10 +41,34 @@ Examples:
   calibkit run triviaqa --limit 100 --sample-temperature 0.5,1,1.5,2   # one run per sampling temperature
 """
 
+    layout: ClassVar[QALayout] = KADAVATH_LAYOUT  # the generation prompt's block layout and stop strings
+    matcher: ClassVar[str] = "triviaqa"  # how answers are read and judged (see .answers.MATCHERS)
+    default_shots: ClassVar[int] = DEFAULT_SHOTS
+
+    def data_options(self) -> list[click.Parameter]:
+        """Where the questions come from."""
+        return [
+            click.Option(["--config", "hub_config"], default=DEFAULT_CONFIG, show_default=True,
+                         help=f"TriviaQA config: {', '.join(CONFIGS)} (only the first is embedded)."),
+            click.Option(["--split"], type=click.Choice(["validation", "train"]), default="validation",
+                         show_default=True),
+            click.Option(["--data"], default=None, metavar="PATH",
+                         help="Hub-schema JSONL or question<TAB>aliases TSV; default: embedded copy, then the hub."),
+        ]
+
+    def questions(self, options: Mapping[str, Any]) -> tuple[list[TriviaQuestion], dict[str, Any]]:
+        """The questions, with seeded shots, and the data part of config.json."""
+        o = options
+        questions = load(data=o["data"], config=o["hub_config"], split=o["split"], limit=o["limit"],
+                         shots=o["shots"], seed=o["seed"])
+        config = {"config": o["hub_config"], "split": o["split"], "shots": o["shots"], "limit": o["limit"],
+                  "seed": o["seed"], "data_source": questions[0].meta.get("source", o["data"] or "auto")}
+        return questions, config
+
     def options(self) -> list[click.Parameter]:
         return [
             click.Option(["--limit"], type=click.IntRange(min=1), default=None, help="First N questions of the split."),
-            click.Option(["--shots"], type=click.IntRange(0, 20), default=DEFAULT_SHOTS, show_default=True,
+            click.Option(["--shots"], type=click.IntRange(0, 20), default=self.default_shots, show_default=True,
                          help="Few-shot Q/A examples, drawn seeded from the same split without the question."),
             click.Option(["--samples"], type=click.IntRange(0, 50), default=10, show_default=True,
                          help="Sampled answers per question (the agreement signal; 0 turns it off)."),
@@ -65,15 +90,25 @@ Examples:
                          help="Few-shot P(True) examples drawn at random (True share = the model's accuracy) or "
                               "alternating True/False."),
             click.Option(["--max-new-tokens"], type=click.IntRange(1, 256), default=32, show_default=True),
-            click.Option(["--config", "hub_config"], default=DEFAULT_CONFIG, show_default=True,
-                         help=f"TriviaQA config: {', '.join(CONFIGS)} (only the first is embedded)."),
-            click.Option(["--split"], type=click.Choice(["validation", "train"]), default="validation",
-                         show_default=True),
-            click.Option(["--data"], default=None, metavar="PATH",
-                         help="Hub-schema JSONL or question<TAB>aliases TSV; default: embedded copy, then the hub."),
+            *self.data_options(),
             click.Option(["--seed"], type=int, default=0, show_default=True,
                          help="Seed of the few-shot draw and the samples."),
         ]
+
+    def settings(self, options: Mapping[str, Any], temperature: float) -> TriviaSettings:
+        """How the run generates and self-evaluates (one-line errors for options that do not fit together)."""
+        o = options
+        if o["brainstorm"] > o["samples"]:
+            raise UserError(f"--brainstorm {o['brainstorm']} is more than --samples {o['samples']}; "
+                            "raise --samples or lower --brainstorm")
+        if o["ptrue_answer"] == "sample" and o["samples"] < 1:
+            raise UserError("--ptrue-answer sample evaluates a sampled answer; use --samples 1 or more, "
+                            "or --ptrue-answer greedy")
+        return TriviaSettings(
+            samples=o["samples"], sample_temperature=float(temperature), top_p=o["top_p"], brainstorm=o["brainstorm"],
+            ptrue_answer=o["ptrue_answer"], ptrue_shots=o["ptrue_shots"], ptrue_mix=o["ptrue_mix"],
+            max_new_tokens=o["max_new_tokens"], seed=o["seed"], layout=self.layout, matcher=self.matcher,
+        )
 
     def load(self, options: Mapping[str, Any]) -> list[Job]:
         o = options
@@ -81,24 +116,11 @@ Examples:
             temps = parse_temperatures(o["sample_temperature"])
         except ValueError as exc:
             raise UserError(str(exc).replace("--temperatures", "--sample-temperature")) from None
-        if o["brainstorm"] > o["samples"]:
-            raise UserError(f"--brainstorm {o['brainstorm']} is more than --samples {o['samples']}; "
-                            "raise --samples or lower --brainstorm")
-        if o["ptrue_answer"] == "sample" and o["samples"] < 1:
-            raise UserError("--ptrue-answer sample evaluates a sampled answer; use --samples 1 or more, "
-                            "or --ptrue-answer greedy")
-        questions = load(data=o["data"], config=o["hub_config"], split=o["split"], limit=o["limit"],
-                         shots=o["shots"], seed=o["seed"])
+        settings = self.settings(o, temps[0])
+        questions, task_config = self.questions(o)
         if o["ptrue_shots"] >= len(questions):
             raise UserError(f"--ptrue-shots {o['ptrue_shots']} needs more than {o['ptrue_shots']} questions, got "
                             f"{len(questions)}; raise --limit or lower --ptrue-shots")
-        settings = TriviaSettings(
-            samples=o["samples"], sample_temperature=float(temps[0]), top_p=o["top_p"], brainstorm=o["brainstorm"],
-            ptrue_answer=o["ptrue_answer"], ptrue_shots=o["ptrue_shots"], ptrue_mix=o["ptrue_mix"],
-            max_new_tokens=o["max_new_tokens"], seed=o["seed"],
-        )
-        task_config = {"config": o["hub_config"], "split": o["split"], "shots": o["shots"], "limit": o["limit"],
-                       "seed": o["seed"], "data_source": questions[0].meta.get("source", o["data"] or "auto")}
         if len(temps) == 1:
             return [triviaqa_job(questions, task_config, settings)]
         from . import sampling
