@@ -12,6 +12,7 @@ from calibkit.tasks.herbstritt_franke.task import HerbstrittFranke
 from calibkit.tasks.mmlu.task import MMLU
 from calibkit.tasks.multiple_choice.lm_eval_import import LmEvalImport
 from calibkit.tasks.nq_open import NQOpen
+from calibkit.tasks.pik import Pik
 from calibkit.tasks.suite import Suite
 from calibkit.tasks.triviaqa.task import TriviaQA
 
@@ -19,6 +20,7 @@ REGISTRY = (
     MMLU(),
     TriviaQA(),
     NQOpen(),
+    Pik(),
     HerbstrittFranke(),
     LmEvalImport(),
     *BENCHMARKS,  # arc_easy ... social_iqa: one Spec each in tasks/benchmarks/specs.py

@@ -1,6 +1,6 @@
 """Figures for calibration results: reliability diagrams, Kadavath et al.'s
 pooled all-options chart, temperature sweeps, risk-coverage curves,
-metrics against model size and per benchmark.
+metrics against model size, per benchmark and per layer.
 
 Render only: every function takes statistics computed elsewhere
 (:class:`calibkit.stats.binning.BinStats`, :class:`calibkit.stats.metrics.RiskCoverage`,
@@ -486,6 +486,45 @@ def benchmark_chart(table: pd.DataFrame, *, metric: str, title: str | None = Non
     fig.update_xaxes(**_axis(), title_text="benchmark")
     fig.update_yaxes(**_axis(), title_text=name, rangemode="tozero")
     return fig
+
+
+def layer_curve(table: pd.DataFrame, *, metric: str, chosen: int | None = None, title: str | None = None) -> go.Figure:
+    """A metric per layer of a model (e.g. a probe's validation AUROC), the chosen layer marked.
+
+    Args:
+        table: the columns ``layer`` and ``metric``, one row per layer (NaN or
+            None values are left out of the line).
+        metric: the column to draw.
+        chosen: a layer to mark with a dashed vertical line.
+        title: figure title; default ``"<metric> by layer"``.
+
+    Example:
+        >>> import pandas as pd
+        >>> fig = layer_curve(pd.DataFrame({"layer": [0, 1, 2], "auroc": [0.5, 0.7, 0.6]}), metric="auroc", chosen=1)
+        >>> fig.data[0].y.tolist(), fig.layout.shapes[0].x0
+        ([0.5, 0.7, 0.6], 1)
+    """
+    for column in ("layer", metric):
+        if column not in getattr(table, "columns", ()):
+            raise ValueError(f"table lacks the column {column!r}")
+    t = table.sort_values("layer")
+    y = _float_column(t[metric])
+    fig = go.Figure(go.Scatter(x=t["layer"].to_numpy(), y=y, mode="lines+markers", name=metric,
+                               line=dict(color=PALETTE[0], width=2), marker=dict(size=6),
+                               hovertemplate="layer %{x}<br>" + metric + " %{y:.4f}<extra></extra>"))
+    if chosen is not None:
+        fig.add_shape(type="line", x0=chosen, x1=chosen, xref="x", y0=0, y1=1, yref="paper",
+                      line=dict(color="#333", width=1.4, dash="dash"), name=f"chosen layer {chosen}",
+                      showlegend=True)
+    fig.update_layout(**_layout(title=title if title is not None else f"{metric} by layer", height=380))
+    fig.update_xaxes(**_axis(), title_text="layer (0: embeddings)")
+    fig.update_yaxes(**_axis(), title_text=metric)
+    return fig
+
+
+def _float_column(column: object) -> np.ndarray:
+    """A column as float64, None as NaN."""
+    return np.array([np.nan if v is None else float(v) for v in column], dtype=np.float64)
 
 
 def save_figure(

@@ -263,7 +263,7 @@ def _row(question: TriviaQuestion, ctx: GenerationContext, gens: ContextGenerati
 # --------------------------------------------------------------------------- running
 
 
-class _Answerer:
+class Answerer:
     """The model side of one run: contexts that fit its window, generation, proposals, P(True) scores."""
 
     def __init__(self, run: ActiveRun, settings: TriviaSettings) -> None:
@@ -316,7 +316,7 @@ def run_questions(run: ActiveRun, questions: Sequence[TriviaQuestion], *, batch_
     there too, so a resumed run reuses them.
     """
     settings = replace(TriviaSettings.from_config(run.store.config), batch_questions=batch_questions)
-    answerer = _Answerer(run, settings)
+    answerer = Answerer(run, settings)
     pool = _example_pool(run, answerer, questions, settings)
 
     def answer_batch(batch: Sequence[TriviaQuestion]) -> list[dict[str, Any]]:
@@ -336,7 +336,7 @@ def run_questions(run: ActiveRun, questions: Sequence[TriviaQuestion], *, batch_
                    desc="triviaqa")
 
 
-def _example_pool(run: ActiveRun, answerer: _Answerer, questions: Sequence[TriviaQuestion],
+def _example_pool(run: ActiveRun, answerer: Answerer, questions: Sequence[TriviaQuestion],
                   settings: TriviaSettings) -> list[tuple[str, PTrueExample]]:
     """The few-shot P(True) examples: recorded in config.json on first use, read back afterwards."""
     if settings.ptrue_shots and "ptrue_pool" not in run.store.recorded:

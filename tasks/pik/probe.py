@@ -1,0 +1,178 @@
+"""The P(IK) probe: logistic regression on a layer's hidden state, trained on soft labels.
+
+Kadavath et al. (2022, section 5) train P(IK), the probability that the
+model answers a question correctly, on the share of its temperature-1
+samples that are right. Here that is a linear probe
+(:class:`sklearn.linear_model.LogisticRegression` on standardised hidden
+states at the last prompt token), fit by cross-entropy against the soft
+label: each question enters once as a positive with weight ``label`` and
+once as a negative with weight ``1 - label``. C is chosen by 5-fold
+cross-validation over questions (both copies of a question in the same
+fold), the layer on a validation split, and everything is judged on a
+disjoint test split (:func:`split_of`: by a hash of the question id, so a
+question's split does not depend on which others are in the run).
+
+Pure numpy and scikit-learn on arrays: it never touches a model or a run
+folder.
+"""
+from __future__ import annotations
+
+import hashlib
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+
+from calibkit.stats import kernels
+from calibkit.stats.multiple_choice import AnalysisError
+
+SPLITS = ("train", "validation", "test")
+SPLIT_SHARES = (0.6, 0.2, 0.2)  # of the questions, by hash
+C_GRID = tuple(float(c) for c in np.logspace(-4, 2, 7))  # inverse regularisation strengths tried
+MIN_TRAIN, MIN_HELD_OUT = 10, 2  # questions a fit and each held-out split need
+
+
+def split_of(question_id: str, *, seed: int = 0) -> str:
+    """``"train"``, ``"validation"`` or ``"test"``: 60/20/20 by ``sha256(seed, id)``.
+
+    Example:
+        >>> split_of("triviaqa/x/validation/1") in SPLITS
+        True
+    """
+    u = int.from_bytes(hashlib.sha256(f"{seed}\x00{question_id}".encode()).digest()[:8], "little") / 2 ** 64
+    return SPLITS[0] if u < SPLIT_SHARES[0] else SPLITS[1] if u < SPLIT_SHARES[0] + SPLIT_SHARES[1] else SPLITS[2]
+
+
+def sample_auroc(score: np.ndarray, n_correct: np.ndarray, n_samples: np.ndarray) -> float:
+    """AUROC of a per-question score for its samples' correctness: each sample is one outcome.
+
+    The chance that a right sample's question scores above a wrong sample's
+    (ties count half); NaN when every sample is right or every one wrong.
+
+    Example:
+        >>> sample_auroc(np.array([0.9, 0.1]), np.array([2, 0]), np.array([2, 2]))
+        1.0
+    """
+    score, pos = np.asarray(score, float), np.asarray(n_correct, float)
+    neg = np.asarray(n_samples, float) - pos
+    if pos.sum() == 0 or neg.sum() == 0:
+        return float("nan")
+    conf = np.repeat(score, 2)
+    right = np.tile([True, False], score.size)
+    weight = np.column_stack([pos, neg]).ravel()
+    keep = weight > 0
+    return float(kernels.auroc_weighted(conf[keep], right[keep], weight[keep][None, :])[0])
+
+
+@dataclass(frozen=True)
+class LayerFit:
+    """One layer's probe: its chosen C and how it does on the validation questions."""
+
+    layer: int  # index into the hidden states (0: embeddings, i: after decoder layer i)
+    C: float  # chosen by cross-validation on the training questions
+    validation_auroc: float  # sample-level AUROC on the validation questions
+    validation_brier: float  # mean (p - label)^2 over validation questions
+    coef: np.ndarray  # (d,) weights on the standardised state
+    intercept: float
+    mean: np.ndarray  # (d,) training mean, for standardising
+    scale: np.ndarray  # (d,) training standard deviation (1 where constant)
+
+    def predict(self, states: np.ndarray) -> np.ndarray:
+        """(n,) P(IK) for ``(n, d)`` states of this layer."""
+        z = ((states - self.mean) / self.scale) @ self.coef + self.intercept
+        return 1.0 / (1.0 + np.exp(-z))
+
+
+def check_labels(labels: np.ndarray, where: str) -> None:
+    """A probe needs questions the model sometimes gets right and sometimes wrong."""
+    if np.all(labels <= 0.0):
+        raise AnalysisError(f"P(IK): every sample of every {where} question is wrong, so there is nothing to "
+                            "separate; use more questions (--limit), more samples, or a task the model can answer")
+    if np.all(labels >= 1.0):
+        raise AnalysisError(f"P(IK): every sample of every {where} question is right, so there is nothing to "
+                            "separate; use more or harder questions")
+
+
+def fit_layer(train: np.ndarray, labels: np.ndarray, *, layer: int, seed: int = 0) -> LayerFit:
+    """A probe on one layer: standardise, pick C by grouped 5-fold CV (soft-label log loss), fit."""
+    from sklearn.linear_model import LogisticRegression
+
+    mean, scale = train.mean(axis=0), train.std(axis=0)
+    scale = np.where(scale > 0, scale, 1.0)
+    X = (train - mean) / scale
+    best_c = _choose_c(X, labels, seed=seed)
+    model = LogisticRegression(C=best_c, max_iter=2000)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # convergence notes on tiny or separable data
+        model.fit(*_soft(X, labels))
+    return LayerFit(layer=layer, C=best_c, validation_auroc=float("nan"), validation_brier=float("nan"),
+                    coef=model.coef_[0].copy(), intercept=float(model.intercept_[0]), mean=mean, scale=scale)
+
+
+def _soft(X: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Soft labels as weighted hard ones: (X twice, [1]*n + [0]*n, [label; 1 - label])."""
+    n = X.shape[0]
+    return np.vstack([X, X]), np.r_[np.ones(n), np.zeros(n)], np.r_[labels, 1.0 - labels]
+
+
+def _choose_c(X: np.ndarray, labels: np.ndarray, *, seed: int, folds: int = 5) -> float:
+    from sklearn.linear_model import LogisticRegression
+
+    order = np.random.default_rng(seed).permutation(X.shape[0])
+    fold_of = np.empty(X.shape[0], dtype=int)
+    fold_of[order] = np.arange(X.shape[0]) % folds
+    losses = []
+    for c in C_GRID:
+        loss = 0.0
+        for f in range(folds):
+            train, held = fold_of != f, fold_of == f
+            if not held.any() or labels[train].max() <= 0.0 or labels[train].min() >= 1.0:
+                continue  # a fold whose training part is all wrong (or all right) cannot fit
+            model = LogisticRegression(C=c, max_iter=2000)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                model.fit(*_soft(X[train], labels[train]))
+            p = np.clip(model.predict_proba(X[held])[:, 1], 1e-12, 1 - 1e-12)
+            y = labels[held]
+            loss += float(-(y * np.log(p) + (1 - y) * np.log(1 - p)).sum())
+        losses.append(loss)
+    return C_GRID[int(np.argmin(losses))]
+
+
+@dataclass(frozen=True)
+class ProbeResult:
+    """The probe chosen on validation, every layer's validation numbers, its test predictions."""
+
+    layer: LayerFit  # the chosen layer's fit
+    per_layer: tuple[LayerFit, ...]  # every layer tried, in layer order
+    test_predictions: np.ndarray  # (n_test,) P(IK) of the test questions
+
+
+def fit_probe(states: np.ndarray, labels: np.ndarray, n_correct: np.ndarray, n_samples: np.ndarray,
+              splits: np.ndarray, *, layers: list[int] | None = None, seed: int = 0) -> ProbeResult:
+    """Fit a probe per layer on the training questions, choose the layer by validation AUROC, predict test.
+
+    Args:
+        states: ``(n, n_layers + 1, d)`` hidden states; labels: ``(n,)`` share of right samples;
+        n_correct, n_samples: ``(n,)`` counts behind the labels; splits: ``(n,)`` from :func:`split_of`.
+        layers: the layers to try (default all).
+    """
+    masks = {s: splits == s for s in SPLITS}
+    counts = {s: int(m.sum()) for s, m in masks.items()}
+    if counts["train"] < MIN_TRAIN or min(counts["validation"], counts["test"]) < MIN_HELD_OUT:
+        raise AnalysisError(f"P(IK): {counts['train']} training, {counts['validation']} validation and "
+                            f"{counts['test']} test questions are too few (need {MIN_TRAIN}, {MIN_HELD_OUT}, "
+                            f"{MIN_HELD_OUT}); run more questions (--limit)")
+    check_labels(labels[masks["train"]], "training")
+    tr, va, te = masks["train"], masks["validation"], masks["test"]
+    fits = []
+    for layer in (range(states.shape[1]) if layers is None else layers):
+        fit = fit_layer(states[tr, layer], labels[tr], layer=layer, seed=seed)
+        p = fit.predict(states[va, layer])
+        fits.append(LayerFit(**{**fit.__dict__, "validation_auroc": sample_auroc(p, n_correct[va], n_samples[va]),
+                                "validation_brier": float(np.mean((p - labels[va]) ** 2))}))
+    ranked = [f for f in fits if np.isfinite(f.validation_auroc)] or fits
+    best = max(ranked, key=lambda f: (f.validation_auroc if np.isfinite(f.validation_auroc) else -f.validation_brier,
+                                      -f.layer))
+    return ProbeResult(layer=best, per_layer=tuple(fits), test_predictions=best.predict(states[te, best.layer]))
+

@@ -1,0 +1,215 @@
+"""A P(IK) run read from disk: the probe fit, both predictors judged on held-out questions, comparisons.
+
+Every metric is read at the level of samples (each T=1 sample is one
+right-or-wrong outcome, predicted by its question's P(IK)) and resampled at
+the level of questions (the bootstrap draws questions, with all their
+samples), so intervals respect that a question's samples are not
+independent:
+
+* AUROC: the chance a right sample's question gets a higher P(IK) than a
+  wrong sample's (:func:`.probe.sample_auroc`);
+* ECE: 10 equal-width bins of P(IK), each bin's share of right samples
+  against its mean P(IK), bins weighted by their samples;
+* Brier: mean (P(IK) - outcome)^2 over samples.
+
+Pure numpy on stored rows and states; it never touches a model.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any, Callable, Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+
+from calibkit.runs.store import RunStore
+from calibkit.stats import bootstrap
+from calibkit.stats.binning import BinStats, bin_stats
+from calibkit.stats.multiple_choice import AnalysisError
+from calibkit.tasks.reporting import frame_records, run_labels
+
+from .hidden import read_states
+from .probe import ProbeResult, check_labels, fit_probe, sample_auroc, split_of
+
+PREDICTORS = {"probe": "probe on the hidden state", "prompt": "prompted P(IK) (few-shot, no training)"}
+METRICS = ("auroc", "ece", "brier")
+
+
+def sample_ece(p: np.ndarray, n_correct: np.ndarray, n_samples: np.ndarray, *, n_bins: int = 10) -> float:
+    """ECE over samples: equal-width bins of P(IK), |right share - mean P(IK)| weighted by samples.
+
+    Example:
+        >>> sample_ece(np.array([0.8, 0.2]), np.array([4, 1]), np.array([5, 5]))
+        0.0
+    """
+    bins = np.minimum((np.asarray(p) * n_bins).astype(int), n_bins - 1)
+    n = np.bincount(bins, weights=n_samples, minlength=n_bins)
+    right = np.bincount(bins, weights=n_correct, minlength=n_bins)
+    conf = np.bincount(bins, weights=np.asarray(p) * n_samples, minlength=n_bins)
+    used = n > 0
+    return float(np.abs(right[used] - conf[used]).sum() / n.sum())
+
+
+def sample_brier(p: np.ndarray, n_correct: np.ndarray, n_samples: np.ndarray) -> float:
+    """Mean (P(IK) - outcome)^2 over samples.
+
+    Example:
+        >>> sample_brier(np.array([1.0, 0.5]), np.array([2, 1]), np.array([2, 2]))
+        0.125
+    """
+    wrong = n_samples - n_correct
+    return float((n_correct * (1 - p) ** 2 + wrong * p ** 2).sum() / n_samples.sum())
+
+
+_METRIC_FNS: Mapping[str, Callable[..., float]] = {"auroc": sample_auroc, "ece": sample_ece, "brier": sample_brier}
+
+
+@dataclass(frozen=True)
+class PikArrays:
+    """A run's rows as arrays, sorted by id."""
+
+    ids: tuple[str, ...]
+    labels: np.ndarray  # (n,) share of right samples
+    n_correct: np.ndarray  # (n,)
+    n_samples: np.ndarray  # (n,)
+    prompt: np.ndarray  # (n,) prompted P(IK)
+    correct: np.ndarray  # (n,) bool: the greedy answer is right
+    splits: np.ndarray  # (n,) "train", "validation" or "test"
+    rows: tuple[Mapping[str, Any], ...]  # the rows, same order
+
+
+def pik_arrays(rows: Sequence[Mapping[str, Any]], *, split_seed: int = 0) -> PikArrays:
+    if not rows:
+        raise AnalysisError("the P(IK) run has no results yet; run it (rerunning its command resumes) first")
+    rows = tuple(sorted(rows, key=lambda r: r["id"]))
+    return PikArrays(
+        ids=tuple(r["id"] for r in rows), labels=np.array([r["label"] for r in rows], dtype=float),
+        n_correct=np.array([r["n_correct"] for r in rows], dtype=float),
+        n_samples=np.array([r["n_samples"] for r in rows], dtype=float),
+        prompt=np.array([r["p_ik_prompt"] for r in rows], dtype=float),
+        correct=np.array([bool(r["correct"]) for r in rows]),
+        splits=np.array([split_of(r["id"], seed=split_seed) for r in rows]), rows=rows,
+    )
+
+
+def predictor_intervals(p: np.ndarray, n_correct: np.ndarray, n_samples: np.ndarray, *,
+                        n_resamples: int = 1000, seed: int = 0) -> dict[str, bootstrap.Interval]:
+    """AUROC, ECE and Brier of one predictor over samples, with question-level bootstrap CIs."""
+    return {m: bootstrap.bootstrap_ci(_METRIC_FNS[m], p, n_correct, n_samples, n_resamples=n_resamples, seed=seed)
+            for m in METRICS}
+
+
+@dataclass(frozen=True)
+class PikStudy:
+    """The probe (when one can be fit) and the predictors' held-out numbers."""
+
+    arrays: PikArrays
+    probe: ProbeResult | None  # None when the stored questions cannot train a probe (see probe_error)
+    probe_error: str | None  # why no probe was fit, as the one-line message says it
+    test: np.ndarray  # (n,) bool: the held-out questions the predictors are judged on
+    predictions: Mapping[str, np.ndarray]  # predictor -> (n_test,) P(IK) of the test questions
+
+
+def study(store: RunStore, *, split_seed: int = 0) -> PikStudy:
+    """Fit the probe from the stored states (none, with the reason, when the labels cannot train one)."""
+    arr = pik_arrays(store.rows(), split_seed=split_seed)
+    test = arr.splits == "test"
+    predictions = {"prompt": arr.prompt[test]}
+    try:
+        check_labels(arr.labels, "stored")
+        probe = fit_probe(read_states(store, arr.rows), arr.labels, arr.n_correct, arr.n_samples, arr.splits,
+                          seed=split_seed)
+    except AnalysisError as exc:
+        return PikStudy(arr, None, str(exc), test, predictions)
+    return PikStudy(arr, probe, None, test, {"probe": probe.test_predictions, **predictions})
+
+
+def summarize_store(store: RunStore, *, n_resamples: int = 1000, seed: int = 0) -> dict[str, Any]:
+    """summary.json of a P(IK) run: labels, the probe's layer curve and the predictors on test; written and returned."""
+    s = study(store)
+    arr, test = s.arrays, s.test
+    k, n = arr.n_correct[test], arr.n_samples[test]
+    predictors = {}
+    for name, p in s.predictions.items():
+        ivs = predictor_intervals(p, k, n, n_resamples=n_resamples, seed=seed)
+        predictors[name] = {"label": PREDICTORS[name], "mean": float(p.mean()) if p.size else None,
+                            **{m: iv.to_json() for m, iv in ivs.items()}}
+    summary = {
+        "task": "pik", "source": store.config.get("source"), "n_items": len(arr.ids),
+        "n_train": int((arr.splits == "train").sum()), "n_validation": int((arr.splits == "validation").sum()),
+        "n_test": int(test.sum()), "samples_per_question": float(arr.n_samples.mean()),
+        "mean_label": float(arr.labels.mean()), "greedy_accuracy": float(arr.correct.mean()),
+        "probe_error": s.probe_error, "layer": None, "C": None, "per_layer": [],
+        "predictors": predictors, "n_resamples": n_resamples, "seed": seed,
+    }
+    if s.probe is not None:
+        summary.update(layer=s.probe.layer.layer, C=s.probe.layer.C, per_layer=[
+            {"layer": f.layer, "C": f.C, "validation_auroc": _finite(f.validation_auroc),
+             "validation_brier": f.validation_brier} for f in s.probe.per_layer])
+    store.write_summary(summary)
+    return summary
+
+
+def _finite(x: float) -> float | None:
+    return None if not math.isfinite(x) else float(x)
+
+
+def reliability(s: PikStudy, *, n_bins: int = 10) -> dict[str, BinStats]:
+    """Each predictor's bins over the test questions' samples (P(IK) against the share of right samples)."""
+    k, n = s.arrays.n_correct[s.test].astype(int), s.arrays.n_samples[s.test].astype(int)
+    out = {}
+    for name, p in s.predictions.items():
+        conf = np.repeat(p, n)
+        right = np.concatenate([[True] * a + [False] * (b - a) for a, b in zip(k, n)])
+        out[PREDICTORS[name]] = bin_stats(conf, right, n_bins=n_bins)
+    return out
+
+
+@dataclass(frozen=True)
+class PikComparison:
+    labels: tuple[str, ...]
+    n_items: int  # test questions all runs share
+    table: pd.DataFrame
+
+    def to_json(self) -> dict[str, Any]:
+        return {"runs": list(self.labels), "n_items": self.n_items, "metrics": frame_records(self.table)}
+
+
+def compare_runs(stores: Sequence[RunStore], *, n_resamples: int = 1000, seed: int = 0) -> PikComparison:
+    """Both predictors' AUROC, ECE and Brier per run on the test questions all runs share, paired to the first."""
+    labels = run_labels(stores)
+    studies = [study(s) for s in stores]
+    common = sorted(set.intersection(*({i for i, t in zip(x.arrays.ids, x.test) if t} for x in studies)))
+    if not common:
+        raise AnalysisError("the P(IK) runs share no test questions; compare runs of the same source and split")
+    aligned = [_aligned(x, common) for x in studies]
+    names = [p for p in PREDICTORS if all(p in x.predictions for x in studies)]
+    rows = []
+    for label, (preds, k, n) in zip(labels, aligned):
+        for name in names:
+            for metric in METRICS:
+                rows.append(_compare_row(label, name, metric, (preds[name], k, n), aligned[0], label == labels[0],
+                                         n_resamples=n_resamples, seed=seed))
+    return PikComparison(tuple(labels), len(common), pd.DataFrame(rows))
+
+
+def _aligned(s: PikStudy, ids: list[str]):
+    test_ids = [i for i, t in zip(s.arrays.ids, s.test) if t]
+    index = [test_ids.index(i) for i in ids]
+    where = {i: j for j, i in enumerate(s.arrays.ids)}
+    rows = [where[i] for i in ids]
+    return ({k: v[index] for k, v in s.predictions.items()}, s.arrays.n_correct[rows], s.arrays.n_samples[rows])
+
+
+def _compare_row(label: str, name: str, metric: str, arrays, base, is_base: bool, *, n_resamples: int,
+                 seed: int) -> dict[str, Any]:
+    fn = _METRIC_FNS[metric]
+    iv = bootstrap.bootstrap_ci(fn, *arrays, n_resamples=n_resamples, seed=seed)
+    row = {"run": label, "predictor": PREDICTORS[name], "metric": metric, "estimate": iv.estimate, "low": iv.low,
+           "high": iv.high, "difference": math.nan, "diff_low": math.nan, "diff_high": math.nan, "p_value": math.nan}
+    if not is_base:
+        b = (base[0][name], base[1], base[2])
+        d = bootstrap.paired_bootstrap(fn, arrays, b, n_resamples=n_resamples, seed=seed)
+        row.update(difference=d.difference, diff_low=d.low, diff_high=d.high, p_value=d.p_value)
+    return row

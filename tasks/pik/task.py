@@ -1,0 +1,110 @@
+"""`calibkit run pik`: does the model know, before answering, whether it knows? (Kadavath et al. section 5)"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Mapping, Sequence
+
+import click
+
+from calibkit.runs.registry import task_named
+from calibkit.runs.runner import ActiveRun, Job
+from calibkit.runs.store import RunStore
+from calibkit.tasks.base import Outcome, Task
+from calibkit.tasks.triviaqa.data import TriviaQuestion
+
+from .prompts import MAX_PIK_SHOTS
+from .run import DEFAULT_SAMPLES, TASK, PikSettings, run_pik
+
+SOURCES = ("triviaqa", "nq_open")  # free-answer tasks whose questions P(IK) is asked about
+
+
+class Pik(Task):
+    name = "pik"
+    run_name = TASK
+    title = "P(IK): a hidden-state probe and a prompted estimate of whether the model knows"
+    description = """P(IK), the probability that the model knows the answer, two ways (Kadavath et al. 2022, sec. 5).
+
+    For each question of a free-answer task: --samples answers at T=1 (the
+    label is the share that is right, by the task's own matcher), the hidden
+    state at the last prompt token of every layer (read in the same forward
+    pass that starts decoding, stored as float16 .npy beside results.jsonl),
+    and the prompted P(IK). The report fits a logistic probe on 60% of the
+    questions, picks its layer on 20%, and judges probe and prompt on the
+    other 20%: AUROC, ECE, Brier, reliability. Rerunning resumes.
+    """
+    examples = """
+\b
+Examples:
+  calibkit run pik --limit 200 --samples 10           # embedded SmolLM2 on TriviaQA
+  calibkit run pik --task nq_open --model llama-2-7b-chat --limit 2000
+"""
+
+    def options(self) -> list[click.Parameter]:
+        return [
+            click.Option(["--task", "source"], type=click.Choice(SOURCES), default="triviaqa", show_default=True,
+                         help="The free-answer task whose questions are asked."),
+            click.Option(["--limit"], type=click.IntRange(min=1), default=None, help="First N questions."),
+            click.Option(["--shots"], type=click.IntRange(0, 20), default=None,
+                         help="Few-shot Q/A examples (default: the task's own, 10 for TriviaQA, 0 for NQ-open)."),
+            click.Option(["--samples"], type=click.IntRange(1, 100), default=DEFAULT_SAMPLES, show_default=True,
+                         help="T=1 samples per question; the label is the share that is right."),
+            click.Option(["--sample-temperature"], type=click.FloatRange(0, min_open=True), default=1.0,
+                         show_default=True),
+            click.Option(["--pik-shots"], type=click.IntRange(0, MAX_PIK_SHOTS), default=4, show_default=True,
+                         help="Hand-written examples in the prompted-P(IK) prompt."),
+            click.Option(["--max-new-tokens"], type=click.IntRange(1, 256), default=32, show_default=True),
+            click.Option(["--split"], type=click.Choice(["validation", "train"]), default="validation",
+                         show_default=True),
+            click.Option(["--data"], default=None, metavar="PATH", help="The task's --data (default: embedded copy)."),
+            click.Option(["--seed"], type=int, default=0, show_default=True, help="Few-shot draw and sampling seed."),
+        ]
+
+    def source(self, name: str) -> Any:
+        return task_named(name)
+
+    def load(self, options: Mapping[str, Any]) -> list[Job]:
+        o = options
+        source = self.source(o["source"])
+        shots = source.default_shots if o["shots"] is None else o["shots"]
+        source_options = {"data": o["data"], "split": o["split"], "limit": o["limit"], "shots": shots,
+                          "seed": o["seed"], "hub_config": "rc.wikipedia.nocontext"}
+        questions, data_config = source.questions(source_options)
+        settings = PikSettings(source=source.name, layout=source.layout.name, matcher=source.matcher,
+                               samples=o["samples"], sample_temperature=o["sample_temperature"],
+                               max_new_tokens=o["max_new_tokens"], seed=o["seed"], pik_shots=o["pik_shots"])
+        return [Job(items=questions, config={**data_config, **settings.config()})]
+
+    def run(self, run: ActiveRun, items: Sequence[TriviaQuestion]) -> None:
+        run_pik(run, items)
+
+    def summarize(self, store: RunStore, *, n_resamples: int = 1000, seed: int = 0) -> dict[str, Any]:
+        from .study import summarize_store
+
+        return summarize_store(store, n_resamples=n_resamples, seed=seed)
+
+    def write_report(self, store: RunStore) -> Path:
+        from .report import write_run_report
+
+        return write_run_report(store)
+
+    def summary_text(self, summary: Mapping[str, Any]) -> str:
+        from .report import summary_text
+
+        return summary_text(summary)
+
+    def compare(self, stores: Sequence[RunStore], *, out: Path, n_resamples: int = 1000) -> Outcome:
+        from calibkit.draw.page import Report
+
+        from .study import compare_runs
+
+        comparison = compare_runs(stores, n_resamples=n_resamples)
+        report = Report("calibkit: P(IK) comparison", subtitle=" vs ".join(comparison.labels))
+        report.add_text(f"{comparison.n_items} held-out questions all runs share; differences are each run minus "
+                        "the first, paired bootstrap over questions.")
+        report.add_table("Probe and prompted P(IK)", comparison.table)
+        page = report.save(out)
+        text = "\n".join(f"{r.run:<28} {r.predictor[:24]:<24} {r.metric:<6} {r.estimate:.3f}"
+                         + ("" if r.difference != r.difference else f"  diff {r.difference:+.3f} p={r.p_value:.3g}")
+                         for r in comparison.table.itertuples())
+        return Outcome(json=comparison.to_json(), text=text, report=page)
+

@@ -1,0 +1,88 @@
+"""`calibkit run pik` on the tiny model: rows, hidden states on disk, a graceful report, the probe from disk."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from calibkit.runs.store import RunStore
+from calibkit.tasks.pik.hidden import read_states
+from calibkit.tasks.pik.probe import split_of
+
+from conftest import run_cli
+
+pytestmark = pytest.mark.usefixtures("one_thread")
+
+
+@pytest.fixture(scope="module")
+def pik_run(tmp_path_factory, tiny_model_dir) -> tuple[Path, list[str]]:
+    out = tmp_path_factory.mktemp("pik")
+    argv = ["run", "pik", "--model", str(tiny_model_dir), "--limit", "80", "--samples", "3", "--shots", "0",
+            "--max-new-tokens", "3", "--chat-template", "off", "--quiet", "--out", str(out)]
+    with pytest.raises(SystemExit) as exc:
+        from calibkit.cli import main
+
+        main(argv)
+    assert exc.value.code == 0
+    return next((out / "pik").glob("*/*")), argv
+
+
+def test_rows_states_and_config(pik_run):
+    run, _ = pik_run
+    store = RunStore.open(run)
+    rows = store.rows()
+    assert len(rows) == 80 and all(r["n_samples"] == 3 and len(r["samples_correct"]) == 3 for r in rows)
+    assert all(r["label"] == pytest.approx(r["n_correct"] / 3) and 0 <= r["p_ik_prompt"] <= 1 for r in rows)
+    states = read_states(store, rows)
+    recorded = store.recorded["hidden_states"]
+    assert states.shape == (80, recorded["layers"], recorded["dim"]) == (80, 3, 64)  # embeddings + 2 layers
+    assert sorted(p.name for p in (run / "hidden").iterdir()) == [f"{i:08d}.npy" for i in range(0, 80, 8)]
+    config = json.loads((run / "config.json").read_text())
+    assert config["source"] == "triviaqa" and config["matcher"] == "triviaqa" and config["samples"] == 3
+
+
+def test_a_rerun_resumes_without_rewriting(capsys, pik_run):
+    run, argv = pik_run
+    before = {p.name: p.stat().st_mtime_ns for p in (run / "hidden").iterdir()}
+    code, _, err = run_cli(capsys, *argv)
+    assert code == 0 and "80 items were already scored, 0 scored now" in err
+    assert {p.name: p.stat().st_mtime_ns for p in (run / "hidden").iterdir()} == before
+
+
+def test_one_class_report_says_why_there_is_no_probe(capsys, pik_run):
+    run, _ = pik_run
+    code, out, _ = run_cli(capsys, "report", str(run), "--json")  # a random model is never right
+    summary = json.loads(out)
+    assert code == 0 and summary["layer"] is None and "nothing to separate" in summary["probe_error"]
+    assert set(summary["predictors"]) == {"prompt"}
+
+
+def test_the_probe_reads_stored_states_and_finds_a_planted_signal(capsys, pik_run, tmp_path):
+    """Labels planted along one direction of layer 1's stored states: the probe, fit from disk, finds it."""
+    run, _ = pik_run
+    planted = tmp_path / "planted"
+    planted.mkdir()
+    (planted / "hidden").mkdir()
+    for f in (run / "hidden").iterdir():
+        (planted / "hidden" / f.name).write_bytes(f.read_bytes())
+    (planted / "config.json").write_text((run / "config.json").read_text())
+    store = RunStore.open(run)
+    rows = store.rows()
+    x = read_states(store, rows)[:, 1]
+    direction = np.linalg.svd(x - x.mean(0), full_matrices=False)[2][0]  # the states' main direction
+    score = (x - x.mean(0)) @ direction
+    p = 1 / (1 + np.exp(-6 * score / score.std()))
+    rng = np.random.default_rng(0)
+    with (planted / "results.jsonl").open("w") as fh:
+        for r, pi in zip(rows, p):
+            k = int(rng.binomial(20, pi))
+            fh.write(json.dumps({**r, "n_samples": 20, "n_correct": k, "label": k / 20}) + "\n")
+    code, out, err = run_cli(capsys, "report", str(planted), "--json")
+    assert code == 0, err
+    summary = json.loads(out)
+    assert summary["probe_error"] is None and summary["layer"] in (1, 2)
+    assert summary["predictors"]["probe"]["auroc"]["estimate"] > 0.9
+    assert summary["n_test"] == sum(split_of(r["id"]) == "test" for r in rows)
+    assert "Validation AUROC by layer" in (planted / "report.html").read_text()
