@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from calibkit.tasks.benchmarks import BENCHMARKS
 from calibkit.tasks.herbstritt_franke.task import HerbstrittFranke
+from calibkit.tasks.idk import IdkBenchmark
 from calibkit.tasks.mmlu.task import MMLU
 from calibkit.tasks.multiple_choice.lm_eval_import import LmEvalImport
 from calibkit.tasks.nq_open import NQOpen
@@ -21,6 +22,7 @@ REGISTRY = (
     TriviaQA(),
     NQOpen(),
     Pik(),
+    IdkBenchmark(),
     HerbstrittFranke(),
     LmEvalImport(),
     *BENCHMARKS,  # arc_easy ... social_iqa: one Spec each in tasks/benchmarks/specs.py

@@ -9,7 +9,9 @@ Per batch of questions (Kadavath et al. 2022, section 5):
    (:attr:`calibkit.engine.generation.GenerationConfig.hidden_states`);
 2. each answer is judged by the source's own matcher; the label is the share
    of right samples;
-3. the prompted P(IK) (:mod:`.prompts`) is scored;
+3. the prompted P(IK) (:mod:`.prompts`) is scored, and P(True) of the
+   greedy answer (Kadavath et al.'s self-evaluation), as evidence for
+   the "I don't know" dataset builder;
 4. the batch's states go to ``hidden/<n>.npy`` (:mod:`.hidden`), then its rows
    to results.jsonl.
 
@@ -29,6 +31,7 @@ import numpy as np
 from calibkit.runs.runner import ActiveRun, run_in_batches
 from calibkit.tasks.triviaqa.answers import MATCHERS
 from calibkit.tasks.triviaqa.data import TriviaQuestion
+from calibkit.tasks.triviaqa.prompts import ptrue_prompt
 from calibkit.tasks.triviaqa.run import LAYOUTS, Answerer, TriviaSettings
 
 from . import hidden
@@ -88,7 +91,10 @@ def run_pik(run: ActiveRun, questions: Sequence[TriviaQuestion], *, batch_questi
     def answer_batch(batch: Sequence[TriviaQuestion]) -> list[dict[str, Any]]:
         contexts = [answerer.context(q) for q in batch]
         outs = answerer.generate(contexts)
-        scored = answerer.score([pik_prompt(q, shots=settings.pik_shots) for q in batch])
+        judged = [answers.match(answers.extract(o.greedy.text), q.aliases).exact for q, o in zip(batch, outs)]
+        ptrue = [ptrue_prompt(q, answers.extract(o.greedy.text), correct=c) for q, o, c in zip(batch, outs, judged)]
+        scored = answerer.score([pik_prompt(q, shots=settings.pik_shots) for q in batch] + ptrue)
+        scored = list(zip(scored[:len(batch)], scored[len(batch):]))
         states = np.stack([o.hidden_states for o in outs])
         if "hidden_states" not in run.store.recorded:
             run.store.record({"hidden_states": {"dir": hidden.HIDDEN_DIR, "layers": int(states.shape[1]),
@@ -105,7 +111,8 @@ def _row(question: TriviaQuestion, n_shots: int, gens: Any, scored: Any, answers
     prediction = answers.extract(gens.greedy.text)
     samples = [answers.extract(s.text) for s in gens.samples]
     right = [bool(answers.match(s, question.aliases).exact) for s in samples]
-    probs = scored.probs()
+    pik, ptrue = scored
+    probs = pik.probs()
     mean = gens.greedy.mean_logprob if gens.greedy.token_ids and prediction.strip() else None
     return {
         "id": question.id, "question": question.question, "aliases": list(question.aliases), "n_shots": n_shots,
@@ -113,6 +120,7 @@ def _row(question: TriviaQuestion, n_shots: int, gens: Any, scored: Any, answers
         "seq_prob": math.exp(mean) if mean is not None else None,
         "samples": samples, "samples_correct": right, "n_samples": len(right), "n_correct": int(sum(right)),
         "label": float(np.mean(right)),
-        "p_ik_prompt": float(probs[0]), "p_ik_prompt_logprobs": [float(x) for x in scored.logprobs],
-        "p_ik_prompt_mass": float(scored.option_mass), "hidden": list(where), "task": TASK,
+        "p_ik_prompt": float(probs[0]), "p_ik_prompt_logprobs": [float(x) for x in pik.logprobs],
+        "p_ik_prompt_mass": float(pik.option_mass), "p_true": float(ptrue.probs()[0]),
+        "hidden": list(where), "task": TASK,
     }

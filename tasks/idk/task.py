@@ -1,0 +1,150 @@
+"""`calibkit run idk` (the abstention benchmark) and `calibkit idk build` (the dataset builder)."""
+from __future__ import annotations
+
+import datetime
+import functools
+from pathlib import Path
+from typing import Any, Callable, Mapping, Sequence
+
+import click
+
+from calibkit.runs.runner import ActiveRun, Job
+from calibkit.runs.store import RunStore
+from calibkit.tasks.base import Outcome, Task
+
+from .dataset import SPLITS, DatasetError, Thresholds, read_dataset
+from .run import TASK, IdkItem, items_of, run_idk
+
+
+class IdkBenchmark(Task):
+    name = "idk"
+    run_name = TASK
+    title = "abstention benchmark: does the model say \"I don't know\" when it should?"
+    description = """Ask every prompt of an "I don't know" dataset (from `calibkit idk build`) and read the replies.
+
+    Reports over-abstention (abstaining on answerable rows), abstention and
+    under-abstention on unanswerable rows, accuracy of the answers given,
+    the share of appropriate replies against the model's confidence
+    (risk-coverage), per reason and source. Compare base and chat with
+    `calibkit compare`. Rerunning resumes.
+    """
+    examples = """
+\b
+Examples:
+  calibkit idk build --model smollm2-135m-instruct --limit 200 --out idk-smollm2
+  calibkit run idk --dataset idk-smollm2 --model smollm2-135m-instruct
+  calibkit run idk --dataset idk-llama --model llama-2-7b --likelihood
+"""
+
+    def options(self) -> list[click.Parameter]:
+        return [
+            click.Option(["--dataset"], required=True, type=click.Path(path_type=Path),
+                         help="A folder written by `calibkit idk build`."),
+            click.Option(["--split"], type=click.Choice(SPLITS), default="test", show_default=True),
+            click.Option(["--limit"], type=click.IntRange(min=1), default=None, help="First N rows of the split."),
+            click.Option(["--max-new-tokens"], type=click.IntRange(1, 512), default=64, show_default=True),
+            click.Option(["--likelihood"], is_flag=True,
+                         help="Also score \" I don't know.\" and count a reply as an abstention when that is more "
+                              "likely than the reply."),
+        ]
+
+    def load(self, options: Mapping[str, Any]) -> list[Job]:
+        o = options
+        rows = read_dataset(o["dataset"], split=o["split"])[: o["limit"]]
+        if not rows:
+            raise DatasetError(f"--dataset {o['dataset']}: the {o['split']} split is empty; pick another --split")
+        config = {"dataset": str(Path(o["dataset"]).resolve().name), "split": o["split"], "limit": o["limit"],
+                  "max_new_tokens": o["max_new_tokens"], "likelihood": o["likelihood"],
+                  "data_source": str(Path(o["dataset"]).resolve())}
+        return [Job(items=items_of(rows), config=config)]
+
+    def run(self, run: ActiveRun, items: Sequence[IdkItem]) -> None:
+        run_idk(run, items)
+
+    def summarize(self, store: RunStore, *, n_resamples: int = 1000, seed: int = 0) -> dict[str, Any]:
+        from .study import summarize_store
+
+        return summarize_store(store, n_resamples=n_resamples, seed=seed)
+
+    def write_report(self, store: RunStore) -> Path:
+        from .report import write_run_report
+
+        return write_run_report(store)
+
+    def summary_text(self, summary: Mapping[str, Any]) -> str:
+        from .report import summary_text
+
+        return summary_text(summary)
+
+    def compare(self, stores: Sequence[RunStore], *, out: Path, n_resamples: int = 1000) -> Outcome:
+        from calibkit.draw.page import Report
+
+        from .study import compare_runs
+
+        c = compare_runs(stores, n_resamples=n_resamples)
+        report = Report("calibkit: \"I don't know\" comparison", subtitle=" vs ".join(c.labels))
+        report.add_text(f"{c.n_items} rows all runs share; differences are each run minus the first, paired "
+                        "bootstrap over rows.")
+        report.add_table("Rates", c.table)
+        page = report.save(out)
+        text = "\n".join(f"{r.run:<28} {r.metric:<16} {r.estimate:.3f} [{r.low:.3f}, {r.high:.3f}]"
+                         + ("" if r.difference != r.difference else f"  diff {r.difference:+.3f} p={r.p_value:.3g}")
+                         for r in c.table.itertuples())
+        return Outcome(json=c.to_json(), text=text, report=page)
+
+    def commands(self) -> list[click.Command]:
+        from calibkit.cli import MODEL_OPTIONS, run_settings
+
+        return [idk_group(MODEL_OPTIONS, run_settings)]
+
+
+def idk_group(model_options: Sequence[click.Option], settings_of: Callable[[dict], Any]) -> click.Group:
+    """`calibkit idk build`: the model options (runs go to --runs) and the builder's own."""
+    passed = [o for o in model_options if o.name not in ("out", "run_dir", "as_json")]
+    own = [
+        click.Option(["--out"], required=True, type=click.Path(path_type=Path), help="The dataset folder to write."),
+        click.Option(["--runs"], type=click.Path(path_type=Path), default=Path("runs"), show_default=True,
+                     help="Where the P(IK) and MMLU runs go (and are resumed from)."),
+        click.Option(["--source", "sources"], multiple=True, default=("triviaqa", "nq_open"), show_default=True,
+                     metavar="NAME", help="Model-relative sources: triviaqa, nq_open, mmlu (repeat)."),
+        click.Option(["--limit"], type=click.IntRange(min=1), default=200, show_default=True,
+                     help="Questions per source (MMLU: spread over its 57 subjects)."),
+        click.Option(["--samples"], type=click.IntRange(min=0), default=10, show_default=True,
+                     help="T=1 samples per free-answer question."),
+        click.Option(["--answer-threshold"], type=float, default=0.8, show_default=True,
+                     help="Known: greedy right and at least this share of samples right."),
+        click.Option(["--idk-threshold"], type=float, default=0.2, show_default=True,
+                     help="Unknown: greedy wrong and at most this share of samples right..."),
+        click.Option(["--pik-threshold"], type=float, default=0.5, show_default=True,
+                     help="...and a prompted P(IK) at most this."),
+        click.Option(["--cutoff"], type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
+                     help="The model's training cutoff (YYYY-MM-DD); adds questions about events after it."),
+        click.Option(["--seed"], type=int, default=0, show_default=True),
+    ]
+
+    @click.group("idk", help="The \"I don't know\" dataset (see also `calibkit run idk`).")
+    def group() -> None:
+        """The "I don't know" dataset."""
+
+    group.add_command(click.Command(
+        "build", params=[*own, *passed], callback=functools.partial(_build_command, settings_of),
+        help="Build a dataset of prompts with informative answers and \"I don't know\" responses for one model.",
+        epilog="\b\nExamples:\n  calibkit idk build --model smollm2-135m-instruct --limit 200 --out idk-smollm2\n"
+               "  calibkit idk build --model llama-2-7b-chat --cutoff 2022-09-01 --source mmlu --source triviaqa "
+               "--out idk-llama"))
+    return group
+
+
+def _build_command(settings_of: Callable[[dict], Any], *, out: Path, runs: Path, sources: tuple[str, ...],
+                   limit: int, samples: int, answer_threshold: float, idk_threshold: float, pik_threshold: float,
+                   cutoff: datetime.datetime | None, seed: int, **model: Any) -> None:
+    from .build import BuildSettings, build
+
+    settings = BuildSettings(sources=tuple(sources), limit=limit, samples=samples, seed=seed,
+                             thresholds=Thresholds(answer=answer_threshold, idk=idk_threshold, pik=pik_threshold),
+                             cutoff=None if cutoff is None else cutoff.date())
+    outcome = build(settings, settings_of({**model, "out": runs, "run_dir": None, "as_json": False}), out)
+    kinds = {k: sum(r.kind == k for r in outcome.rows) for k in ("answer", "abstain")}
+    click.echo(f"{len(outcome.rows)} rows ({kinds['answer']} answer, {kinds['abstain']} abstain); left out: "
+               + ", ".join(f"{s} {n}" for s, n in outcome.left_out.items()))
+    click.echo(f"dataset: {outcome.folder} (README.md is its card)")
