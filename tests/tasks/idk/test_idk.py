@@ -1,7 +1,6 @@
 """The "I don't know" dataset builder and abstention benchmark: rules, splits, round trips, the commands."""
 from __future__ import annotations
 
-import datetime
 import json
 from pathlib import Path
 
@@ -21,7 +20,7 @@ from calibkit.tasks.idk.dataset import (
     normalized_prompt,
 )
 
-from conftest import run_cli, shared_path
+from conftest import run_cli
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 
@@ -51,7 +50,8 @@ def test_free_answer_rows_follow_the_thresholds():
 def test_mmlu_rows_read_the_right_options_probability():
     def item(i, logprobs, answer):
         return ScoredItem(id=f"mmlu/anatomy/test/{i}", task="mmlu", options=(" A", " B", " C", " D"),
-                          logprobs=logprobs, answer=answer, meta={"question": f"Q{i}?", "choices": ["w", "x", "y", "z"]})
+                          logprobs=logprobs, answer=answer,
+                          meta={"question": f"Q{i}?", "choices": ["w", "x", "y", "z"]})
     sure = item(0, (np.log(0.9), np.log(0.05), np.log(0.03), np.log(0.02)), 0)
     wrong = item(1, (np.log(0.9), np.log(0.05), np.log(0.03), np.log(0.02)), 2)
     unsure = item(2, (np.log(0.4), np.log(0.3), np.log(0.2), np.log(0.1)), 0)
