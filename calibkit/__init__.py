@@ -35,8 +35,8 @@ from calibkit.stats.multiple_choice import option_arrays, pooled_stats, reliabil
 from calibkit.stats.temperature import apply_temperature, cross_fit_temperature, fit_temperature, temperature_sweep
 
 _PLOTTING = (
-    "benchmark_chart", "pooled_calibration_chart", "reliability_diagram", "risk_coverage_curve", "save_figure",
-    "size_curve", "temperature_curve",
+    "benchmark_chart", "layer_curve", "pooled_calibration_chart", "reliability_diagram", "risk_coverage_curve",
+    "save_figure", "size_curve", "temperature_curve",
 )
 
 
@@ -70,7 +70,8 @@ def tasks() -> list[str]:
 __all__ = [
     "BinStats", "Interval", "PairedDifference", "Prompt", "RunSettings", "RunStore", "ScoredItem", "Turn",
     "accuracy", "apply_temperature", "auroc", "aurc", "benchmark_chart", "bin_stats", "bootstrap_ci", "brier_score",
-    "classwise_ece", "cross_fit_temperature", "debiased_l2_ce", "ece", "fit_temperature", "load_run", "mce",
+    "classwise_ece", "cross_fit_temperature", "debiased_l2_ce", "ece", "fit_temperature", "layer_curve", "load_run",
+    "mce",
     "nll", "option_arrays", "paired_bootstrap", "pooled_calibration_chart", "pooled_ece", "pooled_stats",
     "reliability_diagram", "reliability_stats", "risk_coverage", "risk_coverage_curve", "rms_ce", "run_summary",
     "run_task", "save_figure", "size_curve", "summarize", "task", "tasks", "temperature_curve", "temperature_sweep",

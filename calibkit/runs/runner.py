@@ -255,12 +255,16 @@ def task_values(task: Any, options: Mapping[str, Any]) -> dict[str, Any]:
 
     params = task.options()
     by_flag = {flag.lstrip("-").replace("-", "_"): p.name for p in params for flag in p.opts}
-    # The command-line defaults, as click resolves them for a command given no options.
-    values = dict(click.Command(task.name, params=params).make_context(task.name, []).params)
+    # The command-line defaults, as click resolves them for a command given no options
+    # (resilient: a required option is checked below, once the given ones are in).
+    values = dict(click.Command(task.name, params=params).make_context(task.name, [], resilient_parsing=True).params)
     for key, value in options.items():
         if key not in by_flag:
             raise ValueError(f"{task.name} has no option {key!r}; its options: {', '.join(sorted(by_flag))}")
         values[by_flag[key]] = value
+    missing = [p.opts[0] for p in params if getattr(p, "required", False) and values.get(p.name) is None]
+    if missing:
+        raise ValueError(f"{task.name} needs {', '.join(missing)}")
     return values
 
 

@@ -130,7 +130,7 @@ def idk_group(model_options: Sequence[click.Option], settings_of: Callable[[dict
         "build", params=[*own, *passed], callback=functools.partial(_build_command, settings_of),
         help="Build a dataset of prompts with informative answers and \"I don't know\" responses for one model.",
         epilog="\b\nExamples:\n  calibkit idk build --model smollm2-135m-instruct --limit 200 --out idk-smollm2\n"
-               "  calibkit idk build --model llama-2-7b-chat --cutoff 2022-09-01 --source mmlu --source triviaqa "
+               "  calibkit idk build --model llama-2-7b-chat --cutoff 2022-09-30 --source mmlu --source triviaqa "
                "--out idk-llama"))
     return group
 
