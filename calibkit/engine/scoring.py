@@ -256,7 +256,8 @@ def _group_by_prefix(rows: list[_Row], *, enabled: bool, min_prefix: int) -> lis
 class _Runner:
     """Runs row batches on one model; owns the current token budget."""
 
-    def __init__(self, loaded: LoadedModel, config: ScoreConfig) -> None:
+    def __init__(self, loaded: LoadedModel, config: ScoreConfig, *, stats: bool = False) -> None:
+        self.stats = stats  # also read entropy, top-1 probability and rank at every read position
         self.model = loaded.model
         self.device = torch.device(loaded.device)
         on_gpu = self.device.type == "cuda"
@@ -333,6 +334,8 @@ class _Runner:
         picked = out.logits[torch.tensor(read_row, device=device), torch.tensor(read_col, device=device)]
         logp = torch.log_softmax(picked.float(), dim=-1)
         flat = logp[torch.tensor(pick_read, device=device), torch.tensor(pick_token, device=device)]
+        if self.stats:
+            return self._split(rows, _token_stats(logp, torch.tensor(pick_read, device=device), flat))
         flat = flat.double().cpu().numpy()
         results, at = [], 0
         for row in rows:
@@ -345,6 +348,16 @@ class _Runner:
                 results.append(flat[at : at + len(row.targets)])
                 at += len(row.targets)
         return results
+
+    @staticmethod
+    def _split(rows: list[_Row], per_read: np.ndarray) -> list[np.ndarray]:
+        """Per row, its read positions' stats in token order (a one-option fast-path row: lead, then target)."""
+        out, at = [], 0
+        for row in rows:
+            n = len(row.lead) + len(row.targets) if row.option == -1 else len(row.targets)
+            out.append(per_read[at : at + n])
+            at += n
+        return out
 
     def run_with_backoff(self, plen: int, cache, rows: list[_Row]) -> Iterator[tuple[list[_Row], list[np.ndarray]]]:
         """Run rows, halving the batch (and the budget) on out-of-memory."""
@@ -360,6 +373,18 @@ class _Runner:
             )
 
         return split_on_oom(rows, lambda part: self.run(plen, cache, part), too_big=too_big, on_split=lower_budget)
+
+
+def _token_stats(logp: torch.Tensor, pick_read: torch.Tensor, token_logp: torch.Tensor) -> np.ndarray:
+    """(n, 4) float64 per picked token: log-prob, entropy (nats), top-1 probability, rank (1 = the argmax).
+
+    Rank counts the tokens strictly more likely than the picked one, plus one.
+    """
+    at = logp[pick_read]
+    entropy = -(at.exp() * at).sum(dim=-1)
+    top1 = at.max(dim=-1).values.exp()
+    rank = (at > token_logp.unsqueeze(-1)).sum(dim=-1) + 1
+    return torch.stack([token_logp, entropy, top1, rank.to(token_logp.dtype)], dim=-1).double().cpu().numpy()
 
 
 def _broadcast_cache(cache, batch: int):
@@ -460,3 +485,48 @@ def score(
         for item in batch:
             by_id[item.id] = item
     return [by_id[p.id] for p in prompts]
+
+
+@dataclass(frozen=True)
+class TokenProfile:
+    """What a model thinks of every token of one continuation, read in one forward pass.
+
+    The continuation's tokens are those of the scoring contract (context and
+    continuation tokenized together; see the module docstring). Arrays are
+    ``(n_tokens,)`` in token order.
+    """
+
+    id: str  # the prompt's id
+    context_ids: tuple[int, ...]  # the tokens before the continuation (BOS included)
+    token_ids: tuple[int, ...]  # the continuation's tokens
+    logprobs: np.ndarray  # ln P(token | everything before), full vocabulary
+    entropy: np.ndarray  # entropy of the next-token distribution at that position, nats
+    top1: np.ndarray  # probability of the most likely next token there
+    rank: np.ndarray  # 1 + the number of tokens more likely than this one (1: the model's greedy choice)
+
+
+def profile_tokens(
+    loaded: LoadedModel, prompts: Sequence[Prompt], *, config: ScoreConfig = ScoreConfig()
+) -> list[TokenProfile]:
+    """Per-token log-prob, entropy, top-1 probability and rank of each prompt's one continuation.
+
+    Batched and prefix-cached exactly as :func:`score` (the same rows, the
+    same forward passes), reading the full next-token distribution at every
+    continuation position. Each prompt must have exactly one option.
+    """
+    if any(len(p.options) != 1 for p in prompts):
+        raise ValueError("profile_tokens reads one continuation per prompt: give each prompt exactly one option")
+    rows, _ = _build_rows(prompts, loaded.tokenizer, config)
+    runner = _Runner(loaded, config, stats=True)
+    out: dict[int, TokenProfile] = {}
+    for plen, group in _group_by_prefix(rows, enabled=config.prefix_caching, min_prefix=config.min_prefix_tokens):
+        cache = runner.prefix_cache(group[0].input_ids[:plen]) if plen else None
+        for batch in runner.batches(plen, group):
+            for done_rows, done in runner.run_with_backoff(plen, cache, batch):
+                for row, stats in zip(done_rows, done):
+                    tokens = row.lead + row.targets if row.option == -1 else row.targets
+                    out[row.item] = TokenProfile(
+                        id=prompts[row.item].id, context_ids=row.input_ids[: row.read_start + 1],
+                        token_ids=tuple(tokens), logprobs=stats[:, 0], entropy=stats[:, 1], top1=stats[:, 2],
+                        rank=stats[:, 3].astype(np.int64))
+    return [out[i] for i in range(len(prompts))]

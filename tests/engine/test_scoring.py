@@ -214,6 +214,31 @@ def test_repeated_options_get_the_same_log_prob(tok):
         np.testing.assert_allclose(item.logprobs, reference(lm.model, tok, p), atol=1e-5)
 
 
+def test_token_profiles_equal_a_direct_full_vocabulary_computation(tok):
+    """Log-prob, entropy, top-1 probability and rank per continuation token, however the work is batched."""
+    from calibkit.engine.scoring import profile_tokens
+
+    model = tiny_llama(len(tok))
+    lm = loaded(model, tok)
+    texts = [p.text for p in mmlu_like_prompts(n_subjects=1, per_subject=3)]
+    prompts = [Prompt(id=f"t{i}", task="t", text=t, options=(c,))
+               for i, (t, c) in enumerate(zip(texts, [" B, because two is right", " A", " the answer is C."]))]
+    for config in CONFIGS:
+        for p, prof in zip(prompts, profile_tokens(lm, prompts, config=config)):
+            ctx, cont = pair_one_at_a_time(tok, p.text, p.options[0])
+            assert list(prof.token_ids) == cont and list(prof.context_ids) == ctx
+            with torch.no_grad():
+                logp = model(torch.tensor([ctx + cont])).logits[0].float().log_softmax(-1)
+            rows = logp[len(ctx) - 1: len(ctx) - 1 + len(cont)]
+            want_lp = rows[torch.arange(len(cont)), torch.tensor(cont)]
+            np.testing.assert_allclose(prof.logprobs, want_lp.numpy(), atol=1e-5)
+            np.testing.assert_allclose(prof.entropy, (-(rows.exp() * rows).sum(-1)).numpy(), atol=1e-4)
+            np.testing.assert_allclose(prof.top1, rows.max(-1).values.exp().numpy(), atol=1e-5)
+            assert prof.rank.tolist() == [int((r > v).sum()) + 1 for r, v in zip(rows, want_lp)]
+    with pytest.raises(ValueError, match="exactly one option"):
+        profile_tokens(lm, [Prompt(id="x", task="t", text="Q", options=(" a", " b"))])
+
+
 def test_option_contexts_must_match_the_options():
     with pytest.raises(ValueError, match="1 option contexts for 2 options"):
         Prompt(id="w", task="t", text="", options=(" a", " b"), option_contexts=("x",))
