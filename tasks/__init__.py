@@ -13,6 +13,7 @@ from calibkit.tasks.idk import IdkBenchmark
 from calibkit.tasks.mmlu.task import MMLU
 from calibkit.tasks.multiple_choice.lm_eval_import import LmEvalImport
 from calibkit.tasks.nq_open import NQOpen
+from calibkit.tasks.nudging import Nudging
 from calibkit.tasks.pik import Pik
 from calibkit.tasks.suite import Suite
 from calibkit.tasks.triviaqa.task import TriviaQA
@@ -23,6 +24,7 @@ REGISTRY = (
     NQOpen(),
     Pik(),
     IdkBenchmark(),
+    Nudging(),
     HerbstrittFranke(),
     LmEvalImport(),
     *BENCHMARKS,  # arc_easy ... social_iqa: one Spec each in tasks/benchmarks/specs.py

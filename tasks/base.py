@@ -13,6 +13,7 @@ and one line in ``tasks/__init__.py``'s ``REGISTRY``.
 """
 from __future__ import annotations
 
+import importlib
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from pathlib import Path
@@ -101,3 +102,26 @@ class Task(ABC):
     def commands(self) -> list[click.Command]:
         """Top-level commands the task adds besides `calibkit run <name>` (e.g. an importer)."""
         return []
+
+
+class OwnStudyAndReport:
+    """``summarize``, ``write_report`` and ``summary_text`` read from the task package's ``study`` and ``report``.
+
+    For a task whose package holds ``study.summarize_store(store, *,
+    n_resamples, seed)``, ``report.write_run_report(store)`` and
+    ``report.summary_text(summary)``: mix this in before :class:`Task`
+    instead of writing the three delegations. The modules are imported when
+    first used (they pull in pandas and plotly).
+    """
+
+    def summarize(self, store: RunStore, *, n_resamples: int = 1000, seed: int = 0) -> dict[str, Any]:
+        return self._own("study").summarize_store(store, n_resamples=n_resamples, seed=seed)
+
+    def write_report(self, store: RunStore) -> Path:
+        return self._own("report").write_run_report(store)
+
+    def summary_text(self, summary: Mapping[str, Any]) -> str:
+        return self._own("report").summary_text(summary)
+
+    def _own(self, module: str) -> Any:
+        return importlib.import_module(f"{type(self).__module__.rpartition('.')[0]}.{module}")

@@ -447,7 +447,8 @@ def size_curve(
 BENCHMARK_COLUMNS = ("benchmark", "model", "estimate", "low", "high")
 
 
-def benchmark_chart(table: pd.DataFrame, *, metric: str, title: str | None = None) -> go.Figure:
+def benchmark_chart(table: pd.DataFrame, *, metric: str, title: str | None = None,
+                    x_title: str = "benchmark") -> go.Figure:
     """One metric per benchmark, a bar per model side by side, with 95% error bars.
 
     Args:
@@ -456,6 +457,7 @@ def benchmark_chart(table: pd.DataFrame, *, metric: str, title: str | None = Non
             first appearance; a NaN bound draws no bar.
         metric: the metric's name, for the axis.
         title: figure title; default ``"<metric> per benchmark"``.
+        x_title: the x axis's title (what the ``benchmark`` column holds).
 
     Example:
         >>> import pandas as pd
@@ -483,7 +485,7 @@ def benchmark_chart(table: pd.DataFrame, *, metric: str, title: str | None = Non
     name = _SIZE_METRIC_LABELS.get(metric, metric)
     fig.update_layout(**_layout(title=title if title is not None else f"{name.split(' (')[0]} per benchmark",
                                 height=420), barmode="group")
-    fig.update_xaxes(**_axis(), title_text="benchmark")
+    fig.update_xaxes(**_axis(), title_text=x_title)
     fig.update_yaxes(**_axis(), title_text=name, rangemode="tozero")
     return fig
 

@@ -10,13 +10,13 @@ import click
 
 from calibkit.runs.runner import ActiveRun, Job
 from calibkit.runs.store import RunStore
-from calibkit.tasks.base import Outcome, Task
+from calibkit.tasks.base import Outcome, OwnStudyAndReport, Task
 
 from .dataset import SPLITS, DatasetError, Thresholds, read_dataset
 from .run import TASK, IdkItem, items_of, run_idk
 
 
-class IdkBenchmark(Task):
+class IdkBenchmark(OwnStudyAndReport, Task):
     name = "idk"
     run_name = TASK
     title = "abstention benchmark: does the model say \"I don't know\" when it should?"
@@ -60,21 +60,6 @@ Examples:
 
     def run(self, run: ActiveRun, items: Sequence[IdkItem]) -> None:
         run_idk(run, items)
-
-    def summarize(self, store: RunStore, *, n_resamples: int = 1000, seed: int = 0) -> dict[str, Any]:
-        from .study import summarize_store
-
-        return summarize_store(store, n_resamples=n_resamples, seed=seed)
-
-    def write_report(self, store: RunStore) -> Path:
-        from .report import write_run_report
-
-        return write_run_report(store)
-
-    def summary_text(self, summary: Mapping[str, Any]) -> str:
-        from .report import summary_text
-
-        return summary_text(summary)
 
     def compare(self, stores: Sequence[RunStore], *, out: Path, n_resamples: int = 1000) -> Outcome:
         from calibkit.draw.page import Report

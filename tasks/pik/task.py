@@ -9,7 +9,7 @@ import click
 from calibkit.runs.registry import task_named
 from calibkit.runs.runner import ActiveRun, Job
 from calibkit.runs.store import RunStore
-from calibkit.tasks.base import Outcome, Task
+from calibkit.tasks.base import Outcome, OwnStudyAndReport, Task
 from calibkit.tasks.triviaqa.data import TriviaQuestion
 
 from .prompts import MAX_PIK_SHOTS
@@ -18,7 +18,7 @@ from .run import DEFAULT_SAMPLES, TASK, PikSettings, run_pik
 SOURCES = ("triviaqa", "nq_open")  # free-answer tasks whose questions P(IK) is asked about
 
 
-class Pik(Task):
+class Pik(OwnStudyAndReport, Task):
     name = "pik"
     run_name = TASK
     title = "P(IK): a hidden-state probe and a prompted estimate of whether the model knows"
@@ -76,21 +76,6 @@ Examples:
 
     def run(self, run: ActiveRun, items: Sequence[TriviaQuestion]) -> None:
         run_pik(run, items)
-
-    def summarize(self, store: RunStore, *, n_resamples: int = 1000, seed: int = 0) -> dict[str, Any]:
-        from .study import summarize_store
-
-        return summarize_store(store, n_resamples=n_resamples, seed=seed)
-
-    def write_report(self, store: RunStore) -> Path:
-        from .report import write_run_report
-
-        return write_run_report(store)
-
-    def summary_text(self, summary: Mapping[str, Any]) -> str:
-        from .report import summary_text
-
-        return summary_text(summary)
 
     def compare(self, stores: Sequence[RunStore], *, out: Path, n_resamples: int = 1000) -> Outcome:
         from calibkit.draw.page import Report

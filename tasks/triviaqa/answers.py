@@ -277,8 +277,83 @@ class Matcher:
     match: Callable[[str, Sequence[str]], AnswerMatch]  # (answer, aliases) -> exact (the rule), f1, contains
 
 
-#: TriviaQA's official rule (the default), and lm-eval's nq_open rule
+_NUMBER = re.compile(r"-?\d[\d,]*(?:\.\d+)?")
+
+
+def parse_number(text: str) -> float | None:
+    """A number written with optional thousands commas, or None.
+
+    Example:
+        >>> parse_number("1,234.50"), parse_number("seven")
+        (1234.5, None)
+    """
+    try:
+        return float(text.replace(",", ""))
+    except ValueError:
+        return None
+
+
+def _number_match(found: str | None, aliases: Sequence[str]) -> AnswerMatch:
+    value = None if found is None else parse_number(found)
+    golds = [parse_number(a) for a in aliases]
+    exact = value is not None and any(g is not None and abs(g - value) < 1e-9 for g in golds)
+    return AnswerMatch(exact=exact, f1=float(exact), contains=exact)
+
+
+def match_first_number(prediction: str, aliases: Sequence[str]) -> AnswerMatch:
+    """Right when the first number in the answer equals an accepted one (``"Calculate 5 + 91 ="`` -> ``"96"``).
+
+    Example:
+        >>> match_first_number("96, I think", ["96"]).exact, match_first_number("It is 95", ["96"]).exact
+        (True, False)
+    """
+    _check_prediction(prediction)
+    m = _NUMBER.search(prediction)
+    return _number_match(m.group(0) if m else None, aliases)
+
+
+def match_final_number(prediction: str, aliases: Sequence[str]) -> AnswerMatch:
+    """GSM8K's rule: the number after the last ``####``, else the last number of the answer, equals the gold one.
+
+    Example:
+        >>> match_final_number("3 + 4 = 7 apples. #### 7", ["7"]).exact
+        True
+        >>> match_final_number("so 12 in all", ["12"]).exact
+        True
+    """
+    _check_prediction(prediction)
+    tail = prediction.rsplit("####", 1)[1] if "####" in prediction else prediction
+    found = _NUMBER.findall(tail)
+    if "####" in prediction and found:
+        return _number_match(found[0], aliases)
+    return _number_match(found[-1] if found else None, aliases)
+
+
+_LETTER = re.compile(r"^\W*(?:the answer is\s*)?\(?([A-J])(?![A-Za-z])", re.IGNORECASE)
+
+
+def match_letter(prediction: str, aliases: Sequence[str]) -> AnswerMatch:
+    """Multiple choice answered in words: the answer's leading choice letter equals the first alias.
+
+    The letter may stand in brackets or before ``.``/``)``/``:``, or after
+    "The answer is"; a leading word that merely starts with a letter
+    ("Apples") is no letter.
+
+    Example:
+        >>> [match_letter(p, ["B", "B. 4"]).exact for p in ("B", "(B) 4", "b. four", "The answer is B.", "Because")]
+        [True, True, True, True, False]
+    """
+    _check_prediction(prediction)
+    m = _LETTER.match(prediction.strip())
+    exact = bool(m) and bool(aliases) and m.group(1).upper() == aliases[0].strip().upper()
+    return AnswerMatch(exact=exact, f1=float(exact), contains=exact)
+
+
+#: TriviaQA's official rule (the default), lm-eval's nq_open rule, numeric answers and choice letters
 MATCHERS = {
     "triviaqa": Matcher("triviaqa", extract_answer, match_answer),
     "nq_open": Matcher("nq_open", strip_answer, match_nq_open),
+    "first_number": Matcher("first_number", strip_answer, match_first_number),
+    "final_number": Matcher("final_number", strip_answer, match_final_number),
+    "letter": Matcher("letter", strip_answer, match_letter),
 }

@@ -1,0 +1,1 @@
+"""Free answers read word by word: question sources and contexts shared by `run tokens` and `run nudging`."""

@@ -1,0 +1,120 @@
+"""A Nudging run: per question, the base model alone, the nudger alone, and the nudged answer at each gamma.
+
+Per batch of questions (Fei et al. 2024): greedy answers of the base model
+(its base-form prompt, or its chat template if it has one) and of the
+nudger (its chat template), then :func:`calibkit.engine.nudging.nudge` at
+every ``gamma``; each answer judged by the source's matcher; each answer's
+sequence likelihood under the base model (exp of the mean token log-prob,
+read by :func:`calibkit.engine.scoring.profile_tokens`), the confidence
+whose calibration the report reads. One row per question, appended batch
+by batch, so a rerun resumes.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any, Mapping, Sequence
+
+from calibkit.records import Prompt
+from calibkit.runs.store import RunStore
+from calibkit.tasks.freeform.pair import Reader, context_for
+from calibkit.tasks.freeform.sources import QuestionSet
+from calibkit.tasks.freeform.words import word_class
+from calibkit.tasks.triviaqa.answers import MATCHERS
+from calibkit.tasks.triviaqa.data import TriviaQuestion
+from calibkit.tasks.triviaqa.prompts import generation_context
+
+TASK = "nudging"
+
+
+@dataclass(frozen=True)
+class NudgingSettings:
+    """What a Nudging run decodes."""
+
+    gammas: tuple[float, ...]  # nudging thresholds, each a condition
+    max_new_tokens: int  # per answer
+    batch_size: int = 16  # questions per stored batch
+
+    def config(self) -> dict[str, Any]:
+        return {"gammas": list(self.gammas), "max_new_tokens": self.max_new_tokens}
+
+
+def run_nudging(store: RunStore, questions: QuestionSet, readers: Mapping[str, Reader], settings: NudgingSettings,
+                *, system_prompt: str | None = None, progress: bool = True) -> int:
+    """Decode the questions not stored yet, batch by batch; returns how many were done now."""
+    from calibkit.progress import ProgressBar
+
+    done = store.completed_ids()
+    todo = [q for q in questions.questions if q.id not in done]
+    bar = ProgressBar(len(todo), enabled=progress, unit="question", desc="nudging")
+    try:
+        for start in range(0, len(todo), settings.batch_size):
+            batch = todo[start:start + settings.batch_size]
+            store.append(_batch_rows(batch, questions, readers, settings, system_prompt))
+            bar.update(len(batch))
+    finally:
+        bar.close()
+    return len(todo)
+
+
+def _batch_rows(batch: Sequence[TriviaQuestion], qs: QuestionSet, readers: Mapping[str, Reader],
+                settings: NudgingSettings, system_prompt: str | None) -> list[dict[str, Any]]:
+    from calibkit.engine.generation import GenerationConfig, generate
+    from calibkit.engine.nudging import NudgeConfig, nudge
+
+    base, nudger = readers["base"], readers["nudger"]
+    base_ctx = [context_for(qs, q, base, system_prompt) for q in batch]
+    nudger_ctx = [context_for(qs, q, nudger, system_prompt) for q in batch]
+    gen = GenerationConfig(max_new_tokens=settings.max_new_tokens, stop=qs.layout.stop, progress=False)
+    alone = {"base": [g.greedy.text for g in generate(base.model, base_ctx, config=gen)],
+             "nudger": [g.greedy.text for g in generate(nudger.model, nudger_ctx, config=gen)]}
+    nudged = {}
+    for gamma in settings.gammas:
+        config = NudgeConfig(gamma=gamma, max_new_tokens=settings.max_new_tokens, stop=qs.layout.stop,
+                             batch_size=len(batch), progress=False)
+        nudged[gamma] = nudge(base.model, nudger.model, base_ctx, nudger_ctx, config=config)
+    texts = {**alone, **{f"gamma={g}": [a.text for a in answers] for g, answers in nudged.items()}}
+    likelihood = _base_likelihoods(base, qs, batch, texts, system_prompt)
+    answers = MATCHERS[qs.matcher]
+    rows = []
+    for i, q in enumerate(batch):
+        row = {"id": q.id, "question": q.question, "aliases": list(q.aliases), "task": TASK}
+        for name, values in alone.items():
+            row[name] = _judged(values[i], q, answers, likelihood[name][i], qs.has_answers)
+        row["nudged"] = {str(g): {**_judged(a[i].text, q, answers, likelihood[f"gamma={g}"][i], qs.has_answers),
+                                  **_words(a[i])} for g, a in nudged.items()}
+        rows.append(row)
+    return rows
+
+
+def _judged(text: str, q: TriviaQuestion, answers: Any, seq_prob: float | None, has_answers: bool) -> dict[str, Any]:
+    answer = answers.extract(text)
+    return {"raw": text, "answer": answer,
+            "correct": bool(answers.match(answer, q.aliases).exact) if has_answers else None, "seq_prob": seq_prob}
+
+
+def _words(a: Any) -> dict[str, Any]:
+    return {"words": [{"text": w.text, "by": w.by, "base_top1": w.base_top1, "class": word_class(w.text)}
+                      for w in a.words],
+            "nudged_share": None if math.isnan(a.nudged_share) else a.nudged_share,
+            "finish_reason": a.finish_reason, "n_base_tokens": a.n_base_tokens, "n_nudger_tokens": a.n_nudger_tokens}
+
+
+def _base_likelihoods(base: Reader, qs: QuestionSet, batch: Sequence[TriviaQuestion],
+                      texts: Mapping[str, list[str]], system_prompt: str | None) -> dict[str, list[float | None]]:
+    """exp(mean token log-prob) of every answer under the base model, in its own form; None when empty."""
+    from calibkit.engine.scoring import ScoreConfig, profile_tokens
+
+    prompts, where = [], []
+    for name, values in texts.items():
+        for i, (q, text) in enumerate(zip(batch, values)):
+            if text.strip():
+                ctx = generation_context(q, layout=qs.layout, instruction=qs.instruction)
+                prompts.append(Prompt(id=f"{name}/{q.id}", task="nudging_likelihood", text=ctx.text,
+                                      options=(" " + text.strip(),), turns=ctx.turns))
+                where.append((name, i))
+    out: dict[str, list[float | None]] = {name: [None] * len(batch) for name in texts}
+    config = ScoreConfig(chat=base.chat, system_prompt=system_prompt, progress=False)
+    for (name, i), prof in zip(where, profile_tokens(base.model, prompts, config=config)):
+        out[name][i] = float(math.exp(prof.logprobs.mean())) if len(prof.logprobs) else None
+    return out

@@ -1,0 +1,165 @@
+"""`calibkit run nudging --base BASE --nudger CHAT`: Nudging (Fei et al. 2024) at one or more gammas."""
+from __future__ import annotations
+
+import functools
+import json
+import math
+from pathlib import Path
+from typing import Any, Callable, Mapping, Sequence
+
+import click
+import numpy as np
+import pandas as pd
+
+from calibkit.errors import UserError
+from calibkit.runs.store import RunStore
+from calibkit.tasks.base import Outcome, OwnStudyAndReport
+from calibkit.tasks.freeform.sources import SOURCES
+
+from .run import TASK
+
+
+def parse_gammas(text: str) -> tuple[float, ...]:
+    """``"0.1,0.4"`` -> (0.1, 0.4); each in [0, 1].
+
+    Example:
+        >>> parse_gammas("0.4, 0.1")
+        (0.1, 0.4)
+    """
+    try:
+        values = sorted({float(x) for x in text.split(",") if x.strip()})
+    except ValueError:
+        raise UserError(f"--gamma {text!r}: give numbers in [0, 1], comma-separated (e.g. 0.2,0.4)") from None
+    if not values or not all(0.0 <= g <= 1.0 for g in values):
+        raise UserError(f"--gamma {text!r}: every gamma must be in [0, 1]")
+    return tuple(values)
+
+
+class Nudging(OwnStudyAndReport):
+    """`calibkit run nudging`: a registry entry with its own command shape (two models)."""
+
+    name = "nudging"
+    run_name = TASK
+    title = "Nudging: a base model answers, a chat model writes the words it is unsure of"
+    description = """Nudging (Fei et al. 2024): the base model decodes; where its top-1 probability at a word's start
+    is below gamma, the nudger writes that word (text-level hand-over, so tokenizers may differ).
+
+    Per question: the base model alone, the nudger alone and nudged at each
+    gamma, judged by the task's matcher; the report gives accuracy with
+    paired tests, the share and kind of nudged words (function vs content,
+    position) and calibration of each answer's base-model likelihood.
+    Rerunning resumes.
+    """
+    examples = """
+\b
+Examples:
+  calibkit run nudging --limit 100                      # gemma-3-270m nudged by smollm2-135m-instruct, TriviaQA
+  calibkit run nudging --task basic_arithmetic --gamma 0.1,0.2,0.4,0.6
+  calibkit run nudging --base llama-2-70b --nudger llama-2-7b-chat --task gsm8k --data gsm8k_test.jsonl
+"""
+
+    def owns(self, config: Mapping[str, Any]) -> bool:
+        return config.get("task") == TASK
+
+    def commands(self) -> list[click.Command]:
+        return []
+
+    def load(self, options: Any) -> list:
+        raise UserError("Nudging runs two models: use `calibkit run nudging --base ... --nudger ...`")
+
+    def run_command(self, model_options: Sequence[click.Option], settings_of: Callable[[dict], Any]) -> click.Command:
+        passed = [o for o in model_options if o.name not in ("model", "run_dir")]
+        own = [
+            click.Option(["--base"], default="gemma-3-270m", show_default=True, help="The base model that decodes."),
+            click.Option(["--nudger"], default="smollm2-135m-instruct", show_default=True,
+                         help="The post-trained model that writes the words the base model is unsure of."),
+            click.Option(["--task", "source"], type=click.Choice(SOURCES), default="triviaqa", show_default=True),
+            click.Option(["--data"], default=None, metavar="PATH", help="The task's data (gsm8k and file need it)."),
+            click.Option(["--limit"], type=click.IntRange(min=1), default=100, show_default=True),
+            click.Option(["--shots"], type=click.IntRange(0, 20), default=None,
+                         help="Few-shot examples (default: the task's own)."),
+            click.Option(["--gamma"], default="0.4", show_default=True, metavar="G[,G...]",
+                         help="Nudge a word when the base model's top-1 probability at its start is below gamma."),
+            click.Option(["--max-new-tokens"], type=click.IntRange(1, 1024), default=None,
+                         help="Per answer (default: the task's, 256 for gsm8k)."),
+            click.Option(["--batch-size"], type=click.IntRange(min=1), default=16, show_default=True),
+            click.Option(["--seed"], type=int, default=0, show_default=True, help="Few-shot draw."),
+        ]
+        return click.Command(self.name, params=[*own, *passed], help=self.description, short_help=self.title,
+                             epilog=self.examples, callback=functools.partial(_command, settings_of))
+
+    def compare(self, stores: Sequence[RunStore], *, out: Path, n_resamples: int = 1000) -> Outcome:
+        return compare_runs(stores, out=out, n_resamples=n_resamples)
+
+    def sweep(self, stores: Sequence[RunStore], temperatures: Sequence[float], *, out: Path,
+              n_resamples: int = 200) -> Outcome:
+        raise UserError("Nudging runs have no option log-probs to rescale; sweep takes multiple-choice runs")
+
+    def scale(self, stores: Sequence[RunStore], *, out: Path, n_resamples: int = 1000) -> Outcome:
+        raise UserError("scale takes multiple-choice runs")
+
+    def write_study(self, stores: Sequence[RunStore], out: Path) -> Outcome:
+        raise UserError("nudging has no study of several runs")
+
+
+def _command(settings_of: Callable[[dict], Any], *, base: str, nudger: str, source: str, data: str | None,
+             limit: int, shots: int | None, gamma: str, max_new_tokens: int | None, batch_size: int, seed: int,
+             as_json: bool, **opts: Any) -> None:
+    from calibkit.tasks.freeform.pair import load_pair, open_pair_run
+    from calibkit.tasks.freeform.sources import load_questions
+
+    from .report import summary_text, write_run_report
+    from .run import NudgingSettings, run_nudging
+
+    gammas = parse_gammas(gamma)
+    settings = settings_of({**opts, "model": None, "run_dir": None, "as_json": as_json})
+    questions = load_questions(source, data=data, limit=limit, shots=shots, seed=seed)
+    readers = load_pair(settings, {"base": base, "nudger": nudger})
+    run = NudgingSettings(gammas=gammas, max_new_tokens=max_new_tokens or questions.max_new_tokens,
+                          batch_size=batch_size)
+    store = open_pair_run(TASK, {**questions.config, **run.config()}, readers, settings)
+    n_now = run_nudging(store, questions, readers, run, system_prompt=settings.system_prompt,
+                        progress=settings.progress)
+    page = write_run_report(store)
+    summary = store.read_summary()
+    if as_json:
+        click.echo(json.dumps({**summary, "report": str(page)}, indent=2, default=str))
+        return
+    click.echo(f"{len(questions.questions) - n_now} questions were already done, {n_now} done now", err=True)
+    click.echo(summary_text(summary))
+    click.echo(f"report: {page}")
+
+
+def compare_runs(stores: Sequence[RunStore], *, out: Path, n_resamples: int = 1000) -> Outcome:
+    """Each condition's accuracy per run on the questions all runs share, paired with the first run."""
+    from calibkit.draw.page import Report
+    from calibkit.stats import bootstrap
+    from calibkit.tasks.reporting import frame_records, run_labels
+
+    from .study import conditions
+
+    labels = run_labels(stores)
+    rows = [s.rows() for s in stores]
+    common = set.intersection(*({r["id"] for r in rs} for rs in rows))
+    if not common:
+        raise UserError("the Nudging runs share no questions; compare runs of the same task and data")
+    conds = [conditions([r for r in rs if r["id"] in common]) for rs in rows]
+    table = []
+    for label, c in zip(labels, conds):
+        for name in c:
+            y = np.array([bool(a["correct"]) for a in c[name]], float)
+            iv = bootstrap.bootstrap_ci(lambda v: float(v.mean()), y, n_resamples=n_resamples)
+            row = {"run": label, "condition": name, "accuracy": iv.estimate, "low": iv.low, "high": iv.high,
+                   "difference": math.nan, "p_value": math.nan}
+            if c is not conds[0] and name in conds[0]:
+                base = np.array([bool(a["correct"]) for a in conds[0][name]], float)
+                d = bootstrap.paired_bootstrap(lambda v: float(v.mean()), (y,), (base,), n_resamples=n_resamples)
+                row.update(difference=d.difference, p_value=d.p_value)
+            table.append(row)
+    frame = pd.DataFrame(table)
+    report = Report("calibkit: Nudging comparison", subtitle=" vs ".join(labels))
+    report.add_table(f"Accuracy on {len(common)} shared questions", frame)
+    page = report.save(out)
+    text = "\n".join(f"{r['run']:<40} {r['condition']:<20} {r['accuracy']:.3f}" for r in table)
+    return Outcome(json={"runs": labels, "n_items": len(common), "metrics": frame_records(frame)}, text=text,
+                   report=page)

@@ -1,0 +1,100 @@
+"""`calibkit run nudging` end to end on tiny models, and the study's numbers from hand-built rows."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from calibkit.tasks.nudging.study import summarize_rows
+from calibkit.tasks.nudging.task import parse_gammas
+
+from conftest import run_cli
+
+
+@pytest.fixture(scope="module")
+def base_dir(tiny_model_dir, tmp_path_factory) -> Path:
+    """The tiny Llama with another seed and no chat template: a base model."""
+    from transformers import AutoTokenizer
+
+    from tiny_models import tiny_llama
+
+    folder = tmp_path_factory.mktemp("tiny-base")
+    tok = AutoTokenizer.from_pretrained(tiny_model_dir)
+    tok.chat_template = None
+    tiny_llama(tok.vocab_size, seed=5).save_pretrained(folder)
+    tok.save_pretrained(folder)
+    for f in folder.glob("chat_template*"):
+        f.unlink()
+    return folder
+
+
+def test_gammas_parse_and_bad_ones_are_one_line_errors(capsys):
+    assert parse_gammas("0.4,0.1, 0.4") == (0.1, 0.4)
+    code, out, err = run_cli(capsys, "run", "nudging", "--gamma", "0.4,1.5")
+    assert code == 2 and "every gamma must be in [0, 1]" in err and "Traceback" not in err
+    code, out, err = run_cli(capsys, "run", "nudging", "--gamma", "high")
+    assert code == 2 and "give numbers in [0, 1]" in err
+
+
+def test_run_on_tiny_models_resumes_and_reports(capsys, tmp_path, base_dir, tiny_model_dir, one_thread):
+    argv = ["run", "nudging", "--base", str(base_dir), "--nudger", str(tiny_model_dir), "--task", "basic_arithmetic",
+            "--limit", "3", "--shots", "1", "--gamma", "0,0.3,1", "--max-new-tokens", "6", "--quiet",
+            "--out", str(tmp_path), "--json"]
+    code, out, err = run_cli(capsys, *argv)
+    assert code == 0, err
+    run = Path(json.loads(out)["report"]).parent
+    config = json.loads((run / "config.json").read_text())
+    assert config["models"]["base"]["chat_template"] is False and config["models"]["nudger"]["chat_template"] is True
+    assert config["gammas"] == [0.0, 0.3, 1.0] and config["source"] == "basic_arithmetic"
+    rows = [json.loads(x) for x in (run / "results.jsonl").read_text().splitlines()]
+    assert len(rows) == 3
+    for r in rows:
+        zero, one = r["nudged"]["0.0"], r["nudged"]["1.0"]
+        assert zero["raw"] == r["base"]["raw"] and zero["nudged_share"] in (0.0, None)
+        assert all(w["by"] == "nudger" for w in one["words"]) and one["n_base_tokens"] == 0
+        for a in r["nudged"].values():
+            assert "".join(w["text"] for w in a["words"]) == a["raw"]
+            assert all(w["class"] in ("function", "content", "punctuation") for w in a["words"])
+        for a in (r["base"], r["nudger"], *r["nudged"].values()):
+            assert a["seq_prob"] is None or 0.0 < a["seq_prob"] <= 1.0
+    summary = json.loads((run / "summary.json").read_text())
+    assert [a["condition"] for a in summary["accuracy"]] == ["base", "nudger", "nudged gamma=0.0",
+                                                           "nudged gamma=0.3", "nudged gamma=1.0"]
+    assert "Nudging" in (run / "report.html").read_text()
+    code, out, err = run_cli(capsys, *argv[:-1])
+    assert code == 0 and "3 questions were already done, 0 done now" in err
+
+
+def _answer(correct, words, seq_prob):
+    return {"correct": correct, "seq_prob": seq_prob,
+            "words": [{"text": t, "by": by, "class": cls, "base_top1": 0.5} for t, by, cls in words]}
+
+
+def test_study_numbers_by_hand():
+    w = ("x", "base", "content")
+    rows = [
+        {"id": "q0", "base": _answer(False, [], 0.2), "nudger": _answer(True, [], 0.5),
+         "nudged": {"0.4": _answer(True, [(" The", "nudger", "function"), w, (" end", "nudger", "content")], 0.9)}},
+        {"id": "q1", "base": _answer(True, [], 0.8), "nudger": _answer(False, [], 0.4),
+         "nudged": {"0.4": _answer(True, [w, w], 0.7)}},
+        {"id": "q2", "base": _answer(False, [], 0.1), "nudger": _answer(False, [], 0.3),
+         "nudged": {"0.4": _answer(False, [(" so", "nudger", "function"), w, w, w], 0.6)}},
+    ]
+    s = summarize_rows(rows, n_resamples=200)
+    acc = {a["condition"]: a for a in s["accuracy"]}
+    assert acc["base"]["accuracy"]["estimate"] == pytest.approx(1 / 3)
+    assert acc["nudged gamma=0.4"]["accuracy"]["estimate"] == pytest.approx(2 / 3)
+    assert acc["nudged gamma=0.4"]["minus_base"]["difference"] == pytest.approx(1 / 3)
+    assert acc["nudged gamma=0.4"]["minus_nudger"]["difference"] == pytest.approx(1 / 3)
+    words = s["words"]["nudged gamma=0.4"]
+    assert words["nudged_words"] == 3 and words["base_words"] == 6
+    assert words["nudged_share"]["estimate"] == pytest.approx(3 / 9)
+    assert words["by_class"]["function"]["nudged"]["estimate"] == pytest.approx(2 / 3)
+    assert words["by_class"]["content"]["base"]["estimate"] == pytest.approx(1.0)
+    assert words["by_position"]["first word"] == pytest.approx(2 / 3)  # q0 and q2 open with a nudged word
+    assert words["by_position"]["words 2-3"] == pytest.approx(1 / 5)
+    assert dict(words["most_nudged"]) == {"the": 1, "end": 1, "so": 1}
+    cal = s["calibration"]["nudged gamma=0.4"]
+    # confidences .9 .7 .6 for right, right, wrong: every right answer outranks the wrong one
+    assert cal["auroc"] == pytest.approx(1.0) and cal["mean_confidence"] == pytest.approx(2.2 / 3)
