@@ -16,6 +16,7 @@ from calibkit.tasks.nq_open import NQOpen
 from calibkit.tasks.nudging import Nudging
 from calibkit.tasks.pik import Pik
 from calibkit.tasks.suite import Suite
+from calibkit.tasks.tokens import Tokens
 from calibkit.tasks.triviaqa.task import TriviaQA
 
 REGISTRY = (
@@ -24,6 +25,7 @@ REGISTRY = (
     NQOpen(),
     Pik(),
     IdkBenchmark(),
+    Tokens(),
     Nudging(),
     HerbstrittFranke(),
     LmEvalImport(),

@@ -17,7 +17,7 @@ import importlib
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Callable, ClassVar, Mapping, Sequence
 
 from calibkit.errors import UserError
 from calibkit.runs.runner import ActiveRun, Job
@@ -125,3 +125,24 @@ class OwnStudyAndReport:
 
     def _own(self, module: str) -> Any:
         return importlib.import_module(f"{type(self).__module__.rpartition('.')[0]}.{module}")
+
+
+class CommandTask(OwnStudyAndReport, Task):
+    """A task whose `calibkit run <name>` has a shape of its own (e.g. two models, ``--base`` and ``--nudger``).
+
+    :meth:`run_command` builds the command from the shared model options;
+    :meth:`load` and :meth:`run` (the one-model run loop) do not apply. Runs
+    are read back from disk like any task's, through the package's
+    ``study`` and ``report`` (:class:`OwnStudyAndReport`).
+    """
+
+    def load(self, options: Mapping[str, Any]) -> list[Job]:
+        raise UserError(f"{self.name} has its own command: see `calibkit run {self.name} --help`")
+
+    def run(self, run: ActiveRun, items: Sequence[Any]) -> None:
+        raise UserError(f"{self.name} has its own command: see `calibkit run {self.name} --help`")
+
+    @abstractmethod
+    def run_command(self, model_options: Sequence[click.Option],
+                    settings_of: Callable[[dict[str, Any]], Any]) -> click.Command:
+        """`calibkit run <name>`: its own options, then ``model_options``; ``settings_of`` turns them into settings."""

@@ -58,3 +58,20 @@ def tiny_model_dir(tmp_path_factory) -> Path:
     tiny_llama(tok.vocab_size, seed=0).save_pretrained(folder)
     tok.save_pretrained(folder)
     return folder
+
+
+@pytest.fixture(scope="session")
+def tiny_base_dir(tiny_model_dir, tmp_path_factory) -> Path:
+    """Another tiny seeded Llama with the Llama-2 tokenizer but no chat template: a base model."""
+    from transformers import AutoTokenizer
+
+    from tiny_models import tiny_llama
+
+    folder = tmp_path_factory.mktemp("tiny-base")
+    tok = AutoTokenizer.from_pretrained(tiny_model_dir)
+    tok.chat_template = None
+    tiny_llama(tok.vocab_size, seed=5).save_pretrained(folder)
+    tok.save_pretrained(folder)
+    for f in folder.glob("chat_template*"):
+        f.unlink()
+    return folder

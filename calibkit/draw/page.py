@@ -68,8 +68,21 @@ tbody tr:hover { background: #f0f4fa; }
 .empty { color: #57606a; font-style: italic; }
 .caption { color: #57606a; font-size: 0.9rem; margin: 6px 0 0; max-width: 75ch; }
 .figure { width: 100%; }
+.passage { margin: 10px 0 14px; }
+.passage-label { color: #57606a; font-size: 0.85rem; }
+.passage-text { white-space: pre-wrap; line-height: 1.9; font-size: 0.95rem; }
 footer { margin-top: 40px; color: #8c959f; font-size: 0.85rem; }
 """
+
+
+@dataclass(frozen=True)
+class Marked:
+    """A piece of text in :meth:`Report.add_marked_text`: shaded by a value, optionally marked, with a tooltip."""
+
+    text: str
+    shade: float | None = None  # 0..1: how strongly to shade (None: plain)
+    marked: bool = False  # underlined
+    note: str = ""  # shown on hover
 
 
 @dataclass(frozen=True)
@@ -164,6 +177,31 @@ class Report:
                 None if caption is None else _check_text("caption", caption),
             )
         )
+
+    def add_marked_text(self, title: str | None, passages: Sequence[tuple[str, Sequence[Marked]]], *,
+                        caption: str | None = None) -> Report:
+        """Passages of text, each headed by a label, shaded piece by piece (red, stronger = higher) and marked.
+
+        ``passages`` are ``(label, pieces)``; a piece's ``shade`` in [0, 1]
+        sets its background, ``marked`` underlines it, ``note`` is its hover
+        text. All text is escaped.
+        """
+        blocks = []
+        for label, pieces in passages:
+            spans = []
+            for m in pieces:
+                style = []
+                if m.shade is not None and math.isfinite(m.shade):
+                    style.append(f"background: rgba(214, 39, 40, {0.75 * min(max(m.shade, 0.0), 1.0):.3f})")
+                if m.marked:
+                    style.append("border-bottom: 2px solid #1f4e9c")
+                attrs = f' style="{"; ".join(style)}"' if style else ""
+                attrs += f' title="{_esc(m.note)}"' if m.note else ""
+                spans.append(f"<span{attrs}>{_esc(m.text)}</span>" if attrs else _esc(m.text))
+            blocks.append(f'<div class="passage"><div class="passage-label">{_esc(label)}</div>'
+                          f'<div class="passage-text">{"".join(spans)}</div></div>')
+        body = "".join(blocks) if blocks else '<p class="empty">(no passages)</p>'
+        return self._add(_Block(_check_optional_text("title", title), body + _caption(caption)))
 
     def to_html(self) -> str:
         """The whole page as one HTML string (UTF-8 text, no external resources)."""

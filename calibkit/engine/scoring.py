@@ -46,7 +46,7 @@ from __future__ import annotations
 import copy
 import inspect
 import types
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from typing import Any, Iterator, Sequence
 
 import numpy as np
@@ -503,6 +503,8 @@ class TokenProfile:
     entropy: np.ndarray  # entropy of the next-token distribution at that position, nats
     top1: np.ndarray  # probability of the most likely next token there
     rank: np.ndarray  # 1 + the number of tokens more likely than this one (1: the model's greedy choice)
+    text: str = ""  # the continuation as read: the option, its separator and the context's trailing whitespace
+    spans: np.ndarray = field(default_factory=lambda: np.zeros((0, 2), np.int64))  # (n_tokens, 2) [start, end) characters of each token in `text`
 
 
 def profile_tokens(
@@ -529,4 +531,37 @@ def profile_tokens(
                         id=prompts[row.item].id, context_ids=row.input_ids[: row.read_start + 1],
                         token_ids=tuple(tokens), logprobs=stats[:, 0], entropy=stats[:, 1], top1=stats[:, 2],
                         rank=stats[:, 3].astype(np.int64))
-    return [out[i] for i in range(len(prompts))]
+    texts = [_split_pair(*render_pairs(p, loaded.tokenizer, chat=config.chat, system_prompt=config.system_prompt)[0])
+             for p in prompts]
+    spans = token_spans(loaded.tokenizer, texts, [len(out[i].token_ids) for i in range(len(prompts))])
+    return [replace(out[i], text=texts[i][1], spans=spans[i]) for i in range(len(prompts))]
+
+
+def token_spans(tokenizer: Any, pairs: Sequence[tuple[str, str]], n_tokens: Sequence[int]) -> list[np.ndarray]:
+    """Where each continuation token stands in its continuation's characters.
+
+    ``pairs[i]`` is a (context, continuation) pair as encoded (trailing
+    whitespace already moved onto the continuation), ``n_tokens[i]`` the
+    number of its continuation tokens (the tail of ``ids(context +
+    continuation)``). Returns one ``(n_tokens[i], 2)`` array of ``[start,
+    end)`` offsets per pair, from the tokenizer's offset mapping, clipped to
+    the continuation: a boundary token that merged with the context starts
+    at 0; byte-fallback pieces of one character share its span.
+    """
+    wholes = [c + o for c, o in pairs]
+    out: list[np.ndarray | None] = [None] * len(wholes)
+    for add_special in (True, False):
+        todo = [i for i, t in enumerate(wholes) if starts_with_bos(t, tokenizer) != add_special]
+        if not todo:
+            continue
+        try:
+            encoded = tokenizer([wholes[i] for i in todo], add_special_tokens=add_special,
+                                return_offsets_mapping=True)["offset_mapping"]
+        except NotImplementedError:
+            raise UserError("this tokenizer gives no character offsets; token profiles need a fast tokenizer "
+                            "(load the model with its tokenizer.json)") from None
+        for i, offsets in zip(todo, encoded):
+            start, n = len(pairs[i][0]), n_tokens[i]
+            tail = np.asarray(offsets[len(offsets) - n:], np.int64).reshape(n, 2)
+            out[i] = np.clip(tail - start, 0, len(pairs[i][1]))
+    return out  # type: ignore[return-value]

@@ -1,13 +1,18 @@
-"""Two models in one run (a base model and a post-trained one): loading, the run folder, each one's context.
+"""Two models in one run (a base model and a post-trained one): options, loading, the run folder, the batch loop.
 
 The run folder is ``<out>/<task>/<first>__<second>/<hash>/``; config.json
 holds the task's settings and each model's settings under ``models``, so a
-changed model or dtype is another folder and a rerun resumes.
+changed model or dtype is another folder and a rerun resumes: rows are
+appended batch by batch (:func:`run_in_batches`).
 """
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, replace
-from typing import Any, Mapping
+from pathlib import Path
+from typing import Any, Callable, Mapping, Sequence
+
+import click
 
 from calibkit.engine.models import LoadedModel, render_chat
 from calibkit.runs.runner import RunSettings, load_run_model, model_config, open_store
@@ -15,7 +20,7 @@ from calibkit.runs.store import RunStore
 from calibkit.tasks.triviaqa.data import TriviaQuestion
 from calibkit.tasks.triviaqa.prompts import generation_context
 
-from .sources import QuestionSet
+from .sources import SOURCES, QuestionSet
 
 
 @dataclass(frozen=True)
@@ -54,3 +59,50 @@ def context_for(questions: QuestionSet, question: TriviaQuestion, reader: Reader
     if reader.chat:
         return render_chat(reader.model.tokenizer, ctx.turns, system_prompt=system_prompt)
     return ctx.text
+
+
+def question_options() -> list[click.Option]:
+    """The options that say which questions a two-model command asks, and in what batches."""
+    return [
+        click.Option(["--task", "source"], type=click.Choice(SOURCES), default="triviaqa", show_default=True),
+        click.Option(["--data"], default=None, metavar="PATH", help="The task's data (gsm8k and file need it)."),
+        click.Option(["--limit"], type=click.IntRange(min=1), default=100, show_default=True),
+        click.Option(["--shots"], type=click.IntRange(0, 20), default=None,
+                     help="Few-shot examples (default: the task's own)."),
+        click.Option(["--max-new-tokens"], type=click.IntRange(1, 1024), default=None,
+                     help="Per answer (default: the task's, 256 for gsm8k)."),
+        click.Option(["--batch-size"], type=click.IntRange(min=1), default=16, show_default=True,
+                     help="Questions per batch (each batch is stored as soon as it is done)."),
+        click.Option(["--seed"], type=int, default=0, show_default=True, help="Few-shot draw."),
+    ]
+
+
+def run_in_batches(store: RunStore, questions: QuestionSet,
+                   rows_of: Callable[[Sequence[TriviaQuestion]], list[dict[str, Any]]], *, batch_size: int,
+                   progress: bool, desc: str) -> int:
+    """Append ``rows_of(batch)`` for the questions not stored yet, batch by batch; returns how many were done now."""
+    from calibkit.progress import ProgressBar
+
+    done = store.completed_ids()
+    todo = [q for q in questions.questions if q.id not in done]
+    bar = ProgressBar(len(todo), enabled=progress, unit="question", desc=desc)
+    try:
+        for start in range(0, len(todo), batch_size):
+            batch = todo[start:start + batch_size]
+            store.append(rows_of(batch))
+            bar.update(len(batch))
+    finally:
+        bar.close()
+    return len(todo)
+
+
+def print_run(store: RunStore, page: Path, text: Callable[[Mapping[str, Any]], str], *, n_total: int, n_now: int,
+              as_json: bool) -> None:
+    """The run's summary on stdout (as JSON, or as lines with the report's path); the resume count on stderr."""
+    summary = store.read_summary()
+    if as_json:
+        click.echo(json.dumps({**summary, "report": str(page)}, indent=2, default=str))
+        return
+    click.echo(f"{n_total - n_now} questions were already done, {n_now} done now", err=True)
+    click.echo(text(summary))
+    click.echo(f"report: {page}")

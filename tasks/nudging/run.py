@@ -17,7 +17,7 @@ from typing import Any, Mapping, Sequence
 
 from calibkit.records import Prompt
 from calibkit.runs.store import RunStore
-from calibkit.tasks.freeform.pair import Reader, context_for
+from calibkit.tasks.freeform.pair import Reader, context_for, run_in_batches
 from calibkit.tasks.freeform.sources import QuestionSet
 from calibkit.tasks.freeform.words import word_class
 from calibkit.tasks.triviaqa.answers import MATCHERS
@@ -42,19 +42,9 @@ class NudgingSettings:
 def run_nudging(store: RunStore, questions: QuestionSet, readers: Mapping[str, Reader], settings: NudgingSettings,
                 *, system_prompt: str | None = None, progress: bool = True) -> int:
     """Decode the questions not stored yet, batch by batch; returns how many were done now."""
-    from calibkit.progress import ProgressBar
-
-    done = store.completed_ids()
-    todo = [q for q in questions.questions if q.id not in done]
-    bar = ProgressBar(len(todo), enabled=progress, unit="question", desc="nudging")
-    try:
-        for start in range(0, len(todo), settings.batch_size):
-            batch = todo[start:start + settings.batch_size]
-            store.append(_batch_rows(batch, questions, readers, settings, system_prompt))
-            bar.update(len(batch))
-    finally:
-        bar.close()
-    return len(todo)
+    return run_in_batches(store, questions, lambda batch: _batch_rows(batch, questions, readers, settings,
+                                                                      system_prompt),
+                          batch_size=settings.batch_size, progress=progress, desc="nudging")
 
 
 def _batch_rows(batch: Sequence[TriviaQuestion], qs: QuestionSet, readers: Mapping[str, Reader],

@@ -2,10 +2,9 @@
 from __future__ import annotations
 
 import functools
-import json
 import math
 from pathlib import Path
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any, Callable, Sequence
 
 import click
 import numpy as np
@@ -13,8 +12,8 @@ import pandas as pd
 
 from calibkit.errors import UserError
 from calibkit.runs.store import RunStore
-from calibkit.tasks.base import Outcome, OwnStudyAndReport
-from calibkit.tasks.freeform.sources import SOURCES
+from calibkit.tasks.base import CommandTask, Outcome
+from calibkit.tasks.freeform.pair import question_options
 
 from .run import TASK
 
@@ -35,7 +34,7 @@ def parse_gammas(text: str) -> tuple[float, ...]:
     return tuple(values)
 
 
-class Nudging(OwnStudyAndReport):
+class Nudging(CommandTask):
     """`calibkit run nudging`: a registry entry with its own command shape (two models)."""
 
     name = "nudging"
@@ -58,54 +57,28 @@ Examples:
   calibkit run nudging --base llama-2-70b --nudger llama-2-7b-chat --task gsm8k --data gsm8k_test.jsonl
 """
 
-    def owns(self, config: Mapping[str, Any]) -> bool:
-        return config.get("task") == TASK
-
-    def commands(self) -> list[click.Command]:
-        return []
-
-    def load(self, options: Any) -> list:
-        raise UserError("Nudging runs two models: use `calibkit run nudging --base ... --nudger ...`")
-
     def run_command(self, model_options: Sequence[click.Option], settings_of: Callable[[dict], Any]) -> click.Command:
         passed = [o for o in model_options if o.name not in ("model", "run_dir")]
         own = [
             click.Option(["--base"], default="gemma-3-270m", show_default=True, help="The base model that decodes."),
             click.Option(["--nudger"], default="smollm2-135m-instruct", show_default=True,
                          help="The post-trained model that writes the words the base model is unsure of."),
-            click.Option(["--task", "source"], type=click.Choice(SOURCES), default="triviaqa", show_default=True),
-            click.Option(["--data"], default=None, metavar="PATH", help="The task's data (gsm8k and file need it)."),
-            click.Option(["--limit"], type=click.IntRange(min=1), default=100, show_default=True),
-            click.Option(["--shots"], type=click.IntRange(0, 20), default=None,
-                         help="Few-shot examples (default: the task's own)."),
             click.Option(["--gamma"], default="0.4", show_default=True, metavar="G[,G...]",
                          help="Nudge a word when the base model's top-1 probability at its start is below gamma."),
-            click.Option(["--max-new-tokens"], type=click.IntRange(1, 1024), default=None,
-                         help="Per answer (default: the task's, 256 for gsm8k)."),
-            click.Option(["--batch-size"], type=click.IntRange(min=1), default=16, show_default=True),
-            click.Option(["--seed"], type=int, default=0, show_default=True, help="Few-shot draw."),
         ]
-        return click.Command(self.name, params=[*own, *passed], help=self.description, short_help=self.title,
-                             epilog=self.examples, callback=functools.partial(_command, settings_of))
+        return click.Command(self.name, params=[*own, *question_options(), *passed], help=self.description,
+                             short_help=self.title, epilog=self.examples,
+                             callback=functools.partial(_command, settings_of))
 
     def compare(self, stores: Sequence[RunStore], *, out: Path, n_resamples: int = 1000) -> Outcome:
         return compare_runs(stores, out=out, n_resamples=n_resamples)
 
-    def sweep(self, stores: Sequence[RunStore], temperatures: Sequence[float], *, out: Path,
-              n_resamples: int = 200) -> Outcome:
-        raise UserError("Nudging runs have no option log-probs to rescale; sweep takes multiple-choice runs")
-
-    def scale(self, stores: Sequence[RunStore], *, out: Path, n_resamples: int = 1000) -> Outcome:
-        raise UserError("scale takes multiple-choice runs")
-
-    def write_study(self, stores: Sequence[RunStore], out: Path) -> Outcome:
-        raise UserError("nudging has no study of several runs")
 
 
 def _command(settings_of: Callable[[dict], Any], *, base: str, nudger: str, source: str, data: str | None,
              limit: int, shots: int | None, gamma: str, max_new_tokens: int | None, batch_size: int, seed: int,
              as_json: bool, **opts: Any) -> None:
-    from calibkit.tasks.freeform.pair import load_pair, open_pair_run
+    from calibkit.tasks.freeform.pair import load_pair, open_pair_run, print_run
     from calibkit.tasks.freeform.sources import load_questions
 
     from .report import summary_text, write_run_report
@@ -120,14 +93,8 @@ def _command(settings_of: Callable[[dict], Any], *, base: str, nudger: str, sour
     store = open_pair_run(TASK, {**questions.config, **run.config()}, readers, settings)
     n_now = run_nudging(store, questions, readers, run, system_prompt=settings.system_prompt,
                         progress=settings.progress)
-    page = write_run_report(store)
-    summary = store.read_summary()
-    if as_json:
-        click.echo(json.dumps({**summary, "report": str(page)}, indent=2, default=str))
-        return
-    click.echo(f"{len(questions.questions) - n_now} questions were already done, {n_now} done now", err=True)
-    click.echo(summary_text(summary))
-    click.echo(f"report: {page}")
+    print_run(store, write_run_report(store), summary_text, n_total=len(questions.questions), n_now=n_now,
+              as_json=as_json)
 
 
 def compare_runs(stores: Sequence[RunStore], *, out: Path, n_resamples: int = 1000) -> Outcome:

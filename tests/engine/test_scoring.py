@@ -235,6 +235,12 @@ def test_token_profiles_equal_a_direct_full_vocabulary_computation(tok):
             np.testing.assert_allclose(prof.entropy, (-(rows.exp() * rows).sum(-1)).numpy(), atol=1e-4)
             np.testing.assert_allclose(prof.top1, rows.max(-1).values.exp().numpy(), atol=1e-5)
             assert prof.rank.tolist() == [int((r > v).sum()) + 1 for r, v in zip(rows, want_lp)]
+            # the tokens' character spans tile the continuation as read, and each span decodes to its token
+            assert prof.text == p.options[0] and prof.spans.shape == (len(cont), 2)
+            assert prof.spans[0, 0] == 0 and prof.spans[-1, 1] == len(prof.text)
+            assert (prof.spans[1:, 0] == prof.spans[:-1, 1]).all()
+            for (a, b), t in zip(prof.spans, cont):
+                assert tok.decode([t]).strip() == prof.text[a:b].strip()
     with pytest.raises(ValueError, match="exactly one option"):
         profile_tokens(lm, [Prompt(id="x", task="t", text="Q", options=(" a", " b"))])
 

@@ -12,23 +12,6 @@ from calibkit.tasks.nudging.task import parse_gammas
 from conftest import run_cli
 
 
-@pytest.fixture(scope="module")
-def base_dir(tiny_model_dir, tmp_path_factory) -> Path:
-    """The tiny Llama with another seed and no chat template: a base model."""
-    from transformers import AutoTokenizer
-
-    from tiny_models import tiny_llama
-
-    folder = tmp_path_factory.mktemp("tiny-base")
-    tok = AutoTokenizer.from_pretrained(tiny_model_dir)
-    tok.chat_template = None
-    tiny_llama(tok.vocab_size, seed=5).save_pretrained(folder)
-    tok.save_pretrained(folder)
-    for f in folder.glob("chat_template*"):
-        f.unlink()
-    return folder
-
-
 def test_gammas_parse_and_bad_ones_are_one_line_errors(capsys):
     assert parse_gammas("0.4,0.1, 0.4") == (0.1, 0.4)
     code, out, err = run_cli(capsys, "run", "nudging", "--gamma", "0.4,1.5")
@@ -37,8 +20,9 @@ def test_gammas_parse_and_bad_ones_are_one_line_errors(capsys):
     assert code == 2 and "give numbers in [0, 1]" in err
 
 
-def test_run_on_tiny_models_resumes_and_reports(capsys, tmp_path, base_dir, tiny_model_dir, one_thread):
-    argv = ["run", "nudging", "--base", str(base_dir), "--nudger", str(tiny_model_dir), "--task", "basic_arithmetic",
+def test_run_on_tiny_models_resumes_and_reports(capsys, tmp_path, tiny_base_dir, tiny_model_dir, one_thread):
+    argv = ["run", "nudging", "--base", str(tiny_base_dir), "--nudger", str(tiny_model_dir),
+            "--task", "basic_arithmetic",
             "--limit", "3", "--shots", "1", "--gamma", "0,0.3,1", "--max-new-tokens", "6", "--quiet",
             "--out", str(tmp_path), "--json"]
     code, out, err = run_cli(capsys, *argv)

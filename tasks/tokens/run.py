@@ -1,0 +1,119 @@
+"""A token-profile run: answers written by one model (or each), every answer read by every model.
+
+Per batch of questions: each writer's greedy answer (its base-form prompt,
+or its chat template if it has one), judged by the source's matcher; then
+each model reads every answer in its own form
+(:func:`calibkit.engine.scoring.profile_tokens`: one batched,
+prefix-cached forward pass per model), giving per token the log-prob,
+the entropy of the next-token distribution, the top-1 probability, the
+rank and the character span; and per word (:mod:`.align`) each model's
+reading at the word's first token. One row per question, appended batch
+by batch, so a rerun resumes.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Mapping, Sequence
+
+from calibkit.records import Prompt
+from calibkit.runs.store import RunStore
+from calibkit.tasks.freeform.pair import Reader, context_for, run_in_batches
+from calibkit.tasks.freeform.sources import QuestionSet
+from calibkit.tasks.triviaqa.answers import MATCHERS
+from calibkit.tasks.triviaqa.data import TriviaQuestion
+from calibkit.tasks.triviaqa.prompts import generation_context
+
+from .align import answer_spans, word_readings, words_of
+
+TASK = "tokens"
+DIGITS = 6  # stored floats are rounded to this many decimals
+
+
+@dataclass(frozen=True)
+class TokenSettings:
+    """What a token-profile run writes and reads."""
+
+    writers: tuple[str, ...]  # roles whose answers are read ("base", "chat", or the one "model")
+    max_new_tokens: int  # per answer
+    batch_size: int = 16  # questions per stored batch
+
+    def config(self) -> dict[str, Any]:
+        return {"writers": list(self.writers), "max_new_tokens": self.max_new_tokens}
+
+
+def run_tokens(store: RunStore, questions: QuestionSet, readers: Mapping[str, Reader], settings: TokenSettings,
+               *, system_prompt: str | None = None, progress: bool = True) -> int:
+    """Write and read the questions not stored yet, batch by batch; returns how many were done now."""
+    return run_in_batches(store, questions, lambda batch: _batch_rows(batch, questions, readers, settings,
+                                                                      system_prompt),
+                          batch_size=settings.batch_size, progress=progress, desc="token profiles")
+
+
+def _batch_rows(batch: Sequence[TriviaQuestion], qs: QuestionSet, readers: Mapping[str, Reader],
+                settings: TokenSettings, system_prompt: str | None) -> list[dict[str, Any]]:
+    from calibkit.engine.generation import GenerationConfig, generate
+
+    gen = GenerationConfig(max_new_tokens=settings.max_new_tokens, stop=qs.layout.stop, progress=False)
+    judge = MATCHERS[qs.matcher]
+    written: dict[str, list[str]] = {}
+    for role in settings.writers:
+        w = readers[role]
+        contexts = [context_for(qs, q, w, system_prompt) for q in batch]
+        written[role] = [g.greedy.text.strip() for g in generate(w.model, contexts, config=gen)]
+    reads = {role: _read(r, qs, batch, written, system_prompt) for role, r in readers.items()}
+    rows = []
+    for i, q in enumerate(batch):
+        answers = {}
+        for writer, texts in written.items():
+            text = texts[i]
+            correct = None if not qs.has_answers else bool(text) and judge.match(judge.extract(text), q.aliases).exact
+            answers[writer] = {"text": text, "correct": correct,
+                               **_profiles(text, {role: reads[role][writer][i] for role in readers})}
+        rows.append({"id": q.id, "question": q.question, "aliases": list(q.aliases), "task": TASK,
+                     "answers": answers})
+    return rows
+
+
+def _read(reader: Reader, qs: QuestionSet, batch: Sequence[TriviaQuestion], written: Mapping[str, list[str]],
+          system_prompt: str | None) -> dict[str, list[Any]]:
+    """Every non-empty answer read by one model in its own form: writer -> per question a TokenProfile or None."""
+    from calibkit.engine.scoring import ScoreConfig, profile_tokens
+
+    prompts, where = [], []
+    for writer, texts in written.items():
+        for i, (q, text) in enumerate(zip(batch, texts)):
+            if text:
+                ctx = generation_context(q, layout=qs.layout, instruction=qs.instruction)
+                prompts.append(Prompt(id=f"{writer}/{q.id}", task="token_profile", text=ctx.text,
+                                      options=(" " + text,), turns=ctx.turns))
+                where.append((writer, i))
+    out: dict[str, list[Any]] = {writer: [None] * len(batch) for writer in written}
+    config = ScoreConfig(chat=reader.chat, system_prompt=system_prompt, progress=False)
+    for (writer, i), profile in zip(where, profile_tokens(reader.model, prompts, config=config)):
+        out[writer][i] = profile
+    return out
+
+
+def _profiles(text: str, profiles: Mapping[str, Any]) -> dict[str, Any]:
+    """The stored readings of one answer: per model its tokens, and per word every model's reading."""
+    reads, per_word, words = {}, {}, None
+    for role, prof in profiles.items():
+        if prof is None:
+            continue
+        spans = answer_spans(prof.text, prof.spans, text)
+        tokens = [text[a:b] for a, b in spans]
+        values = {"logprob": prof.logprobs, "entropy": prof.entropy, "top1": prof.top1}
+        reads[role] = {"tokens": tokens, "spans": spans.tolist(),
+                       **{name: [round(float(x), DIGITS) for x in v] for name, v in values.items()},
+                       "rank": [int(x) for x in prof.rank]}
+        words = words_of(text, spans)
+        per_word[role] = word_readings(words, prof.logprobs, prof.entropy, prof.top1, prof.rank)
+    word_rows = [{"text": w.text, "start": w.start, "end": w.end, "class": w.kind,
+                  **{role: _rounded(per_word[role][j]) for role in per_word}} for j, w in enumerate(words or [])]
+    return {"reads": reads, "words": word_rows}
+
+
+def _rounded(reading: Mapping[str, Any] | None) -> dict[str, Any] | None:
+    if reading is None:
+        return None
+    return {k: round(v, DIGITS) if isinstance(v, float) else v for k, v in reading.items()}

@@ -1,0 +1,124 @@
+"""`calibkit run tokens --model BASE --model CHAT`: token-level uncertainty of a base and a post-trained model."""
+from __future__ import annotations
+
+import functools
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+import click
+import pandas as pd
+
+from calibkit.errors import UserError
+from calibkit.runs.store import RunStore
+from calibkit.tasks.base import CommandTask, Outcome
+from calibkit.tasks.freeform.pair import question_options
+
+from .run import TASK
+
+WRITERS = ("each", "base", "chat")
+
+
+def roles(models: Sequence[str]) -> tuple[str, ...]:
+    """``("base", "chat")`` for two models, ``("model",)`` for one."""
+    if len(models) == 2:
+        return ("base", "chat")
+    if len(models) == 1:
+        return ("model",)
+    raise UserError(f"--model was given {len(models)} times: give one model, or a base and a chat model "
+                    "(--model BASE --model CHAT)")
+
+
+def writers(writer: str, models: Sequence[str]) -> tuple[str, ...]:
+    """The roles whose answers are read: ``each`` -> every model."""
+    named = roles(models)
+    if writer == "each" or len(named) == 1:
+        return named
+    return (writer,)
+
+
+class Tokens(CommandTask):
+    """`calibkit run tokens`: a registry entry with its own command shape (one or two models)."""
+
+    name = "tokens"
+    run_name = TASK
+    title = "Token profiles: how sure a base and a chat model are of each word of each other's answers"
+    description = """Token-level uncertainty of a base model and a post-trained one (URIAL, Lin et al. 2023).
+
+    Each model (or the one --writer) answers greedily; every answer is read by
+    both models in one batched, prefix-cached forward pass each: per token the
+    log-prob, the entropy of the next-token distribution, the top-1
+    probability and the rank; per word (aligned on character offsets, so the
+    tokenizers may differ) each model's reading. The report gives URIAL's
+    unshifted / marginal / shifted shares with CIs, their position in the
+    answer, function vs content words among the shifted ones, and the answers
+    coloured by the base model's uncertainty. Rerunning resumes.
+    """
+    examples = """
+\b
+Examples:
+  calibkit run tokens --model gemma-3-270m --model smollm2-135m-instruct --limit 100
+  calibkit run tokens --model llama-2-7b --model llama-2-7b-chat --task nq_open --writer chat
+  calibkit run tokens --model smollm2-135m-instruct --task file --data prompts.jsonl
+"""
+
+    def run_command(self, model_options: Sequence[click.Option], settings_of: Callable[[dict], Any]) -> click.Command:
+        passed = [o for o in model_options if o.name not in ("model", "run_dir")]
+        own = [
+            click.Option(["--model", "models"], multiple=True, required=True, metavar="NAME",
+                         help="The base model, then the post-trained one (or one model on its own)."),
+            click.Option(["--writer"], type=click.Choice(WRITERS), default="each", show_default=True,
+                         help="Whose answers are read: each model's, or only the base's or the chat model's."),
+        ]
+        return click.Command(self.name, params=[*own, *question_options(), *passed], help=self.description,
+                             short_help=self.title, epilog=self.examples,
+                             callback=functools.partial(_command, settings_of))
+
+    def compare(self, stores: Sequence[RunStore], *, out: Path, n_resamples: int = 1000) -> Outcome:
+        return compare_runs(stores, out=out, n_resamples=n_resamples)
+
+
+
+def _command(settings_of: Callable[[dict], Any], *, models: tuple[str, ...], source: str, data: str | None,
+             limit: int, shots: int | None, writer: str, max_new_tokens: int | None, batch_size: int, seed: int,
+             as_json: bool, **opts: Any) -> None:
+    from calibkit.tasks.freeform.pair import load_pair, open_pair_run, print_run
+    from calibkit.tasks.freeform.sources import load_questions
+
+    from .report import summary_text, write_run_report
+    from .run import TokenSettings, run_tokens
+
+    named = roles(models)
+    settings = settings_of({**opts, "model": None, "run_dir": None, "as_json": as_json})
+    questions = load_questions(source, data=data, limit=limit, shots=shots, seed=seed)
+    readers = load_pair(settings, dict(zip(named, models)))
+    run = TokenSettings(writers=writers(writer, models), max_new_tokens=max_new_tokens or questions.max_new_tokens,
+                        batch_size=batch_size)
+    store = open_pair_run(TASK, {**questions.config, **run.config()}, readers, settings)
+    n_now = run_tokens(store, questions, readers, run, system_prompt=settings.system_prompt,
+                       progress=settings.progress)
+    print_run(store, write_run_report(store), summary_text, n_total=len(questions.questions), n_now=n_now,
+              as_json=as_json)
+
+
+def compare_runs(stores: Sequence[RunStore], *, out: Path, n_resamples: int = 1000) -> Outcome:
+    """URIAL's shifted share and the per-token entropy of each run, side by side (e.g. 7B vs 13B pairs)."""
+    from calibkit.draw.page import Report
+    from calibkit.tasks.reporting import frame_records, run_labels
+
+    from .study import summarize_rows
+
+    labels = run_labels(stores)
+    table = []
+    for label, store in zip(labels, stores):
+        s = summarize_rows(store.rows(), n_resamples=n_resamples)
+        for shift in s["shifts"]:
+            table.append({"run": label, "answers by": shift["writer"], "read by": shift["reader"],
+                          "shifted": shift["shifted"]["estimate"], "low": shift["shifted"]["low"],
+                          "high": shift["shifted"]["high"], "tokens": shift["tokens"]})
+    frame = pd.DataFrame(table)
+    report = Report("calibkit: token profiles compared", subtitle=" vs ".join(labels))
+    report.add_table("Share of shifted tokens per run", frame)
+    page = report.save(out)
+    text = "\n".join(f"{r['run']:<40} {r['answers by']} read by {r['read by']:<10} shifted {r['shifted']:.3f}"
+                     for r in table)
+    return Outcome(json={"runs": labels, "metrics": frame_records(frame)}, text=text, report=page)

@@ -1,0 +1,145 @@
+"""Token profiles: tokens onto words across tokenizers, `calibkit run tokens` on tiny models, the study by hand."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from calibkit.engine.scoring import encode_pair, token_spans
+from calibkit.tasks.tokens.align import answer_spans, words_of
+from calibkit.tasks.tokens.study import summarize_rows
+
+from conftest import run_cli, shared_path
+
+CONTEXT = "Question: Who wrote Hamlet, and when?\nAnswer:"
+ANSWERS = [
+    "William Shakespeare, in about 1600 — I'm sure.",
+    "Paris\n\nÜber 1,234.5 😀 ok",
+    "(A) the answer isn't   B; it's \"C\".",
+    "naïve café Zürich 東京",
+]
+
+
+@pytest.fixture(scope="module")
+def tokenizers():
+    """The Llama-2 tokenizer and the embedded models' (SentencePiece, byte-level BPE, Gemma's)."""
+    from transformers import AutoTokenizer
+
+    from calibkit.engine.models import embedded_model_installed, load_tokenizer
+
+    out = {"llama-2": AutoTokenizer.from_pretrained(shared_path("llama2_tokenizer"))}
+    for name in ("smollm2-135m-instruct", "gemma-3-270m"):
+        if embedded_model_installed(name):
+            out[name] = load_tokenizer(name)
+    return out
+
+
+@pytest.mark.parametrize("answer", ANSWERS)
+def test_words_align_across_tokenizers_and_reproduce_the_text(tokenizers, answer):
+    found = {}
+    for name, tok in tokenizers.items():
+        ctx, cont = encode_pair(tok, CONTEXT, " " + answer)
+        (spans,) = token_spans(tok, [(CONTEXT, " " + answer)], [len(cont)])
+        assert spans.shape == (len(cont), 2), name
+        # the spans cover the continuation in order with no gap (byte pieces of one character share it)
+        assert spans[0, 0] == 0 and spans[-1, 1] == len(answer) + 1, name
+        assert all(a <= b for a, b in spans) and (np.diff(spans[:, 0]) >= 0).all(), name
+        assert (spans[1:, 0] <= np.maximum.accumulate(spans[:, 1])[:-1]).all(), name
+        words = words_of(answer, answer_spans(" " + answer, spans, answer))
+        assert [w.text for w in words] == answer.split(), name
+        for w in words:
+            assert w.tokens, (name, w.text)
+            assert tok.decode([cont[i] for i in w.tokens]).strip() == w.text, (name, w.text)
+        found[name] = [(w.text, w.start, w.end) for w in words]
+    assert len({tuple(v) for v in found.values()}) == 1  # every tokenizer sees the same words
+
+
+def test_a_boundary_token_that_merges_with_the_context_starts_the_answer():
+    from transformers import AutoTokenizer
+
+    tok = AutoTokenizer.from_pretrained(shared_path("llama2_tokenizer"))
+    context, answer = "[INST] Pick one. [/INST]", "(A)"
+    ctx, cont = encode_pair(tok, context, answer)
+    assert tok.convert_ids_to_tokens(cont)[0] == "](" and cont  # the issue-10 merge: "](" crosses the boundary
+    (spans,) = token_spans(tok, [(context, answer)], [len(cont)])
+    assert spans.tolist()[0] == [0, 1] and spans[-1, 1] == len(answer)
+    assert [w.tokens for w in words_of(answer, spans)] == [tuple(range(len(cont)))]
+
+
+def test_run_on_tiny_models(capsys, tmp_path, tiny_base_dir, tiny_model_dir, one_thread):
+    argv = ["run", "tokens", "--model", str(tiny_base_dir), "--model", str(tiny_model_dir), "--task", "triviaqa",
+            "--data", str(Path(__file__).parents[2] / "fixtures" / "triviaqa_simple.jsonl"), "--limit", "3",
+            "--shots", "1", "--max-new-tokens", "8", "--quiet", "--out", str(tmp_path), "--json"]
+    code, out, err = run_cli(capsys, *argv)
+    assert code == 0, err
+    run = Path(json.loads(out)["report"]).parent
+    config = json.loads((run / "config.json").read_text())
+    assert config["writers"] == ["base", "chat"] and set(config["models"]) == {"base", "chat"}
+    rows = [json.loads(x) for x in (run / "results.jsonl").read_text().splitlines()]
+    assert len(rows) == 3
+    for r in rows:
+        for writer, a in r["answers"].items():
+            if not a["text"]:
+                continue
+            assert set(a["reads"]) == {"base", "chat"}
+            for role, x in a["reads"].items():
+                n = len(x["rank"])
+                assert len(x["tokens"]) == len(x["entropy"]) == len(x["top1"]) == len(x["spans"]) == n
+                assert all(r_ >= 1 for r_ in x["rank"]) and all(0 < p <= 1 for p in x["top1"])
+                for w in a["words"]:
+                    if w[role] is not None:  # a word's reading is its first token's
+                        first = next(i for i, (s, e) in enumerate(x["spans"])
+                                     if a["text"][s:e].strip() and w["start"] <= s + len(a["text"][s:e]) -
+                                     len(a["text"][s:e].lstrip()) < w["end"])
+                        assert w[role]["rank"] == x["rank"][first] and w[role]["top1"] == x["top1"][first]
+    summary = json.loads((run / "summary.json").read_text())
+    for s in summary["shifts"]:
+        total = sum(s[c]["estimate"] for c in ("unshifted", "marginal", "shifted") if s[c]["estimate"] is not None)
+        assert total == pytest.approx(1.0) or s["tokens"] == 0
+    assert "URIAL token classes" in (run / "report.html").read_text()
+    code, out, err = run_cli(capsys, *argv[:-1])
+    assert code == 0 and "3 questions were already done, 0 done now" in err
+    code, out, err = run_cli(capsys, "run", "tokens", "--model", "a", "--model", "b", "--model", "c")
+    assert code == 2 and "--model was given 3 times" in err
+
+
+def _reading(ranks, entropy=None):
+    n = len(ranks)
+    return {"tokens": [f"t{i}" for i in range(n)], "spans": [[i, i + 1] for i in range(n)],
+            "logprob": [-1.0] * n, "entropy": entropy or [1.0] * n, "top1": [0.5] * n, "rank": ranks}
+
+
+def _word(text, cls, base_rank, chat_rank, base_entropy=1.0, chat_entropy=0.5):
+    return {"text": text, "class": cls, "base": {"rank": base_rank, "entropy": base_entropy},
+            "chat": {"rank": chat_rank, "entropy": chat_entropy}}
+
+
+def test_study_numbers_by_hand():
+    q0 = {"correct": True, "reads": {"base": _reading([1, 5, 2, 1]), "chat": _reading([1, 1, 1, 1])},
+          "words": [_word("Well,", "function", 5, 1), _word("Paris", "content", 1, 1)]}
+    q1 = {"correct": False, "reads": {"base": _reading([4, 1]), "chat": _reading([1, 1])},
+          "words": [_word("Rome", "content", 4, 1, 3.0, 1.0)]}
+    rows = [{"id": "q0", "answers": {"chat": q0}}, {"id": "q1", "answers": {"chat": q1}}]
+    s = summarize_rows(rows, n_resamples=200)
+    assert s["writers"] == ["chat"] and s["models"] == ["base", "chat"]
+    assert s["accuracy"]["chat"]["estimate"] == pytest.approx(0.5)
+    (shift,) = s["shifts"]
+    assert (shift["writer"], shift["reader"], shift["tokens"]) == ("chat", "base", 6)
+    assert shift["unshifted"]["estimate"] == pytest.approx(3 / 6)
+    assert shift["marginal"]["estimate"] == pytest.approx(1 / 6)
+    assert shift["shifted"]["estimate"] == pytest.approx(2 / 6)
+    # positions: q0's 4 tokens fall in bins 0, 1, 2, 3 (t * 5 // 4); q1's 2 tokens in bins 0 and 2
+    assert shift["shifted_by_position"] == {"0-20%": 0.5, "20-40%": 1.0, "40-60%": 0.0, "60-80%": 0.0,
+                                            "80-100%": None}
+    assert dict(shift["most_shifted"]) == {"t1": 1, "t0": 1}
+    (words,) = s["shifted_words"]
+    assert words["words"] == 3 and words["shifted_words"] == 2
+    assert words["function"]["among_shifted"]["estimate"] == pytest.approx(1 / 2)
+    assert words["function"]["among_all"]["estimate"] == pytest.approx(1 / 3)
+    (ent,) = s["entropy_difference"]
+    assert ent["base"] == pytest.approx(5 / 3) and ent["chat"] == pytest.approx(2 / 3)
+    assert ent["difference"] == pytest.approx(1.0)
+    profile = {(p["writer"], p["reader"]): p for p in s["profiles"]}
+    assert profile[("chat", "base")]["entropy"]["estimate"] == pytest.approx(1.0)
