@@ -1,0 +1,88 @@
+"""Throughput of nudged decoding next to the base model's plain batched greedy decoding, on the same questions.
+
+A script, not a test: ``python bench/nudging_speed.py --limit 32 --rounds 2``.
+It loads the embedded pair once (Gemma-3-270M base, SmolLM2-135M-Instruct
+nudger, both dequantized to float32 on the CPU), builds the TriviaQA
+contexts of the first ``--limit`` validation questions (the base model's
+base-form few-shot prompt, the nudger's chat template) and, alternating
+within each round so that machine load hits both alike, times:
+
+* ``plain``: :func:`calibkit.engine.generation.generate`, greedy, batched;
+* ``nudged gamma=G``: :func:`calibkit.engine.nudging.nudge` at each gamma,
+  batched the same way.
+
+The ratio is nudged wall time over plain wall time in the same round (the
+issue's target: at most 2x at gamma = 0.4); the median over rounds is
+reported, with CPU time and the share of words nudged. Model loading is
+excluded. Prints a markdown table and one JSON line.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import time
+
+import torch
+
+from calibkit.engine.generation import GenerationConfig, generate
+from calibkit.engine.models import load_model, set_cpu_threads
+from calibkit.engine.nudging import NudgeConfig, nudge
+from calibkit.tasks.freeform.pair import Reader, context_for
+from calibkit.tasks.freeform.sources import load_questions
+
+
+def timed(fn):
+    wall, cpu = time.perf_counter(), time.process_time()
+    out = fn()
+    return out, time.perf_counter() - wall, time.process_time() - cpu
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--limit", type=int, default=32)
+    ap.add_argument("--rounds", type=int, default=2)
+    ap.add_argument("--gammas", default="0.4,0.2")
+    ap.add_argument("--batch-size", type=int, default=16)
+    ap.add_argument("--threads", type=int, default=1)
+    args = ap.parse_args()
+    set_cpu_threads(args.threads)
+    gammas = [float(g) for g in args.gammas.split(",")]
+    base, nudger = load_model("gemma-3-270m"), load_model("smollm2-135m-instruct")
+    qs = load_questions("triviaqa", limit=args.limit)
+    base_ctx = [context_for(qs, q, Reader("base", base, False)) for q in qs.questions]
+    nudger_ctx = [context_for(qs, q, Reader("nudger", nudger, True)) for q in qs.questions]
+    gen = GenerationConfig(max_new_tokens=qs.max_new_tokens, stop=qs.layout.stop, max_batch_contexts=args.batch_size,
+                           progress=False)
+    results: dict[str, list[dict]] = {}
+    for _ in range(args.rounds):
+        plain, wall, cpu = timed(lambda: generate(base, base_ctx, config=gen))
+        results.setdefault("plain", []).append({"wall": wall, "cpu": cpu, "share": 0.0,
+                                                "tokens": sum(len(g.greedy.token_ids) for g in plain)})
+        for g in gammas:
+            cfg = NudgeConfig(gamma=g, max_new_tokens=qs.max_new_tokens, stop=qs.layout.stop,
+                              batch_size=args.batch_size, progress=False)
+            answers, wall_n, cpu_n = timed(lambda: nudge(base, nudger, base_ctx, nudger_ctx, config=cfg))
+            words = sum(len(a.words) for a in answers)
+            nudged = sum(w.by == "nudger" for a in answers for w in a.words)
+            results.setdefault(f"nudged gamma={g}", []).append(
+                {"wall": wall_n, "cpu": cpu_n, "ratio": wall_n / wall, "share": nudged / max(words, 1),
+                 "tokens": sum(a.n_base_tokens + a.n_nudger_tokens for a in answers)})
+    print(f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, torch {torch.__version__}, "
+          f"{args.threads} thread(s); {args.limit} TriviaQA questions, batch {args.batch_size}, "
+          f"{args.rounds} rounds")
+    print("| decoding | wall s (median) | CPU s (median) | tokens | words nudged | x plain (median of per-round) |")
+    print("|---|---:|---:|---:|---:|---:|")
+    summary = {}
+    for name, runs in results.items():
+        med = {k: statistics.median(r[k] for r in runs) for k in runs[0]}
+        summary[name] = med
+        ratio = f"{med['ratio']:.2f}" if "ratio" in med else "1.00"
+        print(f"| {name} | {med['wall']:.1f} | {med['cpu']:.1f} | {med['tokens']:.0f} | {med['share']:.3f} | {ratio} |")
+    print(json.dumps({"limit": args.limit, "rounds": args.rounds, "threads": args.threads, "results": summary}))
+
+
+if __name__ == "__main__":
+    main()
