@@ -206,13 +206,22 @@ def run_in_batches(
     A crash loses at most the batch in flight; rerunning resumes after the
     stored rows (see :func:`run_jobs`).
     """
+    append_in_batches(run.store, items, work, batch_size=batch_size, progress=run.settings.progress, unit=unit,
+                      desc=desc)
+
+
+def append_in_batches(
+    store: RunStore, items: Sequence[T], work: Callable[[Sequence[T]], Iterable[Mapping[str, Any]]], *,
+    batch_size: int, progress: bool = True, unit: str = "item", desc: str | None = None,
+) -> None:
+    """:func:`run_in_batches` for a store without an :class:`ActiveRun` (a run of two models)."""
     if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
         raise ValueError(f"batch_size must be a positive int; got {batch_size!r}")
-    bar = ProgressBar(len(items), enabled=run.settings.progress, unit=unit, desc=desc)
+    bar = ProgressBar(len(items), enabled=progress, unit=unit, desc=desc)
     try:
         for start in range(0, len(items), batch_size):
             chunk = items[start: start + batch_size]
-            run.store.append(work(chunk))
+            store.append(work(chunk))
             bar.update(len(chunk))
     finally:
         bar.close()

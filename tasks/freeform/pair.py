@@ -1,16 +1,16 @@
-"""Two models in one run (a base model and a post-trained one): options, loading, the run folder, the batch loop.
+"""Two models in one run (a base model and a post-trained one): options, loading, the run folder, printing.
 
 The run folder is ``<out>/<task>/<first>__<second>/<hash>/``; config.json
 holds the task's settings and each model's settings under ``models``, so a
 changed model or dtype is another folder and a rerun resumes: rows are
-appended batch by batch (:func:`run_in_batches`).
+appended batch by batch (:func:`calibkit.runs.runner.append_in_batches`).
 """
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any, Callable, Mapping
 
 import click
 
@@ -75,25 +75,6 @@ def question_options() -> list[click.Option]:
                      help="Questions per batch (each batch is stored as soon as it is done)."),
         click.Option(["--seed"], type=int, default=0, show_default=True, help="Few-shot draw."),
     ]
-
-
-def run_in_batches(store: RunStore, questions: QuestionSet,
-                   rows_of: Callable[[Sequence[TriviaQuestion]], list[dict[str, Any]]], *, batch_size: int,
-                   progress: bool, desc: str) -> int:
-    """Append ``rows_of(batch)`` for the questions not stored yet, batch by batch; returns how many were done now."""
-    from calibkit.progress import ProgressBar
-
-    done = store.completed_ids()
-    todo = [q for q in questions.questions if q.id not in done]
-    bar = ProgressBar(len(todo), enabled=progress, unit="question", desc=desc)
-    try:
-        for start in range(0, len(todo), batch_size):
-            batch = todo[start:start + batch_size]
-            store.append(rows_of(batch))
-            bar.update(len(batch))
-    finally:
-        bar.close()
-    return len(todo)
 
 
 def print_run(store: RunStore, page: Path, text: Callable[[Mapping[str, Any]], str], *, n_total: int, n_now: int,

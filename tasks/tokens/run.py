@@ -16,8 +16,9 @@ from dataclasses import dataclass
 from typing import Any, Mapping, Sequence
 
 from calibkit.records import Prompt
+from calibkit.runs.runner import append_in_batches, pending
 from calibkit.runs.store import RunStore
-from calibkit.tasks.freeform.pair import Reader, context_for, run_in_batches
+from calibkit.tasks.freeform.pair import Reader, context_for
 from calibkit.tasks.freeform.sources import QuestionSet
 from calibkit.tasks.triviaqa.answers import MATCHERS
 from calibkit.tasks.triviaqa.data import TriviaQuestion
@@ -44,9 +45,10 @@ class TokenSettings:
 def run_tokens(store: RunStore, questions: QuestionSet, readers: Mapping[str, Reader], settings: TokenSettings,
                *, system_prompt: str | None = None, progress: bool = True) -> int:
     """Write and read the questions not stored yet, batch by batch; returns how many were done now."""
-    return run_in_batches(store, questions, lambda batch: _batch_rows(batch, questions, readers, settings,
-                                                                      system_prompt),
-                          batch_size=settings.batch_size, progress=progress, desc="token profiles")
+    todo = pending(store, questions.questions)
+    append_in_batches(store, todo, lambda batch: _batch_rows(batch, questions, readers, settings, system_prompt),
+                      batch_size=settings.batch_size, progress=progress, unit="question", desc="token profiles")
+    return len(todo)
 
 
 def _batch_rows(batch: Sequence[TriviaQuestion], qs: QuestionSet, readers: Mapping[str, Reader],
