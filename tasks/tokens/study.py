@@ -86,6 +86,21 @@ def shift_classes(reads: Sequence[Mapping[str, Any]], *, n_resamples: int, seed:
     return out
 
 
+def shifted_counts(rows: Sequence[Mapping[str, Any]]) -> dict[tuple[str, str], tuple[np.ndarray, np.ndarray]]:
+    """Per (writer, reader) of two different models: shifted tokens and all tokens of each row's answer, in row order.
+
+    A row without that reading counts 0 of 0, so the arrays of two runs on
+    the same rows pair up.
+    """
+    pairs = dict.fromkeys((w, m) for r in rows for w, a in r["answers"].items() for m in a["reads"] if m != w)
+    out = {}
+    for writer, reader in pairs:
+        ranks = [r["answers"].get(writer, {}).get("reads", {}).get(reader, {}).get("rank", []) for r in rows]
+        out[(writer, reader)] = (np.array([sum(x > 3 for x in rk) for rk in ranks], float),
+                                 np.array([len(rk) for rk in ranks], float))
+    return out
+
+
 def shifted_words(rows: Sequence[Mapping[str, Any]], writer: str, reader: str, *, n_resamples: int,
                   seed: int) -> dict[str, Any]:
     """Word classes among the words the reader would not have started (rank > 3) beside those among all words."""

@@ -101,24 +101,45 @@ def _command(settings_of: Callable[[dict], Any], *, models: tuple[str, ...], sou
 
 
 def compare_runs(stores: Sequence[RunStore], *, out: Path, n_resamples: int = 1000) -> Outcome:
-    """URIAL's shifted share and the per-token entropy of each run, side by side (e.g. 7B vs 13B pairs)."""
+    """URIAL's shifted share per run on the questions all runs share, each paired with the first run (e.g. 7B vs 13B).
+
+    Per (answers by, read by) pair: the share of shifted tokens with a
+    bootstrap CI over questions, and its paired difference from the first
+    run's with a p-value.
+    """
     from calibkit.draw.page import Report
+    from calibkit.stats import bootstrap
     from calibkit.tasks.reporting import frame_records, run_labels
 
-    from .study import summarize_rows
+    from .study import shifted_counts
 
     labels = run_labels(stores)
-    table = []
-    for label, store in zip(labels, stores):
-        s = summarize_rows(store.rows(), n_resamples=n_resamples)
-        for shift in s["shifts"]:
-            table.append({"run": label, "answers by": shift["writer"], "read by": shift["reader"],
-                          "shifted": shift["shifted"]["estimate"], "low": shift["shifted"]["low"],
-                          "high": shift["shifted"]["high"], "tokens": shift["tokens"]})
+    rows = [{r["id"]: r for r in s.rows()} for s in stores]
+    common = sorted(set.intersection(*(set(r) for r in rows)))
+    if not common:
+        raise UserError("the token-profile runs share no questions; compare runs of the same task and data")
+    table, first = [], {}
+    for i, (label, by_id) in enumerate(zip(labels, rows)):
+        for (writer, reader), (k, n) in shifted_counts([by_id[q] for q in common]).items():
+            iv = bootstrap.bootstrap_ci(_share, k, n, n_resamples=n_resamples)
+            row = {"run": label, "answers by": writer, "read by": reader, "tokens": int(n.sum()),
+                   "shifted": iv.estimate, "low": iv.low, "high": iv.high, "difference": None, "p_value": None}
+            if i == 0:
+                first[(writer, reader)] = (k, n)
+            elif (writer, reader) in first:
+                d = bootstrap.paired_bootstrap(_share, (k, n), first[(writer, reader)], n_resamples=n_resamples)
+                row.update(difference=d.difference, p_value=d.p_value)
+            table.append(row)
     frame = pd.DataFrame(table)
     report = Report("calibkit: token profiles compared", subtitle=" vs ".join(labels))
-    report.add_table("Share of shifted tokens per run", frame)
+    report.add_table(f"Share of shifted tokens on {len(common)} shared questions", frame,
+                     caption="95% percentile-bootstrap CIs over questions; differences are paired with the first run.")
     page = report.save(out)
     text = "\n".join(f"{r['run']:<40} {r['answers by']} read by {r['read by']:<10} shifted {r['shifted']:.3f}"
                      for r in table)
-    return Outcome(json={"runs": labels, "metrics": frame_records(frame)}, text=text, report=page)
+    return Outcome(json={"runs": labels, "n_items": len(common), "metrics": frame_records(frame)}, text=text,
+                   report=page)
+
+
+def _share(k: Any, n: Any) -> float:
+    return float(k.sum() / n.sum()) if n.sum() else float("nan")

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import pytest
@@ -48,6 +49,12 @@ def test_run_on_tiny_models_resumes_and_reports(capsys, tmp_path, tiny_base_dir,
     assert "Nudging" in (run / "report.html").read_text()
     code, out, err = run_cli(capsys, *argv[:-1])
     assert code == 0 and "3 questions were already done, 0 done now" in err
+    shutil.copytree(run, tmp_path / "copy")
+    code, out, err = run_cli(capsys, "compare", str(run), str(tmp_path / "copy"), "--out", str(tmp_path / "c.html"),
+                             "--json")
+    assert code == 0, err
+    metrics = json.loads(out)["metrics"]
+    assert len(metrics) == 10 and all(m["difference"] == 0.0 for m in metrics[5:])
 
 
 def _answer(correct, words, seq_prob):

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -101,6 +102,13 @@ def test_run_on_tiny_models(capsys, tmp_path, tiny_base_dir, tiny_model_dir, one
     assert "URIAL token classes" in (run / "report.html").read_text()
     code, out, err = run_cli(capsys, *argv[:-1])
     assert code == 0 and "3 questions were already done, 0 done now" in err
+    shutil.copytree(run, tmp_path / "copy")
+    code, out, err = run_cli(capsys, "compare", str(run), str(tmp_path / "copy"), "--out", str(tmp_path / "c.html"),
+                             "--json")
+    assert code == 0, err
+    metrics = json.loads(out)["metrics"]
+    assert json.loads(out)["n_items"] == 3 and len(metrics) == 4  # (base by chat, chat by base) x 2 runs
+    assert [m["difference"] for m in metrics[2:]] == [0.0, 0.0] and metrics[0]["p_value"] is None
     code, out, err = run_cli(capsys, "run", "tokens", "--model", "a", "--model", "b", "--model", "c")
     assert code == 2 and "--model was given 3 times" in err
 
