@@ -68,7 +68,8 @@ def load_questions(source: str, *, data: str | None = None, limit: int | None = 
         k = task.default_shots if shots is None else shots
         questions, config = task.questions({"data": data, "split": "validation", "limit": limit, "shots": k,
                                             "seed": seed, "hub_config": "rc.wikipedia.nocontext"})
-        return QuestionSet(source, tuple(questions), task.layout, task.matcher, CHAT_INSTRUCTION, config)
+        return QuestionSet(source, tuple(questions), task.layout, task.matcher, CHAT_INSTRUCTION,
+                           {"source": source, **config})
     loader = {"basic_arithmetic": _arithmetic, "gsm8k": _gsm8k, "mmlu": _mmlu, "file": _file}[source]
     return loader(data=data, limit=limit, shots=shots, seed=seed)
 

@@ -78,6 +78,7 @@ def test_run_on_tiny_models(capsys, tmp_path, tiny_base_dir, tiny_model_dir, one
     run = Path(json.loads(out)["report"]).parent
     config = json.loads((run / "config.json").read_text())
     assert config["writers"] == ["base", "chat"] and set(config["models"]) == {"base", "chat"}
+    assert config["source"] == "triviaqa"
     rows = [json.loads(x) for x in (run / "results.jsonl").read_text().splitlines()]
     assert len(rows) == 3
     for r in rows:
