@@ -504,7 +504,8 @@ class TokenProfile:
     top1: np.ndarray  # probability of the most likely next token there
     rank: np.ndarray  # 1 + the number of tokens more likely than this one (1: the model's greedy choice)
     text: str = ""  # the continuation as read: the option, its separator and the context's trailing whitespace
-    spans: np.ndarray = field(default_factory=lambda: np.zeros((0, 2), np.int64))  # (n_tokens, 2) [start, end) characters of each token in `text`
+    # (n_tokens, 2): each token's [start, end) characters in `text` (byte pieces of one character share it)
+    spans: np.ndarray = field(default_factory=lambda: np.zeros((0, 2), np.int64))
 
 
 def profile_tokens(

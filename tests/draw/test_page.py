@@ -179,3 +179,19 @@ def test_failed_save_keeps_the_old_file(tmp_path, monkeypatch):
     write_atomic(target, b"new bytes")
     assert target.read_bytes() == b"new bytes"
     assert stat.S_IMODE(target.stat().st_mode) == 0o640  # a replaced file keeps its permissions
+
+
+def test_marked_text_shades_marks_and_escapes():
+    from calibkit.draw.page import Marked
+
+    html_page = Report("t").add_marked_text("Answers", [
+        ("Q <1>", [Marked("The"), Marked(" "), Marked("<b>Paris</b>", shade=0.5, marked=True, note='a "note"'),
+                   Marked(" x", shade=2.0), Marked(" y", shade=float("nan"))]),
+    ]).to_html()
+    body = html_page.split("<h2>Answers</h2>")[1].split("</section>")[0]
+    assert "Q &lt;1&gt;" in body and "&lt;b&gt;Paris&lt;/b&gt;" in body and "<b>" not in body
+    assert ('<span style="background: rgba(214, 39, 40, 0.375); border-bottom: 2px solid #1f4e9c" '
+            'title="a &quot;note&quot;">') in body
+    assert "rgba(214, 39, 40, 0.750)" in body  # a shade above 1 is clipped
+    assert 'The <span style="background: rgba(214, 39, 40, 0.375)' in body and " y</div>" in body  # NaN: plain
+    assert "(no passages)" in Report("t").add_marked_text(None, []).to_html()
