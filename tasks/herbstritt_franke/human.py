@@ -392,7 +392,9 @@ def compare_to_humans(
     boot_p = np.random.default_rng(seed).multinomial(n, p, size=(n_resamples, len(n))) / n[None, :, None]
     boot_jsd = jensen_shannon_bits(boot_p, q[None])  # (B, C)
     boot_r = pearson_rows(boot_p.reshape(n_resamples, -1), q.reshape(1, -1))
-    q_ranks = rankdata(q.ravel())
+    # Ranks treat probabilities equal to 12 decimals as ties: the model's exact ties (symmetric
+    # states) come out of float arithmetic a few ulps apart, differently on different CPUs.
+    q_ranks = rankdata(np.round(q.ravel(), 12))
     boot_rho = pearson_rows(rankdata(boot_p.reshape(n_resamples, -1), axis=1), q_ranks[None])
     return HumanComparison(
         expressions=human.expressions,
