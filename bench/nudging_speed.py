@@ -11,10 +11,13 @@ within each round so that machine load hits both alike, times:
 * ``nudged gamma=G``: :func:`calibkit.engine.nudging.nudge` at each gamma,
   batched the same way.
 
-The ratio is nudged wall time over plain wall time in the same round (the
-issue's target: at most 2x at gamma = 0.4); the median over rounds is
-reported, with CPU time and the share of words nudged. Model loading is
-excluded. Prints a markdown table and one JSON line.
+Two ratios per round, medians over rounds reported: nudged wall time over
+plain wall time, and the cost per generated token (nudged seconds per
+token over plain seconds per token; the issue's target: at most 2x at
+gamma = 0.4). They differ when nudged answers are longer than the base
+model's (a chat nudger's words lead on to longer answers). With CPU time
+and the share of words nudged. Model loading is excluded. Prints a
+markdown table and one JSON line.
 """
 from __future__ import annotations
 
@@ -59,28 +62,31 @@ def main() -> None:
     results: dict[str, list[dict]] = {}
     for _ in range(args.rounds):
         plain, wall, cpu = timed(lambda: generate(base, base_ctx, config=gen))
-        results.setdefault("plain", []).append({"wall": wall, "cpu": cpu, "share": 0.0,
-                                                "tokens": sum(len(g.greedy.token_ids) for g in plain)})
+        n_plain = sum(len(g.greedy.token_ids) for g in plain)
+        results.setdefault("plain", []).append({"wall": wall, "cpu": cpu, "share": 0.0, "tokens": n_plain,
+                                                "ratio": 1.0, "token_ratio": 1.0})
         for g in gammas:
             cfg = NudgeConfig(gamma=g, max_new_tokens=qs.max_new_tokens, stop=qs.layout.stop,
                               batch_size=args.batch_size, progress=False)
             answers, wall_n, cpu_n = timed(lambda: nudge(base, nudger, base_ctx, nudger_ctx, config=cfg))
             words = sum(len(a.words) for a in answers)
             nudged = sum(w.by == "nudger" for a in answers for w in a.words)
+            n_tokens = sum(a.n_base_tokens + a.n_nudger_tokens for a in answers)
             results.setdefault(f"nudged gamma={g}", []).append(
                 {"wall": wall_n, "cpu": cpu_n, "ratio": wall_n / wall, "share": nudged / max(words, 1),
-                 "tokens": sum(a.n_base_tokens + a.n_nudger_tokens for a in answers)})
+                 "tokens": n_tokens, "token_ratio": (wall_n / max(n_tokens, 1)) / (wall / max(n_plain, 1))})
     print(f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, torch {torch.__version__}, "
           f"{args.threads} thread(s); {args.limit} TriviaQA questions, batch {args.batch_size}, "
           f"{args.rounds} rounds")
-    print("| decoding | wall s (median) | CPU s (median) | tokens | words nudged | x plain (median of per-round) |")
-    print("|---|---:|---:|---:|---:|---:|")
+    print("| decoding | wall s | CPU s | tokens | tokens/s | words nudged | wall x plain | per-token cost x plain |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|")
     summary = {}
     for name, runs in results.items():
         med = {k: statistics.median(r[k] for r in runs) for k in runs[0]}
         summary[name] = med
-        ratio = f"{med['ratio']:.2f}" if "ratio" in med else "1.00"
-        print(f"| {name} | {med['wall']:.1f} | {med['cpu']:.1f} | {med['tokens']:.0f} | {med['share']:.3f} | {ratio} |")
+        print(f"| {name} | {med['wall']:.1f} | {med['cpu']:.1f} | {med['tokens']:.0f} | "
+              f"{med['tokens'] / med['wall']:.2f} | {med['share']:.3f} | {med['ratio']:.2f} | "
+              f"{med['token_ratio']:.2f} |")
     print(json.dumps({"limit": args.limit, "rounds": args.rounds, "threads": args.threads, "results": summary}))
 
 

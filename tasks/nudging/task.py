@@ -74,7 +74,6 @@ Examples:
         return compare_runs(stores, out=out, n_resamples=n_resamples)
 
 
-
 def _command(settings_of: Callable[[dict], Any], *, base: str, nudger: str, source: str, data: str | None,
              limit: int, shots: int | None, gamma: str, max_new_tokens: int | None, batch_size: int, seed: int,
              as_json: bool, **opts: Any) -> None:
