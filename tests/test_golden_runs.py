@@ -7,9 +7,9 @@ written by the code before the one-folder-per-task restructure. Two stages:
 
 * the model's rows (results.jsonl) equal the pinned rows: strings and ints
   exactly, floats to float32 round-off (``REL``, ``ABS``). The model runs
-  in float32, and CPUs with different vector units (AVX-512 where the files
-  were written, AVX2 elsewhere) round its matmuls differently, by about one
-  float32 ulp of a log-prob (measured: 9.5e-7 on -10.43);
+  in float32, and CPUs with different vector units round its matmuls
+  differently, by about one float32 ulp of a log-prob (measured on an
+  AVX2-only CPU against files written on another: 9.5e-7 on -10.43);
 * then each run's rows are replaced by the pinned rows, and everything
   computed from them (summary.json, the printed summary, compare, sweep,
   report) must equal the pinned files to 1e-9. Statistics on rows are pure

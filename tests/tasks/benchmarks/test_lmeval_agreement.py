@@ -24,8 +24,8 @@ from conftest import REPO
 
 FIXTURE = REPO / "tests" / "fixtures" / "lmeval_smollm2_benchmarks.json"
 TOL = 1e-4
-#: The references were computed on a CPU with AVX-512; float32 kernels of another
-#: vector unit round differently, by a few 1e-6 of a log-prob sum. Measured on an
+#: The references were computed on another CPU; float32 kernels for different
+#: vector units round differently, by a few 1e-6 of a log-prob sum. Measured on an
 #: AVX2-only AMD EPYC: 1.06e-4 on copa item 3's -49.14 (2.2e-6 relative), 4.7e-4
 #: at most over all items, each within 1e-4 + RTOL x |reference|.
 RTOL = 4e-6
