@@ -278,6 +278,21 @@ def pooled_ece(
 # Proper scores and accuracy (means of per-item losses)
 
 
+def ratio_of_sums(counts: np.ndarray, totals: np.ndarray) -> float:
+    """``sum(counts) / sum(totals)``: a share pooled over items, NaN when the totals sum to 0.
+
+    ``counts`` and ``totals`` are ``(n_items,)``, e.g. the shifted tokens and
+    all tokens of each answer; resampling items in a bootstrap keeps each
+    item's count with its total.
+
+    Example:
+        >>> ratio_of_sums(np.array([1, 0, 2]), np.array([2, 1, 5]))
+        0.375
+    """
+    total = float(np.sum(totals))
+    return float(np.sum(counts)) / total if total else float("nan")
+
+
 def accuracy(probs: np.ndarray, labels: np.ndarray) -> float:
     """Share of items whose argmax option (first on ties) is the label.
 

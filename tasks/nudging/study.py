@@ -20,6 +20,7 @@ import numpy as np
 
 from calibkit.runs.store import RunStore
 from calibkit.stats import bootstrap, metrics
+from calibkit.stats.metrics import ratio_of_sums
 from calibkit.stats.multiple_choice import AnalysisError
 
 POSITIONS = ((0, 0, "first word"), (1, 2, "words 2-3"), (3, 5, "words 4-6"), (6, 10 ** 6, "word 7 on"))
@@ -27,10 +28,6 @@ POSITIONS = ((0, 0, "first word"), (1, 2, "words 2-3"), (3, 5, "words 4-6"), (6,
 
 def _mean(x: np.ndarray) -> float:
     return float(np.mean(x))
-
-
-def _share(k: np.ndarray, n: np.ndarray) -> float:
-    return float(k.sum() / n.sum()) if n.sum() else math.nan
 
 
 def conditions(rows: Sequence[Mapping[str, Any]]) -> dict[str, list[Mapping[str, Any]]]:
@@ -70,12 +67,12 @@ def word_table(answers: Sequence[Mapping[str, Any]], *, n_resamples: int, seed: 
     n_nudged, n_base = counts("nudger"), counts("base")
     out: dict[str, Any] = {"nudged_words": int(n_nudged.sum()), "base_words": int(n_base.sum()),
                            "nudged_share": _interval((n_nudged, n_nudged + n_base), n_resamples=n_resamples,
-                                                     seed=seed, fn=_share)}
+                                                     seed=seed, fn=ratio_of_sums)}
     out["by_class"] = {cls: {"nudged": _interval((counts("nudger", cls), n_nudged), n_resamples=n_resamples,
-                                                 seed=seed, fn=_share),
+                                                 seed=seed, fn=ratio_of_sums),
                              "base": _interval((counts("base", cls), n_base), n_resamples=n_resamples, seed=seed,
-                                               fn=_share)} for cls in ("function", "content", "punctuation")}
-    out["by_position"] = {label: _share(counts("nudger", None, lo, hi), counts("nudger", None, lo, hi)
+                                               fn=ratio_of_sums)} for cls in ("function", "content", "punctuation")}
+    out["by_position"] = {label: ratio_of_sums(counts("nudger", None, lo, hi), counts("nudger", None, lo, hi)
                                         + counts("base", None, lo, hi)) for lo, hi, label in POSITIONS}
     top = Counter(w["text"].strip().strip(string.punctuation + "“”‘’").lower() or w["text"].strip()
                   for a in answers for w in a.get("words", []) if w["by"] == "nudger")

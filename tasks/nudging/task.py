@@ -114,12 +114,12 @@ def compare_runs(stores: Sequence[RunStore], *, out: Path, n_resamples: int = 10
     for label, c in zip(labels, conds):
         for name in c:
             y = np.array([bool(a["correct"]) for a in c[name]], float)
-            iv = bootstrap.bootstrap_ci(lambda v: float(v.mean()), y, n_resamples=n_resamples)
+            iv = bootstrap.bootstrap_ci(np.mean, y, n_resamples=n_resamples)
             row = {"run": label, "condition": name, "accuracy": iv.estimate, "low": iv.low, "high": iv.high,
                    "difference": math.nan, "p_value": math.nan}
             if c is not conds[0] and name in conds[0]:
                 base = np.array([bool(a["correct"]) for a in conds[0][name]], float)
-                d = bootstrap.paired_bootstrap(lambda v: float(v.mean()), (y,), (base,), n_resamples=n_resamples)
+                d = bootstrap.paired_bootstrap(np.mean, (y,), (base,), n_resamples=n_resamples)
                 row.update(difference=d.difference, p_value=d.p_value)
             table.append(row)
     frame = pd.DataFrame(table)

@@ -20,7 +20,6 @@ Pure numpy; never a model.
 """
 from __future__ import annotations
 
-import math
 from collections import Counter
 from typing import Any, Callable, Mapping, Sequence
 
@@ -28,6 +27,7 @@ import numpy as np
 
 from calibkit.runs.store import RunStore
 from calibkit.stats import bootstrap
+from calibkit.stats.metrics import ratio_of_sums
 from calibkit.stats.multiple_choice import AnalysisError
 from calibkit.tasks.freeform.words import CLASSES
 
@@ -35,15 +35,11 @@ SHIFT_CLASSES = (("unshifted", 1, 1), ("marginal", 2, 3), ("shifted", 4, None))
 POSITION_BINS = ("0-20%", "20-40%", "40-60%", "60-80%", "80-100%")
 
 
-def _ratio(k: np.ndarray, n: np.ndarray) -> float:
-    return float(k.sum() / n.sum()) if n.sum() else math.nan
-
-
 def _interval(k: np.ndarray, n: np.ndarray, *, n_resamples: int, seed: int) -> dict[str, Any]:
     """sum(k) / sum(n) over answers with a percentile-bootstrap CI (answers resampled)."""
     if not n.sum():
         return {"estimate": None, "low": None, "high": None, "n": 0}
-    return bootstrap.bootstrap_ci(_ratio, k, n, n_resamples=n_resamples, seed=seed).to_json()
+    return bootstrap.bootstrap_ci(ratio_of_sums, k, n, n_resamples=n_resamples, seed=seed).to_json()
 
 
 def readings(rows: Sequence[Mapping[str, Any]], writer: str, reader: str) -> list[Mapping[str, Any]]:
@@ -131,9 +127,9 @@ def entropy_difference(rows: Sequence[Mapping[str, Any]], writer: str, a: str, b
     if not counts:
         return {"words": 0, "difference": None}
     sa, sb, n = (np.array(v, float) for v in (sums_a, sums_b, counts))
-    d = bootstrap.paired_bootstrap(_ratio, (sa, n), (sb, n), n_resamples=n_resamples, seed=seed)
-    return {"words": int(n.sum()), a: _ratio(sa, n), b: _ratio(sb, n), "difference": d.difference, "low": d.low,
-            "high": d.high, "p_value": d.p_value}
+    d = bootstrap.paired_bootstrap(ratio_of_sums, (sa, n), (sb, n), n_resamples=n_resamples, seed=seed)
+    return {"words": int(n.sum()), a: ratio_of_sums(sa, n), b: ratio_of_sums(sb, n), "difference": d.difference,
+            "low": d.low, "high": d.high, "p_value": d.p_value}
 
 
 def summarize_rows(rows: Sequence[Mapping[str, Any]], *, n_resamples: int = 1000, seed: int = 0) -> dict[str, Any]:

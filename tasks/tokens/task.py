@@ -108,6 +108,7 @@ def compare_runs(stores: Sequence[RunStore], *, out: Path, n_resamples: int = 10
     """
     from calibkit.draw.page import Report
     from calibkit.stats import bootstrap
+    from calibkit.stats.metrics import ratio_of_sums
     from calibkit.tasks.reporting import frame_records, run_labels
 
     from .study import shifted_counts
@@ -120,13 +121,13 @@ def compare_runs(stores: Sequence[RunStore], *, out: Path, n_resamples: int = 10
     table, first = [], {}
     for i, (label, by_id) in enumerate(zip(labels, rows)):
         for (writer, reader), (k, n) in shifted_counts([by_id[q] for q in common]).items():
-            iv = bootstrap.bootstrap_ci(_share, k, n, n_resamples=n_resamples)
+            iv = bootstrap.bootstrap_ci(ratio_of_sums, k, n, n_resamples=n_resamples)
             row = {"run": label, "answers by": writer, "read by": reader, "tokens": int(n.sum()),
                    "shifted": iv.estimate, "low": iv.low, "high": iv.high, "difference": None, "p_value": None}
             if i == 0:
                 first[(writer, reader)] = (k, n)
             elif (writer, reader) in first:
-                d = bootstrap.paired_bootstrap(_share, (k, n), first[(writer, reader)], n_resamples=n_resamples)
+                d = bootstrap.paired_bootstrap(ratio_of_sums, (k, n), first[(writer, reader)], n_resamples=n_resamples)
                 row.update(difference=d.difference, p_value=d.p_value)
             table.append(row)
     frame = pd.DataFrame(table)
@@ -138,7 +139,3 @@ def compare_runs(stores: Sequence[RunStore], *, out: Path, n_resamples: int = 10
                      for r in table)
     return Outcome(json={"runs": labels, "n_items": len(common), "metrics": frame_records(frame)}, text=text,
                    report=page)
-
-
-def _share(k: Any, n: Any) -> float:
-    return float(k.sum() / n.sum()) if n.sum() else float("nan")
