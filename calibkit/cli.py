@@ -14,6 +14,7 @@ import difflib
 import functools
 import json
 import os
+import re
 import sys
 from pathlib import Path
 from typing import Any, Callable, Sequence
@@ -49,6 +50,10 @@ MODEL_OPTIONS = [
     click.Option(["--load-in-8bit"], is_flag=True, help="bitsandbytes LLM.int8() (CUDA only)."),
     click.Option(["--device-map"], type=click.Choice(["auto"]), default=None,
                  help="Spread a model larger than one GPU over all devices."),
+    click.Option(["--max-memory"], default=None, metavar="DEV=SIZE[,...]",
+                 help="With --device-map auto: memory each device may hold, e.g. 0=70GiB,1=70GiB,cpu=200GiB."),
+    click.Option(["--tp"], is_flag=True,
+                 help="Tensor parallel over the processes of a torchrun launch (transformers tp_plan='auto')."),
     click.Option(["--revision"], default=None, help="Hub branch, tag or commit."),
     click.Option(["--trust-remote-code"], is_flag=True, help="Allow a hub repository's own model code."),
     click.Option(["--chat-template"], type=click.Choice(["auto", "on", "off"]), default="auto", show_default=True,
@@ -69,13 +74,23 @@ MODEL_OPTIONS = [
 _MODEL_KEYS = tuple(o.name for o in MODEL_OPTIONS)
 
 
-def run_settings(opts: dict[str, Any]):
-    """:class:`~calibkit.runs.runner.RunSettings` from the model options' values."""
+def run_settings(opts: dict[str, Any], launch=None):
+    """:class:`~calibkit.runs.runner.RunSettings` from the model options' values.
+
+    ``launch`` (:class:`~calibkit.engine.distributed.Launch`): the process's
+    place in a torchrun launch; its model goes on its own GPU.
+    """
+    from calibkit.engine.distributed import Launch
     from calibkit.engine.models import DEFAULT_MODEL, LoadOptions
     from calibkit.runs.runner import RunSettings
 
-    if opts["load_in_4bit"] and opts["load_in_8bit"]:
-        _fail("choose one of --load-in-4bit and --load-in-8bit")
+    if launch is None:
+        from calibkit.engine.distributed import launch_from_env
+
+        if launch_from_env().parallel:
+            _fail("this command runs in one process; launch it without torchrun / accelerate launch")
+        launch = Launch()
+    _check_placement(opts, launch)
     check_writable(opts["run_dir"] or opts["out"])
     if opts["threads"]:
         from calibkit.engine.models import set_cpu_threads
@@ -86,6 +101,8 @@ def run_settings(opts: dict[str, Any]):
         load=LoadOptions(
             dtype=opts["dtype"], load_in_4bit=opts["load_in_4bit"], load_in_8bit=opts["load_in_8bit"],
             device_map=opts["device_map"], revision=opts["revision"], trust_remote_code=opts["trust_remote_code"],
+            max_memory=parse_max_memory(opts["max_memory"]), tensor_parallel=opts["tp"],
+            device=None if opts["tp"] or opts["device_map"] else launch.device(),
         ),
         chat_template=opts["chat_template"],
         system_prompt=opts["system_prompt"],
@@ -95,6 +112,38 @@ def run_settings(opts: dict[str, Any]):
         out=opts["out"],
         run_dir=opts["run_dir"],
     )
+
+
+def _check_placement(opts: dict[str, Any], launch) -> None:
+    """Refuse model placements that cannot work, before anything loads."""
+    if opts["load_in_4bit"] and opts["load_in_8bit"]:
+        _fail("choose one of --load-in-4bit and --load-in-8bit")
+    if opts["max_memory"] and not opts["device_map"]:
+        _fail("--max-memory limits what --device-map auto puts on each device; add --device-map auto")
+    if opts["tp"]:
+        if not launch.parallel:
+            _fail("--tp splits one model over the processes torchrun starts; launch with "
+                  "torchrun --nproc-per-node N -m calibkit run ... --tp")
+        if opts["device_map"] or opts["load_in_4bit"] or opts["load_in_8bit"]:
+            _fail("--tp places the model itself; drop --device-map and --load-in-4bit/8bit")
+    if opts["device_map"] and launch.local_world_size > 1:
+        _fail(f"--device-map auto spreads one model over every GPU of a node, but this node runs "
+              f"{launch.local_world_size} processes; launch one process per node (--nproc-per-node 1) or use --tp")
+
+
+def parse_max_memory(text: str | None) -> tuple[tuple[str, str], ...]:
+    """``"0=70GiB,cpu=200GiB"`` -> ``(("0", "70GiB"), ("cpu", "200GiB"))``; a malformed one is a usage error."""
+    if not text:
+        return ()
+    pairs = []
+    for part in text.split(","):
+        device, _, size = part.strip().partition("=")
+        known_device = device.isdigit() or device in ("cpu", "disk", "mps")
+        if not known_device or not re.fullmatch(r"\d+(\.\d+)?\s*[KMGT]i?B", size):
+            _fail(f"--max-memory {text!r}: each entry is DEVICE=SIZE, DEVICE a GPU index, cpu or disk, "
+                  "SIZE like 70GiB; e.g. --max-memory 0=70GiB,1=70GiB,cpu=200GiB")
+        pairs.append((device, size))
+    return tuple(pairs)
 
 
 def check_writable(path: Path) -> None:
@@ -211,27 +260,67 @@ def run() -> None:
 
 
 def _run_task(task, **opts: Any) -> None:
-    """`calibkit run <task>`: load -> run every job (resumable) -> report -> print."""
+    """`calibkit run <task>`: load -> run every job (resumable) -> report -> print.
+
+    Under torchrun / accelerate launch every process runs this; they share
+    the work and rank 0 writes the summary and report and prints.
+    """
+    from calibkit.engine.distributed import Ranks, launch_from_env, work_timeout_s
     from calibkit.runs.runner import run_jobs
 
-    settings = run_settings({k: opts[k] for k in _MODEL_KEYS})
+    launch = launch_from_env()
+    settings = run_settings({k: opts[k] for k in _MODEL_KEYS}, launch)
     task_options = {k: v for k, v in opts.items() if k not in _MODEL_KEYS}
+    ranks = None
+    if launch.parallel:
+        ranks = Ranks(launch, work_timeout_s=work_timeout_s(), tensor_parallel=settings.load.tensor_parallel)
+        _same_settings_everywhere(ranks, task, opts)
     try:
-        jobs = task.load(task_options)
+        if ranks is None:
+            jobs = _load_jobs(task, task_options)
+        else:
+            jobs = ranks.check(lambda: _load_jobs(task, task_options), "reading the items")
+        outcomes = _interruptible(lambda on_store: run_jobs(task, jobs, settings, on_store=on_store, ranks=ranks),
+                                  n_total=sum(len(j.items) for j in jobs))
+    finally:
+        if ranks is not None:
+            ranks.close()
+    if launch.main:
+        _print_outcomes(task, outcomes, settings, as_json=opts["as_json"])
+
+
+def _load_jobs(task, task_options: dict[str, Any]) -> list:
+    try:
+        return task.load(task_options)
     except ValueError as exc:  # an option value the task's loader refuses
         _fail(first_line(str(exc)))
-    outcomes = _interruptible(lambda on_store: run_jobs(task, jobs, settings, on_store=on_store),
-                              n_total=sum(len(j.items) for j in jobs))
-    if not opts["as_json"]:
+
+
+def _same_settings_everywhere(ranks, task, opts: dict[str, Any]) -> None:
+    """Every rank of a launch must run the same command: else each says which options differ (exit 2)."""
+    local = ("quiet", "threads", "as_json")  # how a process shows or runs its part, not what the run is
+    mine = {"task": task.name, **{k: repr(v) for k, v in opts.items() if k not in local}}
+    everyone = ranks.gather(mine)
+    differ = sorted({k for other in everyone for k in set(other) | set(mine) if other.get(k) != everyone[0].get(k)})
+    if differ:
+        flags = {p.name: p.opts[0] for p in [*task.options(), *MODEL_OPTIONS]}
+        ranks.close()
+        _fail(f"the {ranks.launch.world_size} processes were started with different settings "
+              f"({', '.join(flags.get(k, k) for k in differ)}); launch every process with the same command")
+
+
+def _print_outcomes(task, outcomes, settings, *, as_json: bool) -> None:
+    """How much was scored now, then the run's summary and report, or the study of several runs."""
+    if not as_json:
         for o in outcomes:
             click.echo(f"{o.n_total - o.n_scored_now} items were already scored, {o.n_scored_now} scored now",
                        err=True)
     stores = [o.store for o in outcomes]
     if len(stores) == 1:
-        echo_run_summary(task, stores[0], task.write_report(stores[0]), as_json=opts["as_json"])
+        echo_run_summary(task, stores[0], task.write_report(stores[0]), as_json=as_json)
         return
     study = task.write_study(stores, settings.out)
-    if opts["as_json"]:
+    if as_json:
         echo_json(study.json)
     else:
         click.echo(study.text)

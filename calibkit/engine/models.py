@@ -117,6 +117,8 @@ class LoadOptions:
     load_in_8bit: bool = False  # bitsandbytes LLM.int8()
     device_map: str | None = None  # "auto" spreads a model over all GPUs (and CPU) via accelerate
     device: str | None = None  # explicit torch device; None picks cuda if present, else cpu
+    max_memory: tuple[tuple[str, str], ...] = ()  # with device_map: (device, limit) pairs: (("0", "70GiB"), ("cpu", "1TiB"))
+    tensor_parallel: bool = False  # transformers' tp_plan="auto": the ranks of a torchrun launch hold one model
     revision: str | None = None  # hub branch, tag or commit
     trust_remote_code: bool = False  # never run a repository's code unless asked
 
@@ -126,6 +128,8 @@ class LoadOptions:
             "load_in_4bit": self.load_in_4bit,
             "load_in_8bit": self.load_in_8bit,
             "device_map": self.device_map,
+            "max_memory": dict(self.max_memory),
+            "tensor_parallel": self.tensor_parallel,
             "revision": self.revision,
             "trust_remote_code": self.trust_remote_code,
         }
@@ -309,7 +313,11 @@ def _dequantized_folder(resolved: ResolvedModel) -> Path:
         with _hf_progress_only_on_terminal():
             model.save_pretrained(tmp)
         tok.save_pretrained(tmp)
-        os.replace(tmp, folder)
+        try:
+            os.replace(tmp, folder)
+        except OSError:  # another process (a rank of the same launch) finished the same copy first
+            if not (folder / "config.json").exists():
+                raise
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return folder
@@ -401,10 +409,11 @@ def load_model(name: str, *, options: LoadOptions = LoadOptions()) -> LoadedMode
         source = str(_dequantized_folder(resolved))
     else:
         kwargs.update(revision=options.revision, trust_remote_code=options.trust_remote_code)
-    device_map = options.device_map or ("auto" if quantization else None)
-    tokenizer, model = _from_pretrained(resolved, source, kwargs, dict(dtype=dtype, device_map=device_map,
+    tokenizer, model = _from_pretrained(resolved, source, kwargs, dict(dtype=dtype, **_placement(options, device),
                                                                        **quant_kwargs))
-    if device_map is None:
+    if options.tensor_parallel:
+        _check_tensor_parallel(model.config)
+    elif not (options.device_map or quantization):
         model.to(device)
     model.eval()
     if tokenizer.pad_token_id is None:
@@ -419,6 +428,38 @@ def load_model(name: str, *, options: LoadOptions = LoadOptions()) -> LoadedMode
         device=str(model.get_input_embeddings().weight.device),
         quantization=quantization,
     )
+
+
+def _placement(options: LoadOptions, device: str) -> dict[str, Any]:
+    """The from_pretrained keywords that place the weights: a device map, its memory limits, or a TP plan.
+
+    A quantized model must be placed while it loads: on all GPUs
+    (``"auto"``), or on the one device a data-parallel rank was given.
+    """
+    if options.tensor_parallel:
+        try:  # newer transformers take the plan in a DistributedConfig and warn about the bare keyword
+            from transformers import DistributedConfig
+        except ImportError:
+            return {"tp_plan": "auto"}
+        return {"distributed_config": DistributedConfig(tp_plan="auto")}
+    quantized = options.load_in_4bit or options.load_in_8bit
+    device_map = options.device_map or (("auto" if options.device is None else {"": device}) if quantized else None)
+    out: dict[str, Any] = {"device_map": device_map}
+    if options.max_memory:
+        out["max_memory"] = {int(k) if k.isdigit() else k: v for k, v in options.max_memory}
+    return out
+
+
+def _check_tensor_parallel(config: Any) -> None:
+    """Tensor parallelism splits attention heads over the ranks: both head counts must divide evenly."""
+    import torch.distributed as dist
+
+    world = dist.get_world_size()
+    heads = getattr(config, "num_attention_heads", None)
+    kv_heads = getattr(config, "num_key_value_heads", None) or heads
+    if heads is None or heads % world or kv_heads % world:
+        raise ModelError(f"--tp over {world} processes splits the attention heads, but this model has {heads} "
+                         f"query and {kv_heads} key-value heads; launch a number of processes that divides both")
 
 
 def _quantization(options: LoadOptions) -> tuple[str | None, dict[str, Any]]:

@@ -14,12 +14,15 @@ import datetime as _dt
 import platform
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Callable, Iterable, Mapping, Protocol, Sequence, TypeVar
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping, Protocol, Sequence, TypeVar
 
 from calibkit.engine.models import DEFAULT_MODEL, LoadedModel, LoadOptions, ModelError, load_model
 from calibkit.progress import ProgressBar
 from calibkit.records import Prompt
-from calibkit.runs.store import RunStore
+from calibkit.runs.store import RunError, RunStore
+
+if TYPE_CHECKING:
+    from calibkit.engine.distributed import Ranks
 
 T = TypeVar("T")
 
@@ -169,19 +172,44 @@ def pending(store: RunStore, items: Sequence[T]) -> list[T]:
 def run_jobs(
     task: RunnableTask, jobs: Sequence[Job], settings: RunSettings, *,
     loaded: LoadedModel | None = None, on_store: Callable[[RunStore], None] | None = None,
+    ranks: Ranks | None = None,
 ) -> list[RunOutcome]:
-    """Run every job of a task with one model load; each resumes what its folder already holds."""
-    ids = [[it.id for it in job.items] for job in jobs]
-    for job_ids in ids:
+    """Run every job of a task with one model load; each resumes what its folder already holds.
+
+    ``ranks``: the processes of a torchrun / accelerate launch, which share
+    the work (:mod:`calibkit.runs.parallel`); every rank calls this with the
+    same arguments. A task may have ``prepare(run, items)``: what it decides
+    once for a run before any row (it records it in config.json), called
+    with every item still to do before they are shared out.
+    """
+    for job in jobs:
+        job_ids = [it.id for it in job.items]
         if len(set(job_ids)) != len(job_ids):
             raise ValueError(f"{task.run_name}: the items repeat ids; each item must appear once in a run")
-    model, chat = load_run_model(settings, loaded=loaded)
+    parallel = ranks is not None and ranks.launch.parallel
+    if parallel and not settings.load.tensor_parallel:
+        fewest = min(len(job.items) for job in jobs)
+        if fewest < ranks.launch.world_size:
+            raise RunError(f"{ranks.launch.world_size} processes for a run of {fewest} items; "
+                           f"launch at most {fewest} processes (--nproc-per-node) or run more items")
+    if parallel:
+        model, chat = ranks.check(lambda: load_run_model(settings, loaded=loaded), "loading the model")
+    else:
+        model, chat = load_run_model(settings, loaded=loaded)
     outcomes = []
     for job in jobs:
+        if parallel:
+            from calibkit.runs.parallel import run_sharded
+
+            outcomes.append(run_sharded(task, job, model, chat, settings, ranks, on_store=on_store))
+            continue
         run = open_run(task.run_name, job.config, model, chat, settings, on_store=on_store, subfolder=job.subfolder)
         todo = pending(run.store, job.items)
+        if todo and hasattr(task, "prepare"):
+            task.prepare(run, todo)
         if todo:
             task.run(run, todo)
+        run.store.consolidate([it.id for it in job.items])
         outcomes.append(RunOutcome(store=run.store, n_total=len(job.items), n_scored_now=len(todo)))
     return outcomes
 

@@ -3,7 +3,13 @@
 * ``config.json`` — everything that determines the numbers;
 * ``results.jsonl`` — one JSON object per item, appended as items finish,
   flushed and fsynced, so a killed run loses at most the item in flight and
-  a rerun of the same config resumes where it stopped;
+  a rerun of the same config resumes where it stopped; when a run finishes
+  its rows are put in the run's item order (:meth:`RunStore.consolidate`),
+  so the file, and every statistic read from it, does not depend on batch
+  sizes, resumes or the number of processes;
+* ``results.rank-<k>.jsonl`` — while a data-parallel run is under way, the
+  rows rank ``k`` appended; read together with ``results.jsonl`` and merged
+  into it when the run finishes;
 * ``summary.json``, ``report.html`` — derived, rewritten at will.
 
 Everything after this point runs from disk without a model. This module
@@ -14,15 +20,17 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import tempfile
 from pathlib import Path
-from typing import Any, Iterable, Mapping
+from typing import Any, Iterable, Mapping, Sequence
 
 from calibkit.errors import UserError
 from calibkit.records import ScoredItem
 
 CONFIG_FILE = "config.json"
 RESULTS_FILE = "results.jsonl"
+RANK_FILE = "results.rank-{rank}.jsonl"  # rows one rank of a data-parallel run appends
 SUMMARY_FILE = "summary.json"
 REPORT_FILE = "report.html"
 
@@ -55,10 +63,22 @@ def write_atomic(path: Path, text: str) -> None:
 
 
 class RunStore:
-    """One run folder: its config, its streamed results and derived files."""
+    """One run folder: its config, its streamed results and derived files.
 
-    def __init__(self, path: str | os.PathLike[str]) -> None:
+    ``rank`` (a data-parallel run's process, see :meth:`for_rank`) makes
+    :meth:`append` write to that rank's own file; reading always sees every
+    file's rows.
+    """
+
+    def __init__(self, path: str | os.PathLike[str], *, rank: int | None = None) -> None:
         self.path = Path(path)
+        self.rank = rank
+
+    def for_rank(self, rank: int) -> "RunStore":
+        """The same folder, appending to ``results.rank-<rank>.jsonl`` (one writer per file, no locks)."""
+        if isinstance(rank, bool) or not isinstance(rank, int) or rank < 0:
+            raise ValueError(f"rank must be a non-negative int; got {rank!r}")
+        return RunStore(self.path, rank=rank)
 
     # ---------------------------------------------------------- creating
 
@@ -139,33 +159,27 @@ class RunStore:
             raise RunError(f"cannot read {self.path / CONFIG_FILE}: {exc}") from None
 
     def rows(self) -> list[dict[str, Any]]:
-        """Every complete results row, in file order, first copy of each id.
+        """Every complete results row, first copy of each id: results.jsonl, then each rank's file by rank.
 
         A last line without its newline is what a kill in mid-write leaves:
         it is ignored (and repaired on the next append). A damaged line
         anywhere else is an error, because it means the file was edited.
         """
-        path = self.path / RESULTS_FILE
-        if not path.exists():
-            return []
-        data = path.read_bytes()
-        lines = data.split(b"\n")
-        complete, tail = lines[:-1], lines[-1]  # tail is b"" when the file ends in "\n"
         rows: list[dict[str, Any]] = []
         seen: set[str] = set()
-        for number, line in enumerate(complete, start=1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError:
-                raise RunError(f"{path} line {number} is not valid JSON; delete that line to resume") from None
-            if row.get("id") in seen:
-                continue
-            seen.add(row.get("id"))
-            rows.append(row)
-        del tail  # an unterminated last line is an interrupted write
+        for path in self._result_files():
+            for row in _complete_rows(path):
+                if row.get("id") not in seen:
+                    seen.add(row.get("id"))
+                    rows.append(row)
         return rows
+
+    def _result_files(self) -> list[Path]:
+        """results.jsonl and the rank files that exist, in rank order."""
+        ranks = sorted((int(m.group(1)), p) for p in self.path.glob("results.rank-*.jsonl")
+                       if (m := re.fullmatch(r"results\.rank-(\d+)\.jsonl", p.name)))
+        main = self.path / RESULTS_FILE
+        return ([main] if main.exists() else []) + [p for _, p in ranks]
 
     def completed_ids(self) -> set[str]:
         return {row["id"] for row in self.rows()}
@@ -189,17 +203,41 @@ class RunStore:
     # ------------------------------------------------------------ writing
 
     def append(self, rows: Iterable[Mapping[str, Any]]) -> int:
-        """Append rows durably (flush + fsync); returns how many were written."""
+        """Append rows durably (flush + fsync) to this store's file; returns how many were written."""
         lines = [json.dumps(dict(r), ensure_ascii=False) + "\n" for r in rows]
         if not lines:
             return 0
-        path = self.path / RESULTS_FILE
+        path = self.path / (RESULTS_FILE if self.rank is None else RANK_FILE.format(rank=self.rank))
         self._repair_tail(path)
         with open(path, "a", encoding="utf-8") as f:
             f.write("".join(lines))
             f.flush()
             os.fsync(f.fileno())
         return len(lines)
+
+    def consolidate(self, order: Sequence[str]) -> bool:
+        """Put every row in results.jsonl, ids of ``order`` first and in that order, and drop the rank files.
+
+        Called when a run has finished: a finished run is one file in its
+        item order, whatever the batches, resumes and processes that wrote
+        it. Rows of ids not in ``order`` keep their order after the others.
+        Crash-safe: results.jsonl is replaced in one step before any rank
+        file is removed, and a row in both is read once. Returns whether
+        anything changed.
+        """
+        files = self._result_files()
+        rows = self.rows()
+        position = {rid: i for i, rid in enumerate(order)}
+        ordered = sorted(rows, key=lambda r: position.get(r.get("id"), len(position)))  # stable: strangers keep order
+        if ordered == rows and files == [self.path / RESULTS_FILE] and _ends_clean(files[0]):
+            return False
+        if not files:
+            return False
+        write_atomic(self.path / RESULTS_FILE, "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in ordered))
+        for path in files:
+            if path.name != RESULTS_FILE:
+                path.unlink()
+        return True
 
     @staticmethod
     def _repair_tail(path: Path) -> None:
@@ -226,3 +264,24 @@ class RunStore:
         path = self.path / name
         write_atomic(path, text)
         return path
+
+
+def _complete_rows(path: Path) -> Iterable[dict[str, Any]]:
+    """The rows of one results file; an unterminated last line (a kill in mid-write) is skipped."""
+    lines = path.read_bytes().split(b"\n")
+    for number, line in enumerate(lines[:-1], start=1):  # lines[-1] is b"" or an interrupted write
+        if not line.strip():
+            continue
+        try:
+            yield json.loads(line)
+        except json.JSONDecodeError:
+            raise RunError(f"{path} line {number} is not valid JSON; delete that line to resume") from None
+
+
+def _ends_clean(path: Path) -> bool:
+    """Whether a file is empty or ends with a newline (no interrupted write at its end)."""
+    if path.stat().st_size == 0:
+        return True
+    with open(path, "rb") as f:
+        f.seek(-1, os.SEEK_END)
+        return f.read(1) == b"\n"

@@ -30,13 +30,15 @@ def write_batch(store: RunStore, states: np.ndarray) -> str:
     """Write one batch's states durably; returns the file's path relative to the run folder.
 
     The name is the count of rows stored so far, so a resumed run never
-    overwrites a file that stored rows point to.
+    overwrites a file that stored rows point to; a rank of a data-parallel
+    run adds its rank, so two ranks never write the same name.
     """
     if states.ndim != 3:
         raise ValueError(f"states must be (batch, layers, dim), got shape {states.shape}")
     folder = store.path / HIDDEN_DIR
     folder.mkdir(exist_ok=True)
-    name = f"{HIDDEN_DIR}/{len(store.rows()):08d}.npy"
+    rank = "" if store.rank is None else f"-rank{store.rank}"
+    name = f"{HIDDEN_DIR}/{len(store.rows()):08d}{rank}.npy"
     with tempfile.NamedTemporaryFile(dir=folder, delete=False, suffix=".tmp") as f:
         np.save(f, states.astype(np.float16))
         f.flush()

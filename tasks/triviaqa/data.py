@@ -97,6 +97,10 @@ class TriviaQuestion:
     shots: tuple[Shot, ...] = ()  # few-shot examples drawn from the same split, never this question
     meta: Mapping[str, Any] = field(default_factory=dict, compare=False)  # row, source, question_source
 
+    def shard_text(self) -> str:
+        """What the model reads for this question (its shots, then it): how a data-parallel run weighs it."""
+        return "".join(f"{shot.question}\n{shot.answer}\n" for shot in self.shots) + self.question
+
     def __post_init__(self) -> None:
         if not isinstance(self.question, str) or not self.question.strip():
             raise ValueError(f"TriviaQuestion {self.id!r}: question must be a non-empty str")

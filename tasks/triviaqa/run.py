@@ -336,6 +336,18 @@ def run_questions(run: ActiveRun, questions: Sequence[TriviaQuestion], *, batch_
                    desc="triviaqa")
 
 
+def prepare_questions(run: ActiveRun, questions: Sequence[TriviaQuestion]) -> None:
+    """Find and record the few-shot P(True) examples among ``questions`` (all those still to do), if the run uses any.
+
+    Called once before the questions are answered (by every process of a
+    data-parallel run, rank 0 alone), so the examples do not depend on how
+    the questions are shared out.
+    """
+    settings = TriviaSettings.from_config(run.store.config)
+    if settings.ptrue_shots:
+        _example_pool(run, Answerer(run, settings), questions, settings)
+
+
 def _example_pool(run: ActiveRun, answerer: Answerer, questions: Sequence[TriviaQuestion],
                   settings: TriviaSettings) -> list[tuple[str, PTrueExample]]:
     """The few-shot P(True) examples: recorded in config.json on first use, read back afterwards."""
@@ -369,6 +381,9 @@ class QuestionRunner:
 
     batch_questions: int
     run_name: str = TASK
+
+    def prepare(self, run: ActiveRun, items: Sequence[TriviaQuestion]) -> None:
+        prepare_questions(run, items)
 
     def run(self, run: ActiveRun, items: Sequence[TriviaQuestion]) -> None:
         run_questions(run, items, batch_questions=self.batch_questions)

@@ -15,7 +15,7 @@ from calibkit.tasks.base import Outcome, Task
 from . import study
 from .data import CONFIGS, DEFAULT_CONFIG, DEFAULT_SHOTS, TriviaQuestion, load
 from .prompts import KADAVATH_LAYOUT, QALayout
-from .run import PTRUE_ANSWERS, PTRUE_MIXES, TASK, TriviaSettings, run_questions, triviaqa_job
+from .run import PTRUE_ANSWERS, PTRUE_MIXES, TASK, TriviaSettings, prepare_questions, run_questions, triviaqa_job
 
 
 class TriviaQA(Task):
@@ -126,6 +126,9 @@ Examples:
         from . import sampling
 
         return sampling.temperature_jobs(questions, task_config, settings, temperatures=list(temps))
+
+    def prepare(self, run: ActiveRun, items: Sequence[TriviaQuestion]) -> None:
+        prepare_questions(run, items)
 
     def run(self, run: ActiveRun, items: Sequence[TriviaQuestion]) -> None:
         run_questions(run, items)

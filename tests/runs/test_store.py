@@ -110,3 +110,53 @@ def test_reopening_adds_what_newer_calibkit_records_without_changing_the_folder(
     old = RunStore.create(tmp_path, task="t", model="m", config={"task": "t", "model": "m"})
     again = RunStore.create(tmp_path, task="t", model="m", config={"task": "t", "model": "m", "n_parameters": 135})
     assert again.path == old.path and again.config["n_parameters"] == 135
+
+
+# ------------------------------------------------------------------ rank files (data-parallel runs)
+
+
+def test_ranks_append_to_their_own_files_and_every_reader_sees_all(tmp_path):
+    store = RunStore.create(tmp_path, task="mmlu", model="m", config=CONFIG)
+    store.append([row(0)])
+    store.for_rank(1).append([row(3), row(1)])
+    store.for_rank(0).append([row(2)])
+    assert sorted(p.name for p in store.path.glob("results*.jsonl")) == [
+        "results.jsonl", "results.rank-0.jsonl", "results.rank-1.jsonl"]
+    # results.jsonl first, then the ranks in rank order, each file in its own order
+    assert [r["id"] for r in RunStore.open(store.path).rows()] == ["t/0", "t/2", "t/3", "t/1"]
+    assert store.completed_ids() == {"t/0", "t/1", "t/2", "t/3"}
+
+
+def test_consolidate_merges_the_rank_files_in_item_order(tmp_path):
+    store = RunStore.create(tmp_path, task="mmlu", model="m", config=CONFIG)
+    store.for_rank(1).append([row(3), row(1)])
+    store.for_rank(0).append([row(2), row(0)])
+    with open(store.path / "results.rank-2.jsonl", "w") as f:
+        f.write(json.dumps(row(1)) + "\n" + json.dumps(row(4))[:20])  # a duplicate, then a killed write
+    assert store.consolidate(["t/0", "t/1", "t/2", "t/3"]) is True
+    assert [p.name for p in store.path.glob("results*.jsonl")] == ["results.jsonl"]
+    lines = (store.path / RESULTS_FILE).read_text().splitlines()
+    assert [json.loads(line)["id"] for line in lines] == ["t/0", "t/1", "t/2", "t/3"]  # one copy each, no tail
+    assert store.consolidate(["t/0", "t/1", "t/2", "t/3"]) is False  # already one file in order: untouched
+
+
+def test_consolidate_keeps_rows_of_other_ids_after_the_ordered_ones(tmp_path):
+    store = RunStore.create(tmp_path, task="mmlu", model="m", config=CONFIG)
+    store.append([row(9), row(1), row(0)])
+    store.consolidate(["t/0", "t/1"])
+    assert [r["id"] for r in store.rows()] == ["t/0", "t/1", "t/9"]
+
+
+def test_a_crash_inside_consolidate_leaves_every_row_once(tmp_path):
+    store = RunStore.create(tmp_path, task="mmlu", model="m", config=CONFIG)
+    store.for_rank(0).append([row(1), row(0)])
+    merged = store.path / RESULTS_FILE
+    merged.write_text(json.dumps(row(0)) + "\n" + json.dumps(row(1)) + "\n")  # written, rank file not yet removed
+    assert [r["id"] for r in store.rows()] == ["t/0", "t/1"]
+    store.consolidate(["t/0", "t/1"])
+    assert [r["id"] for r in store.rows()] == ["t/0", "t/1"] and not (store.path / "results.rank-0.jsonl").exists()
+
+
+def test_rank_must_be_a_non_negative_int(tmp_path):
+    with pytest.raises(ValueError, match="rank must be a non-negative int"):
+        RunStore(tmp_path).for_rank(-1)

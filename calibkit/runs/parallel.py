@@ -1,0 +1,242 @@
+"""One run across the processes torchrun or accelerate launch started: shards, rank files, one summary.
+
+Data parallel: every rank holds the whole model on its own device and
+scores its own shard of the items still to do. Rank 0 opens the run folder,
+lets the task prepare what must be decided once (:meth:`prepare`, e.g.
+TriviaQA's few-shot P(True) examples), reads what is stored and cuts the
+rest into shards (:func:`shard_plan`); every rank appends its rows to its
+own file in the folder (``results.rank-<k>.jsonl``); after a barrier rank 0
+merges them into results.jsonl in item order (:meth:`RunStore.consolidate`)
+and the command writes the summary once. A shard is whole prefix groups,
+balanced by token count: an MMLU subject's few-shot prefix stays on one
+rank, so the prefix cache keeps working.
+
+Tensor parallel (``--tp``): all ranks hold one model between them and
+compute every item together; each writes its own file, the same rows, and
+the merge keeps one copy.
+
+Resuming needs nothing special: the stored ids are those of every file, so
+a run killed on one rank, or resumed with another number of processes,
+scores only what is missing. Samples do not depend on the shards because
+their seeds are per question (:func:`calibkit.engine.generation.context_seed`).
+This module never imports torch: the messages go through
+:class:`calibkit.engine.distributed.Ranks`.
+"""
+from __future__ import annotations
+
+import threading
+from dataclasses import replace
+from typing import TYPE_CHECKING, Any, Callable, Sequence
+
+from calibkit.progress import ProgressBar
+from calibkit.records import Prompt
+from calibkit.runs.store import RunStore
+
+if TYPE_CHECKING:
+    from calibkit.engine.distributed import Ranks
+    from calibkit.engine.models import LoadedModel
+    from calibkit.runs.runner import ActiveRun, Job, RunnableTask, RunOutcome, RunSettings
+
+MIN_SHARED_CHARS = 64  # texts sharing less than this are not worth keeping together
+
+
+# --------------------------------------------------------------------------- the plan (pure)
+
+
+def work_text(item: Any) -> tuple[str, str]:
+    """``(context, continuation)``: what the model reads for an item, to group and weigh it.
+
+    A :class:`~calibkit.records.Prompt` gives its context (its turns' text
+    in chat form) and its options; an item with a ``shard_text()`` method
+    gives that; any other item its id (every such item weighs the same).
+    """
+    if isinstance(item, Prompt):
+        if item.option_contexts:
+            return "\n".join(item.option_contexts), "".join(item.options)
+        context = "\n".join(t.content for t in item.turns) if item.turns else item.text
+        return context, "".join(item.options)
+    if callable(getattr(item, "shard_text", None)):
+        return item.shard_text(), ""
+    return str(item.id), ""
+
+
+def prefix_groups(texts: Sequence[str], *, min_shared: int = MIN_SHARED_CHARS) -> list[tuple[int, list[int]]]:
+    """Group texts that share a long prefix: ``[(shared prefix length in characters, indices), ...]``.
+
+    The scorer's rule, on characters: texts are sorted, and a text joins its
+    neighbours' group while the prefix they all share stays at least
+    ``min_shared`` characters and at least half of what the group shared
+    before it came. Groups and indices come in sorted-text order.
+
+    >>> prefix_groups(["header\\n" * 20 + "q1", "header\\n" * 20 + "q2", "other"])
+    [(141, [0, 1]), (0, [2])]
+    """
+    order = sorted(range(len(texts)), key=lambda i: texts[i])
+    groups: list[tuple[int, list[int]]] = []
+    members: list[int] = []
+    shared = 0
+    for i in order:
+        if members:
+            common = _common_prefix(texts[members[-1]], texts[i])
+            both = common if len(members) == 1 else min(shared, common)
+            if both >= min_shared and (len(members) == 1 or 2 * both >= shared):
+                members.append(i)
+                shared = both
+                continue
+            groups.append((shared if len(members) > 1 else 0, members))
+        members, shared = [i], 0
+    if members:
+        groups.append((shared if len(members) > 1 else 0, members))
+    return groups
+
+
+def assign_groups(costs: Sequence[int], world_size: int) -> list[int]:
+    """The rank of each group: the costliest group first, each to the least loaded rank (ties: lowest rank).
+
+    Graham's longest-processing-time rule: the most loaded rank carries at
+    most 4/3 of the best possible load.
+
+    >>> assign_groups([5, 3, 3, 2], 2)
+    [0, 1, 1, 0]
+    """
+    if isinstance(world_size, bool) or not isinstance(world_size, int) or world_size < 1:
+        raise ValueError(f"world_size must be a positive int; got {world_size!r}")
+    load = [0] * world_size
+    rank_of = [0] * len(costs)
+    for g in sorted(range(len(costs)), key=lambda g: (-costs[g], g)):
+        rank = min(range(world_size), key=lambda r: (load[r], r))
+        rank_of[g] = rank
+        load[rank] += costs[g]
+    return rank_of
+
+
+def shard_plan(items: Sequence[Any], count_tokens: Callable[[list[str]], list[int]], world_size: int
+               ) -> list[list[str]]:
+    """Each rank's item ids, in the items' order: whole prefix groups, balanced by tokens.
+
+    ``count_tokens`` maps texts to their token counts (the model's
+    tokenizer). A group costs its items' tokens with the shared prefix
+    counted once, as the prefix cache computes it.
+    """
+    texts = [work_text(it) for it in items]
+    groups = prefix_groups([context for context, _ in texts])
+    full = count_tokens([context + continuation for context, continuation in texts])
+    prefixes = count_tokens([texts[members[0]][0][:shared] for shared, members in groups])
+    costs = [sum(full[i] for i in members) - (len(members) - 1) * prefix
+             for (_, members), prefix in zip(groups, prefixes)]
+    rank_of_item = [0] * len(items)
+    for (_, members), rank in zip(groups, assign_groups(costs, world_size)):
+        for i in members:
+            rank_of_item[i] = rank
+    return [[it.id for it, r in zip(items, rank_of_item) if r == rank] for rank in range(world_size)]
+
+
+def _common_prefix(a: str, b: str) -> int:
+    n = min(len(a), len(b))
+    i = 0
+    while i < n and a[i] == b[i]:
+        i += 1
+    return i
+
+
+def tokens_counter(model: LoadedModel) -> Callable[[list[str]], list[int]]:
+    """Token counts of texts under a model's tokenizer (no special tokens), in batches."""
+    def count(texts: list[str]) -> list[int]:
+        out: list[int] = []
+        for start in range(0, len(texts), 1024):
+            chunk = texts[start:start + 1024]
+            out.extend(len(ids) for ids in model.tokenizer(chunk, add_special_tokens=False)["input_ids"])
+        return out
+    return count
+
+
+# --------------------------------------------------------------------------- the run
+
+
+def run_sharded(task: RunnableTask, job: Job, model: LoadedModel, chat: bool, settings: RunSettings, ranks: Ranks,
+                *, on_store: Callable[[RunStore], None] | None = None) -> RunOutcome:
+    """One job on every rank of a launch (see the module docstring); every rank returns the same outcome."""
+    from calibkit.runs.runner import RunOutcome, open_run, pending
+
+    launch = ranks.launch
+    tensor_parallel = settings.load.tensor_parallel
+
+    def open_here() -> ActiveRun:
+        return open_run(task.run_name, job.config, model, chat, settings, on_store=on_store, subfolder=job.subfolder)
+
+    # Rank 0 creates the folder and its config.json; then the others open it and must find the same configuration.
+    first = ranks.check(open_here if launch.main else _nothing, "opening the run folder")
+    run = ranks.check(_nothing if launch.main else open_here, "opening the run folder") or first
+    # What a task decides once (recorded in config.json) is decided by rank 0, except under tensor
+    # parallelism, where every forward pass needs every rank.
+    prepare = getattr(task, "prepare", None)
+    ranks.check((lambda: prepare(run, pending(run.store, job.items)))
+                if prepare is not None and (launch.main or tensor_parallel) else _nothing, "preparing the run")
+
+    def plan() -> tuple[int, list[list[str]]]:
+        todo = pending(run.store, job.items)
+        if tensor_parallel:
+            return len(todo), [[it.id for it in todo]] * launch.world_size
+        return len(todo), shard_plan(todo, tokens_counter(model), launch.world_size)
+
+    n_todo, shards = ranks.broadcast(ranks.check(plan if launch.main else _nothing, "planning the shards"))
+    mine = set(shards[launch.rank])
+    own_bars = tensor_parallel and launch.main and settings.progress  # TP: rank 0 does every item, its bars are right
+    here = replace(run, store=run.store.for_rank(launch.rank), settings=replace(settings, progress=own_bars))
+    with RankFilesProgress(run.store, n_todo, enabled=settings.progress and launch.main and not tensor_parallel,
+                           desc=task.run_name) as progress:
+        work = [it for it in job.items if it.id in mine]
+        if work:
+            task.run(here, work)
+        ranks.wait_for_all(poll=progress.refresh)
+    if launch.main:
+        run.store.consolidate([it.id for it in job.items])
+    ranks.wait_for_all()  # no rank reads the folder before the merge is done
+    return RunOutcome(store=run.store, n_total=len(job.items), n_scored_now=n_todo)
+
+
+def _nothing() -> None:
+    return None
+
+
+class RankFilesProgress:
+    """Rank 0's progress bar: the rows every rank has appended to its file, counted from disk every second."""
+
+    def __init__(self, store: RunStore, total: int, *, enabled: bool, desc: str | None = None) -> None:
+        self.store = store
+        self.bar = ProgressBar(total, enabled=enabled, desc=desc)
+        self._sizes = {p.name: p.stat().st_size for p in store.path.glob("results.rank-*.jsonl")}  # not this run's
+        self._stop = threading.Event()
+        self._lock = threading.Lock()
+        self._thread = threading.Thread(target=self._loop, daemon=True) if self.bar.bar is not None else None
+
+    def refresh(self) -> None:
+        """Count the new lines in the rank files and move the bar by them."""
+        if self.bar.bar is None:
+            return
+        with self._lock:
+            new = 0
+            for path in self.store.path.glob("results.rank-*.jsonl"):
+                size = path.stat().st_size
+                start = min(self._sizes.get(path.name, 0), size)  # an interrupted last line may have been cut
+                with open(path, "rb") as f:
+                    f.seek(start)
+                    new += f.read(size - start).count(b"\n")
+                self._sizes[path.name] = size
+            self.bar.update(new)
+
+    def _loop(self) -> None:
+        while not self._stop.wait(1.0):
+            self.refresh()
+
+    def __enter__(self) -> RankFilesProgress:
+        if self._thread is not None:
+            self._thread.start()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join()
+        self.refresh()
+        self.bar.close()

@@ -1,0 +1,205 @@
+"""One run over several processes, launched as users launch it: ``torchrun ... -m calibkit run <task>``.
+
+CPU processes talking over gloo, tiny seeded models. A run shared by 2 or 3
+processes must store the rows a single process stores (the same ids in the
+same order; float32 values within 1e-6, since the batches differ), and the
+same summary; a rank killed mid-run loses only its batch in flight, and a
+resume with another number of processes completes the run without a
+duplicate. Bad launches fail on every rank with one line and exit code 2.
+"""
+from __future__ import annotations
+
+import json
+import math
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from conftest import REPO, run_cli, shared_path
+
+pytestmark = pytest.mark.slow
+TRIVIA = REPO / "tests" / "fixtures" / "triviaqa_simple.jsonl"
+TOL = 1e-6  # float32 values of differently batched forward passes
+
+
+def env(**extra: str) -> dict[str, str]:
+    return {**os.environ, "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1", "TRANSFORMERS_VERBOSITY": "error",
+            "OMP_NUM_THREADS": "1", **extra}
+
+
+def torchrun(n: int, *argv: str, timeout: float = 300) -> subprocess.CompletedProcess:
+    """`torchrun --standalone --nproc-per-node n -m calibkit argv...` (a free rendezvous port each time)."""
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", str(n),
+           "-m", "calibkit", *argv]
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env(), cwd=REPO)
+
+
+def run_folder(out: Path) -> Path:
+    (folder,) = [p.parent for p in out.glob("*/*/*/config.json")]
+    return folder
+
+
+def rows(folder: Path) -> list[dict]:
+    return [json.loads(line) for line in (folder / "results.jsonl").read_text().splitlines()]
+
+
+def assert_same(got, want, where: str = "") -> None:
+    """Equal, floats within TOL (relative or absolute)."""
+    if isinstance(want, dict):
+        assert isinstance(got, dict) and sorted(got) == sorted(want), f"{where}: keys differ"
+        for k in want:
+            assert_same(got[k], want[k], f"{where}.{k}")
+    elif isinstance(want, list):
+        assert isinstance(got, list) and len(got) == len(want), f"{where}: lengths differ"
+        for i, (g, w) in enumerate(zip(got, want)):
+            assert_same(g, w, f"{where}[{i}]")
+    elif isinstance(want, float) and not isinstance(got, bool):
+        assert math.isclose(got, want, rel_tol=TOL, abs_tol=TOL), f"{where}: {got} != {want}"
+    else:
+        assert got == want, f"{where}: {got!r} != {want!r}"
+
+
+def assert_same_run(got: Path, want: Path) -> None:
+    """The same rows, in the same order, and the same summary; no rank file is left."""
+    assert [p.name for p in got.glob("results*.jsonl")] == ["results.jsonl"]
+    got_rows, want_rows = rows(got), rows(want)
+    assert [r["id"] for r in got_rows] == [r["id"] for r in want_rows]
+    for g, w in zip(got_rows, want_rows):
+        assert_same(g, w, g["id"])
+    assert_same(json.loads((got / "summary.json").read_text()), json.loads((want / "summary.json").read_text()))
+
+
+def one_process(capsys, out: Path, *argv: str) -> Path:
+    code, _, err = run_cli(capsys, *argv, "--quiet", "--out", str(out))
+    assert code == 0, err
+    return run_folder(out)
+
+
+@pytest.fixture(scope="module")
+def mmlu_args(tiny_model_dir):
+    return ("run", "mmlu", "--model", str(tiny_model_dir), "--data", str(shared_path("mmlu")),
+            "--subjects", "anatomy,astronomy,virology", "--limit", "8", "--shots", "2", "--chat-template", "off")
+
+
+@pytest.fixture(scope="module")
+def trivia_args(tiny_model_dir):
+    return ("run", "triviaqa", "--model", str(tiny_model_dir), "--data", str(TRIVIA), "--limit", "8", "--shots", "2",
+            "--samples", "3", "--brainstorm", "2", "--ptrue-shots", "2", "--max-new-tokens", "6",
+            "--chat-template", "on")
+
+
+@pytest.mark.parametrize("n", [2, 3])
+def test_mmlu_over_n_processes_stores_what_one_process_stores(capsys, tmp_path, mmlu_args, n):
+    want = one_process(capsys, tmp_path / "one", *mmlu_args)
+    done = torchrun(n, *mmlu_args, "--quiet", "--out", str(tmp_path / "many"), "--json")
+    assert done.returncode == 0, done.stderr[-2000:]
+    got = run_folder(tmp_path / "many")
+    assert_same_run(got, want)
+    assert json.loads(done.stdout)["report"] == str(got / "report.html")  # rank 0 alone prints the summary
+
+
+@pytest.mark.parametrize("n", [2, 3])
+def test_triviaqa_samples_do_not_depend_on_the_number_of_processes(capsys, tmp_path, trivia_args, n):
+    want = one_process(capsys, tmp_path / "one", *trivia_args)
+    done = torchrun(n, *trivia_args, "--quiet", "--out", str(tmp_path / "many"))
+    assert done.returncode == 0, done.stderr[-2000:]
+    got = run_folder(tmp_path / "many")
+    assert_same_run(got, want)
+    # the few-shot P(True) examples are chosen once, by rank 0, from every question
+    assert json.loads((got / "config.json").read_text())["recorded"] == json.loads(
+        (want / "config.json").read_text())["recorded"]
+
+
+def rank_pid(rank: int, marker: str) -> int | None:
+    """The pid of a torchrun worker of the given rank whose command line holds ``marker``."""
+    for proc in Path("/proc").iterdir():
+        try:
+            environ = (proc / "environ").read_bytes().split(b"\0")
+            cmdline = (proc / "cmdline").read_bytes()
+        except (OSError, ValueError):
+            continue
+        if f"RANK={rank}".encode() in environ and b"TORCHELASTIC_RUN_ID" in b" ".join(environ) \
+                and marker.encode() in cmdline:
+            return int(proc.name)
+    return None
+
+
+@pytest.mark.skipif(not Path("/proc/self/environ").exists(), reason="finds the rank's process through /proc")
+def test_a_rank_killed_mid_run_then_a_resume_with_two_processes_completes_without_duplicates(
+        capsys, tmp_path, mmlu_args):
+    argv = (*mmlu_args, "--limit", "16", "--token-budget", "64", "--quiet", "--out", str(tmp_path / "many"))
+    want = one_process(capsys, tmp_path / "one", *mmlu_args, "--limit", "16", "--token-budget", "64")
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", "3", "-m", "calibkit",
+           *argv]
+    launch = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env(), cwd=REPO)
+    deadline = time.monotonic() + 240
+    killed = None
+    while killed is None and time.monotonic() < deadline and launch.poll() is None:
+        files = list((tmp_path / "many").glob("*/*/*/results.rank-1.jsonl"))
+        if files and files[0].read_bytes().count(b"\n") >= 1:
+            pid = rank_pid(1, str(tmp_path / "many"))
+            if pid is not None:
+                os.kill(pid, signal.SIGKILL)
+                killed = pid
+        time.sleep(0.01)
+    launch.communicate(timeout=120)
+    assert killed is not None, "rank 1 wrote no row before the launch ended"
+    assert launch.returncode != 0  # torchrun stops the other ranks when one dies
+    folder = run_folder(tmp_path / "many")
+    stored = [json.loads(line) for f in sorted(folder.glob("results*.jsonl"))
+              for line in f.read_text().splitlines() if line.endswith("}")]
+    assert 0 < len(stored) < len(rows(want))  # killed mid-run: some rows kept, some missing
+
+    resumed = torchrun(2, *argv)
+    assert resumed.returncode == 0, resumed.stderr[-2000:]
+    assert f"{len(stored)} items were already scored, {len(rows(want)) - len(stored)} scored now" in resumed.stderr
+    assert_same_run(folder, want)  # no duplicate, none missing, the same summary
+
+
+def test_tensor_parallel_holds_one_model_over_two_processes(capsys, tmp_path, mmlu_args):
+    want = one_process(capsys, tmp_path / "one", *mmlu_args)
+    done = torchrun(2, *mmlu_args, "--tp", "--quiet", "--out", str(tmp_path / "tp"))
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert_same_run(run_folder(tmp_path / "tp"), want)
+
+
+def errors(stderr: str) -> list[str]:
+    return [line for line in stderr.splitlines() if line.startswith("calibkit: ")]
+
+
+def test_more_processes_than_items_fail_on_every_rank(tmp_path, mmlu_args):
+    done = torchrun(3, *mmlu_args, "--subjects", "anatomy", "--limit", "2", "--quiet", "--out", str(tmp_path))
+    assert done.returncode != 0
+    assert errors(done.stderr) == ["calibkit: error: 3 processes for a run of 2 items; launch at most 2 processes "
+                                   "(--nproc-per-node) or run more items"] * 3
+    assert done.stderr.count("exitcode  : 2") == 3  # torchrun's report: every rank exited with 2
+
+
+def test_ranks_started_with_different_settings_all_stop_without_waiting(tmp_path, mmlu_args):
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    procs = [subprocess.Popen([sys.executable, "-m", "calibkit", *mmlu_args, "--limit", str(3 + rank), "--quiet",
+                               "--out", str(tmp_path)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                              env=env(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port), WORLD_SIZE="2",
+                                      RANK=str(rank), LOCAL_RANK=str(rank), LOCAL_WORLD_SIZE="2"), cwd=REPO)
+             for rank in range(2)]
+    for proc in procs:
+        _, stderr = proc.communicate(timeout=120)
+        assert proc.returncode == 2
+        assert errors(stderr) == ["calibkit: error: the 2 processes were started with different settings (--limit); "
+                                  "launch every process with the same command"]
+
+
+def test_tp_needs_torchrun(capsys, tmp_path, mmlu_args):
+    code, _, err = run_cli(capsys, *mmlu_args, "--tp", "--out", str(tmp_path))
+    assert code == 2
+    assert err == ("calibkit: error: --tp splits one model over the processes torchrun starts; launch with "
+                   "torchrun --nproc-per-node N -m calibkit run ... --tp\n")
