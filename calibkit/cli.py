@@ -265,16 +265,15 @@ def _run_task(task, **opts: Any) -> None:
     Under torchrun / accelerate launch every process runs this; they share
     the work and rank 0 writes the summary and report and prints.
     """
-    from calibkit.engine.distributed import Ranks, launch_from_env, work_timeout_s
+    from calibkit.engine.distributed import launch_from_env
+    from calibkit.runs.parallel import join_launch
     from calibkit.runs.runner import run_jobs
 
     launch = launch_from_env()
     settings = run_settings({k: opts[k] for k in _MODEL_KEYS}, launch)
     task_options = {k: v for k, v in opts.items() if k not in _MODEL_KEYS}
-    ranks = None
-    if launch.parallel:
-        ranks = Ranks(launch, work_timeout_s=work_timeout_s(), tensor_parallel=settings.load.tensor_parallel)
-        _same_settings_everywhere(ranks, task, opts)
+    ranks = join_launch({"task": task.name, **opts}, flags=option_flags([*task.options(), *MODEL_OPTIONS]),
+                        tensor_parallel=settings.load.tensor_parallel)
     try:
         if ranks is None:
             jobs = _load_jobs(task, task_options)
@@ -296,17 +295,9 @@ def _load_jobs(task, task_options: dict[str, Any]) -> list:
         _fail(first_line(str(exc)))
 
 
-def _same_settings_everywhere(ranks, task, opts: dict[str, Any]) -> None:
-    """Every rank of a launch must run the same command: else each says which options differ (exit 2)."""
-    local = ("quiet", "threads", "as_json")  # how a process shows or runs its part, not what the run is
-    mine = {"task": task.name, **{k: repr(v) for k, v in opts.items() if k not in local}}
-    everyone = ranks.gather(mine)
-    differ = sorted({k for other in everyone for k in set(other) | set(mine) if other.get(k) != everyone[0].get(k)})
-    if differ:
-        flags = {p.name: p.opts[0] for p in [*task.options(), *MODEL_OPTIONS]}
-        ranks.close()
-        _fail(f"the {ranks.launch.world_size} processes were started with different settings "
-              f"({', '.join(flags.get(k, k) for k in differ)}); launch every process with the same command")
+def option_flags(params: Sequence[click.Parameter]) -> dict[str, str]:
+    """Each option's name -> how it is typed (``hub_config`` -> ``--config``), for messages."""
+    return {p.name: p.opts[0] for p in params}
 
 
 def _print_outcomes(task, outcomes, settings, *, as_json: bool) -> None:

@@ -1,13 +1,15 @@
 """One run across the processes torchrun or accelerate launch started: shards, rank files, one summary.
 
+:func:`share_items` does a run's items alone or with the other ranks.
 Data parallel: every rank holds the whole model on its own device and
 scores its own shard of the items still to do. Rank 0 opens the run folder,
-lets the task prepare what must be decided once (:meth:`prepare`, e.g.
-TriviaQA's few-shot P(True) examples), reads what is stored and cuts the
-rest into shards (:func:`shard_plan`); every rank appends its rows to its
-own file in the folder (``results.rank-<k>.jsonl``); after a barrier rank 0
-merges them into results.jsonl in item order (:meth:`RunStore.consolidate`)
-and the command writes the summary once. A shard is whole prefix groups,
+prepares what the run decides once (e.g. TriviaQA's few-shot P(True)
+examples), reads what is stored and cuts the rest into shards
+(:func:`shard_plan`); every rank appends its rows to its own file in the
+folder (``results.rank-<k>.jsonl``); after a barrier rank 0 merges them
+into results.jsonl in item order (:meth:`RunStore.consolidate`) and the
+command writes the summary once. :func:`join_launch` starts the ranks and
+checks that they all run the same command. A shard is whole prefix groups,
 balanced by token count: an MMLU subject's few-shot prefix stays on one
 rank, so the prefix cache keeps working.
 
@@ -25,17 +27,17 @@ This module never imports torch: the messages go through
 from __future__ import annotations
 
 import threading
-from dataclasses import replace
-from typing import TYPE_CHECKING, Any, Callable, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence, TypeVar
 
 from calibkit.progress import ProgressBar
 from calibkit.records import Prompt
-from calibkit.runs.store import RunStore
+from calibkit.runs.store import RunError, RunStore
 
 if TYPE_CHECKING:
     from calibkit.engine.distributed import Ranks
     from calibkit.engine.models import LoadedModel
-    from calibkit.runs.runner import ActiveRun, Job, RunnableTask, RunOutcome, RunSettings
+
+T = TypeVar("T")
 
 MIN_SHARED_CHARS = 64  # texts sharing less than this are not worth keeping together
 
@@ -153,50 +155,114 @@ def tokens_counter(model: LoadedModel) -> Callable[[list[str]], list[int]]:
 # --------------------------------------------------------------------------- the run
 
 
-def run_sharded(task: RunnableTask, job: Job, model: LoadedModel, chat: bool, settings: RunSettings, ranks: Ranks,
-                *, on_store: Callable[[RunStore], None] | None = None) -> RunOutcome:
-    """One job on every rank of a launch (see the module docstring); every rank returns the same outcome."""
-    from calibkit.runs.runner import RunOutcome, open_run, pending
+def share_items(
+    ranks: Ranks | None, items: Sequence[T], *,
+    open_store: Callable[[], RunStore],
+    work: Callable[[RunStore, Sequence[T], bool], None],
+    prepare: Callable[[RunStore, Sequence[T]], None] | None = None,
+    count_tokens: Callable[[list[str]], list[int]] | None = None,
+    tensor_parallel: bool = False, progress: bool = True, desc: str | None = None,
+) -> tuple[RunStore, int]:
+    """Do the items of one run that are not stored yet, alone or shared by the ranks; returns (store, how many now).
 
+    ``open_store()`` opens (or resumes) the run folder; ``prepare(store,
+    todo)`` decides what the run decides once, before any row, from every
+    item still to do; ``work(store, items, bars)`` appends the rows of
+    ``items`` to ``store`` (``bars``: whether it may draw progress bars of
+    its own); ``count_tokens`` weighs items for the shards (None: the
+    items' characters). Every rank calls this with the same arguments and
+    gets the same answer; a finished run is one results.jsonl in item
+    order either way.
+    """
+    if ranks is None or not ranks.launch.parallel:
+        store = open_store()
+        todo = pending(store, items)
+        if todo and prepare is not None:
+            prepare(store, todo)
+        if todo:
+            work(store, todo, progress)
+        store.consolidate([it.id for it in items])  # type: ignore[attr-defined]
+        return store, len(todo)
+    return _share(ranks, items, open_store=open_store, work=work, prepare=prepare,
+                  count_tokens=count_tokens or (lambda texts: [len(t) for t in texts]),
+                  tensor_parallel=tensor_parallel, progress=progress, desc=desc)
+
+
+def _share(ranks: Ranks, items: Sequence[T], *, open_store: Callable[[], RunStore],
+           work: Callable[[RunStore, Sequence[T], bool], None], prepare: Callable[[RunStore, Sequence[T]], None] | None,
+           count_tokens: Callable[[list[str]], list[int]], tensor_parallel: bool, progress: bool,
+           desc: str | None) -> tuple[RunStore, int]:
     launch = ranks.launch
-    tensor_parallel = settings.load.tensor_parallel
-
-    def open_here() -> ActiveRun:
-        return open_run(task.run_name, job.config, model, chat, settings, on_store=on_store, subfolder=job.subfolder)
-
     # Rank 0 creates the folder and its config.json; then the others open it and must find the same configuration.
-    first = ranks.check(open_here if launch.main else _nothing, "opening the run folder")
-    run = ranks.check(_nothing if launch.main else open_here, "opening the run folder") or first
-    # What a task decides once (recorded in config.json) is decided by rank 0, except under tensor
+    first = ranks.check(open_store if launch.main else _nothing, "opening the run folder")
+    store = ranks.check(_nothing if launch.main else open_store, "opening the run folder") or first
+    # What a run decides once (recorded in config.json) rank 0 decides, except under tensor
     # parallelism, where every forward pass needs every rank.
-    prepare = getattr(task, "prepare", None)
-    ranks.check((lambda: prepare(run, pending(run.store, job.items)))
+    ranks.check((lambda: prepare(store, pending(store, items)))
                 if prepare is not None and (launch.main or tensor_parallel) else _nothing, "preparing the run")
 
     def plan() -> tuple[int, list[list[str]]]:
-        todo = pending(run.store, job.items)
+        todo = pending(store, items)
         if tensor_parallel:
             return len(todo), [[it.id for it in todo]] * launch.world_size
-        return len(todo), shard_plan(todo, tokens_counter(model), launch.world_size)
+        return len(todo), shard_plan(todo, count_tokens, launch.world_size)
 
     n_todo, shards = ranks.broadcast(ranks.check(plan if launch.main else _nothing, "planning the shards"))
     mine = set(shards[launch.rank])
-    own_bars = tensor_parallel and launch.main and settings.progress  # TP: rank 0 does every item, its bars are right
-    here = replace(run, store=run.store.for_rank(launch.rank), settings=replace(settings, progress=own_bars))
-    with RankFilesProgress(run.store, n_todo, enabled=settings.progress and launch.main and not tensor_parallel,
-                           desc=task.run_name) as progress:
-        work = [it for it in job.items if it.id in mine]
-        if work:
-            task.run(here, work)
-        ranks.wait_for_all(poll=progress.refresh)
+    with RankFilesProgress(store, n_todo, enabled=progress and launch.main and not tensor_parallel,
+                           desc=desc) as bar:
+        here = [it for it in items if it.id in mine]  # type: ignore[attr-defined]
+        if here:  # under TP rank 0 does every item: its own bars are the run's
+            work(store.for_rank(launch.rank), here, tensor_parallel and launch.main and progress)
+        ranks.wait_for_all(poll=bar.refresh)
     if launch.main:
-        run.store.consolidate([it.id for it in job.items])
+        store.consolidate([it.id for it in items])  # type: ignore[attr-defined]
     ranks.wait_for_all()  # no rank reads the folder before the merge is done
-    return RunOutcome(store=run.store, n_total=len(job.items), n_scored_now=n_todo)
+    return store, n_todo
 
 
 def _nothing() -> None:
     return None
+
+
+def pending(store: RunStore, items: Sequence[T]) -> list[T]:
+    """The items whose ``id`` has no row in the store yet, in their order."""
+    done = store.completed_ids()
+    return [it for it in items if it.id not in done]  # type: ignore[attr-defined]
+
+
+def check_world_size(ranks: Ranks | None, n_items: int, *, tensor_parallel: bool = False) -> None:
+    """Refuse a data-parallel launch of more processes than the run has items (each rank checks, no message needed)."""
+    if ranks is None or tensor_parallel or n_items >= ranks.launch.world_size:
+        return
+    raise RunError(f"{ranks.launch.world_size} processes for a run of {n_items} items; "
+                   f"launch at most {n_items} processes (--nproc-per-node) or run more items")
+
+
+def join_launch(command: Mapping[str, Any], *, flags: Mapping[str, str], tensor_parallel: bool = False
+                ) -> Ranks | None:
+    """The ranks of this launch (None when the process runs alone), once every rank showed the same ``command``.
+
+    ``command``: the options this process was started with, by name;
+    ``flags``: their command-line spelling, for the message when ranks differ.
+    Options that only say how a process shows its part (``quiet``,
+    ``threads``, ``as_json``) may differ.
+    """
+    from calibkit.engine.distributed import DistributedError, Ranks, launch_from_env, work_timeout_s
+
+    launch = launch_from_env()
+    if not launch.parallel:
+        return None
+    ranks = Ranks(launch, work_timeout_s=work_timeout_s(), tensor_parallel=tensor_parallel)
+    mine = {k: repr(v) for k, v in command.items() if k not in ("quiet", "threads", "as_json")}
+    everyone = ranks.gather(mine)
+    differ = sorted({k for other in everyone for k in set(other) | set(mine) if other.get(k) != everyone[0].get(k)})
+    if differ:
+        ranks.close()
+        raise DistributedError(f"the {launch.world_size} processes were started with different settings "
+                               f"({', '.join(flags.get(k, k) for k in differ)}); "
+                               "launch every process with the same command")
+    return ranks
 
 
 class RankFilesProgress:

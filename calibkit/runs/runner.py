@@ -19,7 +19,8 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping, Protocol, Se
 from calibkit.engine.models import DEFAULT_MODEL, LoadedModel, LoadOptions, ModelError, load_model
 from calibkit.progress import ProgressBar
 from calibkit.records import Prompt
-from calibkit.runs.store import RunError, RunStore
+from calibkit.runs.parallel import check_world_size, share_items, tokens_counter
+from calibkit.runs.store import RunStore
 
 if TYPE_CHECKING:
     from calibkit.engine.distributed import Ranks
@@ -163,12 +164,6 @@ def start_run(
     return open_run(task, task_config, model, chat, settings, on_store=on_store)
 
 
-def pending(store: RunStore, items: Sequence[T]) -> list[T]:
-    """The items whose ``id`` has no row in the store yet, in their order."""
-    done = store.completed_ids()
-    return [it for it in items if it.id not in done]  # type: ignore[attr-defined]
-
-
 def run_jobs(
     task: RunnableTask, jobs: Sequence[Job], settings: RunSettings, *,
     loaded: LoadedModel | None = None, on_store: Callable[[RunStore], None] | None = None,
@@ -186,32 +181,35 @@ def run_jobs(
         job_ids = [it.id for it in job.items]
         if len(set(job_ids)) != len(job_ids):
             raise ValueError(f"{task.run_name}: the items repeat ids; each item must appear once in a run")
-    parallel = ranks is not None and ranks.launch.parallel
-    if parallel and not settings.load.tensor_parallel:
-        fewest = min(len(job.items) for job in jobs)
-        if fewest < ranks.launch.world_size:
-            raise RunError(f"{ranks.launch.world_size} processes for a run of {fewest} items; "
-                           f"launch at most {fewest} processes (--nproc-per-node) or run more items")
-    if parallel:
+    check_world_size(ranks, min(len(job.items) for job in jobs), tensor_parallel=settings.load.tensor_parallel)
+    if ranks is not None and ranks.launch.parallel:
         model, chat = ranks.check(lambda: load_run_model(settings, loaded=loaded), "loading the model")
     else:
         model, chat = load_run_model(settings, loaded=loaded)
-    outcomes = []
-    for job in jobs:
-        if parallel:
-            from calibkit.runs.parallel import run_sharded
+    return [_run_job(task, job, model, chat, settings, ranks, on_store=on_store) for job in jobs]
 
-            outcomes.append(run_sharded(task, job, model, chat, settings, ranks, on_store=on_store))
-            continue
-        run = open_run(task.run_name, job.config, model, chat, settings, on_store=on_store, subfolder=job.subfolder)
-        todo = pending(run.store, job.items)
-        if todo and hasattr(task, "prepare"):
-            task.prepare(run, todo)
-        if todo:
-            task.run(run, todo)
-        run.store.consolidate([it.id for it in job.items])
-        outcomes.append(RunOutcome(store=run.store, n_total=len(job.items), n_scored_now=len(todo)))
-    return outcomes
+
+def _run_job(task: RunnableTask, job: Job, model: LoadedModel, chat: bool, settings: RunSettings,
+             ranks: Ranks | None, *, on_store: Callable[[RunStore], None] | None) -> RunOutcome:
+    """One job, alone or shared by the ranks (:func:`calibkit.runs.parallel.share_items`)."""
+    opened: list[ActiveRun] = []
+
+    def open_store() -> RunStore:
+        opened.append(open_run(task.run_name, job.config, model, chat, settings, on_store=on_store,
+                               subfolder=job.subfolder))
+        return opened[-1].store
+
+    def as_run(store: RunStore, bars: bool | None = None) -> ActiveRun:
+        run = replace(opened[-1], store=store)
+        return run if bars is None else replace(run, settings=replace(run.settings, progress=bars))
+
+    prepare = getattr(task, "prepare", None)
+    store, n_now = share_items(
+        ranks, job.items, open_store=open_store, work=lambda store, items, bars: task.run(as_run(store, bars), items),
+        prepare=None if prepare is None else (lambda store, todo: prepare(as_run(store), todo)),
+        count_tokens=tokens_counter(model), tensor_parallel=settings.load.tensor_parallel,
+        progress=settings.progress, desc=task.run_name)
+    return RunOutcome(store=store, n_total=len(job.items), n_scored_now=n_now)
 
 
 def score_into(run: ActiveRun, prompts: Sequence[Prompt]) -> None:

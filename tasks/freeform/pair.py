@@ -4,23 +4,28 @@ The run folder is ``<out>/<task>/<first>__<second>/<hash>/``; config.json
 holds the task's settings and each model's settings under ``models``, so a
 changed model or dtype is another folder and a rerun resumes: rows are
 appended batch by batch (:func:`calibkit.runs.runner.append_in_batches`).
+Under torchrun the ranks share the questions (:func:`run_pair`).
 """
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, Callable, Mapping
+from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence
 
 import click
 
 from calibkit.engine.models import LoadedModel, render_chat
-from calibkit.runs.runner import RunSettings, load_run_model, model_config, open_store
+from calibkit.runs.parallel import check_world_size, share_items, tokens_counter
+from calibkit.runs.runner import RunSettings, append_in_batches, load_run_model, model_config, open_store
 from calibkit.runs.store import RunStore
 from calibkit.tasks.triviaqa.data import TriviaQuestion
 from calibkit.tasks.triviaqa.prompts import generation_context
 
 from .sources import SOURCES, QuestionSet
+
+if TYPE_CHECKING:
+    from calibkit.engine.distributed import Ranks
 
 
 @dataclass(frozen=True)
@@ -50,6 +55,35 @@ def open_pair_run(task: str, task_config: Mapping[str, Any], readers: Mapping[st
     config = {"task": task, **task_config, "model": " + ".join(r.model.resolved.name for r in readers.values()),
               "models": models}
     return open_store(task, label, config, settings)
+
+
+def run_pair(task: str, questions: QuestionSet, models: Mapping[str, str], settings: RunSettings,
+             ranks: Ranks | None, *, task_config: Mapping[str, Any],
+             work: Callable[[Mapping[str, Reader]], Callable[[RunStore, Sequence[Any], bool], None]],
+             ) -> tuple[RunStore, int]:
+    """Load the models, open the run folder and do the questions not stored yet; returns (store, how many now).
+
+    Alone, or shared by the ranks of a torchrun launch
+    (:func:`calibkit.runs.parallel.share_items`): each rank loads both
+    models on its own device and answers its share of the questions.
+    ``work(readers)`` gives the function that appends the rows of some
+    questions to a store (:func:`batches_into`).
+    """
+    check_world_size(ranks, len(questions.questions))
+    readers = (load_pair(settings, models) if ranks is None
+               else ranks.check(lambda: load_pair(settings, models), "loading the models"))
+    return share_items(ranks, questions.questions, work=work(readers), progress=settings.progress, desc=task,
+                       open_store=lambda: open_pair_run(task, task_config, readers, settings),
+                       count_tokens=tokens_counter(next(iter(readers.values())).model))
+
+
+def batches_into(batch_rows: Callable[[Sequence[TriviaQuestion]], list[dict[str, Any]]], *, batch_size: int,
+                 desc: str) -> Callable[[RunStore, Sequence[TriviaQuestion], bool], None]:
+    """``work(store, questions, bars)`` for :func:`run_pair`: the rows of each batch appended as it is done."""
+    def work(store: RunStore, questions: Sequence[TriviaQuestion], bars: bool) -> None:
+        append_in_batches(store, questions, batch_rows, batch_size=batch_size, progress=bars, unit="question",
+                          desc=desc)
+    return work
 
 
 def context_for(questions: QuestionSet, question: TriviaQuestion, reader: Reader,

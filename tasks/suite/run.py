@@ -12,7 +12,7 @@ import gc
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Sequence
+from typing import TYPE_CHECKING, Any, Sequence
 
 from calibkit.errors import UserError
 from calibkit.runs.registry import task_named
@@ -22,6 +22,10 @@ from calibkit.runs.store import RunStore
 from .report import write_suite_report
 from .sets import SUITES
 from .study import SuiteStudy, suite_study
+
+if TYPE_CHECKING:
+    from calibkit.engine.distributed import Ranks
+    from calibkit.engine.models import LoadedModel
 
 
 @dataclass(frozen=True)
@@ -46,10 +50,14 @@ def plan(suite: str, *, limit: int | None) -> list[tuple[Any, list[Job]]]:
 
 
 def run_suite(models: Sequence[str], *, suite: str = "kadavath", limit: int | None = None,
-              settings: RunSettings | None = None, out: Path | None = None, n_resamples: int = 1000) -> SuiteOutcome:
+              settings: RunSettings | None = None, out: Path | None = None, n_resamples: int = 1000,
+              ranks: Ranks | None = None) -> SuiteOutcome | None:
     """Run the suite for each model (the first is the reference of the paired differences); write its page.
 
     ``out``: the page's folder (default ``<settings.out>/suite/<suite>/<models>``).
+    ``ranks``: the processes of a torchrun launch, which share every run
+    (:func:`calibkit.runs.runner.run_jobs`); rank 0 writes the reports and
+    the page and gets the outcome, the other ranks None.
     """
     settings = settings or RunSettings()
     if not models:
@@ -63,19 +71,29 @@ def run_suite(models: Sequence[str], *, suite: str = "kadavath", limit: int | No
     n_now = 0
     for model in models:
         model_settings = dataclasses.replace(settings, model=model)
-        loaded, _ = load_run_model(model_settings)
+        loaded = _load(model_settings, ranks)
         for task, jobs in tasks:
-            (outcome,) = run_jobs(task, jobs, model_settings, loaded=loaded)
-            task.write_report(outcome.store)
+            (outcome,) = run_jobs(task, jobs, model_settings, loaded=loaded, ranks=ranks)
+            if ranks is None or ranks.launch.main:
+                task.write_report(outcome.store)
             stores[task.name].append(outcome.store)
             n_now += outcome.n_scored_now
         del loaded
         gc.collect()  # the next model may need all the memory
+    if ranks is not None and not ranks.launch.main:
+        return None
     labels = [str(runs[0].config.get("model", m)) for m, runs in zip(models, zip(*stores.values()))]
     study = suite_study(suite, stores, labels, n_resamples=n_resamples)
     folder = out or settings.out / "suite" / suite / "-vs-".join(_slug(x) for x in labels)
     page, csv = write_suite_report(study, folder)
     return SuiteOutcome(study=study, report=page, csv=csv, n_scored_now=n_now)
+
+
+def _load(settings: RunSettings, ranks: Ranks | None) -> LoadedModel:
+    """The model, loaded on this process's device; under torchrun a failure on any rank stops every rank."""
+    if ranks is None:
+        return load_run_model(settings)[0]
+    return ranks.check(lambda: load_run_model(settings)[0], "loading the model")
 
 
 def _slug(label: str) -> str:

@@ -43,7 +43,7 @@ Examples:
         raise UserError("the suite runs other tasks, one model after another: use "
                         "calibkit.tasks.suite.run_suite(models, suite=...) or `calibkit run suite`")
 
-    def run_command(self, model_options: Sequence[click.Option], settings_of: Callable[[dict], Any]) -> click.Command:
+    def run_command(self, model_options: Sequence[click.Option], settings_of: Callable[..., Any]) -> click.Command:
         """The command: the model options with --model repeatable, and the suite's own."""
         options = [o for o in model_options if o.name not in ("model", "run_dir")]
         own = [
@@ -59,14 +59,18 @@ Examples:
                              epilog=self.examples, callback=functools.partial(_suite_command, settings_of))
 
 
-def _suite_command(settings_of: Callable[[dict], Any], *, models: tuple[str, ...], suite: str, limit: int | None,
+def _suite_command(settings_of: Callable[..., Any], *, models: tuple[str, ...], suite: str, limit: int | None,
                    resamples: int, as_json: bool, **opts: Any) -> None:
+    from calibkit.tasks.base import command_launch
+
     from .run import run_suite
     from .study import suite_text
 
-    settings = settings_of({**opts, "model": None, "run_dir": None})
-    outcome = run_suite(list(models) or [settings.model], suite=suite, limit=limit, settings=settings,
-                        n_resamples=resamples)
+    with command_launch("suite", settings_of, opts) as (settings, ranks):
+        outcome = run_suite(list(models) or [settings.model], suite=suite, limit=limit, settings=settings,
+                            n_resamples=resamples, ranks=ranks)
+    if outcome is None:  # not rank 0: rank 0 writes the page and prints
+        return
     if as_json:
         click.echo(json.dumps({**outcome.study.to_json(), "report": str(outcome.report), "csv": str(outcome.csv)},
                               indent=2))

@@ -13,12 +13,12 @@ by batch, so a rerun resumes.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Mapping, Sequence
+from typing import Any, Callable, Mapping, Sequence
 
 from calibkit.records import Prompt
-from calibkit.runs.runner import append_in_batches, pending
+from calibkit.runs.parallel import share_items
 from calibkit.runs.store import RunStore
-from calibkit.tasks.freeform.pair import Reader, context_for
+from calibkit.tasks.freeform.pair import Reader, batches_into, context_for
 from calibkit.tasks.freeform.sources import QuestionSet
 from calibkit.tasks.triviaqa.answers import MATCHERS
 from calibkit.tasks.triviaqa.data import TriviaQuestion
@@ -45,10 +45,15 @@ class TokenSettings:
 def run_tokens(store: RunStore, questions: QuestionSet, readers: Mapping[str, Reader], settings: TokenSettings,
                *, system_prompt: str | None = None, progress: bool = True) -> int:
     """Write and read the questions not stored yet, batch by batch; returns how many were done now."""
-    todo = pending(store, questions.questions)
-    append_in_batches(store, todo, lambda batch: _batch_rows(batch, questions, readers, settings, system_prompt),
-                      batch_size=settings.batch_size, progress=progress, unit="question", desc="token profiles")
-    return len(todo)
+    work = profile_into(questions, readers, settings, system_prompt=system_prompt)
+    return share_items(None, questions.questions, open_store=lambda: store, work=work, progress=progress)[1]
+
+
+def profile_into(questions: QuestionSet, readers: Mapping[str, Reader], settings: TokenSettings, *,
+                 system_prompt: str | None = None) -> Callable[[RunStore, Sequence[TriviaQuestion], bool], None]:
+    """``work(store, some_questions, bars)``: their rows appended batch by batch (one process, or one rank's share)."""
+    return batches_into(lambda batch: _batch_rows(batch, questions, readers, settings, system_prompt),
+                        batch_size=settings.batch_size, desc="token profiles")
 
 
 def _batch_rows(batch: Sequence[TriviaQuestion], qs: QuestionSet, readers: Mapping[str, Reader],

@@ -10,7 +10,7 @@ import pandas as pd
 
 from calibkit.errors import UserError
 from calibkit.runs.store import RunStore
-from calibkit.tasks.base import CommandTask, Outcome
+from calibkit.tasks.base import CommandTask, Outcome, command_launch, reports
 from calibkit.tasks.freeform.pair import question_options
 
 from .run import TASK
@@ -61,7 +61,7 @@ Examples:
   calibkit run tokens --model smollm2-135m-instruct --task file --data prompts.jsonl
 """
 
-    def run_command(self, model_options: Sequence[click.Option], settings_of: Callable[[dict], Any]) -> click.Command:
+    def run_command(self, model_options: Sequence[click.Option], settings_of: Callable[..., Any]) -> click.Command:
         passed = [o for o in model_options if o.name not in ("model", "run_dir")]
         own = [
             click.Option(["--model", "models"], multiple=True, required=True, metavar="NAME",
@@ -77,26 +77,27 @@ Examples:
         return compare_runs(stores, out=out, n_resamples=n_resamples)
 
 
-def _command(settings_of: Callable[[dict], Any], *, models: tuple[str, ...], source: str, data: str | None,
+def _command(settings_of: Callable[..., Any], *, models: tuple[str, ...], source: str, data: str | None,
              limit: int, shots: int | None, writer: str, max_new_tokens: int | None, batch_size: int, seed: int,
              as_json: bool, **opts: Any) -> None:
-    from calibkit.tasks.freeform.pair import load_pair, open_pair_run, print_run
+    from calibkit.tasks.freeform.pair import print_run, run_pair
     from calibkit.tasks.freeform.sources import load_questions
 
     from .report import summary_text, write_run_report
-    from .run import TokenSettings, run_tokens
+    from .run import TokenSettings, profile_into
 
     named = roles(models)
-    settings = settings_of({**opts, "model": None, "run_dir": None, "as_json": as_json})
-    questions = load_questions(source, data=data, limit=limit, shots=shots, seed=seed)
-    readers = load_pair(settings, dict(zip(named, models)))
-    run = TokenSettings(writers=writers(writer, models), max_new_tokens=max_new_tokens or questions.max_new_tokens,
-                        batch_size=batch_size)
-    store = open_pair_run(TASK, {**questions.config, **run.config()}, readers, settings)
-    n_now = run_tokens(store, questions, readers, run, system_prompt=settings.system_prompt,
-                       progress=settings.progress)
-    print_run(store, write_run_report(store), summary_text, n_total=len(questions.questions), n_now=n_now,
-              as_json=as_json)
+    with command_launch(TASK, settings_of, opts, tensor_parallel=False) as (settings, ranks):
+        questions = load_questions(source, data=data, limit=limit, shots=shots, seed=seed)
+        run = TokenSettings(writers=writers(writer, models),
+                            max_new_tokens=max_new_tokens or questions.max_new_tokens, batch_size=batch_size)
+        store, n_now = run_pair(
+            TASK, questions, dict(zip(named, models)), settings, ranks,
+            task_config={**questions.config, **run.config()},
+            work=lambda readers: profile_into(questions, readers, run, system_prompt=settings.system_prompt))
+        if reports(ranks):
+            print_run(store, write_run_report(store), summary_text, n_total=len(questions.questions), n_now=n_now,
+                      as_json=as_json)
 
 
 def compare_runs(stores: Sequence[RunStore], *, out: Path, n_resamples: int = 1000) -> Outcome:

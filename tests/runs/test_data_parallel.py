@@ -39,6 +39,19 @@ def torchrun(n: int, *argv: str, timeout: float = 300) -> subprocess.CompletedPr
     return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env(), cwd=REPO)
 
 
+def accelerate_launch(n: int, *argv: str, timeout: float = 300) -> subprocess.CompletedProcess:
+    """`accelerate launch --multi_gpu --num_processes n -m calibkit argv...` (it starts torchrun's workers; on CPUs too)."""
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    cmd = [sys.executable, "-m", "accelerate.commands.launch", "--multi_gpu", "--num_processes", str(n),
+           "--num_machines", "1", "--main_process_port", str(port), "--mixed_precision", "no",
+           "--dynamo_backend", "no", "-m", "calibkit", *argv]
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env(), cwd=REPO)
+
+
 def run_folder(out: Path) -> Path:
     (folder,) = [p.parent for p in out.glob("*/*/*/config.json")]
     return folder
@@ -49,7 +62,7 @@ def rows(folder: Path) -> list[dict]:
 
 
 def assert_same(got, want, where: str = "") -> None:
-    """Equal, floats within TOL (relative or absolute)."""
+    """Equal, floats within TOL (relative or absolute); NaN (an empty statistic) equals NaN."""
     if isinstance(want, dict):
         assert isinstance(got, dict) and sorted(got) == sorted(want), f"{where}: keys differ"
         for k in want:
@@ -59,7 +72,8 @@ def assert_same(got, want, where: str = "") -> None:
         for i, (g, w) in enumerate(zip(got, want)):
             assert_same(g, w, f"{where}[{i}]")
     elif isinstance(want, float) and not isinstance(got, bool):
-        assert math.isclose(got, want, rel_tol=TOL, abs_tol=TOL), f"{where}: {got} != {want}"
+        same = math.isclose(got, want, rel_tol=TOL, abs_tol=TOL) or (math.isnan(got) and math.isnan(want))
+        assert same, f"{where}: {got} != {want}"
     else:
         assert got == want, f"{where}: {got!r} != {want!r}"
 
@@ -93,10 +107,11 @@ def trivia_args(tiny_model_dir):
             "--chat-template", "on")
 
 
-@pytest.mark.parametrize("n", [2, 3])
-def test_mmlu_over_n_processes_stores_what_one_process_stores(capsys, tmp_path, mmlu_args, n):
+@pytest.mark.parametrize("launch, n", [pytest.param(torchrun, 2, id="torchrun-2"), pytest.param(torchrun, 3, id="torchrun-3"),
+                                       pytest.param(accelerate_launch, 2, id="accelerate-2")])
+def test_mmlu_over_n_processes_stores_what_one_process_stores(capsys, tmp_path, mmlu_args, launch, n):
     want = one_process(capsys, tmp_path / "one", *mmlu_args)
-    done = torchrun(n, *mmlu_args, "--quiet", "--out", str(tmp_path / "many"), "--json")
+    done = launch(n, *mmlu_args, "--quiet", "--out", str(tmp_path / "many"), "--json")
     assert done.returncode == 0, done.stderr[-2000:]
     got = run_folder(tmp_path / "many")
     assert_same_run(got, want)
@@ -113,6 +128,16 @@ def test_triviaqa_samples_do_not_depend_on_the_number_of_processes(capsys, tmp_p
     # the few-shot P(True) examples are chosen once, by rank 0, from every question
     assert json.loads((got / "config.json").read_text())["recorded"] == json.loads(
         (want / "config.json").read_text())["recorded"]
+
+
+def test_two_model_nudging_shares_its_questions_too(capsys, tmp_path, tiny_base_dir, tiny_model_dir):
+    argv = ("run", "nudging", "--base", str(tiny_base_dir), "--nudger", str(tiny_model_dir), "--task",
+            "basic_arithmetic", "--limit", "6", "--shots", "1", "--gamma", "0,0.3", "--max-new-tokens", "6",
+            "--batch-size", "2")
+    want = one_process(capsys, tmp_path / "one", *argv)
+    done = torchrun(2, *argv, "--quiet", "--out", str(tmp_path / "many"))
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert_same_run(run_folder(tmp_path / "many"), want)
 
 
 def rank_pid(rank: int, marker: str) -> int | None:
@@ -172,30 +197,53 @@ def errors(stderr: str) -> list[str]:
     return [line for line in stderr.splitlines() if line.startswith("calibkit: ")]
 
 
-def test_more_processes_than_items_fail_on_every_rank(tmp_path, mmlu_args):
-    done = torchrun(3, *mmlu_args, "--subjects", "anatomy", "--limit", "2", "--quiet", "--out", str(tmp_path))
-    assert done.returncode != 0
-    assert errors(done.stderr) == ["calibkit: error: 3 processes for a run of 2 items; launch at most 2 processes "
-                                   "(--nproc-per-node) or run more items"] * 3
-    assert done.stderr.count("exitcode  : 2") == 3  # torchrun's report: every rank exited with 2
+def by_hand(n: int, argv_of_rank) -> list[tuple[int, str]]:
+    """Start ``n`` ranks as torchrun would (the env:// variables), each with its own argv; (exit code, stderr) each.
 
-
-def test_ranks_started_with_different_settings_all_stop_without_waiting(tmp_path, mmlu_args):
+    Unlike torchrun, nothing stops the other ranks when one fails: each
+    must stop by itself.
+    """
     import socket
 
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    procs = [subprocess.Popen([sys.executable, "-m", "calibkit", *mmlu_args, "--limit", str(3 + rank), "--quiet",
-                               "--out", str(tmp_path)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                              env=env(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port), WORLD_SIZE="2",
-                                      RANK=str(rank), LOCAL_RANK=str(rank), LOCAL_WORLD_SIZE="2"), cwd=REPO)
-             for rank in range(2)]
-    for proc in procs:
-        _, stderr = proc.communicate(timeout=120)
-        assert proc.returncode == 2
+    procs = [subprocess.Popen([sys.executable, "-m", "calibkit", *argv_of_rank(rank)], stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True, cwd=REPO,
+                              env=env(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port), WORLD_SIZE=str(n),
+                                      RANK=str(rank), LOCAL_RANK=str(rank), LOCAL_WORLD_SIZE=str(n)))
+             for rank in range(n)]
+    stderrs = [proc.communicate(timeout=120)[1] for proc in procs]
+    return [(proc.returncode, stderr) for proc, stderr in zip(procs, stderrs)]
+
+
+def test_more_processes_than_items_fail_on_every_rank(tmp_path, mmlu_args):
+    argv = (*mmlu_args, "--subjects", "anatomy", "--limit", "2", "--quiet", "--out", str(tmp_path))
+    for code, stderr in by_hand(3, lambda rank: argv):
+        assert code == 2
+        assert errors(stderr) == ["calibkit: error: 3 processes for a run of 2 items; launch at most 2 processes "
+                                  "(--nproc-per-node) or run more items"]
+    done = torchrun(3, *argv)  # through torchrun, which stops the other ranks once one has failed
+    assert done.returncode != 0 and "exitcode  : 2" in done.stderr and "calibkit/" not in done.stderr  # no traceback
+    assert set(errors(done.stderr)) == {"calibkit: error: 3 processes for a run of 2 items; launch at most 2 "
+                                        "processes (--nproc-per-node) or run more items"}
+
+
+def test_ranks_started_with_different_settings_all_stop_without_waiting(tmp_path, mmlu_args):
+    for code, stderr in by_hand(2, lambda rank: (*mmlu_args, "--limit", str(3 + rank), "--quiet", "--out",
+                                                 str(tmp_path))):
+        assert code == 2
         assert errors(stderr) == ["calibkit: error: the 2 processes were started with different settings (--limit); "
                                   "launch every process with the same command"]
+
+
+def test_commands_that_run_in_one_process_refuse_a_launch(capsys, tmp_path, monkeypatch, tiny_model_dir):
+    monkeypatch.setenv("WORLD_SIZE", "2")
+    monkeypatch.setenv("RANK", "0")
+    code, _, err = run_cli(capsys, "idk", "build", "--model", str(tiny_model_dir), "--out", str(tmp_path))
+    assert code == 2
+    assert err == ("calibkit: error: this command runs in one process; launch it without torchrun / "
+                   "accelerate launch\n")
 
 
 def test_tp_needs_torchrun(capsys, tmp_path, mmlu_args):
