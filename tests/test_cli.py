@@ -47,6 +47,11 @@ USAGE_ERRORS = [
     (["sweep", "/tmp", "--temperatures", "0.5:inf:0.5"], r"bad --temperatures"),
     (["run", "triviaqa", "--sample-temperature", "inf"], r"bad --sample-temperature 'inf'"),
     (["run", "herbstritt-franke", "--readings", "", "--no-listener"], r"readings: nothing to run"),
+    (["run", "mmlu", "--max-memory", "0=70GiB"], r"--max-memory limits what --device-map auto puts on each device"),
+    (["run", "mmlu", "--device-map", "auto", "--max-memory", "0=lots"],
+     r"--max-memory '0=lots': each entry is DEVICE=SIZE, DEVICE a GPU index, cpu or disk, SIZE like 70GiB"),
+    (["run", "mmlu", "--device-map", "auto", "--max-memory", "gpu0=70GiB"], r"--max-memory 'gpu0=70GiB': each entry"),
+    (["run", "mmlu", "--tp"], r"--tp splits one model over the processes torchrun starts"),
 ]
 
 

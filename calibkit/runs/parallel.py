@@ -198,8 +198,12 @@ def _share(ranks: Ranks, items: Sequence[T], *, open_store: Callable[[], RunStor
     store = ranks.check(_nothing if launch.main else open_store, "opening the run folder") or first
     # What a run decides once (recorded in config.json) rank 0 decides, except under tensor
     # parallelism, where every forward pass needs every rank.
-    ranks.check((lambda: prepare(store, pending(store, items)))
-                if prepare is not None and (launch.main or tensor_parallel) else _nothing, "preparing the run")
+    def prepare_pending() -> None:
+        todo = pending(store, items)
+        if todo and prepare is not None:
+            prepare(store, todo)
+
+    ranks.check(prepare_pending if launch.main or tensor_parallel else _nothing, "preparing the run")
 
     def plan() -> tuple[int, list[list[str]]]:
         todo = pending(store, items)

@@ -125,3 +125,22 @@ def test_gguf_dequantization_bar_is_silent_off_a_terminal(capfd):
             pass
     assert "de-quantizing" not in capfd.readouterr().err
     assert gguf_utils.tqdm is original
+
+
+def test_placement_keywords_for_each_way_of_putting_a_model_on_hardware():
+    place = models._placement
+    assert place(LoadOptions(), "cpu") == {"device_map": None}
+    assert place(LoadOptions(device_map="auto", max_memory=(("0", "70GiB"), ("cpu", "200GiB"))), "cuda") == {
+        "device_map": "auto", "max_memory": {0: "70GiB", "cpu": "200GiB"}}
+    # a quantized model is placed while it loads: on every GPU, or on the one GPU of a data-parallel rank
+    assert place(LoadOptions(load_in_4bit=True), "cuda") == {"device_map": "auto"}
+    assert place(LoadOptions(load_in_4bit=True, device="cuda:3"), "cuda:3") == {"device_map": {"": "cuda:3"}}
+    tp = place(LoadOptions(tensor_parallel=True), "cuda")
+    assert tp == {"tp_plan": "auto"} or tp["distributed_config"].tp_plan == "auto"
+
+
+def test_cli_parses_max_memory():
+    from calibkit.cli import parse_max_memory
+
+    assert parse_max_memory("0=70GiB, 1=70.5GiB,cpu=1TB") == (("0", "70GiB"), ("1", "70.5GiB"), ("cpu", "1TB"))
+    assert parse_max_memory(None) == ()

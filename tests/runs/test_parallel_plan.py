@@ -111,3 +111,62 @@ def test_launch_from_the_environment():
     assert work_timeout_s({"CALIBKIT_DIST_TIMEOUT_S": "90"}) == 90.0
     with pytest.raises(DistributedError, match="CALIBKIT_DIST_TIMEOUT_S='soon' must be a positive number"):
         work_timeout_s({"CALIBKIT_DIST_TIMEOUT_S": "soon"})
+
+
+def test_rank_zeros_bar_counts_the_rows_every_rank_appends(tmp_path, monkeypatch):
+    import io
+    import sys
+
+    from calibkit.runs.parallel import RankFilesProgress
+    from calibkit.runs.store import RunStore
+
+    class Terminal(io.StringIO):
+        def isatty(self):
+            return True
+
+    monkeypatch.setattr(sys, "stderr", Terminal())
+    store = RunStore.create(tmp_path, task="t", model="m", config={"task": "t"})
+    row = {"id": "old", "task": "t"}
+    store.for_rank(0).append([row])  # stored before this run: not its progress
+    with RankFilesProgress(store, 5, enabled=True, desc="t") as progress:
+        store.for_rank(0).append([{**row, "id": "a"}, {**row, "id": "b"}])
+        store.for_rank(2).append([{**row, "id": "c"}])
+        progress.refresh()
+        assert progress.bar.bar.n == 3
+        store.for_rank(2).append([{**row, "id": "d"}, {**row, "id": "e"}])
+    assert progress.bar.bar.n == 5  # the last count is taken on leaving
+
+
+def test_a_rank_that_is_late_or_gone_is_an_error_not_a_hang(tmp_path):
+    """Two real processes over gloo: rank 1 joins, then sleeps (or exits); rank 0's wait ends with one line."""
+    import socket
+    import subprocess
+    import sys
+
+    script = (
+        "import sys, time\n"
+        "from calibkit.engine.distributed import DistributedError, Launch, Ranks\n"
+        "rank, mode = int(sys.argv[1]), sys.argv[2]\n"
+        "ranks = Ranks(Launch(rank=rank, world_size=2), start_timeout_s=60, work_timeout_s=2)\n"
+        "if rank == 1:\n"
+        "    time.sleep(8 if mode == 'late' else 0)\n"
+        "    sys.exit(0)\n"
+        "t = time.monotonic()\n"
+        "try:\n"
+        "    ranks.wait_for_all(every_s=0.1)\n"
+        "except DistributedError as exc:\n"
+        "    print(f'{time.monotonic() - t:.1f}', exc)\n"
+    )
+    for mode, why in (("late", "(timed out)"), ("gone", "(")):
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        env = {**__import__("os").environ, "MASTER_ADDR": "127.0.0.1", "MASTER_PORT": str(port)}
+        procs = [subprocess.Popen([sys.executable, "-c", script, str(r), mode], stdout=subprocess.PIPE, text=True,
+                                  env=env) for r in (0, 1)]
+        out = procs[0].communicate(timeout=60)[0]
+        procs[1].communicate(timeout=60)
+        seconds, message = out.split(" ", 1)
+        assert float(seconds) < 6, mode  # the work timeout (2 s), or sooner: the peer's socket closed
+        assert message.startswith("rank 0: another rank stopped or never came while waiting for the other ranks")
+        assert why in message and message.rstrip().endswith("rerun the command to resume")
