@@ -27,11 +27,12 @@ This module never imports torch: the messages go through
 from __future__ import annotations
 
 import threading
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence, TypeVar
 
 from calibkit.progress import ProgressBar
 from calibkit.records import Prompt
-from calibkit.runs.store import RunError, RunStore
+from calibkit.runs.store import CONFIG_FILE, RunError, RunStore
 
 if TYPE_CHECKING:
     from calibkit.engine.distributed import Ranks
@@ -195,7 +196,19 @@ def _share(ranks: Ranks, items: Sequence[T], *, open_store: Callable[[], RunStor
     launch = ranks.launch
     # Rank 0 creates the folder and its config.json; then the others open it and must find the same configuration.
     first = ranks.check(open_store if launch.main else _nothing, "opening the run folder")
-    store = ranks.check(_nothing if launch.main else open_store, "opening the run folder") or first
+    where = Path(ranks.broadcast(str(first.path) if launch.main else None))
+
+    def open_shared() -> RunStore:
+        if not (where / CONFIG_FILE).is_file():
+            raise RunError(f"rank {launch.rank} cannot see the run folder {where} that rank 0 created; "
+                           "put --out on a filesystem every node shares")
+        store = open_store()
+        if store.path.resolve() != where.resolve():
+            raise RunError(f"rank {launch.rank} opened {store.path}, rank 0 {where}; "
+                           "launch every process with the same command from the same folder")
+        return store
+
+    store = ranks.check(_nothing if launch.main else open_shared, "opening the run folder") or first
     # What a run decides once (recorded in config.json) rank 0 decides, except under tensor
     # parallelism, where every forward pass needs every rank.
     def prepare_pending() -> None:

@@ -197,7 +197,7 @@ def errors(stderr: str) -> list[str]:
     return [line for line in stderr.splitlines() if line.startswith("calibkit: ")]
 
 
-def by_hand(n: int, argv_of_rank) -> list[tuple[int, str]]:
+def by_hand(n: int, argv_of_rank, cwd_of_rank=lambda rank: REPO) -> list[tuple[int, str]]:
     """Start ``n`` ranks as torchrun would (the env:// variables), each with its own argv; (exit code, stderr) each.
 
     Unlike torchrun, nothing stops the other ranks when one fails: each
@@ -209,7 +209,7 @@ def by_hand(n: int, argv_of_rank) -> list[tuple[int, str]]:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     procs = [subprocess.Popen([sys.executable, "-m", "calibkit", *argv_of_rank(rank)], stdout=subprocess.PIPE,
-                              stderr=subprocess.PIPE, text=True, cwd=REPO,
+                              stderr=subprocess.PIPE, text=True, cwd=cwd_of_rank(rank),
                               env=env(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port), WORLD_SIZE=str(n),
                                       RANK=str(rank), LOCAL_RANK=str(rank), LOCAL_WORLD_SIZE=str(n)))
              for rank in range(n)]
@@ -235,6 +235,19 @@ def test_ranks_started_with_different_settings_all_stop_without_waiting(tmp_path
         assert code == 2
         assert errors(stderr) == ["calibkit: error: the 2 processes were started with different settings (--limit); "
                                   "launch every process with the same command"]
+
+
+def test_nodes_that_do_not_share_the_run_folder_stop_at_once(tmp_path, mmlu_args):
+    """Two "nodes": the same relative --out from different folders, as on nodes without a shared filesystem."""
+    for rank in (0, 1):
+        (tmp_path / f"node{rank}").mkdir()
+    results = by_hand(2, lambda rank: (*mmlu_args, "--quiet", "--out", "runs"), lambda rank: tmp_path / f"node{rank}")
+    assert [code for code, _ in results] == [2, 2]
+    (folder,) = [p.parent.relative_to(tmp_path / "node0") for p in (tmp_path / "node0").glob("runs/*/*/*/config.json")]
+    expected = (f"rank 1 cannot see the run folder {folder} that rank 0 created; "
+                "put --out on a filesystem every node shares")
+    assert errors(results[0][1]) == [f"calibkit: error: rank 1: {expected}"]
+    assert errors(results[1][1]) == [f"calibkit: error: {expected}"]
 
 
 def test_commands_that_run_in_one_process_refuse_a_launch(capsys, tmp_path, monkeypatch, tiny_model_dir):
