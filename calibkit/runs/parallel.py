@@ -209,6 +209,7 @@ def _share(ranks: Ranks, items: Sequence[T], *, open_store: Callable[[], RunStor
         return store
 
     store = ranks.check(_nothing if launch.main else open_shared, "opening the run folder") or first
+
     # What a run decides once (recorded in config.json) rank 0 decides, except under tensor
     # parallelism, where every forward pass needs every rank.
     def prepare_pending() -> None:
