@@ -10,12 +10,15 @@ run says how to resume (exit 130). Never a traceback unless
 """
 from __future__ import annotations
 
+import contextlib
 import difflib
 import functools
 import json
 import os
 import re
+import signal
 import sys
+import threading
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
@@ -480,11 +483,33 @@ def scale_cmd(run_dirs: Sequence[Path], out: Path, resamples: int, as_json: bool
 # --------------------------------------------------------------- entry
 
 
+@contextlib.contextmanager
+def _sigterm_as_interrupt():
+    """SIGTERM (torchrun stopping the other ranks when one died, a job scheduler) ends a run as Ctrl-C does.
+
+    The rows are on disk either way; this makes the process say how many and
+    how to resume, instead of vanishing.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def interrupt(signum, frame):
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     """Console entry point: one-line errors, exit 2 for usage errors."""
     debug = os.environ.get("CALIBKIT_DEBUG") == "1"
     try:
-        cli.main(args=list(argv) if argv is not None else None, prog_name="calibkit", standalone_mode=False)
+        with _sigterm_as_interrupt():
+            cli.main(args=list(argv) if argv is not None else None, prog_name="calibkit", standalone_mode=False)
     except click.exceptions.NoArgsIsHelpError as exc:  # `calibkit run` alone: help, not an error
         click.echo(exc.ctx.get_help() if exc.ctx else str(exc))
         sys.exit(0)

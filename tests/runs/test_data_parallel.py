@@ -172,9 +172,10 @@ def test_a_rank_killed_mid_run_then_a_resume_with_two_processes_completes_withou
                 os.kill(pid, signal.SIGKILL)
                 killed = pid
         time.sleep(0.01)
-    launch.communicate(timeout=120)
+    _, stderr = launch.communicate(timeout=120)
     assert killed is not None, "rank 1 wrote no row before the launch ended"
-    assert launch.returncode != 0  # torchrun stops the other ranks when one dies
+    assert launch.returncode != 0  # torchrun stops the other ranks (SIGTERM) when one dies; they say how to resume
+    assert "items are saved in" in stderr.decode() and "rerun the same command to resume" in stderr.decode()
     folder = run_folder(tmp_path / "many")
     stored = [json.loads(line) for f in sorted(folder.glob("results*.jsonl"))
               for line in f.read_text().splitlines() if line.endswith("}")]
