@@ -40,7 +40,7 @@ def torchrun(n: int, *argv: str, timeout: float = 300) -> subprocess.CompletedPr
 
 
 def accelerate_launch(n: int, *argv: str, timeout: float = 300) -> subprocess.CompletedProcess:
-    """`accelerate launch --multi_gpu --num_processes n -m calibkit argv...` (it starts torchrun's workers; on CPUs too)."""
+    """`accelerate launch --multi_gpu --num_processes n -m calibkit argv...` (torchrun's workers, CPUs too)."""
     import socket
 
     with socket.socket() as s:
@@ -107,8 +107,10 @@ def trivia_args(tiny_model_dir):
             "--chat-template", "on")
 
 
-@pytest.mark.parametrize("launch, n", [pytest.param(torchrun, 2, id="torchrun-2"), pytest.param(torchrun, 3, id="torchrun-3"),
-                                       pytest.param(accelerate_launch, 2, id="accelerate-2")])
+@pytest.mark.parametrize("launch, n", [
+    pytest.param(torchrun, 2, id="torchrun-2"), pytest.param(torchrun, 3, id="torchrun-3"),
+    pytest.param(accelerate_launch, 2, id="accelerate-2"),
+])
 def test_mmlu_over_n_processes_stores_what_one_process_stores(capsys, tmp_path, mmlu_args, launch, n):
     want = one_process(capsys, tmp_path / "one", *mmlu_args)
     done = launch(n, *mmlu_args, "--quiet", "--out", str(tmp_path / "many"), "--json")
