@@ -339,9 +339,9 @@ def run_questions(run: ActiveRun, questions: Sequence[TriviaQuestion], *, batch_
 def prepare_questions(run: ActiveRun, questions: Sequence[TriviaQuestion]) -> None:
     """Find and record the few-shot P(True) examples among ``questions`` (all those still to do), if the run uses any.
 
-    Called once before the questions are answered (by every process of a
-    data-parallel run, rank 0 alone), so the examples do not depend on how
-    the questions are shared out.
+    Called once before any question is answered (in a data-parallel run
+    by rank 0 alone, before the questions are shared out), so the examples
+    do not depend on how many processes answer them.
     """
     settings = TriviaSettings.from_config(run.store.config)
     if settings.ptrue_shots:
