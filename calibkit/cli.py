@@ -268,27 +268,47 @@ def _run_task(task, **opts: Any) -> None:
     Under torchrun / accelerate launch every process runs this; they share
     the work and rank 0 writes the summary and report and prints.
     """
-    from calibkit.engine.distributed import launch_from_env
-    from calibkit.runs.parallel import join_launch
+    from calibkit.runs.parallel import reports
     from calibkit.runs.runner import run_jobs
 
-    launch = launch_from_env()
-    settings = run_settings({k: opts[k] for k in _MODEL_KEYS}, launch)
     task_options = {k: v for k, v in opts.items() if k not in _MODEL_KEYS}
-    ranks = join_launch({"task": task.name, **opts}, flags=option_flags([*task.options(), *MODEL_OPTIONS]),
-                        tensor_parallel=settings.load.tensor_parallel)
-    try:
+    with command_launch(task.name, run_settings, {k: opts[k] for k in _MODEL_KEYS}) as (settings, ranks):
         if ranks is None:
             jobs = _load_jobs(task, task_options)
         else:
             jobs = ranks.check(lambda: _load_jobs(task, task_options), "reading the items")
         outcomes = _interruptible(lambda on_store: run_jobs(task, jobs, settings, on_store=on_store, ranks=ranks),
                                   n_total=sum(len(j.items) for j in jobs))
+    if reports(ranks):
+        _print_outcomes(task, outcomes, settings, as_json=opts["as_json"])
+
+
+@contextlib.contextmanager
+def command_launch(name: str, settings_of: Callable[..., Any], model_options: dict[str, Any], *,
+                   tensor_parallel: bool = True):
+    """The running command's settings and, under torchrun / accelerate launch, its ranks; released on leaving.
+
+    ``settings_of(model_options, launch)`` makes the settings
+    (:func:`run_settings`, or what a task's own command was given); every
+    rank must have been started with the same command-line values, which
+    are read from the click context. ``tensor_parallel=False``: the command
+    refuses ``--tp`` (it loads two models). Yields ``(settings, ranks)``,
+    ranks None when the process runs alone.
+    """
+    from calibkit.engine.distributed import launch_from_env
+    from calibkit.runs.parallel import join_launch
+
+    settings = settings_of(model_options, launch_from_env())
+    if settings.load.tensor_parallel and not tensor_parallel:
+        _fail(f"calibkit run {name} loads two models and runs data parallel; drop --tp")
+    ctx = click.get_current_context()
+    ranks = join_launch({"task": name, **ctx.params}, flags=option_flags(ctx.command.params),
+                        tensor_parallel=settings.load.tensor_parallel)
+    try:
+        yield settings, ranks
     finally:
         if ranks is not None:
             ranks.close()
-    if launch.main:
-        _print_outcomes(task, outcomes, settings, as_json=opts["as_json"])
 
 
 def _load_jobs(task, task_options: dict[str, Any]) -> list:

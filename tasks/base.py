@@ -13,12 +13,11 @@ and one line in ``tasks/__init__.py``'s ``REGISTRY``.
 """
 from __future__ import annotations
 
-import contextlib
 import importlib
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, ClassVar, Iterator, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Callable, ClassVar, Mapping, Sequence
 
 from calibkit.errors import UserError
 from calibkit.runs.runner import ActiveRun, Job
@@ -26,8 +25,6 @@ from calibkit.runs.store import RunStore
 
 if TYPE_CHECKING:
     import click
-
-    from calibkit.engine.distributed import Ranks
 
 
 @dataclass(frozen=True)
@@ -151,40 +148,8 @@ class CommandTask(OwnStudyAndReport, Task):
         """`calibkit run <name>`: its own options, then ``model_options``; ``settings_of`` turns them into settings.
 
         ``settings_of(values, launch)``: with the process's
-        :class:`~calibkit.engine.distributed.Launch` (see
-        :func:`command_launch`), for a command that can run under
-        torchrun; without it the command refuses a torchrun launch.
+        :class:`~calibkit.engine.distributed.Launch` (as
+        :func:`calibkit.cli.command_launch` passes it), for a command that
+        can run under torchrun; without it the command refuses a torchrun
+        launch.
         """
-
-
-@contextlib.contextmanager
-def command_launch(name: str, settings_of: Callable[..., Any], model_options: Mapping[str, Any], *,
-                   tensor_parallel: bool = True) -> Iterator[tuple[Any, Ranks | None]]:
-    """The settings of the running command and, under torchrun, its ranks (all started with the same command).
-
-    For commands of a shape of their own (:meth:`CommandTask.run_command`),
-    inside the command's callback; the ranks are released on leaving.
-    ``tensor_parallel=False``: the command refuses ``--tp`` (it loads two
-    models).
-    """
-    import click
-
-    from calibkit.engine.distributed import launch_from_env
-    from calibkit.runs.parallel import join_launch
-
-    settings = settings_of({**model_options, "model": None, "run_dir": None}, launch_from_env())
-    if settings.load.tensor_parallel and not tensor_parallel:
-        raise UserError(f"calibkit run {name} loads two models and runs data parallel; drop --tp")
-    ctx = click.get_current_context()
-    ranks = join_launch({"task": name, **ctx.params}, flags={p.name: p.opts[0] for p in ctx.command.params},
-                        tensor_parallel=settings.load.tensor_parallel)
-    try:
-        yield settings, ranks
-    finally:
-        if ranks is not None:
-            ranks.close()
-
-
-def reports(ranks: Ranks | None) -> bool:
-    """Whether this process writes the report and prints: alone, or rank 0 of a launch."""
-    return ranks is None or ranks.launch.main

@@ -249,6 +249,11 @@ def pending(store: RunStore, items: Sequence[T]) -> list[T]:
     return [it for it in items if it.id not in done]  # type: ignore[attr-defined]
 
 
+def reports(ranks: Ranks | None) -> bool:
+    """Whether this process writes the report and prints: it runs alone, or it is rank 0 of a launch."""
+    return ranks is None or ranks.launch.main
+
+
 def check_world_size(ranks: Ranks | None, n_items: int, *, tensor_parallel: bool = False) -> None:
     """Refuse a data-parallel launch of more processes than the run has items (each rank checks, no message needed)."""
     if ranks is None or tensor_parallel or n_items >= ranks.launch.world_size:

@@ -12,7 +12,7 @@ import pandas as pd
 
 from calibkit.errors import UserError
 from calibkit.runs.store import RunStore
-from calibkit.tasks.base import CommandTask, Outcome, command_launch, reports
+from calibkit.tasks.base import CommandTask, Outcome
 from calibkit.tasks.freeform.pair import question_options
 
 from .run import TASK
@@ -77,6 +77,8 @@ Examples:
 def _command(settings_of: Callable[..., Any], *, base: str, nudger: str, source: str, data: str | None,
              limit: int, shots: int | None, gamma: str, max_new_tokens: int | None, batch_size: int, seed: int,
              as_json: bool, **opts: Any) -> None:
+    from calibkit.cli import command_launch
+    from calibkit.runs.parallel import reports
     from calibkit.tasks.freeform.pair import print_run, run_pair
     from calibkit.tasks.freeform.sources import load_questions
 
@@ -84,7 +86,8 @@ def _command(settings_of: Callable[..., Any], *, base: str, nudger: str, source:
     from .run import NudgingSettings, nudge_into
 
     gammas = parse_gammas(gamma)
-    with command_launch(TASK, settings_of, opts, tensor_parallel=False) as (settings, ranks):
+    model_options = {**opts, "model": None, "run_dir": None}  # the command's own options name the models
+    with command_launch(TASK, settings_of, model_options, tensor_parallel=False) as (settings, ranks):
         questions = load_questions(source, data=data, limit=limit, shots=shots, seed=seed)
         run = NudgingSettings(gammas=gammas, max_new_tokens=max_new_tokens or questions.max_new_tokens,
                               batch_size=batch_size)

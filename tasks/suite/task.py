@@ -61,12 +61,13 @@ Examples:
 
 def _suite_command(settings_of: Callable[..., Any], *, models: tuple[str, ...], suite: str, limit: int | None,
                    resamples: int, as_json: bool, **opts: Any) -> None:
-    from calibkit.tasks.base import command_launch
+    from calibkit.cli import command_launch
 
     from .run import run_suite
     from .study import suite_text
 
-    with command_launch("suite", settings_of, opts) as (settings, ranks):
+    model_options = {**opts, "model": None, "run_dir": None}  # the command's own options name the models
+    with command_launch("suite", settings_of, model_options) as (settings, ranks):
         outcome = run_suite(list(models) or [settings.model], suite=suite, limit=limit, settings=settings,
                             n_resamples=resamples, ranks=ranks)
     if outcome is None:  # not rank 0: rank 0 writes the page and prints
