@@ -83,7 +83,7 @@ def main(argv: list[str] | None = None) -> int:
             options = dict(data=str(data), split=None, limit=ref["n"], shots=0, fewshot_as_multiturn=False,
                            seed=1234)
             prompts, config = task.prompts(options, none_of_the_above=False)
-            own = list(config.get("notes", ()))
+            own = list(config.get("departures", ()))
             marks = "".join(f" [{len(notes) + i + 1}]" for i in range(len(own)))
             notes += own
             items = score(model, prompts, config=ScoreConfig(progress=False))

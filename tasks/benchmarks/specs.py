@@ -64,7 +64,7 @@ class Spec:
     with_choice: Callable[[Mapping[str, Any], int, str], dict[str, Any]] | None = None
     schema_hint: str = ""  # the schema to name when a row lacks fields (default: the hub dataset)
     multiple_input: bool = False  # each option has its own context and all share one continuation (Winogrande)
-    # why a row does not give lm-eval's prompt (one sentence for the run's notes); None: it does
+    # why a row does not give lm-eval's prompt (one sentence for the run's departures); None: it does
     departure: Callable[[Mapping[str, Any]], str | None] | None = None
 
     def __post_init__(self) -> None:

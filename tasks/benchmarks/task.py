@@ -41,7 +41,7 @@ Examples:
         if spec.departure is not None:
             self.description += """
     The embedded copy does not give lm-eval's prompt for this task (the run's
-    notes say why); --data with the hub dataset's rows does.
+    departures say why); --data with the hub dataset's rows does.
     """
 
     def task_options(self) -> list[click.Parameter]:
@@ -81,14 +81,14 @@ Examples:
         built = prompts.build(spec, rows, split=split, shots=shots, source=source.name,
                               multiturn=o["fewshot_as_multiturn"], nota_seed=o["seed"] if none_of_the_above else None,
                               nota_position=o.get("nota_position", "final"))
-        notes = [line for line in (note, *prompts.departures(spec, [*rows, *shots.pool])) if line]
+        departures = [line for line in (note, *prompts.departures(spec, [*rows, *shots.pool])) if line]
         if not none_of_the_above:
-            for line in notes:
-                click.echo(f"note: {line}", err=True)
+            for line in departures:
+                click.echo(f"departure: {line}", err=True)
         config = {
             "split": split, "lm_eval_split": spec.eval_split, "shots": o["shots"],
             "fewshot_split": pool_split if o["shots"] else None, "fewshot_seed": o["seed"] if o["shots"] else None,
             "limit": o["limit"], "fewshot_as_multiturn": o["fewshot_as_multiturn"], "data_source": source.name,
-            **({"notes": notes} if notes else {}),
+            **({"departures": departures} if departures else {}),
         }
         return built, config

@@ -62,7 +62,7 @@ def summary_text(summary: Mapping[str, Any]) -> str:
         ("option mass", _fmt(summary["option_mass_mean"])),
     ]
     rows += nota_rows(summary.get("none_of_the_above"))
-    return _aligned(rows) + notes_text(summary)
+    return _aligned(rows) + departures_text(summary)
 
 
 def _aligned(rows: Sequence[tuple[str, str]]) -> str:
@@ -124,19 +124,19 @@ def variant_options(nota_refusal: str | None = None) -> list[click.Parameter]:
     ]
 
 
-def with_notes(config: Mapping[str, Any], *notes: str | None) -> dict[str, Any]:
-    """``config`` with ``notes`` added to its ``"notes"`` list (left out while there are none).
+def with_departures(config: Mapping[str, Any], *departures: str | None) -> dict[str, Any]:
+    """``config`` with ``departures`` added to its ``"departures"`` list (left out while there are none).
 
-    A run's notes say, one sentence each, where it departs from the method
+    A run's departures say, one sentence each, where it departs from the method
     it names; the summary text and the pages print them beside the numbers.
     """
-    merged = [*config.get("notes", ()), *(n for n in notes if n)]
-    return {**{k: v for k, v in config.items() if k != "notes"}, **({"notes": merged} if merged else {})}
+    merged = [*config.get("departures", ()), *(d for d in departures if d)]
+    return {**{k: v for k, v in config.items() if k != "departures"}, **({"departures": merged} if merged else {})}
 
 
-def notes_text(summary: Mapping[str, Any]) -> str:
-    """The run's departures from the method it names, one ``note:`` line each (empty when there are none)."""
-    return "".join(f"\nnote: {note}" for note in summary.get("notes", ()))
+def departures_text(summary: Mapping[str, Any]) -> str:
+    """The run's departures from the method it names, one ``departure:`` line each (empty when there are none)."""
+    return "".join(f"\ndeparture: {d}" for d in summary.get("departures", ()))
 
 
 def self_eval_text(summary: Mapping[str, Any]) -> str:
@@ -148,7 +148,7 @@ def self_eval_text(summary: Mapping[str, Any]) -> str:
             ("P(True) ECE (10 bins)", iv_text(p["ece"])), ("P(True) ECE equal-mass", iv_text(p["ece_quantile"])),
             ("P(True) Brier", iv_text(p["brier"])), ("P(True) AUROC", iv_text(p["auroc"])),
             ("mean P(True)", _fmt(summary["mean_p_true"]))]
-    return _aligned(rows) + notes_text(summary)
+    return _aligned(rows) + departures_text(summary)
 
 
 class MultipleChoiceTask(Task):
@@ -188,14 +188,14 @@ class MultipleChoiceTask(Task):
             nota, _ = self.prompts(options, none_of_the_above=True)
             variant = {"variant": "none_of_the_above", "nota_position": position,
                        "variant_seed": seed if position == "random" else None}
-            jobs.append(Job(nota, with_notes({**config, **variant}, NOTA_RANDOM_NOTE if position == "random" else None),
+            jobs.append(Job(nota, with_departures({**config, **variant}, NOTA_RANDOM_NOTE if position == "random" else None),
                             subfolder="none_of_the_above"))
         if options.get("self_eval"):
             mode = options.get("self_eval_pairs", "paper")
             pairs = [pair for p in prompts for pair in self_eval_prompts(p, pairs=mode, seed=seed)]
             variant = {"variant": "self_eval", "self_eval_pairs": mode,
                        "variant_seed": seed if mode == "paper" else None}
-            jobs.append(Job(pairs, with_notes({**config, **variant}, SELF_EVAL_ALL_NOTE if mode == "all" else None),
+            jobs.append(Job(pairs, with_departures({**config, **variant}, SELF_EVAL_ALL_NOTE if mode == "all" else None),
                             subfolder="self_eval"))
         return jobs
 

@@ -58,7 +58,7 @@ def summarize_store(store: RunStore, *, n_resamples: int = 1000, seed: int = 0) 
     """Recompute and write summary.json for a run folder (a self-evaluation run's own kind); returns it.
 
     A none-of-the-above run's summary also holds ``"none_of_the_above"``
-    (:func:`.study.nota_summary`); the config's ``"notes"`` (where the run
+    (:func:`.study.nota_summary`); the config's ``"departures"`` (where the run
     departs from the method it names) are copied in, for the summary text.
     """
     variant = variant_of(store.config)
@@ -68,15 +68,15 @@ def summarize_store(store: RunStore, *, n_resamples: int = 1000, seed: int = 0) 
         summary = multiple_choice.run_summary(store.items(), n_resamples=n_resamples, seed=seed)
     if variant == "none_of_the_above":
         summary["none_of_the_above"] = nota_summary(store.items(), n_resamples=n_resamples, seed=seed)
-    if store.config.get("notes"):
-        summary["notes"] = list(store.config["notes"])
+    if store.config.get("departures"):
+        summary["departures"] = list(store.config["departures"])
     store.write_summary(summary)
     return summary
 
 
-def with_notes(caption: str, summary: Mapping[str, Any]) -> str:
-    """A table's caption followed by the run's notes (one sentence each, beside the numbers)."""
-    return " ".join([caption, *(f"Note: {n}" for n in summary.get("notes", ()))])
+def with_departures(caption: str, summary: Mapping[str, Any]) -> str:
+    """A table's caption followed by the run's departures (one sentence each, beside the numbers)."""
+    return " ".join([caption, *(f"Departure: {d}" for d in summary.get("departures", ()))])
 
 
 def nota_frame(nota: Mapping[str, Any]) -> pd.DataFrame:
@@ -137,7 +137,7 @@ def write_run_report(store: RunStore, *, n_resamples: int = 1000, seed: int = 0)
     report = Report(f"calibkit: {store.config.get('task', 'run')} calibration of {label}")
     report.add_header(run_header(store, summary["n_items"], keys=HEADER_KEYS), title="Run")
     report.add_table("Metrics", metrics_frame(summary),
-                     caption=with_notes(f"Percentile bootstrap over items, 1,000 resamples unless stated; n: the items "
+                     caption=with_departures(f"Percentile bootstrap over items, 1,000 resamples unless stated; n: the items "
                                         f"behind each interval (below {MIN_ITEMS} no interval, and the note says so).",
                                         summary))
     report.add_figure("Reliability diagram", plots.reliability_diagram({label: multiple_choice.reliability_stats(items)},
@@ -307,7 +307,7 @@ def write_self_eval_report(store: RunStore, *, n_resamples: int = 1000, seed: in
     rows.insert(0, {"metric": "share of true pairs", **ci_columns({"estimate": summary["share_true"]}, low="low",
                                                                    high="high")})
     report.add_table("P(True) over the (question, proposed answer) pairs", pd.DataFrame(rows),
-                     caption=with_notes("95% intervals resample whole questions (n: questions; below 20 no "
+                     caption=with_departures("95% intervals resample whole questions (n: questions; below 20 no "
                                         "interval). Brier is binary: mean (P(True) - "
                                         "right)^2; ECE and Brier depend on the share of true pairs.", summary))
     stats = bin_stats(arr.p_true, arr.right, n_bins=10)
@@ -333,7 +333,7 @@ def write_variants_report(stores: Sequence[RunStore], out: Path) -> Outcome:
         comparison = compare_runs([plain, nota_store], labels=("unmodified", "none of the above"))
         nota_json = nota_store.read_summary()  # written just above by write_run_report
         page.add_table("None of the above vs unmodified, same items", page_table(comparison.table, drop=["metric"]),
-                       caption=with_notes("First run: unmodified; second: none of the above. "
+                       caption=with_departures("First run: unmodified; second: none of the above. "
                                           + comparison_caption(headline=comparison.headline), nota_json))
         add_nota_section(page, nota_store.items(), nota_json["none_of_the_above"], label=label)
         out_json["none_of_the_above"] = {**comparison.to_json(), "replaced_option": nota_json["none_of_the_above"]}
@@ -343,11 +343,11 @@ def write_variants_report(stores: Sequence[RunStore], out: Path) -> Outcome:
         table = letter_vs_true_false(plain.items(), self_eval_store.items())
         share = float(table["share right"].iloc[-1])
         page.add_table("Letter format vs True/False, same questions", table,
-                       caption=with_notes("Letter: confidence of the chosen answer. True/False: P(True) of each "
+                       caption=with_departures("Letter: confidence of the chosen answer. True/False: P(True) of each "
                                           "(question, proposed answer) pair, no choices shown (Kadavath et al. 3.2); "
                                           f"{share:.3f} of the pairs are true, and ECE and Brier depend on it; its "
                                           "accuracy is that of the proposed answer with the highest P(True).",
-                                          {"notes": self_eval_store.config.get("notes", ())}))
+                                          {"departures": self_eval_store.config.get("departures", ())}))
         arr = self_eval_arrays(by_variant["self_eval"].items())
         letter = multiple_choice.reliability_stats(plain.items())
         page.add_figure("Calibration: letter format vs True/False", plots.reliability_diagram(

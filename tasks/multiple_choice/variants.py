@@ -31,7 +31,7 @@ NOTA_POSITIONS = ("final", "random")  # Kadavath et al. 3.1 replace the final op
 SELF_EVAL_PAIRS = ("paper", "all")  # right + one random wrong answer (Kadavath et al. 3.2); every option
 PTRUE_OPTIONS = (" (A)", " (B)")  # True, False
 SELF_EVAL_SUFFIX = "self_eval"  # the self-evaluation prompts' task is "<task>_self_eval"
-# the departures from the paper these variants allow, as the run's config.json notes them
+# the departures from the paper these variants allow, as the run's config.json records them ("departures")
 NOTA_RANDOM_NOTE = ("'None of the above' replaced a seeded random option of each question (--nota-position random); "
                     "Kadavath et al. (3.1) replace the final one.")
 SELF_EVAL_ALL_NOTE = ("P(True) was asked for every option (--self-eval-pairs all), so only 1/n of the pairs are true; "

@@ -32,8 +32,8 @@ def write_suite_report(study: SuiteStudy, out: Path) -> tuple[Path, Path]:
         figure = plots.benchmark_chart(rows, metric=metric, title=f"{name} per benchmark")
         report.add_figure(None, figure.update_yaxes(title_text=name))
     report.add_table("All numbers", page_table(table.assign(metric=table.metric.map(METRIC_LABELS))))
-    if study.notes:  # one line per distinct note, right under the rows that carry its marker
-        report.add_text("\n\n".join(f"[{i}] {note}" for i, note in enumerate(study.notes, start=1)))
+    if study.departures:  # one line per distinct departure, right under the rows that carry its marker
+        report.add_text("\n\n".join(f"[{i}] {text}" for i, text in enumerate(study.departures, start=1)))
     runs = [{"benchmark": b, "model": m, "run folder": p} for b, paths in study.runs.items()
             for m, p in zip(study.models, paths)]
     report.add_table("Run folders (each has its own report.html)", runs)
@@ -48,7 +48,7 @@ def _charted(study: SuiteStudy) -> list[str]:
 
 def _intro(study: SuiteStudy) -> str:
     """What the page's numbers are: the suite's note, the ECEs' binnings, the intervals and n, the small-n rule,
-    the paired comparison (smooth ECE first, and why), the notes' markers."""
+    the paired comparison (smooth ECE first, and why), the departures' markers."""
     from calibkit.tasks.reporting import comparison_caption
 
     binned = "Of the binned ECEs, the one" if len(study.models) > 1 else "The ECE"
@@ -58,8 +58,8 @@ def _intro(study: SuiteStudy) -> str:
             "(10 bins) is beside it.")
     paired = (f"\n\nDifferences are each model minus {study.models[0]} on the items both runs hold. "
               + comparison_caption(headline=True) if len(study.models) > 1 else "")
-    marked = ("\n\nRows marked [n] come from runs that depart from the method they name; the notes are under the "
-              "table." if study.notes else "")
+    marked = ("\n\nRows marked [n] come from runs that depart from the method they name; the departures are "
+              "listed under the table." if study.departures else "")
     return (NOTES.get(study.suite, "") + " Calibration is read from the probabilities renormalised over each "
             f"item's options; intervals are percentile bootstrap 95% over items, n: a benchmark's items (below "
             f"{MIN_ITEMS} a benchmark is charted without error bars and marked with its n, and its rows say "

@@ -7,8 +7,8 @@ headline ECE (:data:`.sets.HEADLINE_ECE`) leads and the other stands beside
 it. Base vs chat (several models) goes through the one paired comparison
 (:mod:`calibkit.stats.comparison`: paired-bootstrap intervals, the paired
 permutation test, the small-n rule) and leads with smooth ECE, the
-calibration measure with the most power at nominal size. A run's notes
-(``config["notes"]``: where it departs from the method it names, one
+calibration measure with the most power at nominal size. A run's departures
+(``config["departures"]``: where it departs from the method it names, one
 sentence each) are carried to the rows they concern. Reads stored runs only
 (their summary.json and rows): it never loads a model and never draws.
 """
@@ -34,7 +34,7 @@ SUITE_METRICS = ("accuracy", "ece_quantile", "ece", "brier", "auroc")
 # run's summary, which has no smooth ECE
 PAIRED_METRICS = (HEADLINE_METRIC, *SUITE_METRICS)
 COLUMNS = ("benchmark", "model", "n_items", "metric", "estimate", "low", "high", "note", "difference", "diff_low",
-           "diff_high", "p_value", "test", "notes")
+           "diff_high", "p_value", "test", "departures")
 
 
 @dataclass(frozen=True)
@@ -46,10 +46,10 @@ class SuiteStudy:
     # COLUMNS; note: why the row has no interval (the small-n rule; with under 6 items no p-value either), None
     # when it has one;
     # difference/diff_low/diff_high/p_value: model minus the first, NaN for the first; test: what produced p_value;
-    # notes: the run's notes as markers into `notes` ("[1]", "[1][2]"), "" for none
+    # departures: the run's departures as markers into `departures` ("[1]", "[1][2]"), "" for none
     table: pd.DataFrame
     runs: Mapping[str, tuple[str, ...]]  # benchmark -> each model's run folder
-    notes: tuple[str, ...] = ()  # each distinct run note once, in order of first appearance; marker [i] is notes[i-1]
+    departures: tuple[str, ...] = ()  # each distinct departure once, in order of first appearance; marker [i] is departures[i-1]
 
     @property
     def headline_ece(self) -> str:
@@ -58,7 +58,7 @@ class SuiteStudy:
 
     def to_json(self) -> dict[str, Any]:
         return {"suite": self.suite, "models": list(self.models), "headline_ece": self.headline_ece,
-                "rows": frame_records(self.table), "notes": list(self.notes),
+                "rows": frame_records(self.table), "departures": list(self.departures),
                 "runs": {k: list(v) for k, v in self.runs.items()}}
 
 
@@ -75,7 +75,7 @@ def suite_study(suite: str, runs: Mapping[str, Sequence[RunStore]], models: Sequ
     :data:`calibkit.stats.paired.MIN_TEST_ITEMS` items on).
     """
     frames = []
-    notes: dict[str, int] = {}  # note -> its marker number
+    departures: dict[str, int] = {}  # departure -> its marker number
     for benchmark, stores in runs.items():
         if len(stores) == 1:
             frame = _summary_rows(stores[0])
@@ -83,12 +83,12 @@ def suite_study(suite: str, runs: Mapping[str, Sequence[RunStore]], models: Sequ
         else:
             frame = _paired_rows(stores, models, n_resamples=n_resamples, seed=seed)
         frame.insert(0, "benchmark", benchmark)
-        markers = {model: _markers(store, notes) for model, store in zip(models, stores)}
-        frame["notes"] = frame["model"].map(markers)
+        markers = {model: _markers(store, departures) for model, store in zip(models, stores)}
+        frame["departures"] = frame["model"].map(markers)
         frames.append(frame)
     table = pd.concat(frames, ignore_index=True).reindex(columns=list(COLUMNS))
     return SuiteStudy(suite, tuple(models), table, {k: tuple(str(s.path) for s in v) for k, v in runs.items()},
-                      tuple(notes))
+                      tuple(departures))
 
 
 def _summary_rows(store: RunStore) -> pd.DataFrame:
@@ -107,11 +107,11 @@ def _paired_rows(stores: Sequence[RunStore], models: Sequence[str], *, n_resampl
     return frame
 
 
-def _markers(store: RunStore, notes: dict[str, int]) -> str:
-    """The run's notes as "[i]" markers, numbering notes not seen before (``notes`` grows)."""
+def _markers(store: RunStore, departures: dict[str, int]) -> str:
+    """The run's departures as "[i]" markers, numbering those not seen before (``departures`` grows)."""
     out = []
-    for note in store.config.get("notes") or ():
-        out.append(f"[{notes.setdefault(str(note), len(notes) + 1)}]")
+    for text in store.config.get("departures") or ():
+        out.append(f"[{departures.setdefault(str(text), len(departures) + 1)}]")
     return "".join(out)
 
 
@@ -134,7 +134,7 @@ def _delta(name: str, row: Any) -> str:
 def suite_text(study: SuiteStudy) -> str:
     """One line per benchmark and model: accuracy, both ECEs (the headline first) with CIs, Brier, AUROC; when
     paired, smooth ECE first and its difference (why: :data:`calibkit.stats.comparison.HEADLINE`) beside the
-    headline ECE's, each with its interval and p; the notes' markers, and one line per note at the end. Below
+    headline ECE's, each with its interval and p; the departures' markers, and one line per departure at the end. Below
     the small-n rule the estimates stand alone and the line says why, once."""
     from calibkit.tasks.multiple_choice.scale import SHORT_NAMES, small_n_marker  # the terminal's, one copy
 
@@ -152,7 +152,7 @@ def suite_text(study: SuiteStudy) -> str:
         if paired and model != study.models[0]:
             line += "".join(f"  {_delta(names[m], row[m])}" for m in deltas)
         line += small_n_marker(rows["note"])
-        marks = acc.notes
+        marks = acc.departures
         out.append(line + (f"  {marks}" if isinstance(marks, str) and marks else ""))
-    out += [f"[{i}] {note}" for i, note in enumerate(study.notes, start=1)]
+    out += [f"[{i}] {text}" for i, text in enumerate(study.departures, start=1)]
     return "\n".join(out)

@@ -207,14 +207,14 @@ def test_boolq_without_titles_is_noted_as_not_lm_evals_prompt(tmp_path):
     boolq = BY_NAME["boolq"]
     # the embedded copy is google/boolq: no "Title -- " before the passage, so not lm-eval's prompt
     (p,), config = boolq.prompts({**OPTIONS, "limit": 1}, none_of_the_above=False)
-    assert config["notes"] == [specs.BOOLQ_NO_TITLES] and "Title -- " in config["notes"][0]
+    assert config["departures"] == [specs.BOOLQ_NO_TITLES] and "Title -- " in config["departures"][0]
     assert p.text.startswith("All biomass goes through")
     # super_glue rows (title in the passage, int label) are lm-eval's own: no note
     row = {"question": "is it", "passage": "Ethanol fuel -- All biomass", "idx": 0, "label": 1}
     (p,), config = boolq.prompts({**OPTIONS, "data": str(write_jsonl(tmp_path / "validation.jsonl", [row]))},
                                  none_of_the_above=False)
-    assert "notes" not in config and p.text == "Ethanol fuel -- All biomass\nQuestion: is it?\nAnswer:"
-    assert "notes" not in BY_NAME["piqa"].prompts({**OPTIONS, "limit": 1}, none_of_the_above=False)[1]
+    assert "departures" not in config and p.text == "Ethanol fuel -- All biomass\nQuestion: is it?\nAnswer:"
+    assert "departures" not in BY_NAME["piqa"].prompts({**OPTIONS, "limit": 1}, none_of_the_above=False)[1]
 
 
 # ---------------------------------------------------------------------- CLI
@@ -225,9 +225,9 @@ def test_boolq_run_says_so_in_config_summary_and_page(capsys, tmp_path, tiny_mod
                              "--chat-template", "off", "--quiet", "--out", str(tmp_path))
     assert code == 0, err
     run = next((tmp_path / "boolq").glob("*/*"))
-    assert json.loads((run / "config.json").read_text())["notes"] == [specs.BOOLQ_NO_TITLES]
-    assert f"note: {specs.BOOLQ_NO_TITLES}" in out.splitlines()  # beside the numbers
-    assert "Note: these BoolQ rows are google/boolq" in (run / "report.html").read_text()  # the Metrics caption
+    assert json.loads((run / "config.json").read_text())["departures"] == [specs.BOOLQ_NO_TITLES]
+    assert f"departure: {specs.BOOLQ_NO_TITLES}" in out.splitlines()  # beside the numbers
+    assert "Departure: these BoolQ rows are google/boolq" in (run / "report.html").read_text()  # the Metrics caption
 
 
 

@@ -105,14 +105,14 @@ def test_super_glue_boolq_rows_give_lm_evals_prompt_byte_for_byte(reference, sup
     assert all(r["passage"].split(" -- ", 1)[0] and " -- " in r["passage"] for r in ref["rows"]["validation"])
     zero, config = boolq.prompts({**OPTIONS, "data": str(super_glue_boolq)}, none_of_the_above=False)
     assert [requests(p) for p in zero] == [it["requests"] for it in ref["items"]]
-    assert "notes" not in config  # lm-eval's prompt: nothing to note
+    assert "departures" not in config  # lm-eval's prompt: nothing to note
     shot, config = boolq.prompts({**OPTIONS, "data": str(super_glue_boolq), "shots": reference["fewshot"]["k"]},
                                  none_of_the_above=False)
     assert [requests(p) for p in shot] == [it["requests"] for it in ref["fewshot"]]
-    assert config["fewshot_split"] == "train" and "notes" not in config
+    assert config["fewshot_split"] == "train" and "departures" not in config
     # the embedded (google/boolq) rows are not: the note says so
     _, config = boolq.prompts({**OPTIONS, "limit": 1}, none_of_the_above=False)
-    assert "Title -- " in config["notes"][0]
+    assert "Title -- " in config["departures"][0]
 
 
 @pytest.fixture(scope="module")

@@ -134,19 +134,19 @@ def test_calibkits_own_variants_are_switchable_and_say_where_they_depart():
                    seed=1234, fewshot_as_multiturn=False, self_eval=True, none_of_the_above=True)
     plain, nota, tf = MMLU().load({**options, "nota_position": "final", "self_eval_pairs": "paper"})
     assert (nota.config["nota_position"], tf.config["self_eval_pairs"]) == ("final", "paper")
-    assert not any("notes" in job.config for job in (plain, nota, tf))  # the paper's protocol: nothing to note
+    assert not any("departures" in job.config for job in (plain, nota, tf))  # the paper's protocol: nothing to note
     assert len(tf.items) == 3 * 2 and {p.meta["nota_index"] for p in nota.items} == {3}
     plain, nota, tf = MMLU().load({**options, "nota_position": "random", "self_eval_pairs": "all"})
-    assert "notes" not in plain.config and len(tf.items) == 3 * 4
-    assert nota.config["notes"] == [NOTA_RANDOM_NOTE] and tf.config["notes"] == [SELF_EVAL_ALL_NOTE]
+    assert "departures" not in plain.config and len(tf.items) == 3 * 4
+    assert nota.config["departures"] == [NOTA_RANDOM_NOTE] and tf.config["departures"] == [SELF_EVAL_ALL_NOTE]
     assert "--nota-position random" in NOTA_RANDOM_NOTE and "--self-eval-pairs all" in SELF_EVAL_ALL_NOTE
-    # the summary text prints a run's notes beside its numbers
+    # the summary text prints a run's departures beside its numbers
     iv = {"estimate": 0.5, "low": 0.4, "high": 0.6}
     text = self_eval_text_of({"n_questions": 3, "n_pairs": 12, "share_true": 0.25, "choice_accuracy": iv,
                               "pairs": {k: iv for k in ("ece", "ece_quantile", "brier", "auroc")},
-                              "mean_p_true": 0.3, "notes": tf.config["notes"]})
+                              "mean_p_true": 0.3, "departures": tf.config["departures"]})
     assert text.splitlines()[2].split() == ["share", "of", "true", "pairs", "0.250"]
-    assert text.splitlines()[-1] == f"note: {SELF_EVAL_ALL_NOTE}"
+    assert text.splitlines()[-1] == f"departure: {SELF_EVAL_ALL_NOTE}"
 
 
 def pair(q: str, j: int, p_true: float, right: bool) -> ScoredItem:

@@ -25,7 +25,7 @@ def test_variants_run_resume_and_refuse_what_does_not_apply(capsys, tmp_path, ti
     configs = [json.loads((p / "config.json").read_text()) for p in (plain, nota, self_eval)]
     assert [c.get("variant") for c in configs] == [None, "none_of_the_above", "self_eval"]
     assert (configs[1]["nota_position"], configs[2]["self_eval_pairs"]) == ("final", "paper")
-    assert not any("notes" in c for c in configs)  # the paper's protocol: nothing to note
+    assert not any("departures" in c for c in configs)  # the paper's protocol: nothing to note
     assert len((self_eval / "results.jsonl").read_text().splitlines()) == 3 * 2  # right + one wrong per question
     assert study["none_of_the_above"]["n_items"] == 3 and {r["format"] for r in study["self_eval"]} == {
         "letter A-D", "True/False, right + one wrong answer"}

@@ -115,7 +115,7 @@ def test_two_models_give_every_benchmark_paired_and_a_rerun_resumes(capsys, tmp_
                for p in v)
 
 
-def test_one_model_reads_each_runs_summary_and_shows_its_notes(capsys, tmp_path, tiny_model_dir):
+def test_one_model_reads_each_runs_summary_and_shows_its_departures(capsys, tmp_path, tiny_model_dir):
     code, out, err = run_cli(capsys, "run", "suite", "--model", str(tiny_model_dir), "--suite", "lm-eval",
                              "--limit", "1", "--chat-template", "off", "--quiet", "--out", str(tmp_path), "--json")
     assert code == 0, err
@@ -126,16 +126,16 @@ def test_one_model_reads_each_runs_summary_and_shows_its_notes(capsys, tmp_path,
         for metric in ("ece", "ece_quantile"):
             (row,) = [r for r in study["rows"] if r["benchmark"] == benchmark and r["metric"] == metric]
             assert row["estimate"] == summary["metrics"][metric]["estimate"]
-        # a run's notes (its departures) are marked on its rows and written once under the table
+        # a run's departures are marked on its rows and written once under the table
         config = json.loads((Path(run) / "config.json").read_text())
-        marks = {r["notes"] for r in study["rows"] if r["benchmark"] == benchmark}
-        assert marks == {"".join(f"[{study['notes'].index(n) + 1}]" for n in config.get("notes", ()))}
-    (boolq_note,) = json.loads((Path(study["runs"]["boolq"][0]) / "config.json").read_text())["notes"]
+        marks = {r["departures"] for r in study["rows"] if r["benchmark"] == benchmark}
+        assert marks == {"".join(f"[{study['departures'].index(n) + 1}]" for n in config.get("departures", ()))}
+    (boolq_note,) = json.loads((Path(study["runs"]["boolq"][0]) / "config.json").read_text())["departures"]
     assert "Title -- " in boolq_note  # the embedded BoolQ is not lm-eval's prompt
-    split_notes = [n for n in study["notes"] if n.startswith("lm-eval scores")]  # embedded copies: validation only
+    split_notes = [n for n in study["departures"] if n.startswith("lm-eval scores")]  # embedded copies: validation only
     assert sorted(n.split()[2] for n in split_notes) == ["arc_challenge", "arc_easy", "openbookqa", "sciq"]
-    assert sorted(study["notes"]) == sorted([boolq_note, *split_notes])
-    k = study["notes"].index(boolq_note) + 1
+    assert sorted(study["departures"]) == sorted([boolq_note, *split_notes])
+    k = study["departures"].index(boolq_note) + 1
     page = Path(study["report"]).read_text()
     assert html.escape(f"[{k}] {boolq_note}") in page and "Rows marked [n]" in page
     from calibkit.runs.store import RunStore
