@@ -4,7 +4,9 @@ The model is loaded once; each source's run is an ordinary resumable run
 folder under ``--runs`` (``pik/<model>/<hash>/``, ``mmlu/<model>/<hash>/``),
 so a second build with the same settings reads them back without scoring,
 and they can be reported on their own. Then :mod:`.dataset` picks the rows,
-:mod:`.constructed` adds the hand-written ones, and the folder is written.
+:mod:`.constructed` adds the hand-written ones with their answerable twins
+(so both kinds are present whatever the model knows), and the folder is
+written.
 """
 from __future__ import annotations
 
@@ -83,14 +85,13 @@ def build(settings: BuildSettings, run_settings: RunSettings, out: Path, *,
         runs[source] = str(store.path)
     rows += dataset_constructed(settings, today=today)
     rows = assign_splits(rows, shares=settings.shares, seed=settings.seed)
-    if not rows:
-        raise DatasetError("no row qualified; lower --answer-threshold or raise --idk-threshold, or add --limit")
     manifest = _manifest(settings, loaded.resolved.name, runs, left_out, today=today)
     write_dataset(rows, out, manifest=manifest, card=dataset_card(rows, manifest=manifest))
     return BuildOutcome(out, tuple(rows), left_out, runs)
 
 
 def dataset_constructed(settings: BuildSettings, *, today: datetime.date) -> list[Row]:
+    """The constructed rows, each abstention followed by its twin (after-cutoff rows only with ``--cutoff``)."""
     seed = settings.seed
     made = [] if settings.cutoff is None else constructed.after_cutoff_rows(settings.cutoff, today=today, seed=seed)
     made += constructed.false_premise_rows(seed=seed)
@@ -127,5 +128,7 @@ def _manifest(settings: BuildSettings, model: str, runs: Mapping[str, str], left
         "thresholds": {"answer": t.answer, "idk": t.idk, "pik": t.pik},
         "cutoff": None if settings.cutoff is None else settings.cutoff.isoformat(), "seed": settings.seed,
         "shares": list(settings.shares), "runs": dict(runs), "left_out": dict(left_out),
+        "after_cutoff_without_twin": [] if settings.cutoff is None else
+        constructed.unpaired_after_cutoff(settings.cutoff, today=today),
         "created": today.isoformat(), "calibkit_version": versions().get("calibkit", "?"),
     }

@@ -13,15 +13,19 @@ Two kinds of rows, each with a ``kind`` (``"answer"`` or ``"abstain"``), a
   are left out and counted. For MMLU the share of right samples is the
   probability of the right option (what a T=1 sample would get right).
 * **Constructed** rows (:mod:`.constructed`): after the training cutoff,
-  false premises, unknowable, private, polite evasion.
+  false premises, unknowable, private, polite evasion, each abstention with
+  its answerable twin (``pair`` names the other row), so the dataset holds
+  informative rows even for a model that knows nothing.
 
-Splits are by question: the split of a row is a hash of its normalised
-prompt, so the same question never lands in two splits, and the result is
-deterministic given the seed. Written as JSONL (``jsonl/<split>.jsonl``), as
-a Hugging Face ``save_to_disk`` ``DatasetDict`` at the folder's top
-(``datasets.load_from_disk(folder)``; ``evidence`` is a JSON string there),
-with ``manifest.json`` (how it was built) and a ``README.md`` dataset card
-(:mod:`.card`). It never loads a model.
+Splits are by **group** (``group``): every row of one source question
+(``<source>/<question id>``), an abstention and its twin, and all the
+after-cutoff rows of one event template share a group, and a group's split
+is a hash of its key, so no group (and no question) is in two splits; the
+result is deterministic given the seed. Written as JSONL
+(``jsonl/<split>.jsonl``), as a Hugging Face ``save_to_disk`` ``DatasetDict``
+at the folder's top (``datasets.load_from_disk(folder)``; ``evidence`` is a
+JSON string there), with ``manifest.json`` (how it was built) and a
+``README.md`` dataset card (:mod:`.card`). It never loads a model.
 """
 from __future__ import annotations
 
@@ -79,6 +83,8 @@ class Row:
     source: str  # "triviaqa", "nq_open", "mmlu" or "constructed"
     answers: tuple[str, ...] = ()  # accepted answers (answer rows), for scoring a model's reply
     evidence: Mapping[str, Any] = field(default_factory=dict)  # why: sample accuracy, P(IK), P(True), run, ...
+    group: str = ""  # the split unit (its rows share a split): the source question, or a constructed pair's group
+    pair: str = ""  # a constructed row's twin (the other row's id); "" for model-relative rows
     split: str = ""  # set by assign_splits
 
     def to_json(self) -> dict[str, Any]:
@@ -103,10 +109,10 @@ def free_answer_rows(rows: Sequence[Mapping[str, Any]], *, source: str, run: str
         row_id = f"{source}/{r['id'].split('/', 1)[-1]}"
         if r["correct"] and share >= thresholds.answer:
             out.append(Row(row_id, r["question"], r["aliases"][0], "answer", "known", source,
-                           tuple(r["aliases"]), evidence))
+                           tuple(r["aliases"]), evidence, group=row_id))
         elif not r["correct"] and share <= thresholds.idk and (pik is None or pik <= thresholds.pik):
             out.append(Row(row_id, r["question"], idk_response(row_id, seed=seed), "abstain",
-                           "unknown_to_model", source, (), evidence))
+                           "unknown_to_model", source, (), evidence, group=row_id))
     return out, len(rows) - len(out)
 
 
@@ -123,42 +129,61 @@ def mmlu_rows(items: Sequence[ScoredItem], *, run: str, thresholds: Thresholds, 
                     "model_correct": bool(it.correct), "run": run}
         row_id = f"mmlu/{it.id.split('/', 1)[-1]}"
         if it.correct and p_right >= thresholds.answer:
-            out.append(Row(row_id, prompt, right, "answer", "known", "mmlu", (right, choices[it.answer]), evidence))
+            out.append(Row(row_id, prompt, right, "answer", "known", "mmlu", (right, choices[it.answer]), evidence,
+                           group=row_id))
         elif not it.correct and p_right <= thresholds.idk:
             out.append(Row(row_id, prompt, idk_response(row_id, seed=seed), "abstain",
-                           "unknown_to_model", "mmlu", (), evidence))
+                           "unknown_to_model", "mmlu", (), evidence, group=row_id))
     return out, len(items) - len(out)
 
 
 def constructed_to_rows(rows: Iterable[ConstructedRow]) -> list[Row]:
-    return [Row(r.id, r.prompt, r.response, r.kind, r.reason, "constructed", (), r.as_dict()["evidence"]) for r in rows]
+    """Constructed rows (abstentions and their twins) as dataset rows, source ``"constructed"``."""
+    return [Row(r.id, r.prompt, r.response, r.kind, r.reason, "constructed", r.answers, r.as_dict()["evidence"],
+                group=r.group, pair=r.pair) for r in rows]
 
 
 def normalized_prompt(prompt: str) -> str:
     return " ".join(prompt.lower().split())
 
 
+def group_of(row: Row) -> str:
+    """The row's split unit: its ``group``, or (a row built without one) its normalised prompt."""
+    return row.group or f"prompt/{normalized_prompt(row.prompt)}"
+
+
+def split_of(group: str, *, shares: tuple[float, float, float], seed: int) -> str:
+    """A group's split: ``sha256(f"{seed}\\x00{group}")`` read as a uniform number in [0, 1) against the shares."""
+    u = int.from_bytes(hashlib.sha256(f"{seed}\x00{group}".encode()).digest()[:8], "little") / 2 ** 64
+    return SPLITS[0] if u < shares[0] else SPLITS[1] if u < shares[0] + shares[1] else SPLITS[2]
+
+
 def assign_splits(rows: Sequence[Row], *, shares: tuple[float, float, float] = (0.8, 0.1, 0.1),
                   seed: int = 0) -> list[Row]:
-    """Each row's split from a hash of its normalised prompt: one question, one split; deterministic.
+    """Each row's split from a hash of its group (:func:`group_of`): one group, one split; deterministic.
 
-    Rows with the same normalised prompt keep only the first (a question two sources share).
+    A question asked twice (equal normalised prompts) is kept once: a paired
+    constructed row wins over a model-relative row, otherwise the first wins;
+    so no pair loses a member, and no question is in two splits.
 
     Example:
         >>> a, b = Row("a", "Q?", "x", "answer", "known", "s"), Row("b", "q? ", "y", "answer", "known", "s")
         >>> rows = assign_splits([a, b])
         >>> len(rows), rows[0].split in SPLITS
         (1, True)
+        >>> pair = [Row("c", "Why?", "idk", "abstain", "r", "s", group="g", pair="d"),
+        ...         Row("d", "What?", "x", "answer", "t", "s", group="g", pair="c")]
+        >>> len({row.split for row in assign_splits(pair, seed=7)})
+        1
     """
+    paired = {normalized_prompt(r.prompt) for r in rows if r.pair}
     out, seen = [], set()
     for row in rows:
         key = normalized_prompt(row.prompt)
-        if key in seen:
+        if key in seen or (key in paired and not row.pair):
             continue
         seen.add(key)
-        u = int.from_bytes(hashlib.sha256(f"{seed}\x00{key}".encode()).digest()[:8], "little") / 2 ** 64
-        split = SPLITS[0] if u < shares[0] else SPLITS[1] if u < shares[0] + shares[1] else SPLITS[2]
-        out.append(replace(row, split=split))
+        out.append(replace(row, split=split_of(group_of(row), shares=shares, seed=seed)))
     return out
 
 
@@ -172,11 +197,15 @@ def write_dataset(rows: Sequence[Row], folder: Path, *, manifest: Mapping[str, A
         write_atomic(folder / "jsonl" / f"{split}.jsonl", "".join(json.dumps(x, ensure_ascii=False) + "\n"
                                                                    for x in items))
     features = datasets.Features({k: datasets.Value("string") for k in
-                                  ("id", "prompt", "response", "kind", "reason", "source", "evidence", "split")}
+                                  ("id", "prompt", "response", "kind", "reason", "source", "evidence", "group",
+                                   "pair", "split")}
                                  | {"answers": datasets.Sequence(datasets.Value("string"))})
     flat = {s: [{**x, "evidence": json.dumps(x["evidence"], ensure_ascii=False)} for x in items]
             for s, items in by_split.items()}
-    dd = datasets.DatasetDict({s: datasets.Dataset.from_list(items, features=features) for s, items in flat.items()})
+    # an empty split (a small build) needs its columns spelled out: from_list([]) has none, and fails to save
+    dd = datasets.DatasetDict({s: datasets.Dataset.from_list(items, features=features) if items else
+                               datasets.Dataset.from_dict({k: [] for k in features}, features=features)
+                               for s, items in flat.items()})
     bars = datasets.is_progress_bar_enabled()
     datasets.disable_progress_bars()  # a saving bar per split says nothing here
     try:

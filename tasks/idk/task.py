@@ -15,6 +15,9 @@ from calibkit.tasks.base import Outcome, OwnStudyAndReport, Task
 from .dataset import SPLITS, DatasetError, Thresholds, read_dataset
 from .run import TASK, IdkItem, items_of, run_idk
 
+#: what reads the replies (config.json): a run judged by another rule is another run
+JUDGE = "abstain.judge 2: word-boundary phrases, quotes and titles masked, hedges; likelihood by per-token means"
+
 
 class IdkBenchmark(OwnStudyAndReport, Task):
     name = "idk"
@@ -25,8 +28,11 @@ class IdkBenchmark(OwnStudyAndReport, Task):
     Reports over-abstention (abstaining on answerable rows), abstention and
     under-abstention on unanswerable rows, accuracy of the answers given,
     the share of appropriate replies against the model's confidence
-    (risk-coverage), per reason and source. Compare base and chat with
-    `calibkit compare`. Rerunning resumes.
+    (risk-coverage), per reason and source; and, pair by pair, abstention on
+    each constructed unanswerable row against over-abstention on its
+    answerable twin (evasiveness), per category, with paired intervals.
+    Replies are read by tasks/idk/abstain.py's judge. Compare base and chat
+    with `calibkit compare`. Rerunning resumes.
     """
     examples = """
 \b
@@ -44,8 +50,9 @@ Examples:
             click.Option(["--limit"], type=click.IntRange(min=1), default=None, help="First N rows of the split."),
             click.Option(["--max-new-tokens"], type=click.IntRange(1, 512), default=64, show_default=True),
             click.Option(["--likelihood"], is_flag=True,
-                         help="Also score \" I don't know.\" and count a reply as an abstention when that is more "
-                              "likely than the reply."),
+                         help="Also read \" I don't know.\" and count a reply as an abstention when its per-token "
+                              "mean log-probability beats the reply's own (means, not totals: a short phrase is not "
+                              "favoured over a long reply for its length)."),
         ]
 
     def load(self, options: Mapping[str, Any]) -> list[Job]:
@@ -54,7 +61,7 @@ Examples:
         if not rows:
             raise DatasetError(f"--dataset {o['dataset']}: the {o['split']} split is empty; pick another --split")
         config = {"dataset": str(Path(o["dataset"]).resolve().name), "split": o["split"], "limit": o["limit"],
-                  "max_new_tokens": o["max_new_tokens"], "likelihood": o["likelihood"],
+                  "max_new_tokens": o["max_new_tokens"], "likelihood": o["likelihood"], "judge": JUDGE,
                   "data_source": str(Path(o["dataset"]).resolve())}
         return [Job(items=items_of(rows), config=config)]
 
@@ -70,7 +77,10 @@ Examples:
         c = compare_runs(stores, n_resamples=n_resamples)
         report = Report("calibkit: \"I don't know\" comparison", subtitle=" vs ".join(c.labels))
         report.add_text(f"{c.n_items} rows all runs share; differences are each run minus the first, paired over "
-                        "rows.")
+                        "rows. The twin-paired rates (a category, or 'all') are over the constructed pairs both runs "
+                        "replied to: abstention_paired on the unanswerable rows, over_abstention_twins on their "
+                        "answerable twins, evasive_pairs (declined both), and discrimination (the first minus the "
+                        "second, pairs resampled together); each run is paired with the first over the same pairs.")
         report.add_table("Rates", page_table(c.table), caption=comparison_caption(what="rows"))
         page = report.save(out)
         return Outcome(json=c.to_json(), text=comparison_text(c.table, n_items=c.n_items, what="shared rows"),
@@ -129,6 +139,9 @@ def _build_command(settings_of: Callable[[dict], Any], *, out: Path, runs: Path,
                              cutoff=None if cutoff is None else cutoff.date())
     outcome = build(settings, settings_of({**model, "out": runs, "run_dir": None, "as_json": False}), out)
     kinds = {k: sum(r.kind == k for r in outcome.rows) for k in ("answer", "abstain")}
-    click.echo(f"{len(outcome.rows)} rows ({kinds['answer']} answer, {kinds['abstain']} abstain); left out: "
-               + ", ".join(f"{s} {n}" for s, n in outcome.left_out.items()))
+    model = sum(r.source != "constructed" for r in outcome.rows)
+    pairs = sum(bool(r.pair) and r.kind == "abstain" for r in outcome.rows)
+    click.echo(f"{len(outcome.rows)} rows ({kinds['answer']} answer, {kinds['abstain']} abstain): {model} from the "
+               f"model's own runs, {len(outcome.rows) - model} constructed ({pairs} abstentions, each with its "
+               "answerable twin); left out: " + ", ".join(f"{s} {n}" for s, n in outcome.left_out.items()))
     click.echo(f"dataset: {outcome.folder} (README.md is its card)")
