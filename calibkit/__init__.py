@@ -15,7 +15,8 @@ from calibkit.runs.registry import registered_tasks, task_named
 from calibkit.runs.runner import RunSettings, run_task
 from calibkit.runs.store import RunStore
 from calibkit.stats.binning import BinStats, bin_stats
-from calibkit.stats.bootstrap import Interval, PairedDifference, bootstrap_ci, paired_bootstrap, summarize
+from calibkit.stats.intervals import Interval, PairedDifference
+from calibkit.stats.bootstrap import bootstrap_ci, paired_bootstrap, summarize
 from calibkit.stats.metrics import (
     accuracy,
     aurc,

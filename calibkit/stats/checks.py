@@ -118,3 +118,26 @@ def check_seed(seed: int) -> int:
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
         raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
     return int(seed)
+
+
+def check_values(values: object, name: str = "values") -> np.ndarray:
+    """Per-item values ``(n,)`` (bool or numeric), finite; returns float64."""
+    v = as_float_array(name, values, 1)
+    if not np.isfinite(v).all():
+        raise ValueError(f"{name} must be finite (no inf)")
+    return v
+
+
+def check_same_length(arrays: tuple[object, ...], name: str) -> tuple[np.ndarray, ...]:
+    """One or more arrays with one row per item, all of one non-zero length; returns them as arrays."""
+    if len(arrays) == 0:
+        raise ValueError(f"{name} must hold at least one array")
+    out = tuple(np.asarray(a) for a in arrays)
+    if any(a.ndim == 0 for a in out):
+        raise ValueError(f"{name} must be arrays with one row per item, not scalars")
+    n = out[0].shape[0]
+    if n == 0:
+        raise ValueError(f"{name} must not be empty")
+    if any(a.shape[0] != n for a in out):
+        raise ValueError(f"{name} must all have the same length, got {[a.shape[0] for a in out]}")
+    return out

@@ -7,7 +7,7 @@ bootstrap interval (:func:`calibkit.stats.bootstrap.bootstrap_ci`); pair
 every later run with the first on the same items
 (:func:`calibkit.stats.paired.paired_test`: the paired-bootstrap interval of
 the difference, the p-value of the paired permutation test, the test's
-name, and the small-n rule of :func:`calibkit.stats.bootstrap.too_few`). A
+name, and the small-n rule of :func:`calibkit.stats.intervals.too_few`). A
 task says only *what* it measures, as a list of :class:`Measure`;
 :func:`paired_comparison` returns the table (:data:`COLUMNS`). Its text and
 page forms live with the tasks (their shared reporting module).
@@ -29,8 +29,9 @@ import numpy as np
 import pandas as pd
 
 from calibkit.errors import UserError
-from calibkit.stats.bootstrap import bootstrap_ci, too_few
+from calibkit.stats.bootstrap import bootstrap_ci
 from calibkit.stats.checks import check_choice, check_count, check_level, check_seed
+from calibkit.stats.intervals import too_few
 from calibkit.stats.paired import DEFAULT_TEST, HEADLINE_METRIC, TESTS, paired_test
 
 T = TypeVar("T")
@@ -61,7 +62,7 @@ class Measure:
     """
 
     labels: Mapping[str, Any]  # the row's label columns, in order, e.g. {"signal": "P(True)", "metric": "ece"}
-    metric: str | Callable[..., float]  # a name from calibkit.stats.bootstrap.METRICS, or metric(*arrays) -> float
+    metric: str | Callable[..., float]  # a name from calibkit.stats.resampled_metrics.METRICS, or metric(*arrays) -> float
     arrays: Callable[[Any], tuple[np.ndarray, ...]]  # one run's aligned data -> the metric's arrays, row i = item i
     n_bins: int = 10  # bins of the binned named metrics
 
@@ -124,7 +125,7 @@ def paired_comparison(
     Returns:
         One row per (run, measure), runs in order: ``run``, the measure's
         label columns, then :data:`COLUMNS`. Below
-        :data:`calibkit.stats.bootstrap.MIN_ITEMS` items a row keeps its
+        :data:`calibkit.stats.intervals.MIN_ITEMS` items a row keeps its
         estimate and difference and says why there is no interval and no
         p-value in ``note``; ``test`` names what produced ``p_value`` (None
         where there is none).

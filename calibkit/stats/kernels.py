@@ -1,4 +1,4 @@
-"""The computational kernels shared by :mod:`.metrics` and :mod:`.bootstrap`: no input checks.
+"""The computational kernels of :mod:`.metrics`, :mod:`.discrimination` and :mod:`.resampled_metrics`: no checks.
 
 Per-item losses (one value per item) and weighted discrimination measures:
 each row of ``weights`` (shape ``(b, n)``, non-negative item multiplicities

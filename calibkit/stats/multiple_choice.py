@@ -18,6 +18,7 @@ import pandas as pd
 from calibkit.errors import UserError
 from calibkit.records import ScoredItem
 from calibkit.stats import bootstrap, metrics
+from calibkit.stats.resampled_metrics import TOP_LABEL_METRICS
 from calibkit.stats.binning import BinStats, bin_stats
 from calibkit.stats.comparison import Measure, paired_comparison, shared
 from calibkit.stats.kernels import softmax
@@ -252,7 +253,7 @@ def option_measures(metrics_: Sequence[str], *, n_bins: int = 10) -> list[Measur
 def metric_arrays(metric: str, arr: OptionArrays) -> tuple[np.ndarray, ...]:
     """The arrays a named metric takes, from option items: top-label (confidence, correct) or (probs, labels)."""
     probs = arr.probs()
-    if metric in bootstrap.TOP_LABEL_METRICS:
+    if metric in TOP_LABEL_METRICS:
         top = metrics.top_label(probs, arr.labels)
         return top.confidence, top.correct
     return probs, arr.labels

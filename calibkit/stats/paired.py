@@ -25,7 +25,7 @@ bootstrap percentile interval of the difference (as
 :func:`calibkit.stats.bootstrap.paired_bootstrap`), and the p-value of the
 test named by ``test`` (:data:`DEFAULT_TEST`, chosen in
 ``bench/calibration_test_power.py``), with the small-n rule of
-:func:`calibkit.stats.bootstrap.too_few`. This module must never import
+:func:`calibkit.stats.intervals.too_few`. This module must never import
 torch or plotting code.
 """
 from __future__ import annotations
@@ -36,12 +36,15 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from calibkit.stats.bootstrap import PairedDifference, paired_bootstrap, prepare_metric
+from calibkit.stats.bootstrap import paired_bootstrap
 from calibkit.stats.checks import check_choice, check_count, check_seed
+from calibkit.stats.intervals import PairedDifference
+from calibkit.stats.resampled_metrics import prepare_metric
+from calibkit.stats.resampling import CHUNK_CELLS
 
 #: up to this many items every swap pattern is enumerated (2^16 = 65,536 data sets)
 EXACT_MAX_ITEMS = 16
-#: below the interval rule (bootstrap.MIN_ITEMS) the permutation test still gives an exact p-value, but with n
+#: below the interval rule (intervals.MIN_ITEMS) the permutation test still gives an exact p-value, but with n
 #: items its smallest two-sided p is 2 / 2^n: from 6 items on (1/32) it can fall below 0.05, so from there it
 #: is reported; below, neither interval nor p-value
 MIN_TEST_ITEMS = 6
@@ -58,7 +61,6 @@ HEADLINE_METRIC = "smooth_ece"
 # |D*| >= |D| is decided with this relative slack, so that a swap pattern whose difference equals the
 # observed one up to float round-off (a mirror image, items with identical rows) counts as equal
 _TIE_SLACK = 1e-9
-_CHUNK_CELLS = 1 << 21  # (pattern, pooled item) cells per kernel call, as in the bootstrap
 
 
 @dataclass(frozen=True)
@@ -84,7 +86,7 @@ def permutation_test(
     """Paired permutation test of a metric's difference: swap each item's two rows at random.
 
     Args:
-        metric: a name from :data:`calibkit.stats.bootstrap.METRICS` or a
+        metric: a name from :data:`calibkit.stats.resampled_metrics.METRICS` or a
             callable ``metric(*arrays) -> float``, as in
             :func:`calibkit.stats.bootstrap.paired_bootstrap`.
         arrays_a, arrays_b: each model's arrays, row ``i`` the same item.
@@ -133,7 +135,7 @@ def paired_test(
     swap at up to :data:`EXACT_MAX_ITEMS` items) or ``"bootstrap"``
     (:func:`calibkit.stats.bootstrap.paired_p_value`, the interval
     inverted). ``PairedDifference.test`` names it. Below
-    :data:`calibkit.stats.bootstrap.MIN_ITEMS` items there is no interval,
+    :data:`calibkit.stats.intervals.MIN_ITEMS` items there is no interval,
     and ``note`` says why; the permutation test, exact at any n (every swap
     pattern up to :data:`EXACT_MAX_ITEMS` items), still gives the p-value
     from :data:`MIN_TEST_ITEMS` items on, where it can reach below 0.05.
@@ -162,7 +164,7 @@ def _label(n: int, count: int, exact: bool) -> str:
 
 def _patterns(n: int, n_permutations: int, seed: int, *, exact: bool):
     """Chunks of ``(m, n)`` bool swap patterns: all ``2^n`` in binary order, or seeded random ones."""
-    rows = max(1, _CHUNK_CELLS // (2 * n))
+    rows = max(1, CHUNK_CELLS // (2 * n))  # (pattern, pooled item) cells per kernel call
     if exact:
         every = (np.arange(2**n)[:, None] >> np.arange(n)[None, :]) & 1 == 1  # row k: the bits of k
         yield from (every[i : i + rows] for i in range(0, every.shape[0], rows))

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import importlib.util
+import json
 
 import numpy as np
 import pandas as pd
@@ -12,7 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from plotly.offline import get_plotlyjs
 
-from calibkit.draw import plots
+from calibkit.draw import export, plots
 from calibkit.draw.plots import (
     PALETTE,
     StaticExportError,
@@ -287,7 +288,8 @@ def test_estimates_below_the_small_n_rule_are_drawn_without_whiskers_and_say_why
                           "low": [0.2, np.nan], "high": [0.4, np.nan], "n": [120, 8], "note": [None, note]})
     bar = plots.benchmark_chart(table, metric="ece")
     (trace_,) = bar.data
-    np.testing.assert_allclose(trace_.error_y.array, [0.1, 0.0])  # no whisker on the 8-item bar
+    # no whisker and no cap on the 8-item bar: NaN, which plotly draws as nothing (0 would draw a cap)
+    np.testing.assert_allclose(trace_.error_y.array, [0.1, np.nan])
     assert list(trace_.text) == ["", "n=8"] and list(trace_.customdata) == ["[0.2000, 0.4000] n=120", note]
     assert bar.layout.annotations[0].text == f"no interval drawn: {note}"
     sizes = plots.size_curve({"chat": table.assign(n_parameters=[7e9, 13e9])}, metric="ece")
@@ -369,7 +371,7 @@ def test_save_figure_png_works_or_says_how(stats, tmp_path):
 
 def test_save_figure_without_kaleido_raises_clear_error(stats, tmp_path, monkeypatch):
     real = importlib.util.find_spec
-    monkeypatch.setattr(plots.importlib.util, "find_spec", lambda name, *a: None if name == "kaleido" else real(name, *a))
+    monkeypatch.setattr(export.importlib.util, "find_spec", lambda name, *a: None if name == "kaleido" else real(name, *a))
     with pytest.raises(StaticExportError, match="kaleido is not installed.*pip install kaleido") as info:
         save_figure(reliability_diagram(stats), tmp_path / "fig.svg")
     assert "never downloads a browser" in str(info.value)
@@ -380,8 +382,8 @@ def test_save_figure_wraps_a_missing_browser(stats, tmp_path, monkeypatch):
     def no_chrome(*args, **kwargs):
         raise RuntimeError("Kaleido requires Google Chrome to be installed.")
 
-    monkeypatch.setattr(plots.importlib.util, "find_spec", lambda name, *a: object())
-    monkeypatch.setattr(plots.pio, "to_image", no_chrome)
+    monkeypatch.setattr(export.importlib.util, "find_spec", lambda name, *a: object())
+    monkeypatch.setattr(export.pio, "to_image", no_chrome)
     with pytest.raises(StaticExportError, match="static export to pdf failed: Kaleido requires Google Chrome") as info:
         save_figure(reliability_diagram(stats), tmp_path / "fig.pdf")
     assert "apt-get install chromium" in str(info.value)
@@ -394,3 +396,63 @@ def test_save_figure_rejects_unknown_format(stats, tmp_path):
         save_figure(reliability_diagram(stats), tmp_path / "fig.jpg")
     with pytest.raises(ValueError, match="fig must be a plotly"):
         save_figure({"data": []}, tmp_path / "fig.html")
+
+
+# ---------------------------------------------------------------------------
+# Error bars with no interval, margins for axis titles, log axes that start at a labelled tick
+
+
+def _bar_table(low, high, dtype=None):
+    table = pd.DataFrame({"benchmark": ["arc", "boolq", "mmlu"], "model": ["base"] * 3, "estimate": [0.3, 0.6, 0.5],
+                          "low": low, "high": high})
+    return table.astype({"low": dtype, "high": dtype}) if dtype else table
+
+
+@pytest.mark.parametrize("dtype", [None, "Float64"])  # NaN in a float column; pandas' NA in a nullable one
+def test_a_bar_whose_interval_is_nan_draws_no_whisker_or_cap(dtype):
+    table = _bar_table([0.2, np.nan, 0.45], [0.4, np.nan, np.nan], dtype)  # boolq: no CI; mmlu: half a CI
+    for fig in (plots.benchmark_chart(table, metric="ece"),
+                plots.size_curve({"chat": table.assign(n_parameters=[7e9, 13e9, 70e9])}, metric="ece")):
+        err = fig.data[0].error_y
+        # NaN on both sides draws nothing; a zero there would draw a cap that reads as a tight interval
+        np.testing.assert_allclose(err.array, [0.1, np.nan, np.nan])
+        np.testing.assert_allclose(err.arrayminus, [0.1, np.nan, np.nan])
+        assert list(fig.data[0].customdata) == ["[0.2000, 0.4000]", "no interval", "no interval"]
+        assert json.loads(fig.to_json())["data"][0]["error_y"]["width"] > 0  # the figure serialises (no crash)
+
+
+def test_margins_leave_room_for_axis_titles_at_the_default_sizes(stats):
+    """Left: tick, 7 characters of tick label (0.5 em each), standoff, a 1.6 em title line; bottom: one row."""
+    sweep = sweep_table()
+    figures = [reliability_diagram(stats), pooled_calibration_chart(stats), temperature_curve(sweep),
+               risk_coverage_curve(risk_coverage(CONF, CORRECT)),
+               plots.benchmark_chart(_bar_table([0.2] * 3, [0.4] * 3), metric="ece")]
+    for fig in figures:
+        font = fig.layout.font.size
+        axes = [fig.layout[k] for k in fig.layout.to_plotly_json() if k.startswith(("xaxis", "yaxis"))]
+        assert all(ax.ticklen == 5 and ax.title.standoff == 8 for ax in axes)
+        assert {k[0] for k in fig.layout.to_plotly_json() if k[1:5] == "axis" and fig.layout[k].title.text} == {"x", "y"}
+        need_left = 5 + 7 * 0.5 * font + 8 + 1.6 * font
+        need_bottom = 5 + 1.3 * font + 8 + 1.6 * font
+        assert fig.layout.margin.l >= need_left and fig.layout.margin.b >= need_bottom, fig.layout.title.text
+
+
+def test_log_size_axis_starts_at_a_labelled_tick():
+    # 160M .. 2.8B: plotly began the axis just below 160M, so its first label was a bare "2" (200M)
+    table = pd.DataFrame({"n_parameters": [1.6e8, 4.1e8, 1.4e9, 2.8e9], "estimate": [0.1] * 4, "low": [0.05] * 4,
+                          "high": [0.15] * 4})
+    x = plots.size_curve({"pythia": table}, metric="ece").layout.xaxis
+    assert x.type == "log"
+    assert list(x.tickvals) == [1e8, 2e8, 5e8, 1e9, 2e9, 5e9]
+    assert list(x.ticktext) == ["100M", "200M", "500M", "1B", "2B", "5B"]
+    assert x.range[0] < np.log10(1e8) < np.log10(1.6e8) and x.range[1] > np.log10(5e9)
+
+
+def test_log_probability_and_temperature_axes_start_at_a_labelled_tick():
+    s = bin_stats([0.004, 0.03, 0.2, 0.5, 0.9], [0, 0, 0, 1, 1], n_bins=5, strategy="quantile")
+    x = pooled_calibration_chart(s, x_scale="log").layout.xaxis
+    assert x.dtick == 1 and x.range[0] <= np.log10(1e-3) < np.log10(0.004)  # the decade 10^-3 is on the axis
+    temps = np.geomspace(0.3, 8.0, 20)  # more Ts than get a label each
+    sweep = pd.concat([sweep_table()] * 5, ignore_index=True).assign(temperature=temps)
+    x = temperature_curve(sweep, x_scale="log").layout.xaxis
+    assert x.tickvals[0] == 0.2 and x.ticktext[0] == "0.2" and x.range[0] < np.log10(0.2)

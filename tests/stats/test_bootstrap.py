@@ -16,16 +16,17 @@ from calibkit.stats.bootstrap import (
     METRICS,
     OPTION_METRICS,
     SUMMARY_METRICS,
+    VALUE_METRICS,
     Interval,
     PairedDifference,
     Summary,
-    _index_chunks,
-    _prepare,
     bootstrap_ci,
     option_intervals,
     paired_bootstrap,
     summarize,
 )
+from calibkit.stats.resampled_metrics import prepare_metric
+from calibkit.stats.resampling import index_chunks
 
 
 def _option_data(seed: int, n: int, k: int = 4, temperature: float = 1.6) -> tuple[np.ndarray, np.ndarray]:
@@ -65,6 +66,7 @@ REFERENCE = {
     "pooled_ece": m.pooled_ece,
     "smooth_ece": smooth_ece,
     "brier_reliability": m.brier_reliability,
+    "mean": np.mean,
 }
 
 
@@ -82,13 +84,15 @@ def test_vectorized_kernel_equals_metric_on_each_resample(name, ties):
     p[0] = np.eye(4)[labels[0]]  # a confidence of exactly 1.0
     if name in OPTION_METRICS:
         arrays = (p, labels)
+    elif name in VALUE_METRICS:  # per-item values: here each item's probability of its label
+        arrays = (p[np.arange(len(labels)), labels],)
     else:
         t = m.top_label(p, labels)
         arrays = (t.confidence, t.correct)
-    prep = _prepare(name, arrays, n_bins=10, shared={})
+    prep = prepare_metric(name, arrays, n_bins=10, shared={})
     assert prep.estimate == REFERENCE[name](*arrays)
     # smooth ECE's reference recomputes relplot's bandwidth search per resample: fewer resamples keep it cheap
-    for idx in _index_chunks(arrays[0].shape[0], 10 if name == "smooth_ece" else 40, seed=3):
+    for idx in index_chunks(arrays[0].shape[0], 10 if name == "smooth_ece" else 40, seed=3):
         counts = np.stack([np.bincount(row, minlength=idx.shape[1]) for row in idx]).astype(float)
         fast = prep.kernel(counts)
         for row, value in zip(idx, fast):

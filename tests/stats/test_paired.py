@@ -221,3 +221,17 @@ def test_cluster_rule_counts_clusters_not_items():
     probs, labels, _, _ = _items(4 * 20)
     ok = cluster_ci("brier", probs, labels, clusters=np.repeat(np.arange(20), 4), n_resamples=30)
     assert ok.note is None and ok.n == 20 and ok.low <= ok.estimate <= ok.high
+
+
+def test_named_mean_is_the_vectorized_sign_flip_test():
+    # six items right for a, wrong for b: only "no swap" and "swap all" reach |D| = 1, so p = 2 / 2^6
+    res = permutation_test("mean", (np.ones(6),), (np.zeros(6),))
+    assert (res.difference, res.p_value, res.n_permutations, res.exact) == (1.0, 2 / 64, 64, True)
+    # beyond the exact range: the same swap patterns, so the same p as the callable np.mean, pattern by pattern
+    rng = np.random.default_rng(1)
+    a, b = (rng.uniform(size=40) < 0.7).astype(float), (rng.uniform(size=40) < 0.5).astype(float)
+    assert permutation_test("mean", (a,), (b,), n_permutations=300, seed=2) == permutation_test(
+        np.mean, (a,), (b,), n_permutations=300, seed=2)
+    assert paired_test("mean", (a,), (b,), n_resamples=200) == paired_test(np.mean, (a,), (b,), n_resamples=200)
+    with pytest.raises(ValueError, match=r"arrays for metric 'mean' must be \(values,\); got 2 arrays"):
+        permutation_test("mean", (a, b), (b, a))
