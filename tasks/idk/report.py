@@ -113,15 +113,18 @@ def pair_outcomes_figure(summary: Mapping[str, Any]):
     """A stacked bar per category: the shares of discerning, evasive, hallucinating and inverted pairs."""
     import plotly.graph_objects as go
 
+    from calibkit.draw.style import MARGIN
+
     rows = [r for r in summary.get("evasiveness", ()) if r["pairs"]]
     labels = [f"{r['category']} ({r['pairs']})" for r in rows]
     colours = {"discerning": "#2a9d8f", "evasive": "#e9c46a", "hallucinating": "#e76f51", "inverted": "#8d99ae"}
     fig = go.Figure([go.Bar(name=name, y=labels, x=[(r[name] or {}).get("estimate") for r in rows],
                             orientation="h", marker_color=colours[name]) for name in PAIR_OUTCOMES])
-    fig.update_layout(barmode="stack", xaxis={"title": "share of pairs", "range": [0, 1]},
-                      yaxis={"autorange": "reversed"}, height=120 + 40 * len(rows),
-                      legend={"orientation": "h", "traceorder": "normal"},
-                      margin={"l": 10, "r": 10, "t": 10, "b": 10})
+    # calibkit's margins, not 10 px: the x-axis title and the category labels need the room (automargin grows it)
+    fig.update_layout(barmode="stack", xaxis={"title": "share of pairs", "range": [0, 1], "automargin": True},
+                      yaxis={"autorange": "reversed", "automargin": True}, height=160 + 40 * len(rows),
+                      legend={"orientation": "h", "traceorder": "normal", "y": 1.02, "yanchor": "bottom"},
+                      margin={**MARGIN, "t": 40})
     return fig
 
 
