@@ -4,8 +4,9 @@ The scenario, in our own words: an urn holds 10 balls, each red or blue. A
 speaker draws ``access`` balls (or all 10), sees ``observation`` of them red,
 puts them back, and before a new ball is drawn tells a friend how likely it
 is to be red. The 15 (access, observation) contexts are those of the
-experiments (:data:`CONTEXTS`). This module only builds
-strings: it must never import torch, touch a model, or tokenize.
+experiments (:data:`.design.CONTEXTS`). This module assembles the design
+(:mod:`.design`) and its words (:mod:`.wording`) into prompt records: it
+must never import torch, touch a model, or tokenize.
 
 Stimuli (the experiments' sentence frames)::
 
@@ -70,268 +71,42 @@ Example::
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass
-from typing import Callable, Iterable, Iterator, Sequence
+from typing import Iterable, Iterator, Sequence
 
 from calibkit.records import Prompt, Turn
 
-TASK = "herbstritt_franke"
-N_BALLS = 10  # balls in the urn; red-ball answers run 0..N_BALLS
-CONTEXTS: tuple[tuple[int, int], ...] = (
-    (2, 0), (2, 2), (4, 1), (4, 2), (4, 3),
-    (8, 0), (8, 2), (8, 4), (8, 6), (8, 8),
-    (10, 2), (10, 3), (10, 5), (10, 7), (10, 8),
-)  # the 15 production contexts (access, observation), in table order
-SIMPLE_EXPRESSIONS = ("certainly not", "probably not", "possibly", "probably", "certainly")
-COMPLEX_OUTER = ("is", "is probably", "might be", "is certainly")
-COMPLEX_INNER = ("probable", "possible", "unlikely", "likely")
-MERGED_INNER = ("possible", "unlikely", "likely")  # the authors fold "probable" into "likely"
-COMPLEX_EXPRESSIONS = tuple(f"{o} {i}" for o in COMPLEX_OUTER for i in COMPLEX_INNER)  # 16, e.g. "might be likely"
-MERGED_COMPLEX_EXPRESSIONS = tuple(f"{o} {i}" for o in COMPLEX_OUTER for i in MERGED_INNER)  # 12
-UNCERTAINTY_LEVELS = ("none", "low", "high")
-# Every (access, observation) answer in the interpretation studies' value space.
-ACCESS_OBSERVATION_GRID: tuple[tuple[int, int], ...] = tuple(
-    (a, o) for a in range(1, N_BALLS + 1) for o in range(a + 1)
+from .design import (
+    CONTEXTS,
+    READINGS,
+    STATES,
+    TASK,
+    check_readings,
+    check_set,
+    expression_sets,
+    listener_expressions,
+    speaker_expressions,
+)
+from .wording import (
+    TEMPLATE_NAMES,
+    TEMPLATES,
+    answer_text,
+    check_templates,
+    context_text,
+    sentence,
+    sentence_frame,
+    sentence_head,
+    sentence_tail,
 )
 
-
-def uncertainty_level(access: int) -> str:
-    """The authors' higher-order uncertainty level of a context with this access.
-
-    As in the authors' ``clean_explore.r``: **none** when the speaker saw the
-    whole urn (access 10), **low** when they drew more than half of it
-    (access 8), **high** otherwise (access 2 or 4). Each level holds 5 of
-    the 15 production contexts.
-
-    >>> [uncertainty_level(a) for a in (2, 4, 8, 10)]
-    ['high', 'high', 'low', 'none']
-    """
-    if not 0 <= access <= N_BALLS:
-        raise ValueError(f"access must be in 0..{N_BALLS}, got {access}")
-    return "none" if access == N_BALLS else ("low" if access > N_BALLS // 2 else "high")
-
-EXPRESSION_SETS = ("simple", "complex")
-READINGS = ("sentence", "choice")  # speaker readings; the listener is switched on separately
 LETTERS = "ABCDEFGHIJKLMNOP"  # enough for the 16 complex messages
-STATES = tuple(range(N_BALLS + 1))  # listener answers: red balls in the urn
-PROMPT_VERSION = 1  # bump when any text below changes: it is part of a run's config hash
-
-_NUMBER_WORDS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten")
-
-
-# --------------------------------------------------------------------------- sentences
-
-
-def speaker_expressions(expression_set: str) -> tuple[str, ...]:
-    """The expressions a speaker chooses from, in :mod:`calibkit.tasks.herbstritt_franke.human` column order."""
-    return SIMPLE_EXPRESSIONS if _check_set(expression_set) == "simple" else COMPLEX_EXPRESSIONS
-
-
-def listener_expressions(expression_set: str) -> tuple[str, ...]:
-    """The expressions of the interpretation study (5 simple, 12 merged complex)."""
-    return SIMPLE_EXPRESSIONS if _check_set(expression_set) == "simple" else MERGED_COMPLEX_EXPRESSIONS
-
-
-def sentence_head(expression_set: str) -> str:
-    """The words before the expression slot: ``"The next ball will"`` or ``"It"``."""
-    return "The next ball will" if _check_set(expression_set) == "simple" else "It"
-
-
-def sentence_tail(expression: str, expression_set: str) -> str:
-    """The scored continuation for one expression, from its word-boundary space to the full stop.
-
-    >>> sentence_tail("might be likely", "complex")
-    ' might be likely that the next ball will be red.'
-    """
-    if _check_set(expression_set) == "simple":
-        return f" {expression} be red."
-    return f" {expression} that the next ball will be red."
-
-
-def sentence(expression: str, expression_set: str) -> str:
-    """The whole message, e.g. ``"The next ball will probably be red."``."""
-    return sentence_head(expression_set) + sentence_tail(expression, expression_set)
-
-
-def _frame(expression_set: str) -> str:
-    # How the chat question shows the sentence form without naming any expression.
-    if expression_set == "simple":
-        return '"The next ball will ... be red."'
-    return '"It ... that the next ball will be red."'
-
-
-def _answer(state: int) -> str:
-    return f" {state} red {'ball' if state == 1 else 'balls'}."
-
-
-# --------------------------------------------------------------------------- templates
-
-
-def _t1_scene(access: int, observation: int) -> str:
-    drew = f"all {N_BALLS} balls" if access == N_BALLS else f"{access} balls"
-    if observation == 0:
-        saw = "none of them are red"
-    elif observation == access:
-        saw = "both of them are red" if access == 2 else f"all {access} of them are red"
-    elif observation == 1:
-        saw = "1 of them is red"
-    else:
-        saw = f"{observation} of them are red"
-    return (
-        f"An urn contains {N_BALLS} balls. Each ball is either red or blue, and you do not know how many "
-        f"of each there are. You draw {drew} from the urn and see that {saw}. You put them back and "
-        "shake the urn. A new ball is about to be drawn from it, and before anyone sees it, you tell "
-        "a friend how likely it is that this ball is red."
-    )
-
-
-def _t2_scene(access: int, observation: int) -> str:
-    words = _NUMBER_WORDS
-    drew = f"all {words[N_BALLS]} balls" if access == N_BALLS else f"{words[access]} balls"
-    if observation == 0:
-        saw = "none of them is red"
-    elif observation == access:
-        saw = "both are red" if access == 2 else f"all {words[access]} are red"
-    elif observation == 1:
-        saw = "one of them is red"
-    else:
-        saw = f"{words[observation]} of them are red"
-    return (
-        f"Alex and a friend are playing a game with an urn that holds {words[N_BALLS]} balls. Each ball "
-        "is red or blue, but neither of them knows the mix. "
-        f"Alex takes {drew} out of the urn, looks at them and finds that {saw}, then returns them "
-        "and shakes the urn. One more ball is about to come out, and before it is seen, Alex tells "
-        "the friend how likely it is to be red."
-    )
-
-
-def _t3_scene(access: int, observation: int) -> str:
-    drew = f"all {N_BALLS} balls" if access == N_BALLS else f"{access} balls"
-    if observation == 0:
-        saw = "none were red"
-    elif observation == access:
-        saw = "both were red" if access == 2 else "all were red"
-    elif observation == 1:
-        saw = "1 was red"
-    else:
-        saw = f"{observation} were red"
-    return (
-        f"Urn: {N_BALLS} balls, each red or blue (the number of red balls is unknown).\n"
-        f"Draw: the speaker took {drew} out of the urn, saw that {saw}, and put them back.\n"
-        "Now: another ball is about to be drawn from the urn.\n"
-        "The speaker tells a friend how likely it is that this ball is red."
-    )
-
-
-def _t1_listener(message: str) -> str:
-    return (
-        f"An urn contains {N_BALLS} balls. Each ball is either red or blue. A friend of yours drew some "
-        "of the balls, looked at them and put them back; you did not see how many or which. A new ball "
-        f'is about to be drawn from the urn, and your friend tells you: "{message}" How many of the '
-        f"{N_BALLS} balls do you think are red?"
-    )
-
-
-def _t2_listener(message: str) -> str:
-    return (
-        f"Alex and a friend are playing a game with an urn that holds {_NUMBER_WORDS[N_BALLS]} balls. "
-        "Each ball is red or blue, but neither of them knows the mix. Alex takes some balls out of the "
-        "urn without the friend seeing how many, looks at them, then returns them and shakes the urn. "
-        f'Before the next ball comes out, Alex tells the friend: "{message}" How many red balls does '
-        "the friend now think are in the urn?"
-    )
-
-
-def _t3_listener(message: str) -> str:
-    return (
-        f"Urn: {N_BALLS} balls, each red or blue (the number of red balls is unknown).\n"
-        "Draw: the speaker took some balls out of the urn, looked at them, and put them back.\n"
-        f'Message from the speaker: "{message}"\n'
-        f"Task: guess how many of the {N_BALLS} balls are red."
-    )
-
-
-@dataclass(frozen=True)
-class Template:
-    """One paraphrase of the scenario, for the speaker and the listener side."""
-
-    name: str  # short id used in prompt ids: "t1", "t2", "t3"
-    description: str  # one line for reports
-    scene: Callable[[int, int], str]  # (access, observation) -> the speaker's situation
-    speak: str  # base form: what follows the scene before the sentence head (may open a quote)
-    ask: str  # chat form: the question after the scene; {frame} is the sentence form
-    offer: str  # forced choice: the line introducing the lettered messages (first in the prompt)
-    choose: str  # forced choice: the question after the situation
-    listener_scene: Callable[[str], str]  # message sentence -> the listener's situation and question
-    guess: str  # base form: what follows the listener scene before "The urn holds"
-    ask_guess: str  # chat form: the instruction after the listener scene
-
-
-TEMPLATES: dict[str, Template] = {
-    t.name: t
-    for t in (
-        Template(
-            name="t1",
-            description="second person, digits, quoted speech",
-            scene=_t1_scene,
-            speak='\n\nYou say: "',
-            ask="\n\nWhat do you say? Answer with one sentence of the form {frame}",
-            offer="You can send your friend one of these messages:",
-            choose="\n\nWhich message do you send?",
-            listener_scene=_t1_listener,
-            guess='\n\nYou answer: "',
-            ask_guess='\n\nAnswer with one sentence of the form "The urn holds N red balls."',
-        ),
-        Template(
-            name="t2",
-            description="third person (Alex), number words, quoted speech",
-            scene=_t2_scene,
-            speak='\n\nAlex says: "',
-            ask="\n\nWhat does Alex say? Answer as Alex, with one sentence of the form {frame}",
-            offer="Alex can send the friend one of these messages:",
-            choose="\n\nWhich message does Alex send?",
-            listener_scene=_t2_listener,
-            guess='\n\nThe friend says: "',
-            ask_guess='\n\nAnswer as the friend, with one sentence of the form "The urn holds N red balls."',
-        ),
-        Template(
-            name="t3",
-            description="terse labelled lines, 'the speaker', no quotes",
-            scene=_t3_scene,
-            speak="\nThe speaker's message: ",
-            ask="\nWrite the speaker's message as one sentence of the form {frame}",
-            offer="Messages the speaker can send:",
-            choose="\nWhich message does the speaker send?",
-            listener_scene=_t3_listener,
-            guess="\nGuess: ",
-            ask_guess='\nAnswer with one sentence of the form "The urn holds N red balls."',
-        ),
-    )
-}
-TEMPLATE_NAMES = tuple(TEMPLATES)
-
-
-def context_text(access: int, observation: int, *, template: str = "t1") -> str:
-    """The speaker's situation in one template's words (no question, no answer).
-
-    >>> context_text(10, 2, template="t3").splitlines()[1]
-    'Draw: the speaker took all 10 balls out of the urn, saw that 2 were red, and put them back.'
-    """
-    if not (isinstance(access, int) and isinstance(observation, int) and 0 <= observation <= access <= N_BALLS
-            and access >= 1):
-        raise ValueError(f"access/observation must satisfy 0 <= observation <= access <= {N_BALLS}, "
-                         f"access >= 1; got ({access!r}, {observation!r})")
-    return _template(template).scene(access, observation)
-
-
-# --------------------------------------------------------------------------- builders
+PROMPT_VERSION = 1  # bump when any text of .wording or here changes: it is part of a run's config hash
 
 
 def sentence_prompts(
     expression_set: str, *, templates: Sequence[str] = TEMPLATE_NAMES, contexts: Iterable[tuple[int, int]] = CONTEXTS
 ) -> list[Prompt]:
     """Sentence-scoring prompts: one per template x context, options = the set's sentence tails."""
-    expression_set = _check_set(expression_set)
+    expression_set = check_set(expression_set)
     expressions = speaker_expressions(expression_set)
     head = sentence_head(expression_set)
     options = tuple(sentence_tail(e, expression_set) for e in expressions)
@@ -340,7 +115,7 @@ def sentence_prompts(
         t = TEMPLATES[name]
         for access, observation in contexts:
             scene = context_text(access, observation, template=name)
-            user = scene + t.ask.format(frame=_frame(expression_set))
+            user = scene + t.ask.format(frame=sentence_frame(expression_set))
             out.append(
                 Prompt(
                     id=f"{TASK}/{expression_set}/sentence/{name}/a{access}o{observation}",
@@ -393,7 +168,7 @@ def choice_prompts(
     expression once at every letter). The same orders serve every context of
     a template (seeded by set and template).
     """
-    expression_set = _check_set(expression_set)
+    expression_set = check_set(expression_set)
     expressions = speaker_expressions(expression_set)
     n = len(expressions)
     permutations = n if permutations is None else permutations
@@ -427,9 +202,9 @@ def choice_prompts(
 
 def listener_prompts(expression_set: str, *, templates: Sequence[str] = TEMPLATE_NAMES) -> list[Prompt]:
     """Listener prompts: one per template x expression, options = " 0 red balls." ... " 10 red balls."."""
-    expression_set = _check_set(expression_set)
+    expression_set = check_set(expression_set)
     expressions = listener_expressions(expression_set)
-    options = tuple(_answer(s) for s in STATES)
+    options = tuple(answer_text(s) for s in STATES)
     out = []
     for name in check_templates(templates):
         t = TEMPLATES[name]
@@ -484,52 +259,6 @@ def orders_for(expression_set: str, permutations: int | None) -> int:
     if not isinstance(permutations, int) or isinstance(permutations, bool) or permutations < 1:
         raise ValueError(f"permutations must be a positive integer or None, got {permutations!r}")
     return min(permutations, n)
-
-
-# --------------------------------------------------------------------------- checks
-
-
-def expression_sets(expression_set: str) -> tuple[str, ...]:
-    """``"both"`` -> ``("simple", "complex")``; a single set name -> itself."""
-    if expression_set == "both":
-        return EXPRESSION_SETS
-    return (_check_set(expression_set),)
-
-
-def check_readings(readings: Sequence[str]) -> tuple[str, ...]:
-    """Validated speaker readings, in :data:`READINGS` order."""
-    if isinstance(readings, str):
-        readings = (readings,)
-    bad = [r for r in readings if r not in READINGS]
-    if bad:
-        raise ValueError(f"readings: unknown {bad!r}; choose from {READINGS}")
-    return tuple(r for r in READINGS if r in readings)
-
-
-def _check_set(expression_set: str) -> str:
-    if expression_set not in EXPRESSION_SETS:
-        raise ValueError(f"expression_set must be one of {EXPRESSION_SETS}, got {expression_set!r}")
-    return expression_set
-
-
-def _template(name: str) -> Template:
-    if name not in TEMPLATES:
-        raise ValueError(f"templates: unknown template {name!r}; choose from {TEMPLATE_NAMES}")
-    return TEMPLATES[name]
-
-
-def check_templates(templates: Sequence[str]) -> tuple[str, ...]:
-    """Validated template names; ``"all"`` means every template."""
-    if isinstance(templates, str):
-        templates = TEMPLATE_NAMES if templates == "all" else (templates,)
-    names = tuple(templates)
-    if not names:
-        raise ValueError("templates must name at least one template")
-    for name in names:
-        _template(name)
-    if len(set(names)) != len(names):
-        raise ValueError(f"templates: duplicate names in {names!r}")
-    return names
 
 
 def _meta(expression_set: str, reading: str, template: str, expressions: tuple[str, ...], **fields) -> dict:

@@ -18,8 +18,9 @@ from plotly.subplots import make_subplots
 
 from calibkit.tasks.reporting import interval_text
 
-from .contexts import N_BALLS, SIMPLE_EXPRESSIONS
-from .human import HumanComparison, InterpretationTable, ProductionTable
+from .agreement import HumanComparison
+from .design import N_BALLS, SIMPLE_EXPRESSIONS
+from .human import InterpretationTable, ProductionTable
 
 
 def _expression_colors(expressions: tuple[str, ...]) -> list[str]:

@@ -21,21 +21,13 @@ from calibkit.runs.store import REPORT_FILE, RunStore
 from calibkit.stats.bootstrap import Interval
 from calibkit.tasks.reporting import comparison_caption, interval_text
 
-from . import contexts, plots
+from . import plots
+from .contexts import LETTERS
 from .human import ProductionTable
-from .study import (
-    COMPARED,
-    TABLES,
-    SpeakerResult,
-    StudyComparison,
-    StudyResults,
-    baselines,
-    comparison_views,
-    human_interpretation,
-    human_production,
-    speaker_analyses,
-    summarize_store,
-)
+from .listener import human_interpretation
+from .speaker import TABLES, baselines, comparison_views, human_production, speaker_analyses
+from .study import COMPARED, SpeakerResult, StudyComparison, StudyResults, summarize_store
+from .wording import TEMPLATES
 
 TABLE_LABELS = {"simple": "simple (5)", "complex": "complex, unmerged (16)", "complex_merged": "complex, merged (12)"}
 
@@ -124,7 +116,7 @@ def template_frame(results: StudyResults) -> pd.DataFrame:
         sp = r.spread
         for t, pr, j in zip(sp.templates, sp.pearson, sp.mean_jsd_bits):
             rows.append({"human data": TABLE_LABELS[r.table], "reading": _reading(r), "template": t,
-                         "description": contexts.TEMPLATES[t].description if t in contexts.TEMPLATES else "",
+                         "description": TEMPLATES[t].description if t in TEMPLATES else "",
                          "Pearson r": float(pr), "mean JSD (bits)": float(j),
                          "JSD between templates": sp.between_templates_jsd_bits})
     return pd.DataFrame(rows)
@@ -211,7 +203,7 @@ def write_run_report(store: RunStore, *, n_resamples: int = 1000, seed: int = 0)
                          caption="JSD between templates: mean JSD between two templates' distributions "
                                  "(over contexts and template pairs); 0 means the wording does not matter.")
     if results.position_profiles:
-        rows = [{"set": s, **{contexts.LETTERS[j]: float(v) for j, v in enumerate(prof)}}
+        rows = [{"set": s, **{LETTERS[j]: float(v) for j, v in enumerate(prof)}}
                 for s, prof in results.position_profiles.items()]
         report.add_table("Forced choice: mean probability per letter position", rows, digits=3,
                          caption="Averaged over every order; a slope across letters is position bias, "

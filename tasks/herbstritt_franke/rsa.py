@@ -39,6 +39,7 @@ Pure numpy/scipy; never reads ``shared/`` data at run time.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
@@ -46,7 +47,7 @@ from scipy.stats import betabinom, hypergeom
 
 from calibkit.stats.kernels import softmax
 
-from .contexts import (
+from .design import (
     ACCESS_OBSERVATION_GRID,
     CONTEXTS,
     MERGED_COMPLEX_EXPRESSIONS,
@@ -60,10 +61,6 @@ STATES = np.arange(N_BALLS + 1)  # possible numbers of red balls in the urn
 STATES.setflags(write=False)  # a shared constant: keep it immutable
 
 
-def _published(file: str) -> dict[str, float]:
-    return {row["parameter"]: float(row["posterior_mean"]) for row in read_human_table(file)}
-
-
 def _check_common(alpha: float, beta: float, lam: float, thetas: dict[str, float]) -> None:
     for name, value in (("alpha", alpha), ("beta", beta)):
         if not (np.isfinite(value) and value > 0):
@@ -75,8 +72,36 @@ def _check_common(alpha: float, beta: float, lam: float, thetas: dict[str, float
             raise ValueError(f"{name} must be in [0, 1], got {value}")
 
 
+class _RSAParams:
+    """What the simple and complex parameter sets share: their checks and the authors' published values.
+
+    Subclasses are frozen dataclasses with fields alpha, beta, lam, theta_* and
+    alpha_access, beta_access, named as the rows of their ``_file``.
+    """
+
+    _file = ""  # the calibkit.human_data table of the authors' posterior means
+
+    def __post_init__(self) -> None:
+        thetas = {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name.startswith("theta_")}
+        _check_common(self.alpha, self.beta, self.lam, thetas)
+        if not (self.alpha_access > 0 and self.beta_access > 0):
+            raise ValueError("alpha_access and beta_access must be positive")
+
+    @classmethod
+    def published(cls):
+        """The posterior means of the authors' fit, from ``cls._file``.
+
+        Simple: 5,000 JAGS samples; complex: their reported
+        ``2.complex_variables_parameters.csv``; see human_data/README.md.
+        """
+        rows = read_human_table(cls._file)
+        p = {row["parameter"]: float(row["posterior_mean"]) for row in rows}
+        # The tables call the rationality "lambda", a Python keyword, hence the field "lam".
+        return cls(**{f.name: p["lambda" if f.name == "lam" else f.name] for f in dataclasses.fields(cls)})
+
+
 @dataclass(frozen=True)
-class SimpleRSAParams:
+class SimpleRSAParams(_RSAParams):
     """Parameters of the simple-expression RSA model (the authors' names in comments).
 
     >>> p = SimpleRSAParams.published(); round(p.lam, 2), round(p.theta_probably, 3)
@@ -92,38 +117,11 @@ class SimpleRSAParams:
     alpha_access: float = 1.0  # "alpha_ax": listener's beta-binomial prior over the speaker's access
     beta_access: float = 1.0  # "beta_ax"
 
-    def __post_init__(self) -> None:
-        _check_common(
-            self.alpha,
-            self.beta,
-            self.lam,
-            {
-                "theta_possibly": self.theta_possibly,
-                "theta_probably": self.theta_probably,
-                "theta_certainly": self.theta_certainly,
-            },
-        )
-        if not (self.alpha_access > 0 and self.beta_access > 0):
-            raise ValueError("alpha_access and beta_access must be positive")
-
-    @classmethod
-    def published(cls) -> SimpleRSAParams:
-        """Posterior means of the authors' fit (5,000 JAGS samples; see human_data/README.md)."""
-        p = _published("rsa_simple_params.csv")
-        return cls(
-            alpha=p["alpha"],
-            beta=p["beta"],
-            lam=p["lambda"],
-            theta_possibly=p["theta_possibly"],
-            theta_probably=p["theta_probably"],
-            theta_certainly=p["theta_certainly"],
-            alpha_access=p["alpha_access"],
-            beta_access=p["beta_access"],
-        )
+    _file = "rsa_simple_params.csv"
 
 
 @dataclass(frozen=True)
-class ComplexRSAParams:
+class ComplexRSAParams(_RSAParams):
     """Parameters of the complex-expression RSA model (Herbstritt & Franke 2019, Exp. 2)."""
 
     alpha: float  # beta-binomial prior over red balls, first shape
@@ -137,38 +135,7 @@ class ComplexRSAParams:
     alpha_access: float = 1.0  # listener's beta-binomial prior over access
     beta_access: float = 1.0
 
-    def __post_init__(self) -> None:
-        _check_common(
-            self.alpha,
-            self.beta,
-            self.lam,
-            {
-                "theta_possible": self.theta_possible,
-                "theta_likely": self.theta_likely,
-                "theta_might": self.theta_might,
-                "theta_probably": self.theta_probably,
-                "theta_certainly": self.theta_certainly,
-            },
-        )
-        if not (self.alpha_access > 0 and self.beta_access > 0):
-            raise ValueError("alpha_access and beta_access must be positive")
-
-    @classmethod
-    def published(cls) -> ComplexRSAParams:
-        """The authors' reported posterior means (``2.complex_variables_parameters.csv``)."""
-        p = _published("rsa_complex_params.csv")
-        return cls(
-            alpha=p["alpha"],
-            beta=p["beta"],
-            lam=p["lambda"],
-            theta_possible=p["theta_possible"],
-            theta_likely=p["theta_likely"],
-            theta_might=p["theta_might"],
-            theta_probably=p["theta_probably"],
-            theta_certainly=p["theta_certainly"],
-            alpha_access=p["alpha_access"],
-            beta_access=p["beta_access"],
-        )
+    _file = "rsa_complex_params.csv"
 
 
 # --------------------------------------------------------------------------- building blocks

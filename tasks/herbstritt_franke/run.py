@@ -9,8 +9,9 @@ from calibkit.runs.runner import ActiveRun, Job, RunOutcome, RunSettings, run_jo
 from calibkit.runs.store import RunStore
 
 from . import contexts
-from .contexts import TASK
-from .study import StudyError
+from .design import READINGS, TASK, check_readings, expression_sets
+from .items import StudyError
+from .wording import TEMPLATE_NAMES, check_templates
 
 
 def with_token_counts(prompts: Sequence[Prompt], tokenizer: Any, *, chat: bool,
@@ -36,8 +37,8 @@ def with_token_counts(prompts: Sequence[Prompt], tokenizer: Any, *, chat: bool,
 def study_job(
     *,
     expression_set: str = "simple",
-    readings: Sequence[str] = contexts.READINGS,
-    templates: Sequence[str] = contexts.TEMPLATE_NAMES,
+    readings: Sequence[str] = READINGS,
+    templates: Sequence[str] = TEMPLATE_NAMES,
     permutations: int | None = None,
     listener: bool = True,
     seed: int = 0,
@@ -46,15 +47,15 @@ def study_job(
 
     ``expression_set``: "simple" (default), "complex" or "both";
     ``readings``: any of "sentence", "choice" (empty: listener only);
-    ``templates``: names from :data:`.contexts.TEMPLATE_NAMES` (or "all");
+    ``templates``: names from :data:`.wording.TEMPLATE_NAMES` (or "all");
     ``permutations``: forced-choice orders per prompt, capped at each set's
     size (None: the set's size, a Latin square that cancels position bias);
     ``listener``: also the red-ball question for each expression; ``seed``:
     the option-order seed.
     """
-    templates = contexts.check_templates(templates)
-    readings = contexts.check_readings(readings)
-    sets = contexts.expression_sets(expression_set)
+    templates = check_templates(templates)
+    readings = check_readings(readings)
+    sets = expression_sets(expression_set)
     if not readings and not listener:
         raise StudyError("readings: nothing to run (no speaker reading and no listener); "
                          "pass --method or drop --no-listener")

@@ -11,7 +11,7 @@ from calibkit.runs.runner import ActiveRun, Job
 from calibkit.runs.store import RunStore
 from calibkit.tasks.base import Outcome, Task
 
-from . import contexts
+from .design import READINGS, TASK
 from .run import score_study, study_job
 
 
@@ -21,7 +21,7 @@ def _float3(x: float) -> str:
 
 class HerbstrittFranke(Task):
     name = "herbstritt-franke"
-    run_name = contexts.TASK
+    run_name = TASK
     title = "uncertainty expressions vs people"
     description = """Uncertainty expressions vs people (Herbstritt & Franke 2016, 2019).
 
@@ -64,7 +64,7 @@ Examples:
         readings, templates = options["readings"].strip(), options["templates"].strip()
         return [study_job(
             expression_set=options["expression_set"],
-            readings=contexts.READINGS if readings == "both" else tuple(r.strip() for r in readings.split(",") if r.strip()),
+            readings=READINGS if readings == "both" else tuple(r.strip() for r in readings.split(",") if r.strip()),
             templates="all" if templates == "all" else [t.strip() for t in templates.split(",") if t.strip()],
             permutations=options["permutations"], listener=not options["no_listener"], seed=options["seed"],
         )]

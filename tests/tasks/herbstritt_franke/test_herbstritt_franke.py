@@ -1,21 +1,25 @@
 """The urn-context prompts: exact texts, every context and template, both forms, balanced orders."""
 from __future__ import annotations
 
+import hashlib
 import itertools
+import json
 import re
 from collections import Counter
 
 import numpy as np
 import pytest
 
-from calibkit.tasks.herbstritt_franke import contexts
-from calibkit.tasks.herbstritt_franke.contexts import (
+from calibkit.tasks.herbstritt_franke import contexts, design, wording
+from calibkit.tasks.herbstritt_franke.design import (
     COMPLEX_EXPRESSIONS,
     MERGED_COMPLEX_EXPRESSIONS,
     SIMPLE_EXPRESSIONS,
 )
 from calibkit.tasks.herbstritt_franke.human import load_complex_production, load_simple_production
 
+# sha256 (first 16 hex digits) of every prompt of contexts.load(expression_set="both"), see the last test
+PINNED_PROMPTS = "92563704615efc4b"
 SCENES_4_1 = {
     "t1": (
         "An urn contains 10 balls. Each ball is either red or blue, and you do not know how many of each "
@@ -52,7 +56,7 @@ def by_id(prompts):
     return {p.id: p for p in prompts}
 
 
-@pytest.mark.parametrize("template", contexts.TEMPLATE_NAMES)
+@pytest.mark.parametrize("template", wording.TEMPLATE_NAMES)
 def test_one_context_per_template_is_byte_exact(template):
     p = by_id(contexts.sentence_prompts("simple"))[f"herbstritt_franke/simple/sentence/{template}/a4o1"]
     assert p.text == SCENES_4_1[template] + BASE_ENDINGS[template]
@@ -60,30 +64,30 @@ def test_one_context_per_template_is_byte_exact(template):
     assert p.assistant_prefix == "The next ball will"
     assert p.options == (" certainly not be red.", " probably not be red.", " possibly be red.",
                          " probably be red.", " certainly be red.")
-    assert contexts.context_text(4, 1, template=template) == SCENES_4_1[template]
+    assert wording.context_text(4, 1, template=template) == SCENES_4_1[template]
 
 
 def test_edge_wordings():
-    assert "see that none of them are red" in contexts.context_text(8, 0, template="t1")
-    assert "see that both of them are red" in contexts.context_text(2, 2, template="t1")
-    assert "see that all 8 of them are red" in contexts.context_text(8, 8, template="t1")
-    assert "You draw all 10 balls from the urn and see that 7 of them are red" in contexts.context_text(10, 7)
+    assert "see that none of them are red" in wording.context_text(8, 0, template="t1")
+    assert "see that both of them are red" in wording.context_text(2, 2, template="t1")
+    assert "see that all 8 of them are red" in wording.context_text(8, 8, template="t1")
+    assert "You draw all 10 balls from the urn and see that 7 of them are red" in wording.context_text(10, 7)
     assert "Alex takes all ten balls out of the urn, looks at them and finds that five of them are red" in \
-        contexts.context_text(10, 5, template="t2")
-    assert "finds that all eight are red" in contexts.context_text(8, 8, template="t2")
-    assert "took 2 balls out of the urn, saw that both were red" in contexts.context_text(2, 2, template="t3")
-    assert "saw that none were red" in contexts.context_text(8, 0, template="t3")
+        wording.context_text(10, 5, template="t2")
+    assert "finds that all eight are red" in wording.context_text(8, 8, template="t2")
+    assert "took 2 balls out of the urn, saw that both were red" in wording.context_text(2, 2, template="t3")
+    assert "saw that none were red" in wording.context_text(8, 0, template="t3")
 
 
 def test_the_fifteen_contexts_of_the_experiments():
     for table in (load_simple_production(), load_complex_production()):
         pairs = [tuple(map(int, c)) for c in table.contexts]
-        for s in contexts.EXPRESSION_SETS:
+        for s in design.EXPRESSION_SETS:
             prompts = contexts.sentence_prompts(s, templates=["t2"])
             assert [(p.meta["access"], p.meta["observation"]) for p in prompts] == pairs
     assert len(contexts.sentence_prompts("simple", templates=["t1"])) == 15
-    for name in contexts.TEMPLATE_NAMES:  # every context reads differently in every template
-        assert len({contexts.context_text(a, o, template=name) for a, o in pairs}) == 15
+    for name in wording.TEMPLATE_NAMES:  # every context reads differently in every template
+        assert len({wording.context_text(a, o, template=name) for a, o in pairs}) == 15
 
 
 def test_complex_sentences_are_the_stimulus_frame():
@@ -91,8 +95,8 @@ def test_complex_sentences_are_the_stimulus_frame():
     assert p.text.endswith('You say: "It') and p.assistant_prefix == "It"
     assert len(p.options) == 16
     assert p.options[COMPLEX_EXPRESSIONS.index("might be likely")] == " might be likely that the next ball will be red."
-    assert contexts.sentence("is probably unlikely", "complex") == "It is probably unlikely that the next ball will be red."
-    assert contexts.sentence("possibly", "simple") == "The next ball will possibly be red."
+    assert wording.sentence("is probably unlikely", "complex") == "It is probably unlikely that the next ball will be red."
+    assert wording.sentence("possibly", "simple") == "The next ball will possibly be red."
     assert p.meta["expressions"] == list(COMPLEX_EXPRESSIONS)
 
 
@@ -112,7 +116,7 @@ def test_every_prompt_in_both_forms():
         m = p.meta
         assert p.id.startswith(f"herbstritt_franke/{m['set']}/{m['reading']}/{m['template']}/")
         if m["reading"] == "sentence":
-            assert p.text.endswith(contexts.sentence_head(m["set"])) and p.assistant_prefix == contexts.sentence_head(m["set"])
+            assert p.text.endswith(wording.sentence_head(m["set"])) and p.assistant_prefix == wording.sentence_head(m["set"])
             assert p.id.endswith(f"/a{m['access']}o{m['observation']}")
             # The chat question shows the sentence form but never names an expression.
             assert not any(f" {e} " in user for e in m["expressions"]), p.id
@@ -123,7 +127,7 @@ def test_every_prompt_in_both_forms():
             assert p.id.endswith(f"/p{m['permutation']}/a{m['access']}o{m['observation']}")
         else:
             assert p.text.endswith("The urn holds") and p.assistant_prefix == "The urn holds"
-            assert f'"{contexts.sentence(m["expression"], m["set"])}"' in p.text
+            assert f'"{wording.sentence(m["expression"], m["set"])}"' in p.text
             assert p.id.endswith("/" + m["expression"].replace(" ", "_"))
 
 
@@ -142,16 +146,16 @@ def test_choice_listing_matches_meta_order():
         lines = re.findall(r"^([A-P])\. (.*)$", p.text, flags=re.M)
         expressions = p.meta["expressions"]
         assert [letter for letter, _ in lines] == list(contexts.LETTERS[:16])
-        assert [s for _, s in lines] == [contexts.sentence(expressions[k], "complex") for k in p.meta["order"]]
+        assert [s for _, s in lines] == [wording.sentence(expressions[k], "complex") for k in p.meta["order"]]
         assert p.text.startswith("Alex can send the friend one of these messages:\nA. ")
 
 
-@pytest.mark.parametrize("expression_set", contexts.EXPRESSION_SETS)
+@pytest.mark.parametrize("expression_set", design.EXPRESSION_SETS)
 def test_permutations_cover_positions_evenly(expression_set):
-    n = len(contexts.speaker_expressions(expression_set))
+    n = len(design.speaker_expressions(expression_set))
     # The default, as many orders as options: a Latin square, every expression once at every position.
     prompts = [p for p in contexts.choice_prompts(expression_set) if p.id.endswith("/a4o2")]
-    for name in contexts.TEMPLATE_NAMES:
+    for name in wording.TEMPLATE_NAMES:
         orders = np.array([p.meta["order"] for p in prompts if p.meta["template"] == name])
         assert orders.shape == (n, n)
         for e in range(n):
@@ -200,7 +204,7 @@ def test_load_selects_sets_readings_and_templates():
         (lambda: contexts.choice_prompts("simple", permutations=6), r"permutations must be an integer in 1..5"),
         (lambda: contexts.choice_prompts("complex", permutations=0), r"permutations must be an integer in 1..16"),
         (lambda: list(contexts.load(readings=["vibes"])), "readings: unknown"),
-        (lambda: contexts.context_text(4, 5), "access/observation must satisfy"),
+        (lambda: wording.context_text(4, 5), "access/observation must satisfy"),
         (lambda: contexts.permutation_orders(3, 4), "permutations must be an integer in 1..3"),
         (lambda: list(contexts.load(permutations=0)), "permutations must be a positive integer or None"),
     ],
@@ -208,3 +212,19 @@ def test_load_selects_sets_readings_and_templates():
 def test_bad_arguments_name_the_argument(call, match):
     with pytest.raises(ValueError, match=match):
         call()
+
+
+def test_every_prompt_text_is_pinned():
+    """All 1,086 prompts (both sets, every reading, template and order, listeners), byte for byte.
+
+    A change of wording, order or metadata changes this digest: bump
+    contexts.PROMPT_VERSION (it enters the run's config hash) and pin the new digest.
+    """
+    digest = hashlib.sha256()
+    prompts = list(contexts.load(expression_set="both"))
+    for p in prompts:
+        record = {"id": p.id, "text": p.text, "options": p.options, "turns": [[t.role, t.content] for t in p.turns],
+                  "assistant_prefix": p.assistant_prefix, "meta": p.meta}
+        digest.update(json.dumps(record, sort_keys=True).encode())
+    assert len(prompts) == 1086 and contexts.PROMPT_VERSION == 1
+    assert digest.hexdigest()[:16] == PINNED_PROMPTS

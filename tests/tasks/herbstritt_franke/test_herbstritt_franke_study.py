@@ -11,12 +11,15 @@ from hypothesis import strategies as st
 
 from calibkit.records import ScoredItem
 from calibkit.runs.store import RunStore
-from calibkit.tasks.herbstritt_franke import contexts, human, report, run, study
-from calibkit.tasks.herbstritt_franke.contexts import CONTEXTS
+from calibkit.stats import divergences
+from calibkit.tasks.herbstritt_franke import contexts, design, human, listener, report, run, speaker, study
+from calibkit.tasks.herbstritt_franke.design import CONTEXTS
 from calibkit.tasks.herbstritt_franke.human import InterpretationTable
-from calibkit.tasks.herbstritt_franke.study import StudyError, listener_distributions, speaker_distributions
+from calibkit.tasks.herbstritt_franke.items import StudyError
+from calibkit.tasks.herbstritt_franke.listener import listener_distributions
+from calibkit.tasks.herbstritt_franke.speaker import speaker_distributions
 
-TASK = contexts.TASK
+TASK = design.TASK
 
 
 def item(id_, logprobs, **meta):
@@ -40,7 +43,7 @@ def speaker_items(expression_set, reading, table, *, template="t1", eps=0.0):
 def listener_items(expression_set, table, *, template="t1", eps=0.0):
     return [item(f"{expression_set}/listener/{template}/{m}", log(table[k] + eps), set=expression_set,
                  reading="listener", template=template, expression=m)
-            for k, m in enumerate(contexts.listener_expressions(expression_set))]
+            for k, m in enumerate(design.listener_expressions(expression_set))]
 
 
 # ------------------------------------------------------------------ sentence scores = teacher forcing
@@ -150,7 +153,7 @@ def test_choice_distributions_map_letters_back_and_average_orders():
     # order 0: A shows expression 1 -> [.1, .5, .2, .1, .1]; order 1: -> [.1, .1, .1, .5, .2]
     np.testing.assert_allclose(d.probs[3], [0.1, 0.3, 0.15, 0.3, 0.15])
     assert d.normalization == "letter" and d.n_orders == 2
-    np.testing.assert_allclose(study.position_profile(items, expression_set="simple"),
+    np.testing.assert_allclose(speaker.position_profile(items, expression_set="simple"),
                                [0.5, 0.2, 0.1, 0.1, 0.1])
 
 
@@ -173,11 +176,11 @@ def test_choice_reading_recovers_an_unbiased_chooser_for_any_orders(data):
 
 def test_complex_merging_adds_probable_into_likely():
     p = np.arange(16, dtype=float) / np.arange(16).sum()
-    m = study.merge_complex(p)
+    m = human.merge_complex(p)
     expected = {"is possible": p[1], "is unlikely": p[2], "is likely": p[0] + p[3],
                 "might be likely": p[8] + p[11], "is certainly unlikely": p[14]}
     for e, v in expected.items():
-        assert m[human.MERGED_COMPLEX_EXPRESSIONS.index(e)] == pytest.approx(v)
+        assert m[design.MERGED_COMPLEX_EXPRESSIONS.index(e)] == pytest.approx(v)
     assert m.sum() == pytest.approx(1.0)
 
 
@@ -202,9 +205,9 @@ def test_missing_or_partial_runs_are_named():
 def test_a_model_that_talks_like_people_gets_jsd_0_and_r_1():
     simple = human.load_simple_production().proportions
     complex16 = human.load_complex_production().proportions
-    listener = human.load_simple_interpretation().state_proportions
+    guesses = human.load_simple_interpretation().state_proportions
     items = (speaker_items("simple", "sentence", simple) + speaker_items("complex", "sentence", complex16)
-             + listener_items("simple", listener))
+             + listener_items("simple", guesses))
     s = study.analyze_study(items, n_resamples=50).to_json()
     rows = {(e["key"], e["table"]): e for e in s["speaker"]}
     for key in (("simple/sentence/sum", "simple"), ("complex/sentence/sum", "complex"),
@@ -226,15 +229,15 @@ def test_a_model_that_talks_like_people_gets_jsd_0_and_r_1():
 def test_template_spread_by_hand():
     h = human.load_simple_production()
     uniform = np.full((15, 5), 0.2)
-    spread = study.template_spread(np.stack([h.proportions, uniform]), h, templates=["t1", "t2"])
-    jsd_uniform = float(human.jensen_shannon_bits(h.proportions, uniform).mean())
+    spread = speaker.template_spread(np.stack([h.proportions, uniform]), h, templates=["t1", "t2"])
+    jsd_uniform = float(divergences.jensen_shannon_bits(h.proportions, uniform).mean())
     assert spread.pearson[0] == pytest.approx(1) and math.isnan(spread.pearson[1])
     sp = spread.to_json()
     assert sp["mean_jsd_bits"] == pytest.approx([0.0, jsd_uniform])
     assert sp["between_templates_jsd_bits"] == pytest.approx(jsd_uniform)
     assert sp["pearson_min"] == sp["pearson_max"] == pytest.approx(1) and sp["templates"] == ["t1", "t2"]
     with pytest.raises(ValueError, match=r"per_template must have shape \(T, 15, 5\)"):
-        study.template_spread(uniform, h)
+        speaker.template_spread(uniform, h)
 
 
 def test_listener_comparison_by_hand():
@@ -246,13 +249,13 @@ def test_listener_comparison_by_hand():
     q = np.zeros((2, 11))
     q[0, 0] = 1.0
     q[1, 10] = 1.0
-    c = study.compare_listener(q, table, n_resamples=20)
+    c = listener.compare_listener(q, table, n_resamples=20)
     # JSD([.5, .5], [1, 0]) = 0.5 * (0.5 log2(.5/.75) + 0.5 log2(.5/.25)) + 0.5 * log2(1/.75)
     assert c.jsd_bits[0] == pytest.approx(0.311278, abs=1e-6) and c.jsd_bits[1] == 0
     assert c.mean_jsd_bits.estimate == pytest.approx(0.311278 / 2, abs=1e-6)
     np.testing.assert_allclose(c.human_mean, [0.5, 10]) and np.testing.assert_allclose(c.model_mean, [0, 10])
     with pytest.raises(ValueError, match="model_state must have shape"):
-        study.compare_listener(q[:1], table)
+        listener.compare_listener(q[:1], table)
 
 
 # ------------------------------------------------------------------ from disk: report and comparison

@@ -11,7 +11,7 @@ from scipy import stats
 from scipy.spatial.distance import jensenshannon
 
 from calibkit.stats import divergences
-from calibkit.tasks.herbstritt_franke import contexts, human, rsa
+from calibkit.tasks.herbstritt_franke import agreement, design, human, rsa
 from calibkit.tasks.herbstritt_franke import plots as human_plots
 
 # ----------------------------------------------------------------- tables
@@ -20,10 +20,10 @@ from calibkit.tasks.herbstritt_franke import plots as human_plots
 def test_merged_complex_production_folds_probable_into_likely():
     full = human.load_complex_production()
     merged = human.merged_complex_production(full)
-    assert merged.expressions == contexts.MERGED_COMPLEX_EXPRESSIONS and merged.counts.shape == (15, 12)
+    assert merged.expressions == design.MERGED_COMPLEX_EXPRESSIONS and merged.counts.shape == (15, 12)
     np.testing.assert_array_equal(merged.n, full.n)
     col = {e: j for j, e in enumerate(full.expressions)}
-    for outer in contexts.COMPLEX_OUTER:
+    for outer in design.COMPLEX_OUTER:
         j = merged.expressions.index(f"{outer} likely")
         np.testing.assert_array_equal(
             merged.counts[:, j], full.counts[:, col[f"{outer} likely"]] + full.counts[:, col[f"{outer} probable"]]
@@ -44,9 +44,9 @@ def test_production_table_validation_and_views():
         human.ProductionTable(contexts=[[2, 0]], expressions=("a", "b"), counts=[[-1, 2]])
     with pytest.raises(ValueError, match="contexts"):
         human.ProductionTable(contexts=[[2, 3]], expressions=("a", "b"), counts=[[1, 2]])
-    assert [contexts.uncertainty_level(a) for a in (2, 4, 8, 10)] == ["high", "high", "low", "none"]
+    assert [design.uncertainty_level(a) for a in (2, 4, 8, 10)] == ["high", "high", "low", "none"]
     with pytest.raises(ValueError, match="access"):
-        contexts.uncertainty_level(11)
+        design.uncertainty_level(11)
 
 
 # ----------------------------------------------------------------- compare_to_humans
@@ -63,7 +63,7 @@ def rsa_probs():
 
 
 def test_compare_rsa_to_people(people, rsa_probs):
-    res = human.compare_to_humans(rsa_probs, people, n_resamples=500, seed=0)
+    res = agreement.compare_to_humans(rsa_probs, people, n_resamples=500, seed=0)
     assert res.pearson.estimate == pytest.approx(stats.pearsonr(rsa_probs.ravel(), people.proportions.ravel())[0])
     # model probabilities equal to 12 decimals are ties (compare_to_humans), so scipy ranks the rounded values
     tied = np.round(rsa_probs.ravel(), 12)
@@ -92,21 +92,21 @@ def test_compare_is_seeded_and_intervals_shrink_with_n():
         counts=[[5, 3, 2], [1, 6, 3], [8, 1, 1], [0, 2, 8], [3, 4, 3], [1, 3, 6]],
     )
     model = np.array([[0.5, 0.3, 0.2], [0.2, 0.5, 0.3], [0.7, 0.2, 0.1], [0.1, 0.2, 0.7], [0.3, 0.4, 0.3], [0.1, 0.3, 0.6]])
-    a = human.compare_to_humans(model, t, n_resamples=300, seed=3)
-    b = human.compare_to_humans(model, t, n_resamples=300, seed=3)
-    c = human.compare_to_humans(model, t, n_resamples=300, seed=4)
+    a = agreement.compare_to_humans(model, t, n_resamples=300, seed=3)
+    b = agreement.compare_to_humans(model, t, n_resamples=300, seed=3)
+    c = agreement.compare_to_humans(model, t, n_resamples=300, seed=4)
     assert a.to_json() == b.to_json()
     assert a.pearson.low != c.pearson.low
     big = human.ProductionTable(contexts=t.contexts, expressions=t.expressions, counts=t.counts * 10_000)
-    d = human.compare_to_humans(model, big, n_resamples=300, seed=3)
+    d = agreement.compare_to_humans(model, big, n_resamples=300, seed=3)
     assert d.pearson.high - d.pearson.low < 0.1 * (a.pearson.high - a.pearson.low)
     assert d.pearson.bootstrap_mean == pytest.approx(d.pearson.estimate, abs=1e-3)
 
 
 def test_perfect_and_uniform_models(people):
-    perfect = human.compare_to_humans(people.proportions, people, n_resamples=50)
+    perfect = agreement.compare_to_humans(people.proportions, people, n_resamples=50)
     assert perfect.pearson.estimate == pytest.approx(1.0) and perfect.mean_jsd_bits.estimate == pytest.approx(0.0)
-    uniform = human.compare_to_humans(np.full((15, 5), 0.2), people, n_resamples=50)
+    uniform = agreement.compare_to_humans(np.full((15, 5), 0.2), people, n_resamples=50)
     assert math.isnan(uniform.pearson.estimate) and uniform.llr_bits_per_trial == pytest.approx(0.0, abs=1e-12)
     payload = uniform.to_json()
     assert payload["pearson"]["estimate"] is None  # nan -> null
@@ -114,7 +114,7 @@ def test_perfect_and_uniform_models(people):
 
 
 def test_to_json_round_trip(people, rsa_probs):
-    res = human.compare_to_humans(rsa_probs, people, n_resamples=20)
+    res = agreement.compare_to_humans(rsa_probs, people, n_resamples=20)
     payload = res.to_json()
     assert payload["expressions"] == list(people.expressions)
     assert payload["contexts"][3]["access"] == 4 and set(payload["levels"][0]) >= {"uncertainty", "pearson"}
@@ -132,7 +132,7 @@ def test_compare_models_pairs_contexts_by_the_one_paired_test(people, rsa_probs)
     uniform = np.full((15, 5), 0.2)
     # the 15 urn contexts are below the small-n rule: the differences with the note, no interval; the p-value is
     # the exact permutation test's, valid at any n
-    few = human.compare_models(rsa_probs, uniform, people, names=("rsa", "uniform"), n_resamples=200)
+    few = agreement.compare_models(rsa_probs, uniform, people, names=("rsa", "uniform"), n_resamples=200)
     assert few.names == ("rsa", "uniform") and few.mean_jsd_bits.n == 15
     assert few.mean_jsd_bits.note == "n too small for an interval (n=15 < 20)" and math.isnan(few.mean_jsd_bits.low)
     assert few.mean_jsd_bits.test == "exact sign-flip (2^15 swaps)" and 0 < few.mean_jsd_bits.p_value <= 1
@@ -140,17 +140,17 @@ def test_compare_models_pairs_contexts_by_the_one_paired_test(people, rsa_probs)
         divergences.jensen_shannon_bits(people.proportions, rsa_probs).mean()
         - divergences.jensen_shannon_bits(people.proportions, uniform).mean(), abs=1e-15)
     table, rsa2 = _twice(people, rsa_probs)
-    d = human.compare_models(rsa2, np.vstack([uniform] * 2), table, names=("rsa", "uniform"), n_resamples=500)
+    d = agreement.compare_models(rsa2, np.vstack([uniform] * 2), table, names=("rsa", "uniform"), n_resamples=500)
     assert d.mean_jsd_bits.difference < 0 and d.mean_jsd_bits.p_value < 0.01 and d.mean_jsd_bits.n == 30
     assert d.mean_jsd_bits.test == "permutation (500 random swaps)" and d.mean_jsd_bits.high < 0
     assert d.mean_jsd_bits.estimate_a == pytest.approx(divergences.jensen_shannon_bits(people.proportions, rsa_probs).mean())
     # Identical models: difference exactly 0, p = 1 (every swap pattern gives 0).
-    same = human.compare_models(rsa2, rsa2, table, n_resamples=200)
+    same = agreement.compare_models(rsa2, rsa2, table, n_resamples=200)
     assert same.mean_jsd_bits.difference == 0 and same.mean_jsd_bits.p_value == 1.0
     # Swapping a and b flips the sign.
     noisy = 0.7 * rsa2 + 0.3 * table.proportions
-    ab = human.compare_models(rsa2, noisy, table, n_resamples=300, seed=5)
-    ba = human.compare_models(noisy, rsa2, table, n_resamples=300, seed=5)
+    ab = agreement.compare_models(rsa2, noisy, table, n_resamples=300, seed=5)
+    ba = agreement.compare_models(noisy, rsa2, table, n_resamples=300, seed=5)
     assert ab.pearson.difference == pytest.approx(-ba.pearson.difference)
     assert ab.pearson.low == pytest.approx(-ba.pearson.high)
     assert ab.pearson.p_value == pytest.approx(ba.pearson.p_value)
@@ -158,13 +158,13 @@ def test_compare_models_pairs_contexts_by_the_one_paired_test(people, rsa_probs)
 
 
 def test_both_tasks_comparisons_give_the_same_p_for_the_same_differences(people, rsa_probs):
-    """MMLU (a named metric over items) and Herbstritt-Franke (human.compare_models over contexts) share one
+    """MMLU (a named metric over items) and Herbstritt-Franke (agreement.compare_models over contexts) share one
     resampling and one test: the same per-item values give the same p and interval."""
     from calibkit.stats.paired import paired_test
 
     table, rsa2 = _twice(people, rsa_probs)
     other = 0.6 * rsa2 + 0.4 / 5
-    hf = human.compare_models(rsa2, other, table, n_resamples=400, seed=9)
+    hf = agreement.compare_models(rsa2, other, table, n_resamples=400, seed=9)
     jsd_a = divergences.jensen_shannon_bits(table.proportions, rsa2)
     jsd_b = divergences.jensen_shannon_bits(table.proportions, other)
     # Two-option items whose Brier score is each context's JSD: 2 (1 - p)^2 = jsd, label 0.
@@ -184,25 +184,25 @@ def test_both_tasks_comparisons_give_the_same_p_for_the_same_differences(people,
 
 def test_compare_bad_inputs(people, rsa_probs):
     with pytest.raises(ValueError, match="model_probs"):
-        human.compare_to_humans(rsa_probs[:, :4], people)
+        agreement.compare_to_humans(rsa_probs[:, :4], people)
     with pytest.raises(ValueError, match="model_probs"):
-        human.compare_to_humans(rsa_probs * 2, people)
+        agreement.compare_to_humans(rsa_probs * 2, people)
     with pytest.raises(ValueError, match="model_probs"):
-        human.compare_to_humans(np.where(rsa_probs > 0.5, np.nan, rsa_probs), people)
+        agreement.compare_to_humans(np.where(rsa_probs > 0.5, np.nan, rsa_probs), people)
     with pytest.raises(ValueError, match="human"):
-        human.compare_to_humans(rsa_probs, people.counts)
+        agreement.compare_to_humans(rsa_probs, people.counts)
     with pytest.raises(ValueError, match="n_resamples"):
-        human.compare_to_humans(rsa_probs, people, n_resamples=0)
+        agreement.compare_to_humans(rsa_probs, people, n_resamples=0)
     with pytest.raises(ValueError, match="level"):
-        human.compare_to_humans(rsa_probs, people, level=1.5)
+        agreement.compare_to_humans(rsa_probs, people, level=1.5)
     with pytest.raises(ValueError, match="smoothing"):
-        human.compare_to_humans(rsa_probs, people, smoothing=-1)
+        agreement.compare_to_humans(rsa_probs, people, smoothing=-1)
     with pytest.raises(ValueError, match="seed"):
-        human.compare_to_humans(rsa_probs, people, seed=0.5)
+        agreement.compare_to_humans(rsa_probs, people, seed=0.5)
     with pytest.raises(ValueError, match="model_b"):
-        human.compare_models(rsa_probs, rsa_probs[:3], people)
+        agreement.compare_models(rsa_probs, rsa_probs[:3], people)
     with pytest.raises(ValueError, match="names"):
-        human.compare_models(rsa_probs, rsa_probs, people, names=("a",))
+        agreement.compare_models(rsa_probs, rsa_probs, people, names=("a",))
     with pytest.raises(ValueError, match="q"):
         divergences.jensen_shannon_bits([0.5, 0.5], [0.7, 0.7])
     with pytest.raises(ValueError, match="x and y"):
@@ -226,7 +226,7 @@ def test_production_bars(people, rsa_probs):
 
 
 def test_cell_scatter_title_carries_r(people, rsa_probs):
-    res = human.compare_to_humans(rsa_probs, people, n_resamples=50)
+    res = agreement.compare_to_humans(rsa_probs, people, n_resamples=50)
     fig = human_plots.cell_scatter(res, name="RSA")
     assert f"r = {res.pearson.estimate:.3f}" in fig.layout.title.text and "0.875" in fig.layout.title.text
     assert sum(len(t.x) for t in fig.data[:5]) == 75
@@ -252,7 +252,7 @@ def test_vectorized_bootstrap_matches_a_scipy_loop(people, rsa_probs):
     # Re-draw the documented resamples (one multinomial per context, seeded) and
     # recompute every statistic with scipy in a plain loop.
     B, seed = 200, 11
-    res = human.compare_to_humans(rsa_probs, people, n_resamples=B, seed=seed)
+    res = agreement.compare_to_humans(rsa_probs, people, n_resamples=B, seed=seed)
     draws = np.random.default_rng(seed).multinomial(people.n, people.proportions, size=(B, 15))
     props = draws / people.n[None, :, None]
     r = [stats.pearsonr(b.ravel(), rsa_probs.ravel())[0] for b in props]
@@ -270,6 +270,6 @@ def test_vectorized_bootstrap_matches_a_scipy_loop(people, rsa_probs):
 
 def test_compare_works_for_merged_complex_production():
     people = human.merged_complex_production()
-    res = human.compare_to_humans(rsa.complex_speaker(), people, n_resamples=100)
+    res = agreement.compare_to_humans(rsa.complex_speaker(), people, n_resamples=100)
     assert len(res.expressions) == 12 and res.pearson.estimate == pytest.approx(0.716, abs=0.005)
     assert [lv.n_trials for lv in res.levels] == [418, 419, 387]

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from calibkit.human_data import build_tables
-from calibkit.tasks.herbstritt_franke import contexts, human
+from calibkit.tasks.herbstritt_franke import design, human
 
 from conftest import SHARED_DATA
 
@@ -78,7 +78,7 @@ def test_simple_production_invariants():
     assert t.n.tolist() == [50, 43, 41, 63, 55, 48, 56, 46, 50, 52, 46, 54, 56, 44, 52]
     assert int(t.n.sum()) == 756 == 84 * 9
     # Every participant saw 3 contexts per uncertainty level.
-    by_level = {lv: int(t.n[np.array(t.uncertainty) == lv].sum()) for lv in contexts.UNCERTAINTY_LEVELS}
+    by_level = {lv: int(t.n[np.array(t.uncertainty) == lv].sum()) for lv in design.UNCERTAINTY_LEVELS}
     assert by_level == {"none": 252, "low": 252, "high": 252}
     assert t.counts[0].tolist() == [6, 18, 23, 3, 0]  # (2, 0)
 
@@ -89,9 +89,9 @@ def test_complex_production_invariants():
     assert t.counts.shape == (15, 16)
     assert int(t.n.sum()) == 1224 == 102 * 12
     assert t.n.tolist() == [80, 75, 76, 78, 78, 84, 86, 77, 87, 85, 90, 72, 83, 90, 83]
-    inner_totals = dict(zip(contexts.COMPLEX_INNER, t.counts.reshape(15, 4, 4).sum(axis=(0, 1)).tolist()))
+    inner_totals = dict(zip(design.COMPLEX_INNER, t.counts.reshape(15, 4, 4).sum(axis=(0, 1)).tolist()))
     assert inner_totals == {"probable": 220, "possible": 368, "unlikely": 408, "likely": 228}
-    outer_totals = dict(zip(contexts.COMPLEX_OUTER, t.counts.reshape(15, 4, 4).sum(axis=(0, 2)).tolist()))
+    outer_totals = dict(zip(design.COMPLEX_OUTER, t.counts.reshape(15, 4, 4).sum(axis=(0, 2)).tolist()))
     assert outer_totals == {"is": 491, "is probably": 258, "might be": 275, "is certainly": 200}
 
 
@@ -102,7 +102,7 @@ def test_tables_counts_sum_to_n_in_every_file():
         for r in rows:
             key = (r["access"], r["observation"])
             totals[key] = totals.get(key, 0) + int(r["count"])
-            assert r["uncertainty"] == contexts.uncertainty_level(int(r["access"]))
+            assert r["uncertainty"] == design.uncertainty_level(int(r["access"]))
         for r in rows:
             assert totals[r["access"], r["observation"]] == int(r["n"])
     for name, keys in (
@@ -121,12 +121,12 @@ def test_tables_counts_sum_to_n_in_every_file():
 
 def test_interpretation_invariants():
     s = human.load_simple_interpretation()
-    assert s.expressions == contexts.SIMPLE_EXPRESSIONS
+    assert s.expressions == design.SIMPLE_EXPRESSIONS
     assert s.state_n.tolist() == [144] * 5
     assert s.access_observation_counts.sum(axis=(1, 2)).tolist() == [144] * 5
     assert int(s.state_counts.sum() + s.access_observation_counts.sum()) == 1440 == 144 * 10
     c = human.load_complex_interpretation()
-    assert c.expressions == contexts.MERGED_COMPLEX_EXPRESSIONS and len(c.expressions) == 12
+    assert c.expressions == design.MERGED_COMPLEX_EXPRESSIONS and len(c.expressions) == 12
     assert c.state_n.tolist() == [150] * 12
     assert c.access_observation_counts.sum(axis=(1, 2)).tolist() == [150] * 12
     for t in (s, c):
@@ -139,7 +139,7 @@ def test_interpretation_invariants():
 def test_interpretation_tables_hold_the_full_grid():
     rows = human.read_human_table("simple_interpretation_access_observation.csv")
     assert len(rows) == 5 * 65
-    assert {(int(r["access"]), int(r["observation"])) for r in rows} == set(contexts.ACCESS_OBSERVATION_GRID)
+    assert {(int(r["access"]), int(r["observation"])) for r in rows} == set(design.ACCESS_OBSERVATION_GRID)
     assert len(human.read_human_table("complex_interpretation_state.csv")) == 12 * 11
 
 

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from calibkit.tasks.herbstritt_franke import contexts, human, rsa
+from calibkit.tasks.herbstritt_franke import design, human, rsa
 
 from conftest import SHARED_DATA
 
@@ -49,8 +49,8 @@ def test_simple_speaker_reproduces_the_authors_fit():
 
 def test_simple_speaker_modes_follow_the_evidence():
     model = rsa.simple_speaker()
-    modes = [contexts.SIMPLE_EXPRESSIONS[i] for i in model.argmax(axis=1)]
-    ctx = [tuple(c) for c in contexts.CONTEXTS]
+    modes = [design.SIMPLE_EXPRESSIONS[i] for i in model.argmax(axis=1)]
+    ctx = [tuple(c) for c in design.CONTEXTS]
     assert modes[ctx.index((8, 0))] == "certainly not"
     assert modes[ctx.index((8, 8))] == "certainly"
     assert modes[ctx.index((8, 6))] == "probably"
@@ -151,13 +151,13 @@ def test_complex_speaker_equals_the_authors_jags_model():
     params = rsa.ComplexRSAParams.published()
     reference = _authors_complex_speaker(params)
     got = rsa.complex_speaker(params)
-    for i, context in enumerate(contexts.CONTEXTS):
-        for j, expression in enumerate(contexts.MERGED_COMPLEX_EXPRESSIONS):
+    for i, context in enumerate(design.CONTEXTS):
+        for j, expression in enumerate(design.MERGED_COMPLEX_EXPRESSIONS):
             assert got[i, j] == pytest.approx(reference[tuple(context)][expression], abs=1e-9), (context, expression)
     # The listener is built on the speaker over the whole 65-state grid.
-    grid = rsa.complex_speaker(params, contexts=contexts.ACCESS_OBSERVATION_GRID)
-    expected = np.array([[reference[tuple(v)][m] for m in contexts.MERGED_COMPLEX_EXPRESSIONS]
-                         for v in contexts.ACCESS_OBSERVATION_GRID])
+    grid = rsa.complex_speaker(params, contexts=design.ACCESS_OBSERVATION_GRID)
+    expected = np.array([[reference[tuple(v)][m] for m in design.MERGED_COMPLEX_EXPRESSIONS]
+                         for v in design.ACCESS_OBSERVATION_GRID])
     np.testing.assert_allclose(grid, expected, atol=1e-9)
 
 
