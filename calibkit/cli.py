@@ -223,6 +223,7 @@ def cli() -> None:
     \b
     calibkit run TASK            score a task with a model (see `calibkit run --help`)
     calibkit report RUN_DIR      re-render a run's summary and report from disk
+    calibkit show RUN_DIR --item ID   one item as the model read it
     calibkit compare A B         base vs chat on the items both runs share
     calibkit sweep RUN_DIR       post-hoc temperature study (no model needed)
     calibkit models              list model aliases and embedded models
@@ -420,6 +421,22 @@ def report_cmd(run_dirs: Sequence[Path], as_json: bool) -> None:
         if not as_json:
             click.echo(f"== {store.path}")
         echo_run_summary(task, store, report, as_json=as_json)
+
+
+@cli.command("show")
+@click.argument("run_dir", type=click.Path(path_type=Path))
+@click.option("--item", "item_id", required=True, help="The item's id, as results.jsonl writes it.")
+@click.option("--turns", is_flag=True, help="Also print the chat turns as they were before the template.")
+def show_cmd(run_dir: Path, item_id: str, turns: bool) -> None:
+    """Print one item as the model read it: the exact text, each continuation, the row's numbers (no model).
+
+    \b
+    Example:
+      calibkit show runs/mmlu/smollm2-135m-instruct/3f2a9c1b7d4e --item mmlu/anatomy/test/3
+    """
+    from calibkit.runs.show import show_item
+
+    click.echo(show_item(run_dir, item_id, turns=turns), nl=False)
 
 
 @cli.command("compare")

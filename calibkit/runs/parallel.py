@@ -6,7 +6,8 @@ scores its own shard of the items still to do. Rank 0 opens the run folder,
 prepares what the run decides once (e.g. TriviaQA's few-shot P(True)
 examples), reads what is stored and cuts the rest into shards
 (:func:`shard_plan`); every rank appends its rows to its own file in the
-folder (``results.rank-<k>.jsonl``); after a barrier rank 0 merges them
+folder (``results.rank-<k>.jsonl``) and what it read to
+``prompts.rank-<k>.jsonl``; after a barrier rank 0 merges them
 into results.jsonl in item order (:meth:`RunStore.consolidate`) and the
 command writes the summary once. :func:`join_launch` starts the ranks and
 checks that they all run the same command. The shards follow the groups

@@ -20,6 +20,7 @@ from calibkit.engine.models import DEFAULT_MODEL, LoadedModel, LoadOptions, Mode
 from calibkit.progress import ProgressBar
 from calibkit.records import Prompt
 from calibkit.runs.parallel import check_world_size, share_items, tokens_counter
+from calibkit.runs.prompts import Reading, scored_reading
 from calibkit.runs.store import RunStore
 
 if TYPE_CHECKING:
@@ -223,14 +224,35 @@ def _run_job(task: RunnableTask, job: Job, model: LoadedModel, chat: bool, setti
 
 
 def score_into(run: ActiveRun, prompts: Sequence[Prompt]) -> None:
-    """Score prompts with the run's model and append each finished batch of items to its store."""
+    """Score prompts with the run's model and append each finished batch of items to its store.
+
+    Before a batch's rows, what the model read for each of its items (the
+    rendered context and options, the chat turns) goes to the run's prompt
+    records (:meth:`RunStore.keep_texts`).
+    """
     from calibkit.engine.scoring import ScoreConfig, score_batches
 
     s = run.settings
     config = ScoreConfig(chat=run.chat, system_prompt=s.system_prompt, token_budget=s.token_budget,
                          prefix_caching=s.prefix_caching, progress=s.progress)
+    by_id = {p.id: p for p in prompts}
     for batch in score_batches(run.model, prompts, config=config):
+        run.store.keep_texts((item.id, scored_reading_of(run, by_id[item.id])) for item in batch)
         run.store.append(item.to_json() for item in batch)
+
+
+def scored_reading_of(run: ActiveRun, prompt: Prompt, *, label: str = "scored",
+                      logprobs_field: str | None = "logprobs") -> Reading:
+    """What the run's model reads to score ``prompt``: the scorer's own rendering (chat template and all).
+
+    ``logprobs_field``: the row field that will hold the options' log-probs
+    (None when the row keeps none).
+    """
+    from calibkit.engine.chat import render_pairs
+
+    pairs = render_pairs(prompt, run.model.tokenizer, chat=run.chat, system_prompt=run.settings.system_prompt)
+    return scored_reading(prompt, pairs, chat=run.chat, system_prompt=run.settings.system_prompt, label=label,
+                          logprobs_field=logprobs_field)
 
 
 def run_in_batches(

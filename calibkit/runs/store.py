@@ -10,6 +10,9 @@
 * ``results.rank-<k>.jsonl`` — while a data-parallel run is under way, the
   rows rank ``k`` appended; read together with ``results.jsonl`` and merged
   into it when the run finishes;
+* ``prompts.jsonl`` — the exact text each row was computed from, each
+  distinct text once (:mod:`calibkit.runs.prompts`; ``prompts.rank-<k>.jsonl``
+  while a data-parallel run is under way); absent in runs made before it;
 * ``summary.json``, ``report.html`` — derived, rewritten at will;
 * ``writer.lock`` — the one writer's OS lock (:mod:`calibkit.runs.lock`):
   a second command on a folder being written stops with one line.
@@ -23,13 +26,12 @@ import hashlib
 import json
 import os
 import re
-import tempfile
 from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence
 
-from calibkit.errors import UserError
 from calibkit.records import ScoredItem
-from calibkit.runs import lock
+from calibkit.runs import lock, prompts
+from calibkit.runs.files import RunError, append_lines, complete_lines, ends_clean, json_line, write_atomic
 
 CONFIG_FILE = "config.json"
 RESULTS_FILE = "results.jsonl"
@@ -44,25 +46,11 @@ REPORT_FILE = "report.html"
 _NOT_HASHED = ("versions", "created", "data_source", "recorded", "n_parameters")
 
 
-class RunError(UserError):
-    """A run folder is missing, damaged or belongs to another configuration."""
-
-
 def config_hash(config: Mapping[str, Any]) -> str:
     """Twelve hex digits identifying the settings that determine the numbers."""
     identity = {k: v for k, v in config.items() if k not in _NOT_HASHED}
     blob = json.dumps(identity, sort_keys=True, separators=(",", ":"), default=str)
     return hashlib.sha256(blob.encode()).hexdigest()[:12]
-
-
-def write_atomic(path: Path, text: str) -> None:
-    """Replace a file in one step, so a crash leaves the old or the new file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.NamedTemporaryFile("w", dir=path.parent, delete=False, suffix=".tmp", encoding="utf-8") as f:
-        f.write(text)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(f.name, path)
 
 
 class RunStore:
@@ -77,6 +65,7 @@ class RunStore:
         self.path = Path(path)
         self.rank = rank
         self._lock: lock.WriterLock | None = None  # held while this process writes the folder (see hold)
+        self._texts: prompts.TextLog | None = None  # this store's prompt-record writer (see keep_texts)
 
     def for_rank(self, rank: int) -> "RunStore":
         """The same folder, appending to ``results.rank-<rank>.jsonl`` (one writer per file, no locks)."""
@@ -205,7 +194,7 @@ class RunStore:
         seen: set[str] = set()
         dropped = 0
         for path in self._result_files():
-            for row in _complete_rows(path):
+            for row in complete_lines(path):
                 if row.get("id") not in seen:
                     seen.add(row.get("id"))
                     rows.append(row)
@@ -243,16 +232,27 @@ class RunStore:
 
     def append(self, rows: Iterable[Mapping[str, Any]]) -> int:
         """Append rows durably (flush + fsync) to this store's file; returns how many were written."""
-        lines = [json.dumps(dict(r), ensure_ascii=False) + "\n" for r in rows]
-        if not lines:
-            return 0
         path = self.path / (RESULTS_FILE if self.rank is None else RANK_FILE.format(rank=self.rank))
-        self._repair_tail(path)
-        with open(path, "a", encoding="utf-8") as f:
-            f.write("".join(lines))
-            f.flush()
-            os.fsync(f.fileno())
-        return len(lines)
+        return append_lines(path, [json_line(dict(r)) for r in rows])
+
+    def keep_texts(self, readings: Iterable[tuple[str, prompts.Reading]]) -> int:
+        """Record what the model read for items, each distinct text once (:mod:`calibkit.runs.prompts`).
+
+        ``readings``: (item id, :class:`~calibkit.runs.prompts.Reading`)
+        pairs; call it before appending those items' rows, so a row never
+        lacks its texts. What is stored already (a resumed run) is skipped.
+        Returns how many readings were new. Example, in a generation loop::
+
+            store.keep_texts([(q.id, generation_reading(context, answer_fields=["answer"]))])
+            store.append(rows)
+        """
+        if self._texts is None:
+            self._texts = prompts.TextLog(self.path, rank=self.rank)
+        return self._texts.keep(readings)
+
+    def texts(self) -> dict[str, tuple[prompts.Reading, ...]] | None:
+        """Each item's recorded readings; None for a run written before prompts were kept."""
+        return prompts.read_texts(self.path)
 
     def consolidate(self, order: Sequence[str]) -> bool:
         """Put every row in results.jsonl, ids of ``order`` first and in that order, and drop the rank files.
@@ -261,35 +261,26 @@ class RunStore:
         item order, whatever the batches, resumes and processes that wrote
         it. Rows of ids not in ``order`` keep their order after the others.
         Crash-safe: results.jsonl is replaced in one step before any rank
-        file is removed, and a row in both is read once. Returns whether
-        anything changed.
+        file is removed, and a row in both is read once. The prompt records
+        are merged the same way (:func:`calibkit.runs.prompts.consolidate`).
+        Returns whether anything changed.
         """
+        self._texts = None  # the merge drops unreferenced chunks: a later append must read the file again
+        texts_changed = prompts.consolidate(self.path, order)
+        return self._consolidate_rows(order) or texts_changed
+
+    def _consolidate_rows(self, order: Sequence[str]) -> bool:
         files = self._result_files()
         rows = self.rows()
         position = {rid: i for i, rid in enumerate(order)}
         ordered = sorted(rows, key=lambda r: position.get(r.get("id"), len(position)))  # stable: strangers keep order
-        if ordered == rows and files == [self.path / RESULTS_FILE] and _ends_clean(files[0]):
+        if not files or ordered == rows and files == [self.path / RESULTS_FILE] and ends_clean(files[0]):
             return False
-        if not files:
-            return False
-        write_atomic(self.path / RESULTS_FILE, "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in ordered))
+        write_atomic(self.path / RESULTS_FILE, "".join(json_line(r) for r in ordered))
         for path in files:
             if path.name != RESULTS_FILE:
                 path.unlink()
         return True
-
-    @staticmethod
-    def _repair_tail(path: Path) -> None:
-        """Cut an unterminated last line so the next row starts on its own line."""
-        if not path.exists() or path.stat().st_size == 0:
-            return
-        with open(path, "rb+") as f:
-            f.seek(-1, os.SEEK_END)
-            if f.read(1) == b"\n":
-                return
-            data = f.seek(0) or f.read()
-            keep = data.rfind(b"\n") + 1
-            f.truncate(keep)
 
     def write_summary(self, summary: Mapping[str, Any]) -> Path:
         """Write summary.json; it also says how many duplicate rows the reading dropped, when any were."""
@@ -308,24 +299,3 @@ class RunStore:
         path = self.path / name
         write_atomic(path, text)
         return path
-
-
-def _complete_rows(path: Path) -> Iterable[dict[str, Any]]:
-    """The rows of one results file; an unterminated last line (a kill in mid-write) is skipped."""
-    lines = path.read_bytes().split(b"\n")
-    for number, line in enumerate(lines[:-1], start=1):  # lines[-1] is b"" or an interrupted write
-        if not line.strip():
-            continue
-        try:
-            yield json.loads(line)
-        except json.JSONDecodeError:
-            raise RunError(f"{path} line {number} is not valid JSON; delete that line to resume") from None
-
-
-def _ends_clean(path: Path) -> bool:
-    """Whether a file is empty or ends with a newline (no interrupted write at its end)."""
-    if path.stat().st_size == 0:
-        return True
-    with open(path, "rb") as f:
-        f.seek(-1, os.SEEK_END)
-        return f.read(1) == b"\n"

@@ -87,7 +87,7 @@ class PikSettings:
 def run_pik(run: ActiveRun, questions: Sequence[TriviaQuestion], *, batch_questions: int = 8) -> None:
     """Answer, sample, judge and read the states of ``questions`` into ``run.store``, batch by batch."""
     settings = dataclasses.replace(PikSettings.from_config(run.store.config), batch_questions=batch_questions)
-    answerer = Answerer(run, settings.answering())
+    answerer = Answerer(run, settings.answering(), logprobs_fields={"pik_prompt": "p_ik_prompt_logprobs"})
     answerer.gen = dataclasses.replace(answerer.gen, hidden_states=True)
     answers = MATCHERS[settings.matcher]
 

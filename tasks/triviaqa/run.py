@@ -38,7 +38,8 @@ import numpy as np
 
 from calibkit.errors import UserError
 from calibkit.records import Turn
-from calibkit.runs.runner import ActiveRun, Job, RunOutcome, RunSettings, run_in_batches, run_jobs
+from calibkit.runs.prompts import Reading, conversation, generation_reading
+from calibkit.runs.runner import ActiveRun, Job, RunOutcome, RunSettings, run_in_batches, run_jobs, scored_reading_of
 
 from .answers import MATCHERS, Matcher, sample_agreement
 from .data import TriviaQuestion
@@ -46,6 +47,7 @@ from .prompts import (
     KADAVATH_LAYOUT,
     NQ_OPEN_LAYOUT,
     PTRUE_PROMPTS,
+    PTRUE_TASK,
     QA_LAYOUT,
     GenerationContext,
     PTrueExample,
@@ -301,11 +303,22 @@ def _row(question: TriviaQuestion, ctx: GenerationContext, gens: ContextGenerati
 
 
 class Answerer:
-    """The model side of one run: contexts that fit its window, generation, proposals, P(True) scores."""
+    """The model side of one run: contexts that fit its window, generation, proposals, P(True) scores.
 
-    def __init__(self, run: ActiveRun, settings: TriviaSettings) -> None:
+    What the model reads is recorded in the run's prompt records
+    (:meth:`calibkit.runs.store.RunStore.keep_texts`) under the question's
+    id: each generation context (label ``"answer"``; ``answer_fields``: the
+    row fields that keep what it wrote) and each scored prompt (label: the
+    prompt's task; ``logprobs_fields``: the row field holding its options'
+    log-probs, by task).
+    """
+
+    def __init__(self, run: ActiveRun, settings: TriviaSettings, *, answer_fields: Sequence[str] = (),
+                 logprobs_fields: Mapping[str, str] | None = None) -> None:
         self.run, self.settings = run, settings
         self.gen = settings.generation(token_budget=run.settings.token_budget)
+        self.answer_fields = tuple(answer_fields)
+        self.logprobs_fields = dict(logprobs_fields or {})
 
     def _render(self, content_or_text: str) -> str:
         from calibkit.engine.chat import render_chat
@@ -329,7 +342,13 @@ class Answerer:
 
         texts = [self._render(c.turns[0].content) + c.assistant_prefix if self.run.chat else c.text
                  for c in contexts]
+        self.run.store.keep_texts((c.id, self._generation_reading(c, text)) for c, text in zip(contexts, texts))
         return generate(self.run.model, texts, config=self.gen)
+
+    def _generation_reading(self, context: GenerationContext, text: str) -> Reading:
+        turns = conversation((Turn("user", context.turns[0].content),), system_prompt=self.run.settings.system_prompt,
+                             assistant_prefix=context.assistant_prefix) if self.run.chat else ()
+        return generation_reading(text, turns=turns, answer_fields=self.answer_fields)
 
     def propose(self, gens: ContextGenerations) -> Proposal:
         extract = self.settings.answers.extract
@@ -340,9 +359,19 @@ class Answerer:
         from calibkit.engine.scoring import ScoreConfig, score
 
         s = self.run.settings
+        self.run.store.keep_texts(
+            (p.meta.get("question_id", p.id),
+             scored_reading_of(self.run, p, label=p.task, logprobs_field=self.logprobs_fields.get(p.task)))
+            for p in prompts)
         return score(self.run.model, prompts, config=ScoreConfig(
             chat=self.run.chat, system_prompt=s.system_prompt, token_budget=s.token_budget,
             prefix_caching=s.prefix_caching, progress=False))
+
+
+def _answerer(run: ActiveRun, settings: TriviaSettings) -> Answerer:
+    """The run's answerer, recording where a TriviaQA row keeps the answers and the P(True) log-probs."""
+    return Answerer(run, settings, answer_fields=("greedy_raw", "samples_raw"),
+                    logprobs_fields={PTRUE_TASK: "p_true_logprobs"})
 
 
 def run_questions(run: ActiveRun, questions: Sequence[TriviaQuestion], *, batch_questions: int = 8) -> None:
@@ -353,7 +382,7 @@ def run_questions(run: ActiveRun, questions: Sequence[TriviaQuestion], *, batch_
     there too, so a resumed run reuses them.
     """
     settings = replace(TriviaSettings.from_config(run.store.config), batch_questions=batch_questions)
-    answerer = Answerer(run, settings)
+    answerer = _answerer(run, settings)
     pool = _example_pool(run, answerer, questions, settings)
 
     def answer_batch(batch: Sequence[TriviaQuestion]) -> list[dict[str, Any]]:
@@ -382,7 +411,7 @@ def prepare_questions(run: ActiveRun, questions: Sequence[TriviaQuestion]) -> No
     """
     settings = TriviaSettings.from_config(run.store.config)
     if settings.ptrue_shots:
-        _example_pool(run, Answerer(run, settings), questions, settings)
+        _example_pool(run, _answerer(run, settings), questions, settings)
 
 
 def _example_pool(run: ActiveRun, answerer: Answerer, questions: Sequence[TriviaQuestion],

@@ -79,8 +79,10 @@ def assert_same(got, want, where: str = "") -> None:
 
 
 def assert_same_run(got: Path, want: Path) -> None:
-    """The same rows, in the same order, and the same summary; no rank file is left."""
+    """The same rows, in the same order, the same prompt records, byte for byte, and the same summary; no rank file is left."""
     assert [p.name for p in got.glob("results*.jsonl")] == ["results.jsonl"]
+    assert [p.name for p in got.glob("prompts*.jsonl")] == ["prompts.jsonl"]
+    assert (got / "prompts.jsonl").read_bytes() == (want / "prompts.jsonl").read_bytes()
     got_rows, want_rows = rows(got), rows(want)
     assert [r["id"] for r in got_rows] == [r["id"] for r in want_rows]
     for g, w in zip(got_rows, want_rows):
