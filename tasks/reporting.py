@@ -16,7 +16,7 @@ import pandas as pd
 from calibkit.runs.store import RunStore
 from calibkit.stats.bootstrap import MIN_ITEMS
 from calibkit.stats.comparison import HEADLINE
-from calibkit.stats.paired import EXACT_MAX_ITEMS
+from calibkit.stats.paired import EXACT_MAX_ITEMS, MIN_TEST_ITEMS
 
 
 def run_label(store: RunStore) -> str:
@@ -68,6 +68,22 @@ def _text(x: Any) -> str | None:
     return x if isinstance(x, str) and x else None
 
 
+def _fixed(x: float, form: str) -> str:
+    """``x`` in the format ``form``, without the minus of a value that rounds to zero.
+
+    A difference of -0.0001 printed as ``-0.000`` reads as a negative result; it is ``+0.000`` (signed) or
+    ``0.000``.
+
+    Example:
+        >>> _fixed(-0.0001, "+.3f"), _fixed(-0.0001, ".3f"), _fixed(-0.0006, "+.3f")
+        ('+0.000', '0.000', '-0.001')
+    """
+    text = f"{x:{form}}"
+    if text.startswith("-") and float(text) == 0:
+        return ("+" if "+" in form else "") + text[1:]
+    return text
+
+
 def interval_text(estimate: Any, low: Any = None, high: Any = None, *, n: Any = None, note: Any = None,
                   signed: bool = False) -> str:
     """An estimate with its interval and n, or with the small-n marker where the rule left the interval out.
@@ -82,11 +98,11 @@ def interval_text(estimate: Any, low: Any = None, high: Any = None, *, n: Any = 
     """
     form = "+.3f" if signed else ".3f"
     value, lo, hi, marker = _number(estimate), _number(low), _number(high), _text(note)
-    text = "-" if value is None else f"{value:{form}}"
+    text = "-" if value is None else _fixed(value, form)
     if marker:
         return f"{text} [{marker}]"
     if value is not None and lo is not None and hi is not None:
-        text += f" [{lo:{form}}, {hi:{form}}]"
+        text += f" [{_fixed(lo, form)}, {_fixed(hi, form)}]"
     count = _number(n)
     return text if count is None else f"{text} n={int(count)}"
 
@@ -138,7 +154,7 @@ def comparison_line(row: Mapping[str, Any], *, width: int = 32) -> str:
     head = f"  {str(row['run']):<{width}} "
     diff = _number(row.get("difference"))
     if marker:
-        text = interval_text(row.get("estimate")) + ("" if diff is None else f"  diff {diff:+.3f}")
+        text = interval_text(row.get("estimate")) + ("" if diff is None else f"  diff {_fixed(diff, '+.3f')}")
         p = p_text(row.get("p_value"), row.get("test"))  # the exact permutation test needs no interval
         return f"{head}{text}  [{marker}]" + (f" {p}" if p else "")
     text = interval_text(row.get("estimate"), row.get("low"), row.get("high"), n=row.get("n"))
@@ -180,6 +196,6 @@ def comparison_caption(*, what: str = "items", headline: bool = False) -> str:
             f"(diff_low, diff_high); low/high: each run's 95% percentile bootstrap interval over {what}. p: "
             "two-sided, by the test named in 'test' (the paired permutation test swaps the two runs' rows of "
             f"randomly chosen items; up to {EXACT_MAX_ITEMS} items it tries every swap). n: the {what} behind each "
-            "row; below "
-            f"{MIN_ITEMS} there is no interval and no p-value, and 'note' says so.")
+            f"row; below {MIN_ITEMS} there is no interval ('note' says so), and below {MIN_TEST_ITEMS} no p-value "
+            "either.")
     return f"{HEADLINE} {text}" if headline else text

@@ -1,4 +1,4 @@
-"""Two models in one run (a base model and a post-trained one): options, loading, the run folder, printing.
+"""Two models in one run (a base model and a post-trained one): roles, options, loading, the run folder, printing.
 
 The run folder is ``<out>/<task>/<first>__<second>/<hash>/``; config.json
 holds the task's settings and each model's settings under ``models``, so a
@@ -11,10 +11,11 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Mapping, Protocol, Sequence, TypeVar
 
 import click
 
+from calibkit.errors import UserError
 from calibkit.engine.chat import render_chat, render_context
 from calibkit.engine.models import LoadedModel
 from calibkit.records import Prompt
@@ -28,6 +29,52 @@ from .sources import SOURCES, QuestionSet
 
 if TYPE_CHECKING:
     from calibkit.engine.distributed import Ranks
+
+N = TypeVar("N", int, float)
+
+
+class ItemSet(Protocol):
+    """What :func:`run_pair` reads of a task's items: a :class:`~.sources.QuestionSet`, rhymes' couplets, ..."""
+
+    @property
+    def questions(self) -> Sequence[Any]: ...  # the items, each with a stable ``id``
+
+
+def roles(models: Sequence[str]) -> tuple[str, ...]:
+    """The roles of a ``--model`` list: ``("base", "chat")`` for two models, ``("model",)`` for one.
+
+    Example:
+        >>> roles(["gemma-3-270m", "smollm2-135m-instruct"]), roles(["gemma-3-270m"])
+        (('base', 'chat'), ('model',))
+    """
+    if len(models) == 2:
+        return ("base", "chat")
+    if len(models) == 1:
+        return ("model",)
+    raise UserError(f"--model was given {len(models)} times: give one model, or a base and a chat model "
+                    "(--model BASE --model CHAT)")
+
+
+def comma_numbers(text: str, *, option: str, kind: Callable[[str], N], what: str, example: str) -> tuple[N, ...]:
+    """The distinct numbers of a comma-separated option, sorted; ``""`` -> ``()`` (the caller checks their range).
+
+    Args:
+        text: the option's value, e.g. ``"0.4, 0.1"``.
+        option, what, example: for the one-line error, e.g. ``"--gamma"``,
+            ``"numbers in [0, 1]"``, ``"0.2,0.4"``.
+        kind: ``int`` or ``float``.
+
+    Raises:
+        UserError: an entry that is not a ``kind``.
+
+    Example:
+        >>> comma_numbers("4, 1,2,4", option="--k", kind=int, what="whole numbers", example="1,2")
+        (1, 2, 4)
+    """
+    try:
+        return tuple(sorted({kind(x) for x in text.split(",") if x.strip()}))
+    except ValueError:
+        raise UserError(f"{option} {text!r}: give {what}, comma-separated (e.g. {example})") from None
 
 
 @dataclass(frozen=True)
@@ -59,7 +106,7 @@ def open_pair_run(task: str, task_config: Mapping[str, Any], readers: Mapping[st
     return open_store(task, label, config, settings)
 
 
-def run_pair(task: str, questions: QuestionSet, models: Mapping[str, str], settings: RunSettings,
+def run_pair(task: str, questions: ItemSet, models: Mapping[str, str], settings: RunSettings,
              ranks: Ranks | None, *, task_config: Mapping[str, Any],
              work: Callable[[Mapping[str, Reader]], Callable[[RunStore, Sequence[Any], bool], None]],
              ) -> tuple[RunStore, int]:

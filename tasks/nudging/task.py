@@ -11,7 +11,7 @@ import numpy as np
 from calibkit.errors import UserError
 from calibkit.runs.store import RunStore
 from calibkit.tasks.base import CommandTask, Outcome
-from calibkit.tasks.freeform.pair import question_options
+from calibkit.tasks.freeform.pair import comma_numbers, question_options
 
 from .run import TASK
 
@@ -25,13 +25,10 @@ def parse_gammas(text: str) -> tuple[float, ...]:
         >>> parse_gammas("0.4, 0.1")
         (0.1, 0.4)
     """
-    try:
-        values = sorted({float(x) for x in text.split(",") if x.strip()})
-    except ValueError:
-        raise UserError(f"--gamma {text!r}: give numbers in [0, 1], comma-separated (e.g. 0.2,0.4)") from None
+    values = comma_numbers(text, option="--gamma", kind=float, what="numbers in [0, 1]", example="0.2,0.4")
     if not values or not all(0.0 <= g <= 1.0 for g in values):
         raise UserError(f"--gamma {text!r}: every gamma must be in [0, 1]")
-    return tuple(values)
+    return values
 
 
 class Nudging(CommandTask):

@@ -1,15 +1,29 @@
-"""A rhymes run's page and terminal lines, and `calibkit compare` of rhymes runs."""
+"""A rhymes run's page and terminal lines, and `calibkit compare` of rhymes runs (the one paired comparison)."""
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
+import numpy as np
 import pandas as pd
 
 from calibkit.errors import UserError
 from calibkit.runs.store import REPORT_FILE, RunStore
 from calibkit.tasks.base import Outcome
-from calibkit.tasks.reporting import ci_columns, frame_records, interval_text, iv_text, p_text, run_header, run_labels
+from calibkit.stats.bootstrap import MIN_ITEMS
+from calibkit.stats.paired import MIN_TEST_ITEMS
+from calibkit.tasks.reporting import (
+    ci_columns,
+    comparison_caption,
+    comparison_text,
+    frame_records,
+    interval_text,
+    iv_text,
+    p_text,
+    page_table,
+    run_header,
+    run_labels,
+)
 
 from .classify import CLASSES
 from .study import COLLAPSE, SLOT, summarize_store
@@ -46,8 +60,8 @@ def paired_frame(summary: Mapping[str, Any]) -> pd.DataFrame:
     roles = summary["roles"]
     return pd.DataFrame([{"measure": p["measure"], roles[0]: p.get("estimate_b"), roles[-1]: p.get("estimate_a"),
                           "difference": p.get("difference"), "diff_low": p.get("low"), "diff_high": p.get("high"),
-                          "p_value": p.get("p_value"), "test": None if p.get("note") else p.get("test"), "n": p.get("n"),
-                          "note": p.get("note")} for p in summary["paired"]])
+                          "p_value": p.get("p_value"), "test": p.get("test") if p.get("p_value") is not None else None,
+                          "n": p.get("n"), "note": p.get("note")} for p in summary["paired"]])
 
 
 def layer_frame(summary: Mapping[str, Any], role: str) -> pd.DataFrame:
@@ -93,12 +107,22 @@ def summary_text(summary: Mapping[str, Any]) -> str:
 
 
 def _bars(frame: pd.DataFrame, *, metric: str, x: str, title: str) -> Any:
+    """A bar per (``x``, model) with its interval; a bar below the small-n rule is labelled with its n and the
+    chart says why it has no whiskers (``frame``: :func:`calibkit.tasks.reporting.ci_columns`'s columns)."""
     from calibkit.draw import plots
 
     table = pd.DataFrame({"benchmark": frame[x].astype(str), "model": frame["model"],
                           "estimate": frame["estimate"].astype(float),
-                          "low": frame["95% CI low"].astype(float), "high": frame["95% CI high"].astype(float)})
+                          "low": frame["95% CI low"].astype(float), "high": frame["95% CI high"].astype(float),
+                          "n": frame["n"], "note": frame["note"]})
     return plots.benchmark_chart(table, metric=metric, x_title=x, title=title)
+
+
+def _table_and_bars(report: Any, name: str, frame: pd.DataFrame, *, caption: str, metric: str, x: str,
+                    title: str) -> None:
+    """A page's table of intervals, then the same numbers as bars."""
+    report.add_table(name, frame, caption=caption)
+    report.add_figure(f"{name}, plotted", _bars(frame, metric=metric, x=x, title=title))
 
 
 def layer_figure(table: pd.DataFrame, *, title: str) -> Any:
@@ -125,36 +149,31 @@ def write_run_report(store: RunStore, *, n_resamples: int = 1000, seed: int = 0)
                     subtitle=" vs ".join(_who(summary, r) for r in roles))
     report.add_header(run_header(store, summary["n_items"], keys=HEADER_KEYS), title="Run")
     report.add_text(summary_text(summary).replace("\n", "\n\n"), title="Summary")  # one paragraph per line
-    classes = measure_frame(summary, "classes", CLASSES)
-    report.add_table("What line 2 does (sampled lines)", classes,
-                     caption="Share of sampled lines per class; 95% percentile bootstrap over couplets (a couplet's "
-                             "lines resampled together). Below 20 couplets the note replaces the interval.")
-    report.add_figure("What line 2 does, plotted", _bars(classes, metric="share of lines", x="measure",
-                                                         title="Rhymes and the other continuations"))
+    _table_and_bars(report, "What line 2 does (sampled lines)", measure_frame(summary, "classes", CLASSES),
+                    caption="Share of sampled lines per class; 95% percentile bootstrap over couplets (a couplet's "
+                            f"lines resampled together). Below {MIN_ITEMS} couplets the note replaces the interval.",
+                    metric="share of lines", x="measure", title="Rhymes and the other continuations")
     collapse = measure_frame(summary, "collapse", COLLAPSE)
     report.add_table("Mode collapse among the rhymes", collapse,
                      caption="Per couplet with at least two rhyming samples: distinct rhyme words, entropy of the "
                              "rhyme-word distribution (nats) and the share of the most frequent rhyme; mean over "
                              "couplets.")
-    slot = measure_frame(summary, "slot", SLOT)
-    report.add_table("Log-probs at the rhyme slot", slot,
-                     caption="Given the rest of each sampled line: the mass on the dictionary's one-token rhymes of "
-                             "the end word (the candidates), their entropy renormalised among them (nats), the share "
-                             "of lines whose written word no candidate beats, and the written word's log-prob.")
-    report.add_figure("The rhyme slot, plotted", _bars(slot, metric="value", x="measure",
-                                                       title="Mass, entropy and rank at the rhyme slot"))
+    _table_and_bars(report, "Log-probs at the rhyme slot", measure_frame(summary, "slot", SLOT),
+                    caption="Given the rest of each sampled line: the mass on the dictionary's one-token rhymes of "
+                            "the end word (the candidates), their entropy renormalised among them (nats), the share "
+                            "of lines whose written word no candidate beats, and the written word's log-prob.",
+                    metric="value", x="measure", title="Mass, entropy and rank at the rhyme slot")
     _planning_sections(report, summary)
-    forced = forced_frame(summary)
-    report.add_table("Half-written lines", forced,
-                     caption="The other model's first k words of line 2 forced; the share of greedy lines that still "
-                             "rhyme (k = 0: the model's own greedy line), the rhyme mass at the slot and the forced "
-                             "words' log-prob per token under the model.")
-    report.add_figure("Half-written lines, plotted", _bars(forced, metric="rhyme share", x="forced words k",
-                                                           title="Rhyme share after k forced words"))
+    _table_and_bars(report, "Half-written lines", forced_frame(summary),
+                    caption="The other model's first k words of line 2 forced; the share of greedy lines that still "
+                            "rhyme (k = 0: the model's own greedy line), the rhyme mass at the slot and the forced "
+                            "words' log-prob per token under the model.",
+                    metric="rhyme share", x="forced words k", title="Rhyme share after k forced words")
     if summary["paired"]:
         report.add_table(f"{roles[-1]} minus {roles[0]}, paired over couplets", paired_frame(summary),
-                         caption="Paired bootstrap interval of the difference; p by the test named (paired "
-                                 "permutation). Below 20 couplets: the estimates and the note, no interval, no p.")
+                         caption="Paired bootstrap interval of the difference; p by the test named (the paired "
+                                 f"permutation test). Below {MIN_ITEMS} couplets: the estimates and the note, no "
+                                 f"interval; below {MIN_TEST_ITEMS} no p-value either.")
     for role in roles:
         r = summary["per_role"][role]
         report.add_table(f"Most frequent rhyme words, {_who(summary, role)}",
@@ -183,40 +202,56 @@ def _planning_sections(report: Any, summary: Mapping[str, Any]) -> None:
 
 
 def compare_runs(stores: Sequence[RunStore], *, out: Path, n_resamples: int = 1000) -> Outcome:
-    """Each run's rhyme share and rhyme-slot mass per model on the couplets all runs share, paired with the first."""
+    """Each run's rhyme share and rhyme-slot mass per model on the couplets all runs share, each later run paired
+    with the first (:func:`calibkit.stats.comparison.paired_comparison`: each run's interval and n, the
+    difference's paired interval, the paired permutation test; below the small-n rule the note)."""
     from calibkit.draw.page import Report
-    from calibkit.stats.paired import paired_test
+    from calibkit.stats.comparison import paired_comparison, shared
 
+    labels = run_labels(stores)
+    aligned = shared({label: s.rows() for label, s in zip(labels, stores)}, key=lambda r: r["id"], what="couplets",
+                     fix="compare rhymes runs of the same data")
+    frame = paired_comparison(aligned, comparison_measures(aligned), n_resamples=n_resamples)
+    n_items = len(aligned[labels[0]])
+    report = Report("calibkit: rhymes runs compared", subtitle=" vs ".join(labels))
+    report.add_table(f"On {n_items} shared couplets, paired with the first run", page_table(frame),
+                     caption=comparison_caption(what="couplets") + " Rhyme mass at the slot: over the couplets "
+                             "whose sampled lines have a slot in every run.")
+    page = report.save(out)
+    return Outcome(json={"runs": labels, "n_items": n_items, "metrics": frame_records(frame)},
+                   text=comparison_text(frame, n_items=n_items, what="shared couplets"), report=page)
+
+
+def comparison_measures(aligned: Mapping[str, Sequence[Mapping[str, Any]]]) -> list[Any]:
+    """Per model (role) that every run holds: the rhyme share of its sampled lines (rhyming lines / lines) and
+    the mean rhyme-slot mass per couplet, the latter over the couplets with a slot in every run (so that the
+    runs stay paired item by item).
+
+    Raises:
+        UserError: the runs share no role (a one-model run against a two-model run).
+    """
+    from calibkit.stats.comparison import Measure
     from calibkit.stats.metrics import ratio_of_sums
 
     from .study import class_counts, mean, slot_table
 
-    labels = run_labels(stores)
-    rows = [{r["id"]: r for r in s.rows()} for s in stores]
-    common = sorted(set.intersection(*(set(r) for r in rows)))
-    if not common:
-        raise UserError("the rhymes runs share no couplets; compare runs of the same data")
-    table, first = [], {}
-    for i, (label, by_id) in enumerate(zip(labels, rows)):
-        shared_rows = [by_id[c] for c in common]
-        for role in shared_rows[0]["models"]:
-            counts, mass = class_counts(shared_rows, role), slot_table(shared_rows, role)["rhyme_mass"]
-            for measure, fn, arrays in (("rhyme share", ratio_of_sums, (counts["rhyme"], counts["lines"])),
-                                        ("rhyme mass at the slot", mean, (mass,))):
-                d = paired_test(fn, arrays, first.setdefault((role, measure), arrays), n_resamples=n_resamples)
-                table.append({"run": label, "model": role, "measure": measure, "estimate": d.estimate_a,
-                              "difference": d.difference if i else None, "diff_low": d.low if i else None,
-                              "diff_high": d.high if i else None, "p_value": d.p_value if i else None,
-                              "test": d.test if i else None, "n": d.n, "note": d.note})
-    frame = pd.DataFrame(table)
-    report = Report("calibkit: rhymes runs compared", subtitle=" vs ".join(labels))
-    report.add_table(f"On {len(common)} shared couplets", frame,
-                     caption="Differences are paired with the first run over couplets; below 20 couplets the note "
-                             "replaces the interval and the p-value.")
-    page = report.save(out)
-    text = "\n".join(f"{r['run']:<40} {r['model']:<6} {r['measure']:<24} " + interval_text(
-        r["estimate"], n=r["n"], note=r["note"]) + ("" if r["difference"] is None else
-                                                    f"  diff {r['difference']:+.3f} {p_text(r['p_value'], r['test'])}")
-                     for r in table)
-    return Outcome(json={"runs": labels, "n_items": len(common), "metrics": frame_records(frame)}, text=text,
-                   report=page)
+    runs = list(aligned.values())
+    roles = [role for role in runs[0][0]["models"] if all(role in rows[0]["models"] for rows in runs)]
+    if not roles:
+        raise UserError("the rhymes runs share no model role (base, chat, or model alone); compare runs made "
+                        "with the same number of models")
+    measures = []
+    for role in roles:
+        slotted = np.all([np.isfinite(slot_table(rows, role)["rhyme_mass"]) for rows in runs], axis=0)
+        measures += [
+            Measure({"model": role, "measure": "rhyme share"}, ratio_of_sums,
+                    lambda rows, role=role: _rhymed_and_lines(class_counts(rows, role))),
+            Measure({"model": role, "measure": "rhyme mass at the slot"}, mean,
+                    lambda rows, role=role, keep=slotted: (slot_table(rows, role)["rhyme_mass"][keep],)),
+        ]
+    return measures
+
+
+def _rhymed_and_lines(counts: Mapping[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """(n_couplets,) rhyming sampled lines and (n_couplets,) sampled lines: the rhyme share's two arrays."""
+    return counts["rhyme"], counts["lines"]

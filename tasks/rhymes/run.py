@@ -140,13 +140,17 @@ def _form(c: Couplet, reader: Any, system_prompt: str | None) -> _Form:
 
 
 def _write(reader: Any, contexts: list[str], settings: RhymeSettings, *, greedy_only: bool = False,
-           samples: int | None = None) -> list[Any]:
+           samples: int | None = None, one_line: bool = False) -> list[Any]:
+    """Each context's greedy line and samples. A chat reply runs on past line breaks (a preface may come before
+    line 2), except with ``one_line``: a half-written line is read up to its first line break (``"first"``: a
+    leading one too), so decoding stops there in either form; the line read is the same, with fewer steps."""
     from calibkit.engine.generation import GenerationConfig, generate
 
     n = settings.samples if samples is None else samples
     config = GenerationConfig(
         max_new_tokens=settings.chat_max_new_tokens if reader.chat else settings.max_new_tokens,
-        samples=n, temperature=settings.temperature, stop=() if reader.chat else BASE_STOP, seed=settings.seed,
+        samples=n, temperature=settings.temperature, stop=BASE_STOP if one_line or not reader.chat else (),
+        stop_rule="first" if one_line else "after_leading_whitespace", seed=settings.seed,
         hidden_states=not greedy_only, progress=False)
     return generate(reader.model, contexts, config=config)
 
@@ -241,7 +245,7 @@ def _forced(reader: Any, role: str, batch: Sequence[Couplet], forms: Sequence[_F
     if not jobs:
         return out
     contexts = [forms[i].context + forms[i].separator + prefix for i, _, _, prefix in jobs]
-    written = _write(reader, contexts, settings, greedy_only=True, samples=settings.forced_samples)
+    written = _write(reader, contexts, settings, greedy_only=True, samples=settings.forced_samples, one_line=True)
     prefix_reads = _prefix_logprobs(reader, [(batch[i], prefix) for i, _, _, prefix in jobs], system_prompt)
     forced_lines = []
     for (i, k, j, prefix), g in zip(jobs, written):

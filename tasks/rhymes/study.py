@@ -17,8 +17,9 @@ Per model (role), over the sampled lines (the greedy line apart):
 
 Intervals are percentile bootstraps over couplets; base vs chat differences
 are paired over the couplets both have, by :func:`calibkit.stats.paired.paired_test`
-(below 20 couplets: the estimate and a note, no interval, no p-value). Pure
-numpy; never a model.
+(below 20 couplets: the estimate and a note, no interval; the exact
+permutation test's p-value from 6 couplets on, and ``test`` names it where
+there is one). Pure numpy; never a model.
 """
 from __future__ import annotations
 
@@ -175,9 +176,13 @@ def _paired(measure: str, fn: Callable[..., float], b: tuple[np.ndarray, ...], a
     if len(a) == 2:  # shares: a couplet without lines on either side carries nothing
         keep &= (a[1] > 0) & (b[1] > 0)
     if keep.sum() == 0:
-        return {"measure": measure, "n": 0, "note": "no couplet has this measure for both models"}
+        return {"measure": measure, "n": 0, "p_value": None, "test": None,
+                "note": "no couplet has this measure for both models"}
     d = paired_test(fn, tuple(x[keep] for x in b), tuple(x[keep] for x in a), n_resamples=n_resamples, seed=seed)
-    return {"measure": measure, **d.to_json()}
+    out = {"measure": measure, **d.to_json()}
+    if out["p_value"] is None:  # below MIN_TEST_ITEMS no test ran: the default label ("bootstrap") names nothing
+        out["test"] = None
+    return out
 
 
 def summarize_rows(rows: Sequence[Mapping[str, Any]], *, n_resamples: int = 1000, seed: int = 0) -> dict[str, Any]:

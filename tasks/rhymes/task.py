@@ -10,18 +10,9 @@ import click
 from calibkit.errors import UserError
 from calibkit.runs.store import RunStore
 from calibkit.tasks.base import CommandTask, Outcome
+from calibkit.tasks.freeform.pair import comma_numbers, roles
 
 from .run import TASK
-
-
-def roles(models: Sequence[str]) -> tuple[str, ...]:
-    """``("base", "chat")`` for two models, ``("model",)`` for one."""
-    if len(models) == 2:
-        return ("base", "chat")
-    if len(models) == 1:
-        return ("model",)
-    raise UserError(f"--model was given {len(models)} times: give one model, or a base and a chat model "
-                    "(--model BASE --model CHAT)")
 
 
 def parse_words(text: str) -> tuple[int, ...]:
@@ -30,13 +21,10 @@ def parse_words(text: str) -> tuple[int, ...]:
     >>> parse_words("4, 1,2"), parse_words("")
     ((1, 2, 4), ())
     """
-    try:
-        values = sorted({int(x) for x in text.split(",") if x.strip()})
-    except ValueError:
-        raise UserError(f"--forced-words {text!r}: give whole numbers, comma-separated (e.g. 1,2,4)") from None
+    values = comma_numbers(text, option="--forced-words", kind=int, what="whole numbers", example="1,2,4")
     if any(k < 1 for k in values):
         raise UserError(f"--forced-words {text!r}: each k must be at least 1")
-    return tuple(values)
+    return values
 
 
 class Rhymes(CommandTask):

@@ -7,24 +7,13 @@ from typing import Any, Callable, Sequence
 
 import click
 
-from calibkit.errors import UserError
 from calibkit.runs.store import RunStore
 from calibkit.tasks.base import CommandTask, Outcome
-from calibkit.tasks.freeform.pair import question_options
+from calibkit.tasks.freeform.pair import question_options, roles
 
 from .run import TASK
 
 WRITERS = ("each", "base", "chat")
-
-
-def roles(models: Sequence[str]) -> tuple[str, ...]:
-    """``("base", "chat")`` for two models, ``("model",)`` for one."""
-    if len(models) == 2:
-        return ("base", "chat")
-    if len(models) == 1:
-        return ("model",)
-    raise UserError(f"--model was given {len(models)} times: give one model, or a base and a chat model "
-                    "(--model BASE --model CHAT)")
 
 
 def writers(writer: str, models: Sequence[str]) -> tuple[str, ...]:

@@ -186,3 +186,31 @@ def test_run_on_tiny_models_resumes_reports_and_compares(capsys, tmp_path, tiny_
     assert code == 2 and "row 2 has no 'line' text" in err and "Traceback" not in err and len(err.splitlines()) == 1
     code, out, err = run_cli(capsys, "run", "rhymes", "--data", str(tmp_path / "missing.txt"))
     assert code == 2 and "no such file" in err
+
+
+def test_half_written_lines_stop_at_the_line_break_in_chat_form_too(monkeypatch):
+    """Only a forced line's first line is read, so its decoding stops at the first line break in either form
+    (a chat model's reply used to run on to 48 tokens); the line read is the prefix and the text before it."""
+    from types import SimpleNamespace
+
+    from calibkit.engine import generation
+    from calibkit.tasks.rhymes import run
+
+    configs = []
+
+    def fake_generate(model, contexts, *, config):
+        configs.append(config)
+        line = SimpleNamespace(text=" it went away\nand on", greedy=True)  # as if the stop had not cut it
+        return [SimpleNamespace(greedy=line, samples=()) for _ in contexts]
+
+    monkeypatch.setattr(generation, "generate", fake_generate)
+    monkeypatch.setattr(run, "_prefix_logprobs", lambda reader, pairs, system_prompt: [(-1.0, 1)] * len(pairs))
+    monkeypatch.setattr(run, "_read_slots", lambda *a, **k: None)
+    source = [[{"greedy": True, "line": "x"}, {"greedy": False, "line": "And so the sea was calm"}]]
+    for chat in (True, False):
+        reader = Reader("r", SimpleNamespace(), chat)
+        (forced,) = run._forced(reader, "r", [COUPLET], [run._Form("ctx", " " if chat else "")], source, "other",
+                                RhymeSettings(forced_words=(2,)), default_judge(), [("day", "way")], None)
+        assert [(f["k"], f["prefix"], f["lines"][0]["line"]) for f in forced] == [(2, "And so", "And so it went away")]
+        assert (configs[-1].stop, configs[-1].stop_rule) == (("\n",), "first")
+        assert configs[-1].max_new_tokens == (48 if chat else 24)  # the length limit stays the form's
