@@ -41,7 +41,7 @@ from calibkit.engine.generation import GenerationConfig, generate
 from calibkit.engine.models import load_model, set_cpu_threads
 from calibkit.engine.nudging import NudgeConfig, nudge
 from calibkit.tasks.freeform.pair import Reader, answer_separator, context_for
-from calibkit.tasks.freeform.sources import load_questions
+from calibkit.tasks.free_answer.specs import load_questions
 
 
 def timed(fn):

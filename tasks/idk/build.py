@@ -18,6 +18,7 @@ from typing import Any, Mapping
 
 from calibkit.runs.registry import task_named
 from calibkit.runs.runner import RunSettings, load_run_model, run_jobs, task_values, versions
+from calibkit.tasks.free_answer.specs import benchmark_names
 
 from . import constructed
 from .card import dataset_card
@@ -32,7 +33,7 @@ from .dataset import (
     write_dataset,
 )
 
-SOURCES = ("triviaqa", "nq_open", "mmlu")
+SOURCES = (*benchmark_names(), "mmlu")  # the free-answer tasks (asked through P(IK)) and MMLU's multiple choice
 MMLU_SUBJECTS = 57
 
 
@@ -61,7 +62,7 @@ def check(settings: BuildSettings, *, today: datetime.date) -> None:
     """One-line errors for what cannot be built: unknown source, no samples, a cutoff in the future."""
     unknown = [s for s in settings.sources if s not in SOURCES]
     if unknown:
-        raise DatasetError(f"--source {unknown[0]!r} is unknown; use any of {', '.join(SOURCES)}")
+        raise DatasetError(f"--questions {unknown[0]!r} is unknown; use any of {', '.join(SOURCES)}")
     if settings.samples < 1 and any(s != "mmlu" for s in settings.sources):
         raise DatasetError("--samples 0: a free-answer question is known or unknown by the share of its samples that "
                            "are right; use --samples 5 or more")
@@ -107,7 +108,7 @@ def _source_run(source: str, settings: BuildSettings, run_settings: RunSettings,
         values = task_values(task, {"limit": per_subject, "shots": 5})
     else:
         task = task_named("pik")
-        values = task_values(task, {"task": source, "limit": settings.limit, "samples": settings.samples,
+        values = task_values(task, {"questions": source, "limit": settings.limit, "samples": settings.samples,
                                     "seed": settings.seed})
     (outcome,) = run_jobs(task, task.load(values), run_settings, loaded=loaded)
     return outcome.store

@@ -11,7 +11,10 @@ reply that holds the answer), and an MMLU row's also by its letter alone
 " I don't know." after the same context are read too, and a reply counts as
 a likelihood abstention when their mean beats the mean of the reply's own
 tokens (means, so that a short phrase is not favoured over a long reply for
-its length alone). Rows are appended batch by batch; a row keeps its
+its length alone). The replies are decoded by the free-answer layer's
+answering routine (:class:`calibkit.tasks.free_answer.answering.Answerer`,
+which records each context in the run's prompt records) with
+:data:`IDK_LAYOUT`. Rows are appended batch by batch; a row keeps its
 constructed twin (``pair``) and ``group`` for the paired study.
 """
 from __future__ import annotations
@@ -22,14 +25,20 @@ from dataclasses import dataclass
 from typing import Any, Mapping, Sequence
 
 from calibkit.records import Prompt, Turn
-from calibkit.runs.runner import ActiveRun, run_in_batches
-from calibkit.tasks.triviaqa.answers import match_answer
+from calibkit.runs.runner import ActiveRun, run_in_batches, scored_reading_of
+from calibkit.tasks.free_answer.answering import Answerer, Decoding
+from calibkit.tasks.free_answer.answers import match_answer
+from calibkit.tasks.free_answer.layouts import GenerationContext, QALayout, generation_context
+from calibkit.tasks.free_answer.question import Question
 
 from .abstain import appropriate, judge
 
 TASK = "idk"
 IDK_CONTINUATION = " I don't know."
 BASE_STOP = ("\n\n", "\nQuestion:")
+#: a prompt asked as it is: "Question: <prompt>\nAnswer:" (not flattened), the reply ending at a blank line
+IDK_LAYOUT = QALayout(name="idk", question_prefix="Question:", answer_prefix="Answer:", separator="\n",
+                      stop=BASE_STOP, flatten=False)
 
 
 @dataclass(frozen=True)
@@ -52,27 +61,24 @@ def items_of(rows: Sequence[Mapping[str, Any]]) -> list[IdkItem]:
                     r.get("group", ""), r.get("pair", "")) for r in rows]
 
 
-def context_of(item: IdkItem, run: ActiveRun) -> str:
-    """The text the model continues: the base-form question, or the chat template with the prompt as user turn."""
-    from calibkit.engine.models import render_chat
+def context_of(item: IdkItem) -> GenerationContext:
+    """What the model continues: the base-form question, or (chat form) the prompt alone as the user turn."""
+    question = Question(id=item.id, question=item.prompt, aliases=item.answers or ("",))
+    return generation_context(question, shots=0, layout=IDK_LAYOUT, instruction=None)
 
-    if run.chat:
-        return render_chat(run.model.tokenizer, (Turn("user", item.prompt),), system_prompt=run.settings.system_prompt)
-    return f"Question: {item.prompt}\nAnswer:"
+
+def decoding(max_new_tokens: int) -> Decoding:
+    """Greedy, no samples; base form stops at :data:`BASE_STOP`, a chat reply at the end of its turn."""
+    return Decoding(layout=IDK_LAYOUT, max_new_tokens=max_new_tokens, instruction=None, stop_in_chat=False)
 
 
 def run_idk(run: ActiveRun, items: Sequence[IdkItem], *, batch: int = 8) -> None:
     """Reply to ``items`` and append one row each to ``run.store``."""
-    from calibkit.engine.generation import GenerationConfig, generate
-
     config = run.store.config
-    gen = GenerationConfig(max_new_tokens=config["max_new_tokens"], stop=() if run.chat else BASE_STOP,
-                           progress=False, **({"token_budget": run.settings.token_budget}
-                                              if run.settings.token_budget else {}))
+    answerer = Answerer(run, decoding(config["max_new_tokens"]), answer_fields=("reply",))
 
     def reply(chunk: Sequence[IdkItem]) -> list[dict[str, Any]]:
-        contexts = [context_of(it, run) for it in chunk]
-        outs = generate(run.model, contexts, config=gen)
+        outs = answerer.generate([context_of(it) for it in chunk])
         idk = _idk_logprobs(run, chunk) if config.get("likelihood") else [None] * len(chunk)
         return [_row(it, o.greedy, lp) for it, o, lp in zip(chunk, outs, idk)]
 
@@ -85,6 +91,8 @@ def _idk_logprobs(run: ActiveRun, chunk: Sequence[IdkItem]) -> list[tuple[float,
 
     prompts = [Prompt(id=f"idk/{it.id}", task="idk_likelihood", text=f"Question: {it.prompt}\nAnswer:",
                       options=(IDK_CONTINUATION,), turns=(Turn("user", it.prompt),)) for it in chunk]
+    run.store.keep_texts((it.id, scored_reading_of(run, p, label=p.task, logprobs_field="idk_logprob"))
+                         for it, p in zip(chunk, prompts))
     s = run.settings
     read = profile_tokens(run.model, prompts, config=ScoreConfig(chat=run.chat, system_prompt=s.system_prompt,
                                                                  token_budget=s.token_budget, progress=False))

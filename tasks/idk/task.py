@@ -11,6 +11,7 @@ import click
 from calibkit.runs.runner import ActiveRun, Job
 from calibkit.runs.store import RunStore
 from calibkit.tasks.base import Outcome, OwnStudyAndReport, Task
+from calibkit.tasks.free_answer.specs import renamed_option
 
 from .dataset import SPLITS, DatasetError, Thresholds, read_dataset
 from .run import TASK, IdkItem, items_of, run_idk
@@ -94,13 +95,16 @@ Examples:
 
 def idk_group(model_options: Sequence[click.Option], settings_of: Callable[[dict], Any]) -> click.Group:
     """`calibkit idk build`: the model options (runs go to --runs) and the builder's own."""
+    from .build import SOURCES
+
     passed = [o for o in model_options if o.name not in ("out", "run_dir", "as_json")]
     own = [
         click.Option(["--out"], required=True, type=click.Path(path_type=Path), help="The dataset folder to write."),
         click.Option(["--runs"], type=click.Path(path_type=Path), default=Path("runs"), show_default=True,
                      help="Where the P(IK) and MMLU runs go (and are resumed from)."),
-        click.Option(["--source", "sources"], multiple=True, default=("triviaqa", "nq_open"), show_default=True,
-                     metavar="NAME", help="Model-relative sources: triviaqa, nq_open, mmlu (repeat)."),
+        click.Option(["--questions", "sources"], multiple=True, default=("triviaqa", "nq_open"), show_default=True,
+                     metavar="NAME", help=f"Model-relative question sets: {', '.join(SOURCES)} (repeat)."),
+        renamed_option("--source", "--questions"),
         click.Option(["--limit"], type=click.IntRange(min=1), default=200, show_default=True,
                      help="Questions per source (MMLU: spread over its 57 subjects)."),
         click.Option(["--samples"], type=click.IntRange(min=0), default=10, show_default=True,
@@ -124,7 +128,7 @@ def idk_group(model_options: Sequence[click.Option], settings_of: Callable[[dict
         "build", params=[*own, *passed], callback=functools.partial(_build_command, settings_of),
         help="Build a dataset of prompts with informative answers and \"I don't know\" responses for one model.",
         epilog="\b\nExamples:\n  calibkit idk build --model smollm2-135m-instruct --limit 200 --out idk-smollm2\n"
-               "  calibkit idk build --model llama-2-7b-chat --cutoff 2022-09-30 --source mmlu --source triviaqa "
+               "  calibkit idk build --model llama-2-7b-chat --cutoff 2022-09-30 --questions mmlu --questions triviaqa "
                "--out idk-llama"))
     return group
 

@@ -1,19 +1,17 @@
 """`calibkit run nq_open`: NQ-open free answers as lm-eval prompts, decodes and judges them, and the signals."""
 from __future__ import annotations
 
-from typing import Any, ClassVar, Mapping
+from typing import ClassVar
 
 import click
 
-from calibkit.tasks.triviaqa.data import TriviaQuestion
-from calibkit.tasks.triviaqa.prompts import NQ_OPEN_LAYOUT, QALayout
-from calibkit.tasks.triviaqa.task import TriviaQA
-
-from .data import DEFAULT_SHOTS, SPLITS, TASK, load
+from calibkit.tasks.free_answer.nq_open_data import SPLITS, TASK
+from calibkit.tasks.free_answer.specs import SOURCES, Source
+from calibkit.tasks.triviaqa.task import FreeAnswerTask
 
 
-class NQOpen(TriviaQA):
-    """TriviaQA's run, signals and reports on NQ-open, with lm-evaluation-harness's nq_open prompt and rule."""
+class NQOpen(FreeAnswerTask):
+    """The free-answer run, signals and reports on NQ-open's row: lm-evaluation-harness's nq_open prompt and rule."""
 
     name = "nq_open"
     run_name = TASK
@@ -40,11 +38,7 @@ Examples:
   calibkit run nq_open --model llama-2-7b --shots 5 --samples 10
   calibkit run nq_open --limit 100 --stop-rule after_leading_whitespace --max-new-tokens 32   # calibkit's decoding
 """
-    layout: ClassVar[QALayout] = NQ_OPEN_LAYOUT
-    matcher: ClassVar[str] = "nq_open"
-    default_shots: ClassVar[int] = DEFAULT_SHOTS
-    default_max_new_tokens: ClassVar[int] = 256  # lm-eval's max_gen_toks (HFLM.max_gen_toks)
-    default_stop_rule: ClassVar[str] = "first"  # lm-eval's generate_until cut
+    spec: ClassVar[Source] = SOURCES["nq_open"]  # lm-eval's prompt, rule, 0 shots, max_gen_toks 256, cut anywhere
     stop_rule_help: ClassVar[str] = ("Where a stop string ends an answer: 'first' cuts at its first occurrence "
                                      "anywhere, as lm-eval does (default); 'after_leading_whitespace' reads past "
                                      "leading whitespace (calibkit's TriviaQA rule, not lm-eval's).")
@@ -57,11 +51,3 @@ Examples:
                          help="JSONL/parquet/save_to_disk with question and answer (list); default: the embedded "
                               "copy, then the hub."),
         ]
-
-    def questions(self, options: Mapping[str, Any]) -> tuple[list[TriviaQuestion], dict[str, Any]]:
-        o = options
-        questions = load(data=o["data"], split=o["split"], limit=o["limit"], shots=o["shots"], seed=o["seed"])
-        config = {"split": o["split"], "shots": o["shots"], "limit": o["limit"], "seed": o["seed"],
-                  "fewshot_split": o["split"] if o["shots"] else None,
-                  "data_source": questions[0].meta["source"]}
-        return questions, config

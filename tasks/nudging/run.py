@@ -9,7 +9,9 @@ its template's separator; each answer judged by the source's matcher; each answe
 sequence likelihood under the base model (exp of the mean token log-prob,
 read by :func:`calibkit.engine.scoring.profile_tokens`), the confidence
 whose calibration the report reads. One row per question, appended batch
-by batch, so a rerun resumes.
+by batch, so a rerun resumes; what each model read is recorded first in
+the run's prompt records (labels ``answer/base``, ``answer/nudger`` and
+``read/base/<answer>``; see `calibkit show`).
 """
 from __future__ import annotations
 
@@ -20,12 +22,13 @@ from typing import Any, Callable, Mapping, Sequence
 from calibkit.records import Prompt
 from calibkit.runs.parallel import share_items
 from calibkit.runs.store import RunStore
+from calibkit.tasks.free_answer.answering import context_reading, read_reading
+from calibkit.tasks.free_answer.answers import MATCHERS
+from calibkit.tasks.free_answer.layouts import generation_context
+from calibkit.tasks.free_answer.question import Question
+from calibkit.tasks.free_answer.specs import QuestionSet
 from calibkit.tasks.freeform.pair import Reader, answer_separator, batches_into, context_for
-from calibkit.tasks.freeform.sources import QuestionSet
 from calibkit.tasks.freeform.words import word_class
-from calibkit.tasks.triviaqa.answers import MATCHERS
-from calibkit.tasks.triviaqa.data import TriviaQuestion
-from calibkit.tasks.triviaqa.prompts import generation_context
 
 TASK = "nudging"
 
@@ -56,14 +59,15 @@ def run_nudging(store: RunStore, questions: QuestionSet, readers: Mapping[str, R
 
 
 def nudge_into(questions: QuestionSet, readers: Mapping[str, Reader], settings: NudgingSettings, *,
-               system_prompt: str | None = None) -> Callable[[RunStore, Sequence[TriviaQuestion], bool], None]:
+               system_prompt: str | None = None) -> Callable[[RunStore, Sequence[Question], bool], None]:
     """``work(store, some_questions, bars)``: their rows appended batch by batch (one process, or one rank's share)."""
-    return batches_into(lambda batch: _batch_rows(batch, questions, readers, settings, system_prompt),
-                        batch_size=settings.batch_size, desc="nudging")
+    return lambda store, some, bars: batches_into(  # the batch's texts go to the store before its rows
+        lambda batch: _batch_rows(batch, questions, readers, settings, system_prompt, store),
+        batch_size=settings.batch_size, desc="nudging")(store, some, bars)
 
 
-def _batch_rows(batch: Sequence[TriviaQuestion], qs: QuestionSet, readers: Mapping[str, Reader],
-                settings: NudgingSettings, system_prompt: str | None) -> list[dict[str, Any]]:
+def _batch_rows(batch: Sequence[Question], qs: QuestionSet, readers: Mapping[str, Reader],
+                settings: NudgingSettings, system_prompt: str | None, store: RunStore) -> list[dict[str, Any]]:
     from calibkit.engine.generation import GenerationConfig, generate
     from calibkit.engine.nudging import NudgeConfig, nudge
 
@@ -72,6 +76,10 @@ def _batch_rows(batch: Sequence[TriviaQuestion], qs: QuestionSet, readers: Mappi
     nudger_ctx = [context_for(qs, q, nudger, system_prompt) for q in batch]
     separators = [answer_separator(qs, q, nudger, system_prompt) for q in batch]
     gen = GenerationConfig(max_new_tokens=settings.max_new_tokens, stop=qs.layout.stop, progress=False)
+    for role, reader, contexts in (("base", base, base_ctx), ("nudger", nudger, nudger_ctx)):
+        store.keep_texts((q.id, context_reading(qs, q, text, chat=reader.chat, system_prompt=system_prompt,
+                                                answer_fields=[f"{role}.raw"], label=f"answer/{role}"))
+                         for q, text in zip(batch, contexts))
     alone = {"base": [g.greedy.text for g in generate(base.model, base_ctx, config=gen)],
              "nudger": [g.greedy.text for g in generate(nudger.model, nudger_ctx, config=gen)]}
     nudged = {}
@@ -81,7 +89,7 @@ def _batch_rows(batch: Sequence[TriviaQuestion], qs: QuestionSet, readers: Mappi
         nudged[gamma] = nudge(base.model, nudger.model, base_ctx, nudger_ctx, config=config,
                               nudger_separators=separators)
     texts = {**alone, **{f"gamma={g}": [a.text for a in answers] for g, answers in nudged.items()}}
-    likelihood = _base_likelihoods(base, qs, batch, texts, system_prompt)
+    likelihood = _base_likelihoods(base, qs, batch, texts, system_prompt, store)
     answers = MATCHERS[qs.matcher]
     rows = []
     for i, q in enumerate(batch):
@@ -94,7 +102,7 @@ def _batch_rows(batch: Sequence[TriviaQuestion], qs: QuestionSet, readers: Mappi
     return rows
 
 
-def _judged(text: str, q: TriviaQuestion, answers: Any, seq_prob: float | None, has_answers: bool) -> dict[str, Any]:
+def _judged(text: str, q: Question, answers: Any, seq_prob: float | None, has_answers: bool) -> dict[str, Any]:
     answer = answers.extract(text)
     return {"raw": text, "answer": answer,
             "correct": bool(answers.match(answer, q.aliases).exact) if has_answers else None, "seq_prob": seq_prob}
@@ -109,8 +117,8 @@ def _words(a: Any) -> dict[str, Any]:
             "finish_reason": a.finish_reason, "n_base_tokens": a.n_base_tokens, "n_nudger_tokens": a.n_nudger_tokens}
 
 
-def _base_likelihoods(base: Reader, qs: QuestionSet, batch: Sequence[TriviaQuestion],
-                      texts: Mapping[str, list[str]], system_prompt: str | None) -> dict[str, list[float | None]]:
+def _base_likelihoods(base: Reader, qs: QuestionSet, batch: Sequence[Question], texts: Mapping[str, list[str]],
+                      system_prompt: str | None, store: RunStore | None = None) -> dict[str, list[float | None]]:
     """exp(mean token log-prob) of every answer under the base model, in its own form; None when empty."""
     from calibkit.engine.scoring import ScoreConfig, profile_tokens
 
@@ -123,6 +131,10 @@ def _base_likelihoods(base: Reader, qs: QuestionSet, batch: Sequence[TriviaQuest
                                       options=(" " + text.strip(),), turns=ctx.turns))
                 where.append((name, i))
     out: dict[str, list[float | None]] = {name: [None] * len(batch) for name in texts}
+    if store is not None:
+        store.keep_texts((batch[i].id, read_reading(p, base.model.tokenizer, chat=base.chat,
+                                                    system_prompt=system_prompt, label=f"read/base/{name}"))
+                         for p, (name, i) in zip(prompts, where))
     config = ScoreConfig(chat=base.chat, system_prompt=system_prompt, progress=False)
     for (name, i), prof in zip(where, profile_tokens(base.model, prompts, config=config)):
         out[name][i] = float(math.exp(prof.logprobs.mean())) if len(prof.logprobs) else None

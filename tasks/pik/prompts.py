@@ -27,7 +27,7 @@ assistant turn. This module only builds strings.
 from __future__ import annotations
 
 from calibkit.records import Prompt, Turn
-from calibkit.tasks.triviaqa.data import TriviaQuestion
+from calibkit.tasks.free_answer.question import Question
 
 PIK_OPTIONS = (" (A)", " (B)")  # Yes, No
 PIK_EXAMPLES: tuple[tuple[str, bool], ...] = (
@@ -56,7 +56,7 @@ def pik_text(question: str) -> str:
     return f"Question: {flat}\nDo you know the answer to this question?\n (A) Yes\n (B) No\nAnswer:"
 
 
-def pik_prompt(item: TriviaQuestion, *, shots: int) -> Prompt:
+def pik_prompt(item: Question, *, shots: int) -> Prompt:
     """The prompted-P(IK) prompt of one question with the first ``shots`` examples (no answer: labels come later)."""
     if isinstance(shots, bool) or not isinstance(shots, int) or not 0 <= shots <= MAX_PIK_SHOTS:
         raise ValueError(f"shots must be an int in [0, {MAX_PIK_SHOTS}]; got {shots!r}")

@@ -31,10 +31,11 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 
 from calibkit.runs.runner import ActiveRun, run_in_batches
-from calibkit.tasks.triviaqa.answers import MATCHERS
-from calibkit.tasks.triviaqa.data import TriviaQuestion
-from calibkit.tasks.triviaqa.prompts import paper_ptrue_examples, ptrue_prompt
-from calibkit.tasks.triviaqa.run import LAYOUTS, Answerer, TriviaSettings
+from calibkit.tasks.free_answer.answering import STOP_RULES, Answerer, Decoding
+from calibkit.tasks.free_answer.answers import MATCHERS
+from calibkit.tasks.free_answer.layouts import LAYOUTS
+from calibkit.tasks.free_answer.ptrue import paper_ptrue_examples, ptrue_prompt
+from calibkit.tasks.free_answer.question import Question
 
 from . import hidden
 from .prompts import pik_prompt
@@ -48,11 +49,12 @@ class PikSettings:
     """How a P(IK) run labels questions and reads the model."""
 
     source: str  # the free-answer task the questions come from ("triviaqa", "nq_open")
-    layout: str  # the source's prompt layout (a TriviaQA LAYOUTS name)
+    layout: str  # the source's prompt layout (a free-answer LAYOUTS name)
     matcher: str  # the source's answer rule (a MATCHERS name)
     samples: int = DEFAULT_SAMPLES  # T = 1 samples per question; the label is the share that is right
     sample_temperature: float = 1.0  # their temperature
-    max_new_tokens: int = 32  # bound on each answer
+    max_new_tokens: int = 32  # bound on each answer (default: the source's row)
+    stop_rule: str = "after_leading_whitespace"  # where a stop string ends an answer (the source's row)
     seed: int = 0  # sampling seed
     pik_shots: int = 4  # examples in the prompted-P(IK) prompt
     batch_questions: int = 8  # questions per stored batch
@@ -60,38 +62,40 @@ class PikSettings:
     def __post_init__(self) -> None:
         if self.samples < 1:
             raise ValueError("samples must be at least 1: the P(IK) label is the share of right samples")
-        if self.layout not in LAYOUTS or self.matcher not in MATCHERS:
-            raise ValueError(f"unknown layout {self.layout!r} or matcher {self.matcher!r}")
+        if self.layout not in LAYOUTS or self.matcher not in MATCHERS or self.stop_rule not in STOP_RULES:
+            raise ValueError(f"unknown layout {self.layout!r}, matcher {self.matcher!r} or stop rule {self.stop_rule!r}")
 
     def config(self) -> dict[str, Any]:
         return {"source": self.source, "layout": self.layout, "matcher": self.matcher, "samples": self.samples,
                 "sample_temperature": float(self.sample_temperature), "max_new_tokens": self.max_new_tokens,
                 "sampling_seed": self.seed, "pik_prompt_shots": self.pik_shots,
                 "stop": list(LAYOUTS[self.layout].stop), "hidden_states": "last prompt token, every layer, float16",
-                "ptrue_prompt": "paper (appendix A.5 examples), greedy answer"}
+                "ptrue_prompt": "paper (appendix A.5 examples), greedy answer",
+                # absent in runs made before the source's row set it: those cut after the leading whitespace
+                **({"stop_rule": self.stop_rule} if self.stop_rule != "after_leading_whitespace" else {})}
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> PikSettings:
         return cls(source=config["source"], layout=config["layout"], matcher=config["matcher"],
                    samples=config["samples"], sample_temperature=config["sample_temperature"],
                    max_new_tokens=config["max_new_tokens"], seed=config["sampling_seed"],
-                   pik_shots=config["pik_prompt_shots"])
+                   pik_shots=config["pik_prompt_shots"],
+                   stop_rule=config.get("stop_rule", "after_leading_whitespace"))
 
-    def answering(self) -> TriviaSettings:
-        """The source task's generation settings with these samples (P(True) is not asked)."""
-        return TriviaSettings(samples=self.samples, sample_temperature=self.sample_temperature,
-                              max_new_tokens=self.max_new_tokens, seed=self.seed, ptrue_answer="greedy",
-                              layout=LAYOUTS[self.layout], matcher=self.matcher, batch_questions=self.batch_questions)
+    def decoding(self) -> Decoding:
+        """The source's decoding with these samples, and the hidden states the probe reads."""
+        return Decoding(layout=LAYOUTS[self.layout], max_new_tokens=self.max_new_tokens, stop_rule=self.stop_rule,
+                        samples=self.samples, temperature=self.sample_temperature, seed=self.seed,
+                        hidden_states=True)
 
 
-def run_pik(run: ActiveRun, questions: Sequence[TriviaQuestion], *, batch_questions: int = 8) -> None:
+def run_pik(run: ActiveRun, questions: Sequence[Question], *, batch_questions: int = 8) -> None:
     """Answer, sample, judge and read the states of ``questions`` into ``run.store``, batch by batch."""
     settings = dataclasses.replace(PikSettings.from_config(run.store.config), batch_questions=batch_questions)
-    answerer = Answerer(run, settings.answering(), logprobs_fields={"pik_prompt": "p_ik_prompt_logprobs"})
-    answerer.gen = dataclasses.replace(answerer.gen, hidden_states=True)
+    answerer = Answerer(run, settings.decoding(), logprobs_fields={"pik_prompt": "p_ik_prompt_logprobs"})
     answers = MATCHERS[settings.matcher]
 
-    def answer_batch(batch: Sequence[TriviaQuestion]) -> list[dict[str, Any]]:
+    def answer_batch(batch: Sequence[Question]) -> list[dict[str, Any]]:
         contexts = [answerer.context(q) for q in batch]
         outs = answerer.generate(contexts)
         judged = [answers.match(answers.extract(o.greedy.text), q.aliases).exact for q, o in zip(batch, outs)]
@@ -111,7 +115,7 @@ def run_pik(run: ActiveRun, questions: Sequence[TriviaQuestion], *, batch_questi
     run_in_batches(run, questions, answer_batch, batch_size=batch_questions, unit="question", desc="pik")
 
 
-def _row(question: TriviaQuestion, n_shots: int, gens: Any, scored: Any, answers: Any,
+def _row(question: Question, n_shots: int, gens: Any, scored: Any, answers: Any,
          where: tuple[str, int]) -> dict[str, Any]:
     prediction = answers.extract(gens.greedy.text)
     samples = [answers.extract(s.text) for s in gens.samples]

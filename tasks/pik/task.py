@@ -6,16 +6,15 @@ from typing import Any, Mapping, Sequence
 
 import click
 
-from calibkit.runs.registry import task_named
 from calibkit.runs.runner import ActiveRun, Job
 from calibkit.runs.store import RunStore
 from calibkit.tasks.base import Outcome, OwnStudyAndReport, Task
-from calibkit.tasks.triviaqa.data import TriviaQuestion
+from calibkit.tasks.free_answer.question import Question
+from calibkit.tasks.free_answer.specs import SOURCES, Request, benchmark_names, questions_option
 
 from .prompts import MAX_PIK_SHOTS
 from .run import DEFAULT_SAMPLES, TASK, PikSettings, run_pik
 
-SOURCES = ("triviaqa", "nq_open")  # free-answer tasks whose questions P(IK) is asked about
 
 
 class Pik(OwnStudyAndReport, Task):
@@ -40,13 +39,12 @@ class Pik(OwnStudyAndReport, Task):
 \b
 Examples:
   calibkit run pik --limit 200 --samples 10           # embedded SmolLM2 on TriviaQA
-  calibkit run pik --task nq_open --model llama-2-7b-chat --limit 2000
+  calibkit run pik --questions nq_open --model llama-2-7b-chat --limit 2000
 """
 
     def options(self) -> list[click.Parameter]:
         return [
-            click.Option(["--task", "source"], type=click.Choice(SOURCES), default="triviaqa", show_default=True,
-                         help="The free-answer task whose questions are asked."),
+            *questions_option(names=benchmark_names(), help="The free-answer task whose questions are asked."),
             click.Option(["--limit"], type=click.IntRange(min=1), default=None, help="First N questions."),
             click.Option(["--shots"], type=click.IntRange(0, 20), default=None,
                          help="Few-shot Q/A examples (default: the task's own, 10 for TriviaQA, 0 for NQ-open)."),
@@ -56,29 +54,27 @@ Examples:
                          show_default=True),
             click.Option(["--pik-shots"], type=click.IntRange(0, MAX_PIK_SHOTS), default=4, show_default=True,
                          help="Hand-written examples in the prompted-P(IK) prompt."),
-            click.Option(["--max-new-tokens"], type=click.IntRange(1, 256), default=32, show_default=True),
+            click.Option(["--max-new-tokens"], type=click.IntRange(1, 256), default=None,
+                         help="Bound on each answer's tokens (default: the task's own, 32 for TriviaQA, 256 for "
+                              "NQ-open as lm-eval)."),
             click.Option(["--split"], type=click.Choice(["validation", "train"]), default="validation",
                          show_default=True),
             click.Option(["--data"], default=None, metavar="PATH", help="The task's --data (default: embedded copy)."),
             click.Option(["--seed"], type=int, default=0, show_default=True, help="Few-shot draw and sampling seed."),
         ]
 
-    def source(self, name: str) -> Any:
-        return task_named(name)
-
     def load(self, options: Mapping[str, Any]) -> list[Job]:
         o = options
-        source = self.source(o["source"])
+        source = SOURCES[o["source"]]
         shots = source.default_shots if o["shots"] is None else o["shots"]
-        source_options = {"data": o["data"], "split": o["split"], "limit": o["limit"], "shots": shots,
-                          "seed": o["seed"], "hub_config": "rc.wikipedia.nocontext"}
-        questions, data_config = source.questions(source_options)
+        loaded = source.load(Request(data=o["data"], split=o["split"], limit=o["limit"], shots=shots, seed=o["seed"]))
         settings = PikSettings(source=source.name, layout=source.layout.name, matcher=source.matcher,
                                samples=o["samples"], sample_temperature=o["sample_temperature"],
-                               max_new_tokens=o["max_new_tokens"], seed=o["seed"], pik_shots=o["pik_shots"])
-        return [Job(items=questions, config={**data_config, **settings.config()})]
+                               max_new_tokens=o["max_new_tokens"] or source.max_new_tokens,
+                               stop_rule=source.stop_rule, seed=o["seed"], pik_shots=o["pik_shots"])
+        return [Job(items=list(loaded.questions), config={**loaded.config, **settings.config()})]
 
-    def run(self, run: ActiveRun, items: Sequence[TriviaQuestion]) -> None:
+    def run(self, run: ActiveRun, items: Sequence[Question]) -> None:
         run_pik(run, items)
 
     def compare(self, stores: Sequence[RunStore], *, out: Path, n_resamples: int = 1000) -> Outcome:

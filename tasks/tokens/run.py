@@ -8,7 +8,9 @@ prefix-cached forward pass per model), giving per token the log-prob,
 the entropy of the next-token distribution, the top-1 probability, the
 rank and the character span; and per word (:mod:`.align`) each model's
 reading at the word's first token. One row per question, appended batch
-by batch, so a rerun resumes.
+by batch, so a rerun resumes; what each model read is recorded first in
+the run's prompt records (labels ``answer/<writer>`` and
+``read/<reader>/<writer>``; see `calibkit show`).
 """
 from __future__ import annotations
 
@@ -18,11 +20,12 @@ from typing import Any, Callable, Mapping, Sequence
 from calibkit.records import Prompt
 from calibkit.runs.parallel import share_items
 from calibkit.runs.store import RunStore
+from calibkit.tasks.free_answer.answering import context_reading, read_reading
+from calibkit.tasks.free_answer.answers import MATCHERS
+from calibkit.tasks.free_answer.layouts import generation_context
+from calibkit.tasks.free_answer.question import Question
+from calibkit.tasks.free_answer.specs import QuestionSet
 from calibkit.tasks.freeform.pair import Reader, batches_into, context_for
-from calibkit.tasks.freeform.sources import QuestionSet
-from calibkit.tasks.triviaqa.answers import MATCHERS
-from calibkit.tasks.triviaqa.data import TriviaQuestion
-from calibkit.tasks.triviaqa.prompts import generation_context
 
 from .align import word_readings, words_of
 
@@ -50,14 +53,15 @@ def run_tokens(store: RunStore, questions: QuestionSet, readers: Mapping[str, Re
 
 
 def profile_into(questions: QuestionSet, readers: Mapping[str, Reader], settings: TokenSettings, *,
-                 system_prompt: str | None = None) -> Callable[[RunStore, Sequence[TriviaQuestion], bool], None]:
+                 system_prompt: str | None = None) -> Callable[[RunStore, Sequence[Question], bool], None]:
     """``work(store, some_questions, bars)``: their rows appended batch by batch (one process, or one rank's share)."""
-    return batches_into(lambda batch: _batch_rows(batch, questions, readers, settings, system_prompt),
-                        batch_size=settings.batch_size, desc="token profiles")
+    return lambda store, some, bars: batches_into(  # the batch's texts go to the store before its rows
+        lambda batch: _batch_rows(batch, questions, readers, settings, system_prompt, store),
+        batch_size=settings.batch_size, desc="token profiles")(store, some, bars)
 
 
-def _batch_rows(batch: Sequence[TriviaQuestion], qs: QuestionSet, readers: Mapping[str, Reader],
-                settings: TokenSettings, system_prompt: str | None) -> list[dict[str, Any]]:
+def _batch_rows(batch: Sequence[Question], qs: QuestionSet, readers: Mapping[str, Reader],
+                settings: TokenSettings, system_prompt: str | None, store: RunStore) -> list[dict[str, Any]]:
     from calibkit.engine.generation import GenerationConfig, generate
 
     gen = GenerationConfig(max_new_tokens=settings.max_new_tokens, stop=qs.layout.stop, progress=False)
@@ -66,8 +70,11 @@ def _batch_rows(batch: Sequence[TriviaQuestion], qs: QuestionSet, readers: Mappi
     for role in settings.writers:
         w = readers[role]
         contexts = [context_for(qs, q, w, system_prompt) for q in batch]
+        store.keep_texts((q.id, context_reading(qs, q, text, chat=w.chat, system_prompt=system_prompt,
+                                                answer_fields=[f"answers.{role}.text"], label=f"answer/{role}"))
+                         for q, text in zip(batch, contexts))
         written[role] = [g.greedy.text.strip() for g in generate(w.model, contexts, config=gen)]
-    reads = {role: _read(r, qs, batch, written, system_prompt) for role, r in readers.items()}
+    reads = {role: _read(r, qs, batch, written, system_prompt, store, role) for role, r in readers.items()}
     rows = []
     for i, q in enumerate(batch):
         answers = {}
@@ -81,8 +88,8 @@ def _batch_rows(batch: Sequence[TriviaQuestion], qs: QuestionSet, readers: Mappi
     return rows
 
 
-def _read(reader: Reader, qs: QuestionSet, batch: Sequence[TriviaQuestion], written: Mapping[str, list[str]],
-          system_prompt: str | None) -> dict[str, list[Any]]:
+def _read(reader: Reader, qs: QuestionSet, batch: Sequence[Question], written: Mapping[str, list[str]],
+          system_prompt: str | None, store: RunStore | None = None, role: str = "model") -> dict[str, list[Any]]:
     """Every non-empty answer read by one model in its own form: writer -> per question a TokenProfile or None.
 
     The answer follows the prompt as the writer's did: after the base form's
@@ -102,6 +109,10 @@ def _read(reader: Reader, qs: QuestionSet, batch: Sequence[TriviaQuestion], writ
                                       options=(" " + text,), turns=ctx.turns))
                 where.append((writer, i))
     out: dict[str, list[Any]] = {writer: [None] * len(batch) for writer in written}
+    if store is not None:
+        store.keep_texts((batch[i].id, read_reading(p, reader.model.tokenizer, chat=reader.chat,
+                                                    system_prompt=system_prompt, label=f"read/{role}/{writer}"))
+                         for p, (writer, i) in zip(prompts, where))
     config = ScoreConfig(chat=reader.chat, system_prompt=system_prompt, progress=False)
     for (writer, i), profile in zip(where, profile_tokens(reader.model, prompts, config=config)):
         out[writer][i] = profile

@@ -1,30 +1,33 @@
 """TriviaQA (Joshi et al. 2017), closed-book, with Kadavath et al.'s P(True) self-evaluation.
 
-The pipeline, one module per step: :mod:`.data` (questions and few-shot
-examples), :mod:`.prompts` (generation contexts, P(True) prompts),
-:mod:`.answers` (cleaning and matching answers), :mod:`.run` (generate,
-check, self-evaluate into a run folder), :mod:`.study` (signals, summary,
+Questions, layouts, P(True) prompts and matchers are the free-answer
+layer's (:mod:`calibkit.tasks.free_answer`); here, one module per step:
+:mod:`.run` (generate, check, self-evaluate into a run folder), :mod:`.study` (signals, summary,
 comparisons, from disk), :mod:`.report` (pages), :mod:`.sampling` (the
 sampling-temperature study) and :mod:`.task` (`calibkit run triviaqa`).
 """
-from .answers import extract_answer, match_answer, normalize_answer, sample_agreement
-from .data import CONFIGS, DEFAULT_CONFIG, DEFAULT_SHOTS, DataNotFoundError, Shot, TriviaQuestion, draw_shots, load
-from .prompts import (
+from calibkit.tasks.free_answer.answers import extract_answer, match_answer, normalize_answer, sample_agreement
+from calibkit.tasks.free_answer.layouts import (
     CHAT_INSTRUCTION,
-    KADAVATH_A5_EXAMPLES,
     KADAVATH_LAYOUT,
-    PTRUE_OPTIONS,
-    PTRUE_PROMPTS,
     QA_LAYOUT,
     GenerationContext,
-    PTrueExample,
     QALayout,
     fit_context,
     generation_context,
+)
+from calibkit.tasks.free_answer.ptrue import (
+    KADAVATH_A5_EXAMPLES,
+    PTRUE_OPTIONS,
+    PTRUE_PROMPTS,
+    PTrueExample,
     paper_ptrue_examples,
     ptrue_prompt,
     ptrue_text,
 )
+from calibkit.tasks.free_answer.question import Question, Shot, draw_shots
+from calibkit.tasks.free_answer.triviaqa_data import CONFIGS, DEFAULT_CONFIG, DEFAULT_SHOTS, DataNotFoundError, load
+
 from .run import Proposal, TriviaResult, TriviaSettings, ptrue_example_pool, ptrue_proposal, run_triviaqa
 from .study import (
     ECES,
@@ -56,7 +59,7 @@ def __getattr__(name: str):
 __all__ = [
     "CHAT_INSTRUCTION", "CONFIGS", "DEFAULT_CONFIG", "DEFAULT_SHOTS", "DataNotFoundError", "ECES",
     "GenerationContext", "KADAVATH_A5_EXAMPLES", "KADAVATH_LAYOUT", "PTRUE_OPTIONS", "PTRUE_PROMPTS",
-    "PTrueExample", "Proposal", "QALayout", "QA_LAYOUT", "Shot", "SignalArrays", "TriviaQA", "TriviaQuestion",
+    "PTrueExample", "Proposal", "QALayout", "QA_LAYOUT", "Question", "Shot", "SignalArrays", "TriviaQA",
     "TriviaResult", "TriviaSettings", "accuracy_frame", "compare_runs", "confidently_wrong", "departures",
     "draw_shots", "extract_answer", "fit_context", "generation_context", "load", "match_answer", "normalize_answer",
     "paper_ptrue_examples", "ptrue_example_pool", "ptrue_prompt", "ptrue_proposal", "ptrue_text",

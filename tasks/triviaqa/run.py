@@ -2,16 +2,16 @@
 
 Per question (Kadavath et al. 2022, sections 4-5):
 
-1. the **greedy** answer to the k-shot context (:mod:`.prompts`) and
+1. the **greedy** answer to the k-shot context (:mod:`calibkit.tasks.free_answer.layouts`) and
    ``samples`` answers sampled at ``sample_temperature``, decoded in one
    batched pass (:func:`calibkit.engine.generation.generate`);
 2. correctness: **exact match** against the normalised aliases is the
    default rule (the official TriviaQA metric and Kadavath et al.'s "string
    comparison"); token F1 and alias containment are stored beside it
-   (:func:`.answers.match_answer`; NQ-open: lm-eval's rule, :func:`.answers.match_nq_open`);
+   (:func:`calibkit.tasks.free_answer.answers.match_answer`; NQ-open: lm-eval's rule, ``match_nq_open``);
 3. the confidence signals (:mod:`.study`): ``p_true``, P(" (A)")
    renormalized over " (A)"/" (B)" in the self-evaluation prompt
-   (:func:`.prompts.ptrue_prompt`), by default of the first sampled answer
+   (:func:`calibkit.tasks.free_answer.ptrue.ptrue_prompt`), by default of the first sampled answer
    (Kadavath et al.'s protocol; :func:`ptrue_proposal`) and judged against
    that answer's correctness; the greedy answer's sequence likelihood; and
    the agreement of the samples with the greedy answer. The P(True) prompt
@@ -19,7 +19,7 @@ Per question (Kadavath et al. 2022, sections 4-5):
    answers to other questions, labelled (:func:`ptrue_example_pool`; the
    run refuses when fewer than k + 1 of them are non-empty); without, the
    paper's six hand-written examples (appendix A.5,
-   :data:`.prompts.KADAVATH_A5_EXAMPLES`), or none with
+   :data:`calibkit.tasks.free_answer.ptrue.KADAVATH_A5_EXAMPLES`), or none with
    ``ptrue_prompt="none"`` (calibkit's variant).
 
 Everything that determines the numbers is a :class:`TriviaSettings`, and it
@@ -37,37 +37,22 @@ from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence
 import numpy as np
 
 from calibkit.errors import UserError
-from calibkit.records import Turn
-from calibkit.runs.prompts import Reading, conversation, generation_reading
-from calibkit.runs.runner import ActiveRun, Job, RunOutcome, RunSettings, run_in_batches, run_jobs, scored_reading_of
+from calibkit.runs.runner import ActiveRun, Job, RunOutcome, RunSettings, run_in_batches, run_jobs
+from calibkit.tasks.free_answer.answering import STOP_RULES, Answerer, Decoding
+from calibkit.tasks.free_answer.layouts import KADAVATH_LAYOUT, LAYOUTS, GenerationContext, QALayout
+from calibkit.tasks.free_answer.ptrue import PTRUE_PROMPTS, PTRUE_TASK, PTrueExample, paper_ptrue_examples, ptrue_prompt
+from calibkit.tasks.free_answer.question import Question
 
-from .answers import MATCHERS, Matcher, sample_agreement
-from .data import TriviaQuestion
-from .prompts import (
-    KADAVATH_LAYOUT,
-    NQ_OPEN_LAYOUT,
-    PTRUE_PROMPTS,
-    PTRUE_TASK,
-    QA_LAYOUT,
-    GenerationContext,
-    PTrueExample,
-    QALayout,
-    fit_context,
-    paper_ptrue_examples,
-    ptrue_prompt,
-)
+from .answers import MATCHERS, Matcher, sample_agreement  # the layer's, re-exported there
 
 if TYPE_CHECKING:
-    from calibkit.engine.generation import ContextGenerations, GenerationConfig
+    from calibkit.engine.generation import ContextGenerations
     from calibkit.engine.models import LoadedModel
     from calibkit.records import ScoredItem
 
 TASK = "triviaqa"
 PTRUE_ANSWERS = ("sample", "greedy")  # which answer P(True) evaluates; "sample" is Kadavath et al.'s protocol
 PTRUE_MIXES = ("accuracy", "balanced")  # how few-shot P(True) examples are picked
-#: the decoders' stop rules (calibkit.engine.generation.STOP_RULES; named here so that settings need no torch)
-STOP_RULES = ("after_leading_whitespace", "first")
-LAYOUTS = {layout.name: layout for layout in (KADAVATH_LAYOUT, QA_LAYOUT, NQ_OPEN_LAYOUT)}
 
 
 # --------------------------------------------------------------------------- settings
@@ -161,7 +146,7 @@ class TriviaSettings:
         """The solved examples a question's P(True) prompt shows first.
 
         With ``ptrue_shots=k``: the first k of the run's pool that are not the
-        question itself. Without: the paper's six (:func:`.prompts.paper_ptrue_examples`,
+        question itself. Without: the paper's six (:func:`calibkit.tasks.free_answer.ptrue.paper_ptrue_examples`,
         with their brainstormed ideas when the run shows some), or none.
         """
         if self.ptrue_shots:
@@ -170,16 +155,10 @@ class TriviaSettings:
             return paper_ptrue_examples(brainstorm=self.brainstorm > 0)
         return ()
 
-    def generation(self, *, token_budget: int | None) -> GenerationConfig:
-        """The decoding settings: the greedy answer plus the samples, in one batched pass."""
-        from calibkit.engine.generation import GenerationConfig
-
-        return GenerationConfig(
-            max_new_tokens=self.max_new_tokens, greedy=True, samples=self.samples,
-            temperature=self.sample_temperature, top_p=self.top_p, stop=self.layout.stop, stop_rule=self.stop_rule,
-            seed=self.seed, progress=False,
-            **({"token_budget": token_budget} if token_budget else {}),
-        )
+    def decoding(self) -> Decoding:
+        """How the answers are decoded: the greedy answer plus the samples, in one batched pass."""
+        return Decoding(layout=self.layout, max_new_tokens=self.max_new_tokens, stop_rule=self.stop_rule,
+                        samples=self.samples, temperature=self.sample_temperature, top_p=self.top_p, seed=self.seed)
 
 
 # --------------------------------------------------------------------------- rows
@@ -270,7 +249,7 @@ def ptrue_proposal(greedy: str, samples: Sequence[str], *, answer: str, brainsto
     return Proposal("greedy", greedy, (greedy, *samples[: brainstorm - 1]) if brainstorm else ())
 
 
-def _row(question: TriviaQuestion, ctx: GenerationContext, gens: ContextGenerations, scored: ScoredItem,
+def _row(question: Question, ctx: GenerationContext, gens: ContextGenerations, scored: ScoredItem,
          proposal: Proposal, answers: Matcher, task: str) -> TriviaResult:
     greedy = gens.greedy
     answer = answers.extract(greedy.text)
@@ -302,79 +281,20 @@ def _row(question: TriviaQuestion, ctx: GenerationContext, gens: ContextGenerati
 # --------------------------------------------------------------------------- running
 
 
-class Answerer:
-    """The model side of one run: contexts that fit its window, generation, proposals, P(True) scores.
-
-    What the model reads is recorded in the run's prompt records
-    (:meth:`calibkit.runs.store.RunStore.keep_texts`) under the question's
-    id: each generation context (label ``"answer"``; ``answer_fields``: the
-    row fields that keep what it wrote) and each scored prompt (label: the
-    prompt's task; ``logprobs_fields``: the row field holding its options'
-    log-probs, by task).
-    """
-
-    def __init__(self, run: ActiveRun, settings: TriviaSettings, *, answer_fields: Sequence[str] = (),
-                 logprobs_fields: Mapping[str, str] | None = None) -> None:
-        self.run, self.settings = run, settings
-        self.gen = settings.generation(token_budget=run.settings.token_budget)
-        self.answer_fields = tuple(answer_fields)
-        self.logprobs_fields = dict(logprobs_fields or {})
-
-    def _render(self, content_or_text: str) -> str:
-        from calibkit.engine.chat import render_chat
-
-        if not self.run.chat:
-            return content_or_text
-        return render_chat(self.run.model.tokenizer, (Turn("user", content_or_text),),
-                           system_prompt=self.run.settings.system_prompt)
-
-    def context(self, question: TriviaQuestion) -> GenerationContext:
-        """The question's k-shot context, with as many leading shots as fit the model's window."""
-        from calibkit.engine.generation import encode_context
-
-        tok = self.run.model.tokenizer
-        return fit_context(question, max_tokens=self.run.model.max_length - self.settings.max_new_tokens,
-                           count_tokens=lambda s: len(encode_context(tok, self._render(s))),
-                           chat=self.run.chat, layout=self.settings.layout)
-
-    def generate(self, contexts: Sequence[GenerationContext]) -> list[ContextGenerations]:
-        from calibkit.engine.generation import generate
-
-        texts = [self._render(c.turns[0].content) + c.assistant_prefix if self.run.chat else c.text
-                 for c in contexts]
-        self.run.store.keep_texts((c.id, self._generation_reading(c, text)) for c, text in zip(contexts, texts))
-        return generate(self.run.model, texts, config=self.gen)
-
-    def _generation_reading(self, context: GenerationContext, text: str) -> Reading:
-        turns = conversation((Turn("user", context.turns[0].content),), system_prompt=self.run.settings.system_prompt,
-                             assistant_prefix=context.assistant_prefix) if self.run.chat else ()
-        return generation_reading(text, turns=turns, answer_fields=self.answer_fields)
-
-    def propose(self, gens: ContextGenerations) -> Proposal:
-        extract = self.settings.answers.extract
-        return ptrue_proposal(extract(gens.greedy.text), [extract(x.text) for x in gens.samples],
-                              answer=self.settings.ptrue_answer, brainstorm=self.settings.brainstorm)
-
-    def score(self, prompts: Sequence[Any]) -> list[ScoredItem]:
-        from calibkit.engine.scoring import ScoreConfig, score
-
-        s = self.run.settings
-        self.run.store.keep_texts(
-            (p.meta.get("question_id", p.id),
-             scored_reading_of(self.run, p, label=p.task, logprobs_field=self.logprobs_fields.get(p.task)))
-            for p in prompts)
-        return score(self.run.model, prompts, config=ScoreConfig(
-            chat=self.run.chat, system_prompt=s.system_prompt, token_budget=s.token_budget,
-            prefix_caching=s.prefix_caching, progress=False))
+def propose(settings: TriviaSettings, gens: ContextGenerations) -> Proposal:
+    """The answer a question's P(True) prompt evaluates, by the run's settings (:func:`ptrue_proposal`)."""
+    extract = settings.answers.extract
+    return ptrue_proposal(extract(gens.greedy.text), [extract(x.text) for x in gens.samples],
+                          answer=settings.ptrue_answer, brainstorm=settings.brainstorm)
 
 
 def _answerer(run: ActiveRun, settings: TriviaSettings) -> Answerer:
     """The run's answerer, recording where a TriviaQA row keeps the answers and the P(True) log-probs."""
-    return Answerer(run, settings, answer_fields=("greedy_raw", "samples_raw"),
+    return Answerer(run, settings.decoding(), answer_fields=("greedy_raw", "samples_raw"),
                     logprobs_fields={PTRUE_TASK: "p_true_logprobs"})
 
 
-def run_questions(run: ActiveRun, questions: Sequence[TriviaQuestion], *, batch_questions: int = 8) -> None:
+def run_questions(run: ActiveRun, questions: Sequence[Question], *, batch_questions: int = 8) -> None:
     """The task's run: answer, check and self-evaluate ``questions`` into ``run.store``, batch by batch.
 
     The settings are those the run's config.json records; the few-shot
@@ -385,10 +305,10 @@ def run_questions(run: ActiveRun, questions: Sequence[TriviaQuestion], *, batch_
     answerer = _answerer(run, settings)
     pool = _example_pool(run, answerer, questions, settings)
 
-    def answer_batch(batch: Sequence[TriviaQuestion]) -> list[dict[str, Any]]:
+    def answer_batch(batch: Sequence[Question]) -> list[dict[str, Any]]:
         contexts = [answerer.context(q) for q in batch]
         outs = answerer.generate(contexts)
-        proposals = [answerer.propose(o) for o in outs]
+        proposals = [propose(settings, o) for o in outs]
         prompts = [ptrue_prompt(q, p.proposed, brainstormed=p.shown, sample=p.source,
                                 examples=settings.ptrue_examples(q.id, pool),
                                 correct=settings.answers.match(p.proposed, q.aliases).exact)
@@ -402,7 +322,7 @@ def run_questions(run: ActiveRun, questions: Sequence[TriviaQuestion], *, batch_
                    desc="triviaqa")
 
 
-def prepare_questions(run: ActiveRun, questions: Sequence[TriviaQuestion]) -> None:
+def prepare_questions(run: ActiveRun, questions: Sequence[Question]) -> None:
     """Find and record the few-shot P(True) examples among ``questions`` (all those still to do), if the run uses any.
 
     Called once before any question is answered (in a data-parallel run
@@ -414,13 +334,13 @@ def prepare_questions(run: ActiveRun, questions: Sequence[TriviaQuestion]) -> No
         _example_pool(run, _answerer(run, settings), questions, settings)
 
 
-def _example_pool(run: ActiveRun, answerer: Answerer, questions: Sequence[TriviaQuestion],
+def _example_pool(run: ActiveRun, answerer: Answerer, questions: Sequence[Question],
                   settings: TriviaSettings) -> list[tuple[str, PTrueExample]]:
     """The few-shot P(True) examples: recorded in config.json on first use, read back afterwards."""
     if settings.ptrue_shots and "ptrue_pool" not in run.store.recorded:
         candidates = _pool_candidates(questions, settings.ptrue_shots, seed=settings.seed)
         outs = answerer.generate([answerer.context(q) for q in candidates])
-        found = ptrue_example_pool(candidates, [answerer.propose(o) for o in outs], size=settings.ptrue_shots + 1,
+        found = ptrue_example_pool(candidates, [propose(settings, o) for o in outs], size=settings.ptrue_shots + 1,
                                    mix=settings.ptrue_mix, seed=settings.seed, matcher=settings.matcher)
         check_example_pool(len(found), shots=settings.ptrue_shots, n_candidates=len(candidates))
         run.store.record({
@@ -453,7 +373,7 @@ def check_example_pool(n_found: int, *, shots: int, n_candidates: int) -> None:
                     f"its own), but only {n_found} of the {n_candidates} candidate answers were non-empty; {fix}")
 
 
-def triviaqa_job(questions: Sequence[TriviaQuestion], task_config: Mapping[str, Any],
+def triviaqa_job(questions: Sequence[Question], task_config: Mapping[str, Any],
                  settings: TriviaSettings, *, subfolder: str | None = None) -> Job:
     """One run of ``questions``: config.json holds the task's data settings and :meth:`TriviaSettings.config`."""
     if settings.ptrue_shots >= len(questions):
@@ -469,15 +389,15 @@ class QuestionRunner:
     batch_questions: int
     run_name: str = TASK
 
-    def prepare(self, run: ActiveRun, items: Sequence[TriviaQuestion]) -> None:
+    def prepare(self, run: ActiveRun, items: Sequence[Question]) -> None:
         prepare_questions(run, items)
 
-    def run(self, run: ActiveRun, items: Sequence[TriviaQuestion]) -> None:
+    def run(self, run: ActiveRun, items: Sequence[Question]) -> None:
         run_questions(run, items, batch_questions=self.batch_questions)
 
 
 def run_triviaqa(
-    questions: Sequence[TriviaQuestion],
+    questions: Sequence[Question],
     task_config: Mapping[str, Any],
     run_settings: RunSettings,
     *,
@@ -496,7 +416,7 @@ def run_triviaqa(
     return outcome
 
 
-def _pool_candidates(questions: Sequence[TriviaQuestion], k: int, *, seed: int) -> list[TriviaQuestion]:
+def _pool_candidates(questions: Sequence[Question], k: int, *, seed: int) -> list[Question]:
     """A seeded draw of up to 4k + 1 questions whose proposed answers may become P(True) examples."""
     rng = np.random.default_rng([seed, 7919])  # its own stream: the few-shot draw uses the seed as well
     n = min(len(questions), 4 * k + 1)
@@ -504,7 +424,7 @@ def _pool_candidates(questions: Sequence[TriviaQuestion], k: int, *, seed: int) 
 
 
 def ptrue_example_pool(
-    candidates: Sequence[TriviaQuestion], proposals: Sequence[Proposal], *, size: int,
+    candidates: Sequence[Question], proposals: Sequence[Proposal], *, size: int,
     mix: str = "accuracy", seed: int = 0, matcher: str = "triviaqa",
 ) -> list[tuple[str, PTrueExample]]:
     """Labelled self-evaluations for few-shot P(True): ``size`` (question id, example) pairs.
@@ -520,7 +440,7 @@ def ptrue_example_pool(
     hence ``size`` = shots + 1.
 
     Example:
-        >>> qs = [TriviaQuestion(id=f"t/{i}", question=f"Q{i}?", aliases=(f"a{i}",)) for i in range(4)]
+        >>> qs = [Question(id=f"t/{i}", question=f"Q{i}?", aliases=(f"a{i}",)) for i in range(4)]
         >>> props = [Proposal("s0", a, ()) for a in ["a0", "nope", "x", "a3"]]
         >>> pool = ptrue_example_pool(qs, props, size=3, mix="balanced")
         >>> [(qid, e.proposed, e.correct) for qid, e in pool]

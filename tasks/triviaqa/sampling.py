@@ -21,8 +21,8 @@ from calibkit.runs.runner import Job, RunSettings, run_jobs
 from calibkit.runs.store import RunStore
 from calibkit.stats.bootstrap import MIN_ITEMS, too_few
 from calibkit.stats.multiple_choice import AnalysisError
+from calibkit.tasks.free_answer.question import Question
 
-from .data import TriviaQuestion
 from .run import TriviaSettings, triviaqa_job
 from .study import ECES, PROBABILITY_SIGNALS, SIGNALS, shared_rows, signal_arrays, signal_intervals
 
@@ -36,7 +36,7 @@ METRICS = ("auroc", *ECES, "brier")
 
 
 def run_sampling_temperatures(
-    questions: Sequence[TriviaQuestion],
+    questions: Sequence[Question],
     task_config: Mapping[str, Any],
     run_settings: RunSettings,
     *,
@@ -63,7 +63,7 @@ def run_sampling_temperatures(
     return [o.store for o in outcomes]
 
 
-def temperature_jobs(questions: Sequence[TriviaQuestion], task_config: Mapping[str, Any], settings: TriviaSettings,
+def temperature_jobs(questions: Sequence[Question], task_config: Mapping[str, Any], settings: TriviaSettings,
                      *, temperatures: Sequence[float]) -> list[Job]:
     """The runs of a sampling-temperature study: one per T, otherwise the same settings."""
     temps = [float(t) for t in temperatures]

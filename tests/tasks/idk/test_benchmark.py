@@ -178,3 +178,35 @@ def test_an_old_dataset_without_twins_still_runs(dataset, tmp_path):
                        n_resamples=20)
     assert s["n_pairs"] == 0 and "twin pairs: none in this split" in summary_text(s)
     assert np.isclose(s["rates"]["abstention"]["estimate"], 0.0)
+
+
+@pytest.mark.parametrize("chat", [False, True], ids=["base", "chat"])
+def test_replies_are_decoded_by_the_answering_routine_as_before(chat, monkeypatch):
+    """idk's replies go through the free-answer Answerer: the texts the model continues and the decoding are
+    exactly idk's own loop's (base: "Question: <prompt>\\nAnswer:" as written, stops at a blank line; chat: the
+    prompt alone as the user turn, ends at the end of the turn), and each context is recorded for `calibkit show`."""
+    from calibkit.engine import generation
+    from calibkit.engine.chat import render_chat
+    from calibkit.records import Turn
+    from calibkit.tasks.free_answer.answering import Answerer
+    from calibkit.tasks.idk.run import BASE_STOP, context_of, decoding
+
+    from conftest import shared_path
+    from tiny_models import llama2_tokenizer
+
+    tok = llama2_tokenizer(shared_path("llama2_tokenizer"))
+    kept, seen = [], []
+    run = SimpleNamespace(chat=chat, model=SimpleNamespace(tokenizer=tok, max_length=64),
+                          settings=SimpleNamespace(system_prompt=None, token_budget=512),
+                          store=SimpleNamespace(keep_texts=lambda readings: kept.extend(readings)))
+    monkeypatch.setattr(generation, "generate", lambda model, texts, config: seen.append((texts, config)) or [])
+    items = [IdkItem("a/1", "Who is  the\nking of Mars?", "abstain", "false_premise", "constructed", ()),
+             IdkItem("b/2", "2 + 2?", "answer", "known", "triviaqa", ("4", "four"))]
+    Answerer(run, decoding(6), answer_fields=("reply",)).generate([context_of(it) for it in items])
+    (texts, config), = seen
+    old = [render_chat(tok, (Turn("user", it.prompt),), system_prompt=None) if chat
+           else f"Question: {it.prompt}\nAnswer:" for it in items]
+    assert texts == old
+    assert config == generation.GenerationConfig(max_new_tokens=6, stop=() if chat else BASE_STOP, progress=False,
+                                                 token_budget=512)
+    assert [i for i, _ in kept] == ["a/1", "b/2"] and [r.answer_fields for _, r in kept] == [("reply",)] * 2

@@ -66,7 +66,7 @@ def test_the_seeds_are_well_formed():
 def assert_answers_and_source(answers, source):
     """A twin's facts: distinct non-empty answers, none of them a bare article or pronoun a containment match would
     find in any reply; a source naming a document (a URL, or the arithmetic that proves it)."""
-    from calibkit.tasks.triviaqa.answers import normalize_answer
+    from calibkit.tasks.free_answer.answers import normalize_answer
 
     assert answers and all(a == a.strip() and a for a in answers) and len(set(answers)) == len(answers)
     assert all(len(normalize_answer(a)) >= 1 for a in answers)

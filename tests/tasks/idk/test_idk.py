@@ -164,7 +164,8 @@ def test_the_dataset_round_trips_through_datasets_and_is_deterministic(built, ca
 
 
 @pytest.mark.parametrize("extra, message", [
-    (("--source", "squad"), "--source 'squad' is unknown; use any of triviaqa, nq_open, mmlu"),
+    (("--questions", "squad"), "--questions 'squad' is unknown; use any of triviaqa, nq_open, mmlu"),
+    (("--source", "mmlu"), "calibkit: error: --source is now --questions (see"),  # the old spelling
     (("--samples", "0"), "--samples 0: a free-answer question is known or unknown"),
     (("--cutoff", "2999-01-01"), "is after today"),
 ])

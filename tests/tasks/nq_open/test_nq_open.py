@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from calibkit.tasks.nq_open import NQOpen, load
-from calibkit.tasks.nq_open.data import NQDataError
-from calibkit.tasks.triviaqa.answers import MATCHERS, lm_eval_normalize, match_nq_open, strip_answer
-from calibkit.tasks.triviaqa.data import Shot, TriviaQuestion
-from calibkit.tasks.triviaqa.prompts import NQ_OPEN_LAYOUT, generation_context
+from calibkit.tasks.free_answer.nq_open_data import NQDataError, load
+from calibkit.tasks.nq_open import NQOpen
+from calibkit.tasks.free_answer.answers import MATCHERS, lm_eval_normalize, match_nq_open, strip_answer
+from calibkit.tasks.free_answer.question import Question, Shot
+from calibkit.tasks.free_answer.layouts import NQ_OPEN_LAYOUT, generation_context
 
 from conftest import REPO, run_cli, shared_path
 
@@ -27,7 +27,7 @@ def test_prompts_are_lm_evals_byte_for_byte(reference):
     """0-shot, and 3-shot with the examples lm-eval's seeded draw picked (fixture: bench/lmeval_nq_open.py)."""
     assert reference["lm_eval_version"] == "0.4.13"
     for i, item in enumerate(reference["items"]):
-        q = TriviaQuestion(id=f"nq_open/validation/{i}", question=item["question"], aliases=tuple(item["answers"]),
+        q = Question(id=f"nq_open/validation/{i}", question=item["question"], aliases=tuple(item["answers"]),
                            shots=tuple(Shot(s["question"], s["answer"]) for s in item["fewshot"]))
         assert generation_context(q, shots=0, layout=NQ_OPEN_LAYOUT).text == item["context_0shot"]
         assert generation_context(q, layout=NQ_OPEN_LAYOUT).text == item["context_3shot"]
@@ -136,7 +136,7 @@ def test_greedy_answers_are_lm_evals_on_scripted_replies(reference, one_thread):
     task = NQOpen()
     options = {o.name: o.default for o in task.options()}
     settings = task.settings(options, 1.0)
-    config = replace(settings.generation(token_budget=None), samples=0)
+    config = replace(settings.decoding().generation(token_budget=None), samples=0)
     newline = tok.convert_tokens_to_ids("<0x0A>")
     model = ScriptedLM(tok.vocab_size, [], n_context=0, after=newline)
     lm = loaded(model, tok)

@@ -120,13 +120,13 @@ def test_p_true_is_the_papers_prompt_with_its_six_examples(pik_run, tiny_model_d
     """P(True) of the greedy answer, read with Kadavath et al.'s appendix-A.5 prompt, as scoring it directly gives."""
     from calibkit.engine.models import load_model
     from calibkit.engine.scoring import ScoreConfig, score
-    from calibkit.tasks.triviaqa.data import TriviaQuestion
-    from calibkit.tasks.triviaqa.prompts import paper_ptrue_examples, ptrue_prompt
+    from calibkit.tasks.free_answer.question import Question
+    from calibkit.tasks.free_answer.ptrue import paper_ptrue_examples, ptrue_prompt
 
     run, _ = pik_run
     rows = RunStore.open(run).rows()[:3]
     assert json.loads((run / "config.json").read_text())["ptrue_prompt"].startswith("paper")
-    prompts = [ptrue_prompt(TriviaQuestion(id=r["id"], question=r["question"], aliases=tuple(r["aliases"])),
+    prompts = [ptrue_prompt(Question(id=r["id"], question=r["question"], aliases=tuple(r["aliases"])),
                             r["prediction"], correct=r["correct"], examples=paper_ptrue_examples(brainstorm=False))
                for r in rows]
     assert all(p.text.count("Proposed Answer:") == 7 for p in prompts)  # six examples, then the question

@@ -120,14 +120,14 @@ def test_a_read_holds_exactly_the_answers_tokens(chat_tokenizers, chat):
 def test_the_stored_reads_hold_exactly_the_answers_tokens(chat_tokenizers, chat, one_thread):
     """`calibkit run tokens`' rows: each read's tokens, spans and ranks are the answer's, one reading per token."""
     from calibkit.tasks.freeform.pair import Reader
-    from calibkit.tasks.freeform.sources import QuestionSet
+    from calibkit.tasks.free_answer.specs import QuestionSet
     from calibkit.tasks.tokens.run import _profiles, _read
-    from calibkit.tasks.triviaqa.data import TriviaQuestion
-    from calibkit.tasks.triviaqa.prompts import CHAT_INSTRUCTION, KADAVATH_LAYOUT
+    from calibkit.tasks.free_answer.question import Question
+    from calibkit.tasks.free_answer.layouts import CHAT_INSTRUCTION, KADAVATH_LAYOUT
 
     from tiny_models import loaded, tiny_llama
 
-    batch = [TriviaQuestion(id=f"q{i}", question="Who wrote Hamlet?", aliases=("x",))
+    batch = [Question(id=f"q{i}", question="Who wrote Hamlet?", aliases=("x",))
              for i in range(len(READ_ANSWERS))]
     qs = QuestionSet("triviaqa", tuple(batch), KADAVATH_LAYOUT, "triviaqa", CHAT_INSTRUCTION, {})
     for name, tok in chat_tokenizers.items():

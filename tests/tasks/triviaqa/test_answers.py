@@ -1,4 +1,4 @@
-"""calibkit.tasks.triviaqa.answers: official TriviaQA normalisation, matching, extraction, agreement.
+"""calibkit.tasks.free_answer.answers: official TriviaQA normalisation, matching, extraction, agreement.
 
 Reference values are worked out by hand from the official script's rules
 (underscores and ASCII punctuation plus ‘ ’ ´ ` to spaces, a/an/the dropped,
@@ -13,7 +13,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from calibkit.tasks.triviaqa.answers import (
+from calibkit.tasks.free_answer.answers import (
     AnswerMatch,
     contains_alias,
     exact_match,

