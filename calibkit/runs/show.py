@@ -94,9 +94,21 @@ def _answers(reading: Reading, row: Mapping[str, Any]) -> list[str]:
     """What the model wrote after a generation's context, from the row fields the reading names."""
     out = []
     for name in reading.answer_fields:
-        value = row.get(name)
+        value = field(row, name)
         if isinstance(value, list):
             out += [f"  {name}[{i}] {MARK}{v!r}" for i, v in enumerate(value)]
         elif value is not None:
             out.append(f"  {name} {MARK}{value!r}")
     return out
+
+
+def field(row: Mapping[str, Any], name: str) -> Any:
+    """A row's field by name; a dotted name (``answers.base.text``) walks nested objects. None when absent.
+
+    >>> field({"answers": {"base": {"text": "Paris"}}}, "answers.base.text"), field({"a": 1}, "a.b")
+    ('Paris', None)
+    """
+    value: Any = row
+    for part in name.split("."):
+        value = value.get(part) if isinstance(value, Mapping) else None
+    return value

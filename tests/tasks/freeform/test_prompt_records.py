@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from calibkit.runs.prompts import read_texts
+from calibkit.runs.show import field
 from calibkit.tasks.free_answer.layouts import generation_context
 from calibkit.tasks.free_answer.specs import load_questions
 
@@ -42,3 +43,6 @@ def test_two_model_runs_record_what_each_model_read(capsys, tmp_path, tiny_base_
         assert all(lab.startswith("answer/") or readings[lab].options for lab in readings)
     code, out, _ = run_cli(capsys, "show", str(tokens), "--item", question.id)
     assert code == 0 and "── answer/base" in out and base_text in out
+    base_answer = next(json.loads(line) for line in (tokens / "results.jsonl").read_text().splitlines())
+    written = field(base_answer, "answers.base.text")
+    assert written is not None and repr(written) in out  # the answer the base model wrote, after the mark
