@@ -10,209 +10,43 @@ run says how to resume (exit 130). Never a traceback unless
 """
 from __future__ import annotations
 
-import contextlib
 import difflib
-import functools
-import json
 import os
-import re
-import signal
 import sys
-import threading
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any, Sequence
 
 import click
 
 from calibkit.errors import UserError
+from calibkit.runs.command import UsageProblem, check_writable, fail, first_line, sigterm_as_interrupt
+from calibkit.runs.echo import echo_json, echo_outcome, echo_run_summary
 
-
-class UsageProblem(UserError):
-    """A bad combination of command-line options: printed as one line, exit code 2."""
-
-
-def _fail(message: str) -> None:
-    raise UsageProblem(message)
-
-
-def first_line(message: str) -> str:
-    """The first line of an error message (library errors may carry detail below it)."""
-    return message.splitlines()[0] if message else message
-
-
-# ------------------------------------------------------------------ options
-
-
-MODEL_OPTIONS = [
-    click.Option(["--model", "model"], default=None, metavar="NAME",
-                 help="Alias (llama-2-7b-chat...), embedded model, hub id, model folder or .gguf file. "
-                      "Default: smollm2-135m-instruct (embedded). See `calibkit models`."),
-    click.Option(["--dtype"], type=click.Choice(["auto", "bfloat16", "float16", "float32"]), default="auto",
-                 show_default=True, help="auto: bf16 on GPUs that have it, else fp16 on GPU, fp32 on CPU."),
-    click.Option(["--load-in-4bit"], is_flag=True, help="bitsandbytes NF4 with double quantization (CUDA only)."),
-    click.Option(["--load-in-8bit"], is_flag=True, help="bitsandbytes LLM.int8() (CUDA only)."),
-    click.Option(["--device-map"], type=click.Choice(["auto"]), default=None,
-                 help="Spread a model larger than one GPU over all devices."),
-    click.Option(["--max-memory"], default=None, metavar="DEV=SIZE[,...]",
-                 help="With --device-map auto: memory each device may hold, e.g. 0=70GiB,1=70GiB,cpu=200GiB."),
-    click.Option(["--tp"], is_flag=True,
-                 help="Tensor parallel over the processes of a torchrun launch (transformers tp_plan='auto')."),
-    click.Option(["--revision"], default=None, help="Hub branch, tag or commit."),
-    click.Option(["--trust-remote-code"], is_flag=True, help="Allow a hub repository's own model code."),
-    click.Option(["--chat-template"], type=click.Choice(["auto", "on", "off"]), default="auto", show_default=True,
-                 help="auto: on for models that have a chat template."),
-    click.Option(["--system-prompt"], default=None, help="Chat form: a system turn before each conversation."),
-    click.Option(["--token-budget"], type=click.IntRange(min=16), default=None,
-                 help="Tokens per forward pass (batch size x length); default picks by device and halves on OOM."),
-    click.Option(["--no-prefix-cache"], is_flag=True, help="Do not reuse shared-prefix KV caches (same numbers, slower)."),
-    click.Option(["--out"], type=click.Path(path_type=Path), default=Path("runs"), show_default=True,
-                 help="Runs go to OUT/<task>/<model>/<config-hash>/."),
-    click.Option(["--run-dir"], type=click.Path(path_type=Path), default=None,
-                 help="Write to this exact folder instead (refused if it holds another config)."),
-    click.Option(["--threads"], type=click.IntRange(min=1), default=None,
-                 help="CPU threads for torch (default: torch's choice; 1 is faster on a busy small machine)."),
-    click.Option(["--quiet"], is_flag=True, help="No progress bar."),
-    click.Option(["--json", "as_json"], is_flag=True, help="Print the summary as JSON on stdout."),
-]
-_MODEL_KEYS = tuple(o.name for o in MODEL_OPTIONS)
-
-
-def run_settings(opts: dict[str, Any], launch=None):
-    """:class:`~calibkit.runs.runner.RunSettings` from the model options' values.
-
-    ``launch`` (:class:`~calibkit.engine.distributed.Launch`): the process's
-    place in a torchrun launch; its model goes on its own GPU.
-    """
-    from calibkit.engine.distributed import Launch
-    from calibkit.engine.models import DEFAULT_MODEL, LoadOptions
-    from calibkit.runs.runner import RunSettings
-
-    if launch is None:
-        from calibkit.engine.distributed import launch_from_env
-
-        if launch_from_env().parallel:
-            _fail("this command runs in one process; launch it without torchrun / accelerate launch")
-        launch = Launch()
-    _check_placement(opts, launch)
-    check_writable(opts["run_dir"] or opts["out"])
-    if opts["threads"]:
-        from calibkit.engine.models import set_cpu_threads
-
-        set_cpu_threads(opts["threads"])  # the CLI process only; the library never sets it
-    return RunSettings(
-        model=opts["model"] or DEFAULT_MODEL,
-        load=LoadOptions(
-            dtype=opts["dtype"], load_in_4bit=opts["load_in_4bit"], load_in_8bit=opts["load_in_8bit"],
-            device_map=opts["device_map"], revision=opts["revision"], trust_remote_code=opts["trust_remote_code"],
-            max_memory=parse_max_memory(opts["max_memory"]), tensor_parallel=opts["tp"],
-            device=None if opts["tp"] or opts["device_map"] else launch.device(),
-        ),
-        chat_template=opts["chat_template"],
-        system_prompt=opts["system_prompt"],
-        token_budget=opts["token_budget"],
-        prefix_caching=not opts["no_prefix_cache"],
-        progress=not opts["quiet"],
-        out=opts["out"],
-        run_dir=opts["run_dir"],
-    )
-
-
-def _check_placement(opts: dict[str, Any], launch) -> None:
-    """Refuse model placements that cannot work, before anything loads."""
-    if opts["load_in_4bit"] and opts["load_in_8bit"]:
-        _fail("choose one of --load-in-4bit and --load-in-8bit")
-    if opts["max_memory"] and not opts["device_map"]:
-        _fail("--max-memory limits what --device-map auto puts on each device; add --device-map auto")
-    if opts["tp"]:
-        if not launch.parallel:
-            _fail("--tp splits one model over the processes torchrun starts; launch with "
-                  "torchrun --nproc-per-node N -m calibkit run ... --tp")
-        if opts["device_map"] or opts["load_in_4bit"] or opts["load_in_8bit"]:
-            _fail("--tp places the model itself; drop --device-map and --load-in-4bit/8bit")
-    if opts["device_map"] and launch.local_world_size > 1:
-        _fail(f"--device-map auto spreads one model over every GPU of a node, but this node runs "
-              f"{launch.local_world_size} processes; launch one process per node (--nproc-per-node 1) or use --tp")
-
-
-def parse_max_memory(text: str | None) -> tuple[tuple[str, str], ...]:
-    """``"0=70GiB,cpu=200GiB"`` -> ``(("0", "70GiB"), ("cpu", "200GiB"))``; a malformed one is a usage error."""
-    if not text:
-        return ()
-    pairs = []
-    for part in text.split(","):
-        device, _, size = part.strip().partition("=")
-        known_device = device.isdigit() or device in ("cpu", "disk", "mps")
-        if not known_device or not re.fullmatch(r"\d+(\.\d+)?\s*[KMGT]i?B", size):
-            _fail(f"--max-memory {text!r}: each entry is DEVICE=SIZE, DEVICE a GPU index, cpu or disk, "
-                  "SIZE like 70GiB; e.g. --max-memory 0=70GiB,1=70GiB,cpu=200GiB")
-        pairs.append((device, size))
-    return tuple(pairs)
-
-
-def check_writable(path: Path) -> None:
-    """Refuse an --out we cannot write before loading a model for minutes."""
-    probe = path
-    while not probe.exists():
-        if probe.parent == probe:
-            break
-        probe = probe.parent
-    if probe.exists() and (not probe.is_dir() or not os.access(probe, os.W_OK)):
-        _fail(f"cannot write to {path} ({probe} is not a writable folder); pass a writable --out folder")
-
-
-# ------------------------------------------------------------------ output
-
-
-def _json_default(x: Any) -> Any:
-    if hasattr(x, "item"):
-        return x.item()
-    if isinstance(x, Path):
-        return str(x)
-    raise TypeError(f"not JSON serializable: {type(x).__name__}")
-
-
-def echo_json(value: Any) -> None:
-    click.echo(json.dumps(value, indent=2, default=_json_default))
-
-
-def echo_run_summary(task, store, report: Path, *, as_json: bool) -> None:
-    """A run's summary.json as JSON, or the task's terminal lines, then where the report is."""
-    summary = store.read_summary()
-    if as_json:
-        echo_json({**summary, "report": str(report)})
-        return
-    click.echo(task.summary_text(summary))
-    if summary.get("duplicate_rows_dropped"):
-        click.echo(f"note: {summary['duplicate_rows_dropped']} duplicate rows (an id stored twice) were dropped; "
-                   "the first copy of each id is read")
-    click.echo(f"report: {report}")
-
-
-def echo_outcome(outcome, *, as_json: bool) -> None:
-    """A comparison's or study's JSON (with its page), or its terminal lines and where its page is."""
-    if as_json:
-        echo_json({**outcome.json, "report": str(outcome.report)})
-        return
-    click.echo(outcome.text)
-    click.echo(f"report: {outcome.report}")
+__all__ = ["UsageProblem", "cli", "main"]
 
 
 # -------------------------------------------------------------- commands
 
 
+def _registered_commands(*, under_run: bool) -> dict[str, Any]:
+    """The registered commands that are not tasks, by name (built when asked for)."""
+    from calibkit.runs.registry import registered_commands
+
+    return {name: c for name, c in registered_commands().items() if c.under_run == under_run}
+
+
 class _Root(click.Group):
-    """The top-level group: calibkit's own commands, then those tasks contribute (e.g. `import-lm-eval`)."""
+    """The top-level group: calibkit's own commands, then the registered ones (e.g. `import-lm-eval`), by name."""
 
-    def _task_commands(self) -> dict[str, click.Command]:
-        from calibkit.runs.registry import registered_tasks
-
-        return {c.name: c for task in registered_tasks().values() for c in task.commands()}
+    def _added(self) -> dict[str, Any]:
+        return {name: c.build for name, c in _registered_commands(under_run=False).items()}
 
     def list_commands(self, ctx: click.Context) -> list[str]:
-        return [*super().list_commands(ctx), *self._task_commands()]
+        return [*super().list_commands(ctx), *sorted(self._added())]
 
     def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
-        return super().get_command(ctx, name) or self._task_commands().get(name)
+        build = self._added().get(name)
+        return super().get_command(ctx, name) or (build() if build else None)
 
 
 @click.group(cls=_Root, context_settings={"help_option_names": ["-h", "--help"]})
@@ -231,25 +65,22 @@ def cli() -> None:
 
 
 class _TaskGroup(click.Group):
-    """`calibkit run TASK`, one subcommand per registered task; an unknown task names the known ones."""
+    """`calibkit run TASK`: one subcommand per registered task, then the commands that run tasks (the suite)."""
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         from calibkit.runs.registry import registered_tasks
 
-        return [name for name, task in registered_tasks().items() if getattr(task, "runnable", True)]
+        tasks = [name for name, task in registered_tasks().items() if task.runnable]
+        return [*tasks, *_registered_commands(under_run=True)]
 
     def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
         from calibkit.runs.registry import registered_tasks
 
         task = registered_tasks().get(name)
-        if task is None or not getattr(task, "runnable", True):
-            return None
-        if hasattr(task, "run_command"):  # a command of its own shape (the suite takes --model twice)
-            return task.run_command(MODEL_OPTIONS, run_settings)
-        return click.Command(
-            name, params=[*task.options(), *MODEL_OPTIONS], callback=functools.partial(_run_task, task),
-            help=task.description or task.title, short_help=task.title, epilog=task.examples,
-        )
+        if task is not None and task.runnable:
+            return task.run_command()
+        command = _registered_commands(under_run=True).get(name)
+        return command.build() if command else None
 
     def resolve_command(self, ctx: click.Context, args: list[str]):
         name = args[0] if args else None
@@ -264,101 +95,6 @@ class _TaskGroup(click.Group):
 @cli.group(cls=_TaskGroup)
 def run() -> None:
     """Score a task with a model into a run folder (resumable)."""
-
-
-def _run_task(task, **opts: Any) -> None:
-    """`calibkit run <task>`: load -> run every job (resumable) -> report -> print.
-
-    Under torchrun / accelerate launch every process runs this; they share
-    the work and rank 0 writes the summary and report and prints.
-    """
-    from calibkit.runs.parallel import reports
-    from calibkit.runs.runner import run_jobs
-
-    task_options = {k: v for k, v in opts.items() if k not in _MODEL_KEYS}
-    with command_launch(task.name, run_settings, {k: opts[k] for k in _MODEL_KEYS}) as (settings, ranks):
-        if ranks is None:
-            jobs = _load_jobs(task, task_options)
-        else:
-            jobs = ranks.check(lambda: _load_jobs(task, task_options), "reading the items")
-        outcomes = _interruptible(lambda on_store: run_jobs(task, jobs, settings, on_store=on_store, ranks=ranks),
-                                  n_total=sum(len(j.items) for j in jobs))
-    if reports(ranks):
-        _print_outcomes(task, outcomes, settings, as_json=opts["as_json"])
-
-
-@contextlib.contextmanager
-def command_launch(name: str, settings_of: Callable[..., Any], model_options: dict[str, Any], *,
-                   tensor_parallel: bool = True):
-    """The running command's settings and, under torchrun / accelerate launch, its ranks; released on leaving.
-
-    ``settings_of(model_options, launch)`` makes the settings
-    (:func:`run_settings`, or what a task's own command was given); every
-    rank must have been started with the same command-line values, which
-    are read from the click context. ``tensor_parallel=False``: the command
-    refuses ``--tp`` (it loads two models). Yields ``(settings, ranks)``,
-    ranks None when the process runs alone.
-    """
-    from calibkit.engine.distributed import launch_from_env
-    from calibkit.runs.parallel import join_launch
-
-    settings = settings_of(model_options, launch_from_env())
-    if settings.load.tensor_parallel and not tensor_parallel:
-        _fail(f"calibkit run {name} loads two models and runs data parallel; drop --tp")
-    ctx = click.get_current_context()
-    ranks = join_launch({"task": name, **ctx.params}, flags=option_flags(ctx.command.params),
-                        tensor_parallel=settings.load.tensor_parallel)
-    try:
-        yield settings, ranks
-    finally:
-        if ranks is not None:
-            ranks.close()
-
-
-def _load_jobs(task, task_options: dict[str, Any]) -> list:
-    try:
-        return task.load(task_options)
-    except ValueError as exc:  # an option value the task's loader refuses
-        _fail(first_line(str(exc)))
-
-
-def option_flags(params: Sequence[click.Parameter]) -> dict[str, str]:
-    """Each option's name -> how it is typed (``hub_config`` -> ``--config``), for messages."""
-    return {p.name: p.opts[0] for p in params}
-
-
-def _print_outcomes(task, outcomes, settings, *, as_json: bool) -> None:
-    """How much was scored now, then the run's summary and report, or the study of several runs."""
-    if not as_json:
-        for o in outcomes:
-            click.echo(f"{o.n_total - o.n_scored_now} items were already scored, {o.n_scored_now} scored now",
-                       err=True)
-    stores = [o.store for o in outcomes]
-    if len(stores) == 1:
-        echo_run_summary(task, stores[0], task.write_report(stores[0]), as_json=as_json)
-        return
-    study = task.write_study(stores, settings.out)
-    if as_json:
-        echo_json(study.json)
-    else:
-        click.echo(study.text)
-        click.echo(f"study: {study.report}")
-
-
-def _interruptible(run_call: Callable, *, n_total: int):
-    """Run the jobs; on Ctrl-C say how much is saved and how to resume (exit 130)."""
-    holder: dict[str, Any] = {}
-    try:
-        return run_call(lambda s: holder.update(store=s))
-    except KeyboardInterrupt:
-        store = holder.get("store")
-        if store is None:
-            raise
-        n = len(store.rows())
-        of = f" of {n_total}" if n_total else ""
-        click.echo(f"calibkit: interrupted; {n}{of} items are saved in {store.path}; "
-                   "rerun the same command to resume", err=True)
-        sys.exit(130)
 
 
 @cli.command("models")
@@ -398,10 +134,10 @@ def _task_of(store):
 def _one_task(stores) -> Any:
     """The task all runs belong to; runs of different tasks cannot be read together."""
     if len({s.path.resolve() for s in stores}) < len(stores):
-        _fail("the same run folder is given twice; compare different runs")
+        fail("the same run folder is given twice; compare different runs")
     tasks = {str(s.config.get("task")) for s in stores}
     if len(tasks) > 1:
-        _fail(f"runs are of different tasks ({', '.join(sorted(tasks))}); compare runs of one task")
+        fail(f"runs are of different tasks ({', '.join(sorted(tasks))}); compare runs of one task")
     return _task_of(stores[0])
 
 
@@ -456,7 +192,7 @@ def compare_cmd(run_dirs: Sequence[Path], out: Path | None, resamples: int, as_j
       calibkit compare runs/mmlu/gemma-3-270m/*/ runs/mmlu/smollm2-135m-instruct/*/
     """
     if len(run_dirs) < 2:
-        _fail("compare needs at least two run folders")
+        fail("compare needs at least two run folders")
     stores = _open_runs(run_dirs)
     task = _one_task(stores)
     path = out or Path(f"compare-{'-vs-'.join(s.path.parent.name for s in stores)}.html")
@@ -488,11 +224,11 @@ def sweep_cmd(run_dirs: Sequence[Path], temperatures: str, out: Path, resamples:
     try:
         temps = parse_temperatures(temperatures)
     except ValueError as exc:
-        _fail(str(exc))
+        fail(str(exc))
     stores = _open_runs(run_dirs)
     tasks = [_task_of(s) for s in stores]
     if len({t.name for t in tasks}) > 1:
-        _fail("sweep runs of one task at a time")
+        fail("sweep runs of one task at a time")
     check_writable(out)
     outcome = tasks[0].sweep(stores, temps, out=out, n_resamples=resamples)
     if as_json:
@@ -522,7 +258,7 @@ def scale_cmd(run_dirs: Sequence[Path], out: Path, resamples: int, as_json: bool
       calibkit scale runs/mmlu/llama-2-{7b,13b,70b}{,-chat}/*/ --out scale-mmlu
     """
     if len(run_dirs) < 2:
-        _fail("scale needs at least two run folders")
+        fail("scale needs at least two run folders")
     stores = _open_runs(run_dirs)
     task = _one_task(stores)
     check_writable(out)
@@ -532,32 +268,11 @@ def scale_cmd(run_dirs: Sequence[Path], out: Path, resamples: int, as_json: bool
 # --------------------------------------------------------------- entry
 
 
-@contextlib.contextmanager
-def _sigterm_as_interrupt():
-    """SIGTERM (torchrun stopping the other ranks when one died, a job scheduler) ends a run as Ctrl-C does.
-
-    The rows are on disk either way; this makes the process say how many and
-    how to resume, instead of vanishing.
-    """
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-
-    def interrupt(signum, frame):
-        raise KeyboardInterrupt
-
-    previous = signal.signal(signal.SIGTERM, interrupt)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
-
-
 def main(argv: Sequence[str] | None = None) -> None:
     """Console entry point: one-line errors, exit 2 for usage errors."""
     debug = os.environ.get("CALIBKIT_DEBUG") == "1"
     try:
-        with _sigterm_as_interrupt():
+        with sigterm_as_interrupt():
             cli.main(args=list(argv) if argv is not None else None, prog_name="calibkit", standalone_mode=False)
     except click.exceptions.NoArgsIsHelpError as exc:  # `calibkit run` alone: help, not an error
         click.echo(exc.ctx.get_help() if exc.ctx else str(exc))

@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import datetime as _dt
 import platform
+from abc import ABC, abstractmethod
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping, Protocol, Sequence, TypeVar
+from typing import TYPE_CHECKING, Any, Callable, ClassVar, Iterable, Mapping, Sequence, TypeVar
 
 from calibkit.engine.models import DEFAULT_MODEL, LoadedModel, LoadOptions, ModelError, load_model
 from calibkit.progress import ProgressBar
@@ -72,12 +73,25 @@ class ActiveRun:
     settings: RunSettings  # model and engine settings of the command
 
 
-class RunnableTask(Protocol):
-    """What :func:`run_jobs` needs of a task (the task base class has it, and more)."""
+class ItemRunner(ABC):
+    """What :func:`run_jobs` calls: the part of a task that writes rows (:class:`calibkit.runs.task.Task` extends it).
 
-    run_name: str  # config["task"] and the runs/<run_name>/ folder
+    A study's own runner (a batch size, one fixed set of prompts) subclasses
+    this alone.
+    """
 
-    def run(self, run: ActiveRun, items: Sequence[Any]) -> None: ...
+    run_name: ClassVar[str]  # config["task"] and the runs/<run_name>/ folder
+
+    def prepare(self, run: ActiveRun, items: Sequence[Any]) -> None:
+        """What the run decides once, before any row (recorded in config.json), from every item still to do.
+
+        Called before the items are shared out over the ranks of a launch;
+        the default decides nothing.
+        """
+
+    @abstractmethod
+    def run(self, run: ActiveRun, items: Sequence[Any]) -> None:
+        """Write rows to ``run.store`` for ``items`` (those not stored yet), batch by batch."""
 
 
 def versions() -> dict[str, str]:
@@ -175,7 +189,7 @@ def start_run(
 
 
 def run_jobs(
-    task: RunnableTask, jobs: Sequence[Job], settings: RunSettings, *,
+    task: ItemRunner, jobs: Sequence[Job], settings: RunSettings, *,
     loaded: LoadedModel | None = None, on_store: Callable[[RunStore], None] | None = None,
     ranks: Ranks | None = None,
 ) -> list[RunOutcome]:
@@ -183,9 +197,8 @@ def run_jobs(
 
     ``ranks``: the processes of a torchrun / accelerate launch, which share
     the work (:mod:`calibkit.runs.parallel`); every rank calls this with the
-    same arguments. A task may have ``prepare(run, items)``: what it decides
-    once for a run before any row (it records it in config.json), called
-    with every item still to do before they are shared out.
+    same arguments. The task's :meth:`~ItemRunner.prepare` is called with
+    every item still to do before they are shared out.
     """
     for job in jobs:
         job_ids = [it.id for it in job.items]
@@ -199,7 +212,7 @@ def run_jobs(
     return [_run_job(task, job, model, chat, settings, ranks, on_store=on_store) for job in jobs]
 
 
-def _run_job(task: RunnableTask, job: Job, model: LoadedModel, chat: bool, settings: RunSettings,
+def _run_job(task: ItemRunner, job: Job, model: LoadedModel, chat: bool, settings: RunSettings,
              ranks: Ranks | None, *, on_store: Callable[[RunStore], None] | None) -> RunOutcome:
     """One job, alone or shared by the ranks (:func:`calibkit.runs.parallel.share_items`)."""
     opened: list[ActiveRun] = []
@@ -213,10 +226,9 @@ def _run_job(task: RunnableTask, job: Job, model: LoadedModel, chat: bool, setti
         run = replace(opened[-1], store=store)
         return run if bars is None else replace(run, settings=replace(run.settings, progress=bars))
 
-    prepare = getattr(task, "prepare", None)
     store, n_now = share_items(
         ranks, job.items, open_store=open_store, work=lambda store, items, bars: task.run(as_run(store, bars), items),
-        prepare=None if prepare is None else (lambda store, todo: prepare(as_run(store), todo)),
+        prepare=lambda store, todo: task.prepare(as_run(store), todo),
         count_tokens=tokens_counter(model), prefix_caching=settings.prefix_caching,
         tensor_parallel=settings.load.tensor_parallel,
         progress=settings.progress, desc=task.run_name)
@@ -285,11 +297,11 @@ def append_in_batches(
         bar.close()
 
 
-class _PromptTask:
+class _PromptTask(ItemRunner):
     """A task whose run is scoring its prompts: what :func:`run_option_task` runs."""
 
     def __init__(self, name: str) -> None:
-        self.run_name = name
+        self.run_name = name  # type: ignore[misc]  # one instance per task name
 
     def run(self, run: ActiveRun, items: Sequence[Prompt]) -> None:
         score_into(run, items)

@@ -1,4 +1,10 @@
-"""Two models in one run (a base model and a post-trained one): roles, options, loading, the run folder, printing.
+"""Two models in one run (a base model and a post-trained one): the task base class, roles, options, loading,
+the run folder, printing.
+
+:class:`PairTask` is what tokens, nudging and rhymes share: `calibkit run
+<name>` built from the task's own options and the model options, and one
+run of the models together (:func:`run_pair`) from the task's
+:class:`PairPlan`.
 
 The run folder is ``<out>/<task>/<first>__<second>/<hash>/``; config.json
 holds the task's settings and each model's settings under ``models``, so a
@@ -9,6 +15,7 @@ Under torchrun the ranks share the questions (:func:`run_pair`).
 from __future__ import annotations
 
 import json
+from abc import abstractmethod
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Mapping, Protocol, Sequence, TypeVar
@@ -19,13 +26,14 @@ from calibkit.errors import UserError
 from calibkit.engine.chat import render_chat, render_context
 from calibkit.engine.models import LoadedModel
 from calibkit.records import Prompt
-from calibkit.runs.parallel import check_world_size, share_items, tokens_counter
+from calibkit.runs.command import MODEL_KEYS, MODEL_OPTIONS, command_launch, run_settings
+from calibkit.runs.parallel import check_world_size, reports, share_items, tokens_counter
 from calibkit.runs.runner import RunSettings, append_in_batches, load_run_model, model_config, open_store
 from calibkit.runs.store import RunStore
-from calibkit.tasks.triviaqa.data import TriviaQuestion
-from calibkit.tasks.triviaqa.prompts import generation_context
-
-from .sources import SOURCES, QuestionSet
+from calibkit.runs.task import TaskBase
+from calibkit.tasks.free_answer.layouts import generation_context
+from calibkit.tasks.free_answer.question import Question
+from calibkit.tasks.free_answer.specs import QuestionSet, questions_option
 
 if TYPE_CHECKING:
     from calibkit.engine.distributed import Ranks
@@ -126,16 +134,16 @@ def run_pair(task: str, questions: ItemSet, models: Mapping[str, str], settings:
                        count_tokens=tokens_counter(next(iter(readers.values())).model))
 
 
-def batches_into(batch_rows: Callable[[Sequence[TriviaQuestion]], list[dict[str, Any]]], *, batch_size: int,
-                 desc: str) -> Callable[[RunStore, Sequence[TriviaQuestion], bool], None]:
+def batches_into(batch_rows: Callable[[Sequence[Question]], list[dict[str, Any]]], *, batch_size: int,
+                 desc: str) -> Callable[[RunStore, Sequence[Question], bool], None]:
     """``work(store, questions, bars)`` for :func:`run_pair`: the rows of each batch appended as it is done."""
-    def work(store: RunStore, questions: Sequence[TriviaQuestion], bars: bool) -> None:
+    def work(store: RunStore, questions: Sequence[Question], bars: bool) -> None:
         append_in_batches(store, questions, batch_rows, batch_size=batch_size, progress=bars, unit="question",
                           desc=desc)
     return work
 
 
-def context_for(questions: QuestionSet, question: TriviaQuestion, reader: Reader,
+def context_for(questions: QuestionSet, question: Question, reader: Reader,
                 system_prompt: str | None = None) -> str:
     """The text a model continues to answer ``question``: its base-form prompt, or its chat template's."""
     ctx = generation_context(question, layout=questions.layout, instruction=questions.instruction)
@@ -144,7 +152,7 @@ def context_for(questions: QuestionSet, question: TriviaQuestion, reader: Reader
     return ctx.text
 
 
-def answer_separator(questions: QuestionSet, question: TriviaQuestion, reader: Reader,
+def answer_separator(questions: QuestionSet, question: Question, reader: Reader,
                      system_prompt: str | None = None) -> str | None:
     """How ``reader`` reads an answer after :func:`context_for`, by the scorer's rule.
 
@@ -166,7 +174,7 @@ def answer_separator(questions: QuestionSet, question: TriviaQuestion, reader: R
 def question_options() -> list[click.Option]:
     """The options that say which questions a two-model command asks, and in what batches."""
     return [
-        click.Option(["--task", "source"], type=click.Choice(SOURCES), default="triviaqa", show_default=True),
+        *questions_option(),
         click.Option(["--data"], default=None, metavar="PATH", help="The task's data (gsm8k and file need it)."),
         click.Option(["--limit"], type=click.IntRange(min=1), default=100, show_default=True),
         click.Option(["--shots"], type=click.IntRange(0, 20), default=None,
@@ -179,6 +187,14 @@ def question_options() -> list[click.Option]:
     ]
 
 
+def load_question_set(values: Mapping[str, Any]) -> QuestionSet:
+    """The questions :func:`question_options`' values ask for (``source``, ``data``, ``limit``, ``shots``, ``seed``)."""
+    from calibkit.tasks.free_answer.specs import load_questions
+
+    return load_questions(values["source"], data=values["data"], limit=values["limit"], shots=values["shots"],
+                          seed=values["seed"])
+
+
 def print_run(store: RunStore, page: Path, text: Callable[[Mapping[str, Any]], str], *, n_total: int, n_now: int,
               as_json: bool) -> None:
     """The run's summary on stdout (as JSON, or as lines with the report's path); the resume count on stderr."""
@@ -189,3 +205,58 @@ def print_run(store: RunStore, page: Path, text: Callable[[Mapping[str, Any]], s
     click.echo(f"{n_total - n_now} questions were already done, {n_now} done now", err=True)
     click.echo(text(summary))
     click.echo(f"report: {page}")
+
+
+Work = Callable[[RunStore, Sequence[Any], bool], None]  # work(store, items, bars): append the rows of items
+
+
+@dataclass(frozen=True)
+class PairPlan:
+    """What one `calibkit run <pair task>` runs, read off its option values (data read, no model loaded)."""
+
+    items: ItemSet  # the questions or couplets; ``items.config`` is their part of config.json
+    models: Mapping[str, str]  # role -> model name, in the order they are loaded
+    config: Mapping[str, Any]  # the task's part of config.json
+    work: Callable[[Mapping[str, Reader], str | None], Work]  # (readers, system prompt) -> the rows' writer
+    notes: tuple[str, ...] = ()  # lines for stderr before the summary (e.g. items left out)
+
+
+class PairTask(TaskBase):
+    """A task that runs two models together (or one): its command is its own options plus the model options.
+
+    A subclass gives :meth:`options` (``--model`` and the like among them),
+    :meth:`plan` and the reading side (summary, report, comparison);
+    loading the models, the run folder, resuming, torchrun and printing are
+    here. ``--tp`` is refused: the models run data parallel.
+    """
+
+    @abstractmethod
+    def options(self) -> list[click.Option]:
+        """The task's own options, the models among them (the model options are added after them)."""
+
+    def check(self, values: Mapping[str, Any]) -> None:
+        """Refuse bad option values before anything is loaded (``UserError``); by default nothing to check."""
+
+    @abstractmethod
+    def plan(self, values: Mapping[str, Any]) -> PairPlan:
+        """The run the option values ask for (reads the data; loads no model)."""
+
+    def run_command(self) -> click.Command:
+        passed = [o for o in MODEL_OPTIONS if o.name not in ("model", "run_dir")]
+        return click.Command(self.name, params=[*self.options(), *passed], help=self.description,
+                             short_help=self.title, epilog=self.examples, callback=self.run_from_command_line)
+
+    def run_from_command_line(self, **values: Any) -> None:
+        """`calibkit run <name> ...`: load -> run the items not stored yet -> report -> print."""
+        own = {k: v for k, v in values.items() if k not in MODEL_KEYS}
+        self.check(own)
+        model_options = {**{k: v for k, v in values.items() if k in MODEL_KEYS}, "model": None, "run_dir": None}
+        with command_launch(self.run_name, run_settings, model_options, tensor_parallel=False) as (settings, ranks):
+            plan = self.plan(own)
+            store, n_now = run_pair(self.run_name, plan.items, plan.models, settings, ranks, task_config=plan.config,
+                                    work=lambda readers: plan.work(readers, settings.system_prompt))
+            if reports(ranks):
+                for note in plan.notes:
+                    click.echo(note, err=True)
+                print_run(store, self.write_report(store), self.summary_text, n_total=len(plan.items.questions),
+                          n_now=n_now, as_json=values["as_json"])

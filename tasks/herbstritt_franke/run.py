@@ -5,7 +5,7 @@ import dataclasses
 from typing import Any, Callable, Sequence
 
 from calibkit.records import Prompt
-from calibkit.runs.runner import ActiveRun, Job, RunOutcome, RunSettings, run_jobs, score_into
+from calibkit.runs.runner import ActiveRun, ItemRunner, Job, RunOutcome, RunSettings, run_jobs, score_into
 from calibkit.runs.store import RunStore
 
 from . import contexts
@@ -84,7 +84,7 @@ def score_study(run: ActiveRun, prompts: Sequence[Prompt]) -> None:
     score_into(run, annotated)
 
 
-class _Runner:
+class _Runner(ItemRunner):
     run_name = TASK
 
     def run(self, run: ActiveRun, items: Sequence[Prompt]) -> None:

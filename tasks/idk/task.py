@@ -10,7 +10,7 @@ import click
 
 from calibkit.runs.runner import ActiveRun, Job
 from calibkit.runs.store import RunStore
-from calibkit.tasks.base import Outcome, OwnStudyAndReport, Task
+from calibkit.tasks.base import Outcome, OwnReading, RunReading, Task
 from calibkit.tasks.free_answer.specs import renamed_option
 
 from .dataset import SPLITS, DatasetError, Thresholds, read_dataset
@@ -20,7 +20,7 @@ from .run import TASK, IdkItem, items_of, run_idk
 JUDGE = "abstain.judge 2: word-boundary phrases, quotes and titles masked, hedges; likelihood by per-token means"
 
 
-class IdkBenchmark(OwnStudyAndReport, Task):
+class IdkBenchmark(OwnReading, Task):
     name = "idk"
     run_name = TASK
     title = "abstention benchmark: does the model say \"I don't know\" when it should?"
@@ -42,6 +42,11 @@ Examples:
   calibkit run idk --dataset idk-smollm2 --model smollm2-135m-instruct
   calibkit run idk --dataset idk-llama --model llama-2-7b --likelihood
 """
+
+    def reading(self) -> RunReading:
+        from . import report, study
+
+        return RunReading.of(study, report)
 
     def options(self) -> list[click.Parameter]:
         return [
@@ -87,10 +92,13 @@ Examples:
         return Outcome(json=c.to_json(), text=comparison_text(c.table, n_items=c.n_items, what="shared rows"),
                        report=page)
 
-    def commands(self) -> list[click.Command]:
-        from calibkit.cli import MODEL_OPTIONS, run_settings
 
-        return [idk_group(MODEL_OPTIONS, run_settings)]
+
+def idk_command() -> click.Group:
+    """`calibkit idk build`, with the shared model options (listed in ``calibkit.tasks.COMMANDS``)."""
+    from calibkit.runs.command import MODEL_OPTIONS, run_settings
+
+    return idk_group(MODEL_OPTIONS, run_settings)
 
 
 def idk_group(model_options: Sequence[click.Option], settings_of: Callable[[dict], Any]) -> click.Group:

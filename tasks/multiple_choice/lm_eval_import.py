@@ -36,6 +36,7 @@ from calibkit.records import ScoredItem
 from calibkit.runs.runner import Job
 from calibkit.runs.store import RunError, RunStore
 from calibkit.tasks.multiple_choice import MultipleChoiceTask
+from calibkit.tasks.multiple_choice.mmlu_subjects import CATEGORIES
 
 _SAMPLES_NAME = re.compile(r"^samples_(?P<task>.+?)_(?P<date>\d{4}-\d{2}-\d{2}T[\d\-.]+)$")
 
@@ -253,8 +254,6 @@ def sample_item(s: Sample, task: str, answer: int) -> ScoredItem:
         meta["contexts"] = list(s.contexts)
     subject = task[len("mmlu_"):] if task.startswith("mmlu_") else None
     if subject:
-        from calibkit.tasks.mmlu import CATEGORIES
-
         meta["subject"] = subject
         if subject in CATEGORIES:
             meta["category"] = CATEGORIES[subject]
@@ -326,9 +325,11 @@ class LmEvalImport(MultipleChoiceTask):
     def load(self, options: Mapping[str, Any]) -> list[Job]:
         return self.prompts(options, none_of_the_above=False)[0]
 
-    def commands(self) -> list[click.Command]:
-        return [click.Command(
-            "import-lm-eval", callback=functools.partial(_import_command, self),
+
+def import_command() -> click.Command:
+    """`calibkit import-lm-eval SAMPLES`: a command, not a task (the runs it writes are read by :class:`LmEvalImport`)."""
+    return click.Command(
+            "import-lm-eval", callback=functools.partial(_import_command, LmEvalImport()),
             params=[
                 click.Argument(["samples"], type=click.Path(path_type=Path)),
                 click.Option(["--model", "model"], default=None,
@@ -354,12 +355,13 @@ class LmEvalImport(MultipleChoiceTask):
       calibkit import-lm-eval results/samples_mmlu_abstract_algebra_2024.jsonl --model llama-2-7b
     """,
             short_help="turn lm-evaluation-harness multiple-choice samples into a run",
-        )]
+        )
 
 
 def _import_command(task: LmEvalImport, samples: Path, model: str | None, out: Path, targets: str | None,
                     as_json: bool) -> None:
-    from calibkit.cli import check_writable, echo_run_summary
+    from calibkit.runs.command import check_writable
+    from calibkit.runs.echo import echo_run_summary
 
     check_writable(out)
     store = import_samples(samples, out=out, model=model, targets=targets)

@@ -3,15 +3,16 @@ from __future__ import annotations
 
 import functools
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any, Mapping, Sequence
 
 import click
 import numpy as np
 
 from calibkit.errors import UserError
 from calibkit.runs.store import RunStore
-from calibkit.tasks.base import CommandTask, Outcome
-from calibkit.tasks.freeform.pair import comma_numbers, question_options
+from calibkit.runs.task import Outcome
+from calibkit.tasks.base import OwnReading, RunReading
+from calibkit.tasks.freeform.pair import PairPlan, PairTask, comma_numbers, load_question_set, question_options
 
 from .run import TASK
 
@@ -31,8 +32,8 @@ def parse_gammas(text: str) -> tuple[float, ...]:
     return values
 
 
-class Nudging(CommandTask):
-    """`calibkit run nudging`: a registry entry with its own command shape (two models)."""
+class Nudging(OwnReading, PairTask):
+    """`calibkit run nudging`: a base model and a nudger write one answer together."""
 
     name = "nudging"
     run_name = TASK
@@ -69,9 +70,8 @@ Examples:
   calibkit run nudging --base llama-2-70b --nudger llama-2-7b-chat --task gsm8k --data gsm8k_test.jsonl
 """
 
-    def run_command(self, model_options: Sequence[click.Option], settings_of: Callable[..., Any]) -> click.Command:
-        passed = [o for o in model_options if o.name not in ("model", "run_dir")]
-        own = [
+    def options(self) -> list[click.Option]:
+        return [
             click.Option(["--base"], default="gemma-3-270m", show_default=True, help="The base model that decodes."),
             click.Option(["--nudger"], default="smollm2-135m-instruct", show_default=True,
                          help="The post-trained model that writes the words the base model is unsure of."),
@@ -81,39 +81,31 @@ Examples:
                          help="reference: the authors' code (rounds of 16 nudger tokens, the base model takes over "
                               "at a word it predicts or is sure of); word-start: calibkit's variant (the nudger "
                               "writes each word whose start the base model is unsure of). See above."),
+            *question_options(),
         ]
-        return click.Command(self.name, params=[*own, *question_options(), *passed], help=self.description,
-                             short_help=self.title, epilog=self.examples,
-                             callback=functools.partial(_command, settings_of))
+
+    def check(self, values: Mapping[str, Any]) -> None:
+        parse_gammas(values["gamma"])
+
+    def plan(self, values: Mapping[str, Any]) -> PairPlan:
+        from .run import NudgingSettings, nudge_into
+
+        v = values
+        questions = load_question_set(v)
+        run = NudgingSettings(gammas=parse_gammas(v["gamma"]),
+                              max_new_tokens=v["max_new_tokens"] or questions.max_new_tokens,
+                              batch_size=v["batch_size"], rule=v["rule"])
+        return PairPlan(questions, {"base": v["base"], "nudger": v["nudger"]}, {**questions.config, **run.config()},
+                        work=lambda readers, system_prompt: nudge_into(questions, readers, run,
+                                                                       system_prompt=system_prompt))
+
+    def reading(self) -> RunReading:
+        from . import report, study
+
+        return RunReading.of(study, report)
 
     def compare(self, stores: Sequence[RunStore], *, out: Path, n_resamples: int = 1000) -> Outcome:
         return compare_runs(stores, out=out, n_resamples=n_resamples)
-
-
-def _command(settings_of: Callable[..., Any], *, base: str, nudger: str, source: str, data: str | None,
-             limit: int, shots: int | None, gamma: str, rule: str, max_new_tokens: int | None, batch_size: int,
-             seed: int, as_json: bool, **opts: Any) -> None:
-    from calibkit.cli import command_launch
-    from calibkit.runs.parallel import reports
-    from calibkit.tasks.freeform.pair import print_run, run_pair
-    from calibkit.tasks.freeform.sources import load_questions
-
-    from .report import summary_text, write_run_report
-    from .run import NudgingSettings, nudge_into
-
-    gammas = parse_gammas(gamma)
-    model_options = {**opts, "model": None, "run_dir": None}  # the command's own options name the models
-    with command_launch(TASK, settings_of, model_options, tensor_parallel=False) as (settings, ranks):
-        questions = load_questions(source, data=data, limit=limit, shots=shots, seed=seed)
-        run = NudgingSettings(gammas=gammas, max_new_tokens=max_new_tokens or questions.max_new_tokens,
-                              batch_size=batch_size, rule=rule)
-        store, n_now = run_pair(
-            TASK, questions, {"base": base, "nudger": nudger}, settings, ranks,
-            task_config={**questions.config, **run.config()},
-            work=lambda readers: nudge_into(questions, readers, run, system_prompt=settings.system_prompt))
-        if reports(ranks):
-            print_run(store, write_run_report(store), summary_text, n_total=len(questions.questions), n_now=n_now,
-                      as_json=as_json)
 
 
 def compare_runs(stores: Sequence[RunStore], *, out: Path, n_resamples: int = 1000) -> Outcome:

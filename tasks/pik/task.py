@@ -8,7 +8,7 @@ import click
 
 from calibkit.runs.runner import ActiveRun, Job
 from calibkit.runs.store import RunStore
-from calibkit.tasks.base import Outcome, OwnStudyAndReport, Task
+from calibkit.tasks.base import Outcome, OwnReading, RunReading, Task
 from calibkit.tasks.free_answer.question import Question
 from calibkit.tasks.free_answer.specs import SOURCES, Request, benchmark_names, questions_option
 
@@ -17,7 +17,7 @@ from .run import DEFAULT_SAMPLES, TASK, PikSettings, run_pik
 
 
 
-class Pik(OwnStudyAndReport, Task):
+class Pik(OwnReading, Task):
     name = "pik"
     run_name = TASK
     title = "P(IK): a hidden-state probe and a prompted estimate of whether the model knows"
@@ -41,6 +41,11 @@ Examples:
   calibkit run pik --limit 200 --samples 10           # embedded SmolLM2 on TriviaQA
   calibkit run pik --questions nq_open --model llama-2-7b-chat --limit 2000
 """
+
+    def reading(self) -> RunReading:
+        from . import report, study
+
+        return RunReading.of(study, report)
 
     def options(self) -> list[click.Parameter]:
         return [

@@ -1,16 +1,16 @@
 """`calibkit run rhymes --model BASE --model CHAT`: does one model plan its rhymes more than another?"""
 from __future__ import annotations
 
-import functools
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any, Mapping, Sequence
 
 import click
 
 from calibkit.errors import UserError
 from calibkit.runs.store import RunStore
-from calibkit.tasks.base import CommandTask, Outcome
-from calibkit.tasks.freeform.pair import comma_numbers, roles
+from calibkit.runs.task import Outcome
+from calibkit.tasks.base import OwnReading, RunReading
+from calibkit.tasks.freeform.pair import PairPlan, PairTask, comma_numbers, roles
 
 from .run import TASK
 
@@ -27,8 +27,8 @@ def parse_words(text: str) -> tuple[int, ...]:
     return values
 
 
-class Rhymes(CommandTask):
-    """`calibkit run rhymes`: a registry entry with its own command shape (one or two models)."""
+class Rhymes(OwnReading, PairTask):
+    """`calibkit run rhymes`: one or two models write line 2 of couplets."""
 
     name = "rhymes"
     run_name = TASK
@@ -55,10 +55,35 @@ Examples:
   calibkit run rhymes --model smollm2-135m-instruct --data my_first_lines.txt
 """
 
-    def run_command(self, model_options: Sequence[click.Option], settings_of: Callable[..., Any]) -> click.Command:
-        passed = [o for o in model_options if o.name not in ("model", "run_dir")]
-        return click.Command(self.name, params=[*_options(), *passed], help=self.description, short_help=self.title,
-                             epilog=self.examples, callback=functools.partial(_command, settings_of))
+    def options(self) -> list[click.Option]:
+        return _options()
+
+    def check(self, values: Mapping[str, Any]) -> None:
+        roles(values["models"])
+        parse_words(values["forced_words"])
+
+    def plan(self, values: Mapping[str, Any]) -> PairPlan:
+        from .data import load_couplets
+        from .judge import default_judge
+        from .run import RhymeSettings, rhymes_into
+
+        v = values
+        couplets = load_couplets(v["data"], limit=v["limit"], judge=default_judge())
+        run = RhymeSettings(samples=v["samples"], temperature=v["temperature"], max_new_tokens=v["max_new_tokens"],
+                            chat_max_new_tokens=2 * v["max_new_tokens"], forced_words=parse_words(v["forced_words"]),
+                            forced_samples=v["forced_samples"], batch_size=v["batch_size"], seed=v["seed"])
+        unknown = couplets.config["unknown_end_words"]
+        notes = ((f"left out {len(unknown)} lines whose end word the CMU dictionary lacks: {', '.join(unknown[:10])}",)
+                 if unknown else ())
+        return PairPlan(couplets, dict(zip(roles(v["models"]), v["models"])), {**couplets.config, **run.config()},
+                        work=lambda readers, system_prompt: rhymes_into(couplets, readers, run,
+                                                                        system_prompt=system_prompt),
+                        notes=notes)
+
+    def reading(self) -> RunReading:
+        from . import report, study
+
+        return RunReading.of(study, report)
 
     def compare(self, stores: Sequence[RunStore], *, out: Path, n_resamples: int = 1000) -> Outcome:
         from .report import compare_runs
@@ -89,34 +114,3 @@ def _options() -> list[click.Option]:
                      help="Couplets per batch (each batch is stored as soon as it is done)."),
         click.Option(["--seed"], type=int, default=0, show_default=True, help="Sampling seed."),
     ]
-
-
-def _command(settings_of: Callable[..., Any], *, models: tuple[str, ...], data: str | None, limit: int,
-             samples: int, temperature: float, forced_words: str, forced_samples: int, max_new_tokens: int,
-             batch_size: int, seed: int, as_json: bool, **opts: Any) -> None:
-    from calibkit.cli import command_launch
-    from calibkit.runs.parallel import reports
-    from calibkit.tasks.freeform.pair import print_run, run_pair
-
-    from .data import load_couplets
-    from .judge import default_judge
-    from .report import summary_text, write_run_report
-    from .run import RhymeSettings, rhymes_into
-
-    named = roles(models)
-    ks = parse_words(forced_words)
-    model_options = {**opts, "model": None, "run_dir": None}  # the command's own options name the models
-    with command_launch(TASK, settings_of, model_options, tensor_parallel=False) as (settings, ranks):
-        couplets = load_couplets(data, limit=limit, judge=default_judge())
-        run = RhymeSettings(samples=samples, temperature=temperature, max_new_tokens=max_new_tokens,
-                            chat_max_new_tokens=2 * max_new_tokens, forced_words=ks, forced_samples=forced_samples,
-                            batch_size=batch_size, seed=seed)
-        store, n_now = run_pair(
-            TASK, couplets, dict(zip(named, models)), settings, ranks, task_config={**couplets.config, **run.config()},
-            work=lambda readers: rhymes_into(couplets, readers, run, system_prompt=settings.system_prompt))
-        if reports(ranks):
-            if couplets.config["unknown_end_words"]:
-                click.echo(f"left out {len(couplets.config['unknown_end_words'])} lines whose end word the CMU "
-                           f"dictionary lacks: {', '.join(couplets.config['unknown_end_words'][:10])}", err=True)
-            print_run(store, write_run_report(store), summary_text, n_total=len(couplets.questions), n_now=n_now,
-                      as_json=as_json)

@@ -6,6 +6,6 @@ model by model), :mod:`.study` (the numbers, paired base vs chat),
 """
 from .run import SuiteOutcome, run_suite
 from .sets import SUITES
-from .task import Suite
+from .task import suite_command
 
-__all__ = ["SUITES", "Suite", "SuiteOutcome", "run_suite"]
+__all__ = ["SUITES", "SuiteOutcome", "run_suite", "suite_command"]

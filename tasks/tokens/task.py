@@ -1,15 +1,15 @@
 """`calibkit run tokens --model BASE --model CHAT`: token-level uncertainty of a base and a post-trained model."""
 from __future__ import annotations
 
-import functools
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any, Mapping, Sequence
 
 import click
 
 from calibkit.runs.store import RunStore
-from calibkit.tasks.base import CommandTask, Outcome
-from calibkit.tasks.freeform.pair import question_options, roles
+from calibkit.runs.task import Outcome
+from calibkit.tasks.base import OwnReading, RunReading
+from calibkit.tasks.freeform.pair import PairPlan, PairTask, load_question_set, question_options, roles
 
 from .run import TASK
 
@@ -24,8 +24,8 @@ def writers(writer: str, models: Sequence[str]) -> tuple[str, ...]:
     return (writer,)
 
 
-class Tokens(CommandTask):
-    """`calibkit run tokens`: a registry entry with its own command shape (one or two models)."""
+class Tokens(OwnReading, PairTask):
+    """`calibkit run tokens`: one or two models answer, and both read every answer."""
 
     name = "tokens"
     run_name = TASK
@@ -49,46 +49,37 @@ Examples:
   calibkit run tokens --model smollm2-135m-instruct --task file --data prompts.jsonl
 """
 
-    def run_command(self, model_options: Sequence[click.Option], settings_of: Callable[..., Any]) -> click.Command:
-        passed = [o for o in model_options if o.name not in ("model", "run_dir")]
-        own = [
+    def options(self) -> list[click.Option]:
+        return [
             click.Option(["--model", "models"], multiple=True, required=True, metavar="NAME",
                          help="The base model, then the post-trained one (or one model on its own)."),
             click.Option(["--writer"], type=click.Choice(WRITERS), default="each", show_default=True,
                          help="Whose answers are read: each model's, or only the base's or the chat model's."),
+            *question_options(),
         ]
-        return click.Command(self.name, params=[*own, *question_options(), *passed], help=self.description,
-                             short_help=self.title, epilog=self.examples,
-                             callback=functools.partial(_command, settings_of))
+
+    def check(self, values: Mapping[str, Any]) -> None:
+        roles(values["models"])
+
+    def plan(self, values: Mapping[str, Any]) -> PairPlan:
+        from .run import TokenSettings, profile_into
+
+        v = values
+        questions = load_question_set(v)
+        run = TokenSettings(writers=writers(v["writer"], v["models"]),
+                            max_new_tokens=v["max_new_tokens"] or questions.max_new_tokens,
+                            batch_size=v["batch_size"])
+        return PairPlan(questions, dict(zip(roles(v["models"]), v["models"])), {**questions.config, **run.config()},
+                        work=lambda readers, system_prompt: profile_into(questions, readers, run,
+                                                                         system_prompt=system_prompt))
+
+    def reading(self) -> RunReading:
+        from . import report, study
+
+        return RunReading.of(study, report)
 
     def compare(self, stores: Sequence[RunStore], *, out: Path, n_resamples: int = 1000) -> Outcome:
         return compare_runs(stores, out=out, n_resamples=n_resamples)
-
-
-def _command(settings_of: Callable[..., Any], *, models: tuple[str, ...], source: str, data: str | None,
-             limit: int, shots: int | None, writer: str, max_new_tokens: int | None, batch_size: int, seed: int,
-             as_json: bool, **opts: Any) -> None:
-    from calibkit.cli import command_launch
-    from calibkit.runs.parallel import reports
-    from calibkit.tasks.freeform.pair import print_run, run_pair
-    from calibkit.tasks.freeform.sources import load_questions
-
-    from .report import summary_text, write_run_report
-    from .run import TokenSettings, profile_into
-
-    named = roles(models)
-    model_options = {**opts, "model": None, "run_dir": None}  # the command's own options name the models
-    with command_launch(TASK, settings_of, model_options, tensor_parallel=False) as (settings, ranks):
-        questions = load_questions(source, data=data, limit=limit, shots=shots, seed=seed)
-        run = TokenSettings(writers=writers(writer, models),
-                            max_new_tokens=max_new_tokens or questions.max_new_tokens, batch_size=batch_size)
-        store, n_now = run_pair(
-            TASK, questions, dict(zip(named, models)), settings, ranks,
-            task_config={**questions.config, **run.config()},
-            work=lambda readers: profile_into(questions, readers, run, system_prompt=settings.system_prompt))
-        if reports(ranks):
-            print_run(store, write_run_report(store), summary_text, n_total=len(questions.questions), n_now=n_now,
-                      as_json=as_json)
 
 
 def compare_runs(stores: Sequence[RunStore], *, out: Path, n_resamples: int = 1000) -> Outcome:

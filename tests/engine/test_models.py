@@ -140,7 +140,7 @@ def test_placement_keywords_for_each_way_of_putting_a_model_on_hardware():
 
 
 def test_cli_parses_max_memory():
-    from calibkit.cli import parse_max_memory
+    from calibkit.runs.command import parse_max_memory
 
     assert parse_max_memory("0=70GiB, 1=70.5GiB,cpu=1TB") == (("0", "70GiB"), ("1", "70.5GiB"), ("cpu", "1TB"))
     assert parse_max_memory(None) == ()

@@ -28,7 +28,7 @@ def test_the_rule_option_defaults_to_the_authors_code():
     from calibkit.engine.nudging import RULES
     from calibkit.tasks.nudging.task import RULES as TASK_RULES, Nudging
 
-    command = Nudging().run_command([], lambda **kw: None)
+    command = Nudging().run_command()
     rule = next(p for p in command.params if p.name == "rule")
     assert rule.default == "reference" and tuple(rule.type.choices) == TASK_RULES == RULES
     assert "--rule reference" in command.help and "--rule word-start" in command.help
@@ -36,7 +36,7 @@ def test_the_rule_option_defaults_to_the_authors_code():
 
 def test_run_on_tiny_models_resumes_and_reports(capsys, tmp_path, tiny_base_dir, tiny_model_dir, one_thread):
     argv = ["run", "nudging", "--base", str(tiny_base_dir), "--nudger", str(tiny_model_dir),
-            "--task", "basic_arithmetic",
+            "--questions", "basic_arithmetic",
             "--limit", "3", "--shots", "1", "--gamma", "0,0.3,1", "--max-new-tokens", "6", "--quiet",
             "--out", str(tmp_path), "--json"]
     code, out, err = run_cli(capsys, *argv)

@@ -155,7 +155,7 @@ def test_a_boundary_token_that_merges_with_the_context_starts_the_answer():
 
 
 def test_run_on_tiny_models(capsys, tmp_path, tiny_base_dir, tiny_model_dir, one_thread):
-    argv = ["run", "tokens", "--model", str(tiny_base_dir), "--model", str(tiny_model_dir), "--task", "triviaqa",
+    argv = ["run", "tokens", "--model", str(tiny_base_dir), "--model", str(tiny_model_dir), "--questions", "triviaqa",
             "--data", str(Path(__file__).parents[2] / "fixtures" / "triviaqa_simple.jsonl"), "--limit", "3",
             "--shots", "1", "--max-new-tokens", "8", "--quiet", "--out", str(tmp_path), "--json"]
     code, out, err = run_cli(capsys, *argv)
