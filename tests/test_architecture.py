@@ -64,7 +64,7 @@ def layer(module: str) -> str | None:
         return None
     if len(parts) == 1 or parts[1] == "cli" or parts[1] == "__main__":
         return "top"
-    if parts[1] in ("records", "errors", "progress"):
+    if parts[1] in ("records", "errors", "progress", "files"):
         return "base"
     if parts[1] in ("engine", "runs", "stats", "draw", "tasks"):
         return parts[1]

@@ -14,7 +14,7 @@ from pathlib import Path
 import plotly.graph_objects as go
 import plotly.io as pio
 
-from calibkit.draw.page import write_atomic
+from calibkit.files import write_atomic
 
 STATIC_FORMATS = (".png", ".svg", ".pdf")
 

@@ -4,14 +4,13 @@
 the same way: lines appended, flushed and fsynced, so a kill loses at most
 the line in flight; that torn last line is ignored when reading and cut
 before the next append. Whole files are replaced in one step
-(:func:`write_atomic`), so a crash leaves the old or the new file. This
+(:func:`calibkit.files.write_atomic`), so a crash leaves the old or the new file. This
 module must never import torch.
 """
 from __future__ import annotations
 
 import json
 import os
-import tempfile
 from pathlib import Path
 from typing import Any, Iterable, Sequence
 
@@ -20,16 +19,6 @@ from calibkit.errors import UserError
 
 class RunError(UserError):
     """A run folder is missing, damaged or belongs to another configuration."""
-
-
-def write_atomic(path: Path, text: str) -> None:
-    """Replace a file in one step, so a crash leaves the old or the new file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.NamedTemporaryFile("w", dir=path.parent, delete=False, suffix=".tmp", encoding="utf-8") as f:
-        f.write(text)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(f.name, path)
 
 
 def json_line(value: Any) -> str:

@@ -38,7 +38,8 @@ from pathlib import Path
 from typing import Any, Iterable, Iterator, Mapping, Sequence
 
 from calibkit.records import Prompt, Turn
-from calibkit.runs.files import RunError, append_lines, complete_lines, json_line, write_atomic
+from calibkit.files import write_atomic
+from calibkit.runs.files import RunError, append_lines, complete_lines, json_line
 
 PROMPTS_FILE = "prompts.jsonl"
 RANK_FILE = "prompts.rank-{rank}.jsonl"  # what one rank of a data-parallel run appends

@@ -31,7 +31,8 @@ from typing import Any, Iterable, Mapping, Sequence
 
 from calibkit.records import ScoredItem
 from calibkit.runs import lock, prompts
-from calibkit.runs.files import RunError, append_lines, complete_lines, ends_clean, json_line, write_atomic
+from calibkit.files import write_atomic
+from calibkit.runs.files import RunError, append_lines, complete_lines, ends_clean, json_line
 
 CONFIG_FILE = "config.json"
 RESULTS_FILE = "results.jsonl"

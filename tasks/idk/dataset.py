@@ -38,7 +38,7 @@ from typing import Any, Iterable, Mapping, Sequence
 
 from calibkit.errors import UserError
 from calibkit.records import ScoredItem
-from calibkit.runs.store import write_atomic
+from calibkit.files import write_atomic
 
 from .constructed import IDK_RESPONSES, ConstructedRow
 

@@ -15,7 +15,8 @@ import pandas as pd
 
 from calibkit.draw import plots
 from calibkit.draw.page import Report
-from calibkit.runs.store import REPORT_FILE, RunStore, write_atomic
+from calibkit.files import write_atomic
+from calibkit.runs.store import REPORT_FILE, RunStore
 from calibkit.stats import metrics, multiple_choice, temperature
 from calibkit.stats.binning import bin_stats
 from calibkit.stats.bootstrap import MIN_ITEMS

@@ -136,7 +136,8 @@ def small_n_marker(notes: Iterable[Any]) -> str:
 def write_scale_report(study: ScaleStudy, out: Path) -> tuple[Path, Path]:
     """scale.html (one figure per metric, a line per family and variant) and scale.csv in ``out``."""
     from calibkit.draw import plots
-    from calibkit.draw.page import Report, write_atomic
+    from calibkit.draw.page import Report
+    from calibkit.files import write_atomic
 
     out.mkdir(parents=True, exist_ok=True)
     csv = write_atomic(out / "scale.csv", study.table.to_csv(index=False))

@@ -17,7 +17,8 @@ def write_suite_report(study: SuiteStudy, out: Path) -> tuple[Path, Path]:
     is drawn without whiskers and marked with its n, and its note says why.
     """
     from calibkit.draw import plots
-    from calibkit.draw.page import Report, write_atomic
+    from calibkit.draw.page import Report
+    from calibkit.files import write_atomic
     from calibkit.tasks.multiple_choice.report import METRIC_LABELS
     from calibkit.tasks.reporting import page_table
 
