@@ -11,6 +11,7 @@ import plotly.graph_objects as go
 import pytest
 from plotly.offline import get_plotlyjs
 
+import calibkit.files
 from calibkit.draw import page as report_module
 from calibkit.draw.page import MISSING, Report, write_atomic
 
@@ -169,7 +170,7 @@ def test_failed_save_keeps_the_old_file(tmp_path, monkeypatch):
         seen.append((os.path.dirname(src), os.path.exists(src)))
         raise OSError("disk full")
 
-    monkeypatch.setattr(report_module.os, "replace", broken_replace)
+    monkeypatch.setattr(calibkit.files.os, "replace", broken_replace)
     with pytest.raises(OSError, match="disk full"):
         Report("R").add_text("new").save(target)
     assert target.read_text(encoding="utf-8") == "old"
