@@ -429,17 +429,3 @@ def first_line(exc: BaseException) -> str:
     """The first line of an exception's message (its type's name when it has none), for one-line errors."""
     text = str(exc).strip().splitlines()
     return text[0] if text else type(exc).__name__
-
-
-# ------------------------------------------------------------ TRANSITIONAL
-# Issue 23 moved chat rendering to calibkit.engine.chat. Until the callers outside the engine import these
-# names from there (the import-line edits that land with this split), they still resolve here. Delete then.
-_MOVED_TO_CHAT = frozenset({"assistant_separator", "render_chat", "render_context", "render_pairs", "starts_with_bos"})
-
-
-def __getattr__(name: str) -> Any:
-    if name in _MOVED_TO_CHAT:
-        from calibkit.engine import chat  # late: chat imports this module
-
-        return getattr(chat, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

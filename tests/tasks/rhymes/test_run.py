@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 import torch
 
-from calibkit.engine.models import starts_with_bos
+from calibkit.engine.chat import starts_with_bos
 from calibkit.runs.store import RunStore
 from calibkit.tasks.freeform.pair import Reader
 from calibkit.tasks.rhymes.data import Couplet
