@@ -34,6 +34,7 @@ import numpy as np
 
 from calibkit.engine.chat import render_chat, render_context
 from calibkit.records import Prompt
+from calibkit.runs.prompts import conversation, generation_reading
 from calibkit.runs.runner import append_in_batches
 from calibkit.runs.store import RunStore
 
@@ -104,6 +105,7 @@ def batch_rows(store: RunStore, batch: Sequence[Couplet], readers: Mapping[str, 
     """The rows of one batch of couplets (their arrays written first)."""
     candidates = [single_token_words(judge.rhymes_of(c.end_word), list(single.values())) for c in batch]
     forms = {role: [_form(c, r, system_prompt) for c in batch] for role, r in readers.items()}
+    store.keep_texts(_readings(batch, forms, readers, system_prompt))  # before the rows, as every run does
     written = {role: _write(r, [f.context for f in forms[role]], settings) for role, r in readers.items()}
     lines = {role: [_lines(c, g, judge) for c, g in zip(batch, written[role])] for role in readers}
     per_role, stored = {}, {}
@@ -127,6 +129,15 @@ def batch_rows(store: RunStore, batch: Sequence[Couplet], readers: Mapping[str, 
         rows.append({"id": c.id, "task": TASK, "line": c.line, "end_word": c.end_word, "candidates": list(cands),
                      "models": models})
     return rows
+
+
+def _readings(batch: Sequence[Couplet], forms: Mapping[str, Sequence[_Form]], readers: Mapping[str, Any],
+              system_prompt: str | None) -> list[tuple[str, Any]]:
+    """What each model read to write line 2 (its rendered context; the chat turns before the template)."""
+    return [(c.id, generation_reading(form.context, label=f"answer/{role}",
+                                      turns=conversation(c.turns(), system_prompt=system_prompt) if r.chat else (),
+                                      answer_fields=[f"models.{role}.lines"]))
+            for role, r in readers.items() for c, form in zip(batch, forms[role])]
 
 
 def _form(c: Couplet, reader: Any, system_prompt: str | None) -> _Form:

@@ -126,6 +126,12 @@ def test_a_scripted_model_writes_known_lines_through_the_whole_pipeline(tok, tmp
     with np.load(store.path / m["arrays"]["file"]) as f:
         assert f["model.states"].shape == (1, model.config.num_hidden_layers + 1, model.config.hidden_size)
         assert f["model.lens"].shape == (len(row["candidates"]), model.config.num_hidden_layers + 1)
+    # the run keeps what the model read to write line 2, as `calibkit show` prints it
+    from calibkit.runs.prompts import read_texts
+
+    (reading,) = read_texts(store.path)[COUPLET.id]
+    assert reading.label == "answer/model" and reading.contexts == (COUPLET.base_context(),)
+    assert reading.answer_fields == ("models.model.lines",)
 
 
 def test_the_lens_at_the_last_layer_is_the_models_own_next_token_distribution(tok, one_thread):
