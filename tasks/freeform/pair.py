@@ -195,6 +195,12 @@ def load_question_set(values: Mapping[str, Any]) -> QuestionSet:
                           seed=values["seed"])
 
 
+def run_here(store: RunStore, items: Sequence[Any], work: Callable[[RunStore, Sequence[Any], bool], None], *,
+             progress: bool = True) -> int:
+    """A two-model run's items not stored yet, done in this process (a notebook's call); returns how many now."""
+    return share_items(None, items, open_store=lambda: store, work=work, progress=progress)[1]
+
+
 def print_run(store: RunStore, page: Path, text: Callable[[Mapping[str, Any]], str], *, n_total: int, n_now: int,
               as_json: bool) -> None:
     """The run's summary on stdout (as JSON, or as lines with the report's path); the resume count on stderr."""

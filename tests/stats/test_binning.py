@@ -11,6 +11,8 @@ from sklearn.calibration import calibration_curve
 
 from calibkit.stats.binning import BinStats, assign_bins, bin_edges, bin_stats, quantile_edges
 
+from conftest import confidences_and_outcomes
+
 NAN = float("nan")
 
 
@@ -174,14 +176,8 @@ def test_documented_edge_difference_with_sklearn():
 # ---------------------------------------------------------------------------
 # Properties
 
-unit = st.floats(0.0, 1.0, allow_nan=False)
-pairs = st.integers(1, 60).flatmap(
-    lambda n: st.tuples(st.lists(unit, min_size=n, max_size=n), st.lists(st.booleans(), min_size=n, max_size=n))
-)
-
-
 @settings(max_examples=60, deadline=None)
-@given(pairs, st.integers(1, 12), st.sampled_from(["uniform", "quantile"]))
+@given(confidences_and_outcomes(60), st.integers(1, 12), st.sampled_from(["uniform", "quantile"]))
 def test_bin_stats_invariants(data, n_bins, strategy):
     conf, correct = (np.array(a) for a in data)
     s = bin_stats(conf, correct, n_bins=n_bins, strategy=strategy)
@@ -197,7 +193,7 @@ def test_bin_stats_invariants(data, n_bins, strategy):
 
 
 @settings(max_examples=40, deadline=None)
-@given(pairs, st.sampled_from(["uniform", "quantile"]), st.randoms(use_true_random=False))
+@given(confidences_and_outcomes(60), st.sampled_from(["uniform", "quantile"]), st.randoms(use_true_random=False))
 def test_bin_stats_invariant_to_item_order(data, strategy, rnd):
     conf, correct = (np.array(a) for a in data)
     perm = np.arange(conf.size)

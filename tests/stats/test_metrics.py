@@ -29,6 +29,8 @@ from calibkit.stats.metrics import (
     top_label,
 )
 
+from conftest import confidences_and_outcomes
+
 NAN = float("nan")
 
 # Five items: bins (10 equal-width) 0 -> {0.05: wrong}, 1 -> {0.15 right, 0.15 wrong},
@@ -236,14 +238,8 @@ def test_auroc_agrees_with_sklearn_including_ties():
 # ---------------------------------------------------------------------------
 # Properties
 
-unit = st.floats(0.0, 1.0, allow_nan=False)
-pairs = st.integers(1, 50).flatmap(
-    lambda n: st.tuples(st.lists(unit, min_size=n, max_size=n), st.lists(st.booleans(), min_size=n, max_size=n))
-)
-
-
 @settings(max_examples=80, deadline=None)
-@given(pairs, st.integers(1, 15), st.sampled_from(["uniform", "quantile"]))
+@given(confidences_and_outcomes(50), st.integers(1, 15), st.sampled_from(["uniform", "quantile"]))
 def test_ece_bounds_and_norm_ordering(data, n_bins, strategy):
     conf, correct = (np.array(a) for a in data)
     l1 = ece(conf, correct, n_bins=n_bins, strategy=strategy)
@@ -271,7 +267,7 @@ def test_ece_zero_for_perfectly_calibrated_steps(numerator, per_bin, n_levels):
 
 
 @settings(max_examples=40, deadline=None)
-@given(pairs, st.randoms(use_true_random=False))
+@given(confidences_and_outcomes(50), st.randoms(use_true_random=False))
 def test_metrics_invariant_to_item_order(data, rnd):
     conf, correct = (np.array(a) for a in data)
     perm = np.arange(conf.size)

@@ -9,17 +9,8 @@ import pytest
 
 from calibkit.records import ScoredItem
 from calibkit.tasks.idk.abstain import appropriate
-from calibkit.tasks.idk.dataset import (
-    SPLITS,
-    DatasetError,
-    Row,
-    Thresholds,
-    assign_splits,
-    constructed_to_rows,
-    free_answer_rows,
-    mmlu_rows,
-    normalized_prompt,
-)
+from calibkit.tasks.idk.dataset import (SPLITS, DatasetError, Row, Thresholds, assign_splits, constructed_to_rows,
+                                        free_answer_rows, mmlu_rows, normalized_prompt)
 
 from conftest import run_cli
 

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import html
 import json
-import shutil
 from pathlib import Path
 
 import numpy as np
@@ -13,7 +12,7 @@ from calibkit.stats.bootstrap import too_few
 from calibkit.tasks.nudging.study import summarize_rows
 from calibkit.tasks.nudging.task import parse_gammas
 
-from conftest import run_cli
+from conftest import rerun_and_compare, run_cli
 
 
 def test_gammas_parse_and_bad_ones_are_one_line_errors(capsys):
@@ -63,13 +62,7 @@ def test_run_on_tiny_models_resumes_and_reports(capsys, tmp_path, tiny_base_dir,
     assert [a["condition"] for a in summary["accuracy"]] == ["base", "nudger", "nudged gamma=0.0",
                                                            "nudged gamma=0.3", "nudged gamma=1.0"]
     assert "Nudging" in (run / "report.html").read_text()
-    code, out, err = run_cli(capsys, *argv[:-1])
-    assert code == 0 and "3 questions were already done, 0 done now" in err
-    shutil.copytree(run, tmp_path / "copy")
-    code, out, err = run_cli(capsys, "compare", str(run), str(tmp_path / "copy"), "--out", str(tmp_path / "c.html"),
-                             "--json")
-    assert code == 0, err
-    metrics = json.loads(out)["metrics"]
+    metrics = rerun_and_compare(capsys, argv[:-1], run, tmp_path, n=3)["metrics"]
     assert len(metrics) == 10 and all(m["difference"] == 0.0 for m in metrics[5:])
     # the shared comparison's rows: the estimate (was "accuracy") with n; three questions: no interval, no p
     assert all(m["metric"] == "accuracy" and m["n"] == 3 and m["note"] == too_few(3) and m["low"] is None

@@ -4,7 +4,6 @@ a scripted model's known lines through the whole pipeline, the logit lens, and `
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 import numpy as np
@@ -19,7 +18,7 @@ from calibkit.tasks.rhymes.judge import default_judge
 from calibkit.tasks.rhymes.run import RhymeSettings, _form, _prefix_logprobs, _score, batch_rows
 from calibkit.tasks.rhymes.slot import SingleTokens, read_slot, slot_request
 
-from conftest import run_cli, shared_path
+from conftest import rerun_and_compare, run_cli, shared_path
 
 COUPLET = Couplet(id="rhymes/t/1", line="The morning sun came slowly up across the bay,", end_word="bay")
 
@@ -178,13 +177,7 @@ def test_run_on_tiny_models_resumes_reports_and_compares(capsys, tmp_path, tiny_
     summary = json.loads((run / "summary.json").read_text())
     assert summary["n_items"] == 3 and summary["paired"][0]["note"].startswith("n too small")
     assert "no planning probe" in (run / "report.html").read_text().lower()
-    code, out, err = run_cli(capsys, *argv[:-1])
-    assert code == 0 and "3 questions were already done, 0 done now" in err
-    shutil.copytree(run, tmp_path / "copy")
-    code, out, err = run_cli(capsys, "compare", str(run), str(tmp_path / "copy"), "--out", str(tmp_path / "c.html"),
-                             "--json")
-    assert code == 0, err
-    metrics = json.loads(out)["metrics"]
+    metrics = rerun_and_compare(capsys, argv[:-1], run, tmp_path, n=3)["metrics"]
     assert len(metrics) == 8 and all(m["difference"] in (0.0, None) for m in metrics[4:])
     bad = tmp_path / "bad.jsonl"
     bad.write_text('{"line": "ok then, day"}\n{"text": "no line field"}\n')

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 import numpy as np
@@ -14,7 +13,7 @@ from calibkit.records import Prompt, Turn
 from calibkit.tasks.tokens.align import words_of
 from calibkit.tasks.tokens.study import summarize_rows
 
-from conftest import run_cli, shared_path
+from conftest import rerun_and_compare, run_cli, shared_path
 
 CONTEXT = "Question: Who wrote Hamlet, and when?\nAnswer:"
 ANSWERS = [
@@ -121,7 +120,8 @@ def test_the_stored_reads_hold_exactly_the_answers_tokens(chat_tokenizers, chat,
     """`calibkit run tokens`' rows: each read's tokens, spans and ranks are the answer's, one reading per token."""
     from calibkit.tasks.freeform.pair import Reader
     from calibkit.tasks.free_answer.specs import QuestionSet
-    from calibkit.tasks.tokens.run import _profiles, _read
+    from calibkit.tasks.freeform.batches import read_answers
+    from calibkit.tasks.tokens.run import _profiles
     from calibkit.tasks.free_answer.question import Question
     from calibkit.tasks.free_answer.layouts import CHAT_INSTRUCTION, KADAVATH_LAYOUT
 
@@ -132,7 +132,7 @@ def test_the_stored_reads_hold_exactly_the_answers_tokens(chat_tokenizers, chat,
     qs = QuestionSet("triviaqa", tuple(batch), KADAVATH_LAYOUT, "triviaqa", CHAT_INSTRUCTION, {})
     for name, tok in chat_tokenizers.items():
         reader = Reader("r", loaded(tiny_llama(len(tok), hidden_size=16), tok), chat)
-        reads = _read(reader, qs, batch, {"w": READ_ANSWERS}, None)["w"]
+        reads = read_answers(reader, qs, batch, {"w": READ_ANSWERS}, system_prompt=None)["w"]
         for answer, profile in zip(READ_ANSWERS, reads):
             row = _profiles(answer, {"r": profile})
             x = row["reads"]["r"]
@@ -140,6 +140,11 @@ def test_the_stored_reads_hold_exactly_the_answers_tokens(chat_tokenizers, chat,
             assert_exactly_the_answer(answer, x["spans"])
             assert len(x["rank"]) == len(x["tokens"]) == len(x["spans"]) == len(profile.token_ids)
             assert [w["text"] for w in row["words"]] == answer.split() and all(w["r"] for w in row["words"])
+        # nudging's answers come unstripped: read stripped, the same tokens; a blank one is not read
+        padded = [f" {a}\n" for a in READ_ANSWERS[:-1]] + [" \n"]
+        again = read_answers(reader, qs, batch, {"w": padded}, system_prompt=None)["w"]
+        assert again[-1] is None and [p.text for p in again[:-1]] == READ_ANSWERS[:-1]
+        assert all(list(p.token_ids) == list(r.token_ids) for p, r in zip(again[:-1], reads))
 
 
 def test_a_boundary_token_that_merges_with_the_context_starts_the_answer():
@@ -186,14 +191,9 @@ def test_run_on_tiny_models(capsys, tmp_path, tiny_base_dir, tiny_model_dir, one
         total = sum(s[c]["estimate"] for c in ("unshifted", "marginal", "shifted") if s[c]["estimate"] is not None)
         assert total == pytest.approx(1.0) or s["tokens"] == 0
     assert "URIAL token classes" in (run / "report.html").read_text()
-    code, out, err = run_cli(capsys, *argv[:-1])
-    assert code == 0 and "3 questions were already done, 0 done now" in err
-    shutil.copytree(run, tmp_path / "copy")
-    code, out, err = run_cli(capsys, "compare", str(run), str(tmp_path / "copy"), "--out", str(tmp_path / "c.html"),
-                             "--json")
-    assert code == 0, err
-    metrics = json.loads(out)["metrics"]
-    assert json.loads(out)["n_items"] == 3 and len(metrics) == 4  # (base by chat, chat by base) x 2 runs
+    compared = rerun_and_compare(capsys, argv[:-1], run, tmp_path, n=3)
+    metrics = compared["metrics"]
+    assert compared["n_items"] == 3 and len(metrics) == 4  # (base by chat, chat by base) x 2 runs
     assert [m["difference"] for m in metrics[2:]] == [0.0, 0.0] and metrics[0]["p_value"] is None
     # three questions: the shares and differences with the small-n note, no interval, no p-value, no test
     assert all(m["n"] == 3 and m["note"] == "n too small for an interval (n=3 < 20)" for m in metrics)
