@@ -60,6 +60,7 @@ def cli() -> None:
     calibkit show RUN_DIR --item ID   one item as the model read it
     calibkit compare A B         base vs chat on the items both runs share
     calibkit sweep RUN_DIR       post-hoc temperature study (no model needed)
+    calibkit paper RUN_DIR...    figures, tables and provenance for a write-up
     calibkit models              list model aliases and embedded models
     """
 
@@ -265,11 +266,47 @@ def scale_cmd(run_dirs: Sequence[Path], out: Path, resamples: int, as_json: bool
     echo_outcome(task.scale(stores, out=out, n_resamples=resamples), as_json=as_json)
 
 
+@cli.command("paper")
+@click.argument("run_dirs", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--out", type=click.Path(path_type=Path), default=Path("paper"), show_default=True,
+              help="Folder for figures/, tables/, provenance.json and index.md.")
+def paper_cmd(run_dirs: Sequence[Path], out: Path) -> None:
+    """Figures (PDF, PNG), tables (LaTeX, Markdown, CSV) and provenance of runs, for a paper (no model).
+
+    Any mix of run folders, or folders above them (every run below is read);
+    each task contributes its own figures and tables.
+
+    \b
+    Example:
+      calibkit paper runs/mmlu/*/*/ runs/nudging/ --out paper
+    """
+    from calibkit.paper import write_paper
+
+    check_writable(out)
+    index = write_paper(run_dirs, out)
+    click.echo(f"wrote {sum(len(f) for f in index.files.values())} files for {len(index.files) - 1} parts to {out}/ "
+               f"(index.md lists them; provenance.json says which runs made each)")
+    for folder in index.unused:
+        click.echo(f"note: {folder}: its task gives no figure or table", err=True)
+
+
 # --------------------------------------------------------------- entry
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    """Console entry point: one-line errors, exit 2 for usage errors."""
+    """Console entry point: one-line errors, exit 2 for usage errors; runs record the command line
+    (config.json's ``command``, :data:`calibkit.runs.source.COMMAND_LINE`) while it runs."""
+    from calibkit.runs.source import COMMAND_LINE
+
+    recorded = COMMAND_LINE.set(("calibkit", *(sys.argv[1:] if argv is None else argv)))
+    try:
+        _run(argv)
+    finally:  # a later API call in the same process records its own command, not this one
+        COMMAND_LINE.reset(recorded)
+
+
+def _run(argv: Sequence[str] | None) -> None:
+    """:func:`main` without the command-line record: parse, run, and turn every error into its exit code."""
     debug = os.environ.get("CALIBKIT_DEBUG") == "1"
     try:
         with sigterm_as_interrupt():

@@ -13,6 +13,7 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
+from calibkit.paper.numbers import finite
 from calibkit.runs.store import RunStore
 from calibkit.stats.bootstrap import MIN_ITEMS
 from calibkit.stats.comparison import HEADLINE
@@ -52,17 +53,6 @@ def frame_records(frame: pd.DataFrame) -> list[dict[str, Any]]:
 # --------------------------------------------------------------------------- intervals, p-values, comparisons
 
 
-def _number(x: Any) -> float | None:
-    """A finite float, or None for None / NaN / pandas' missing values."""
-    if x is None or (isinstance(x, str) and not x):
-        return None
-    try:
-        value = float(x)
-    except (TypeError, ValueError):
-        return None
-    return value if np.isfinite(value) else None
-
-
 def _text(x: Any) -> str | None:
     """A non-empty string, or None (pandas turns a missing note into NaN)."""
     return x if isinstance(x, str) and x else None
@@ -97,13 +87,13 @@ def interval_text(estimate: Any, low: Any = None, high: Any = None, *, n: Any = 
         '- n=0'
     """
     form = "+.3f" if signed else ".3f"
-    value, lo, hi, marker = _number(estimate), _number(low), _number(high), _text(note)
+    value, lo, hi, marker = finite(estimate), finite(low), finite(high), _text(note)
     text = "-" if value is None else _fixed(value, form)
     if marker:
         return f"{text} [{marker}]"
     if value is not None and lo is not None and hi is not None:
         text += f" [{_fixed(lo, form)}, {_fixed(hi, form)}]"
-    count = _number(n)
+    count = finite(n)
     return text if count is None else f"{text} n={int(count)}"
 
 
@@ -121,7 +111,7 @@ def p_text(p_value: Any, test: Any) -> str:
         >>> p_text(0.0312, "permutation (1,000 random swaps)"), p_text(float("nan"), None)
         ('p=0.0312 by permutation (1,000 random swaps)', '')
     """
-    p = _number(p_value)
+    p = finite(p_value)
     if p is None:
         return ""
     return f"p={p:.3g}" + (f" by {_text(test)}" if _text(test) else "")
@@ -152,7 +142,7 @@ def comparison_line(row: Mapping[str, Any], *, width: int = 32) -> str:
     """
     marker = _text(row.get("note"))
     head = f"  {str(row['run']):<{width}} "
-    diff = _number(row.get("difference"))
+    diff = finite(row.get("difference"))
     if marker:
         text = interval_text(row.get("estimate")) + ("" if diff is None else f"  diff {_fixed(diff, '+.3f')}")
         p = p_text(row.get("p_value"), row.get("test"))  # the exact permutation test needs no interval
@@ -182,18 +172,85 @@ def comparison_text(table: pd.DataFrame, *, n_items: int, what: str = "shared it
 
 
 def page_table(table: pd.DataFrame, *, drop: Sequence[str] = ()) -> pd.DataFrame:
-    """A comparison table as a page shows it: without the columns ``drop`` (e.g. a label the page names another
-    way) and without ``note`` where no row has one (every row has its interval then)."""
-    shown = table.drop(columns=list(drop))
+    """A table of estimates as a page shows it: each statistic in one cell with its interval
+    (:func:`interval_cells`), without the columns ``drop`` (e.g. a label the page names another way) and
+    without ``note`` where no row has one (every row has its interval then)."""
+    shown = interval_cells(table.drop(columns=list(drop)))
     if "note" in shown and shown["note"].isna().all():
         shown = shown.drop(columns="note")
     return shown
 
 
+#: the names a table gives an estimate's interval ends: ci_columns' and paired_comparison's
+INTERVAL_ENDS = (("95% CI low", "95% CI high"), ("low", "high"))
+ESTIMATE_CELL = "estimate [95% CI]"
+DIFFERENCE_CELL = "difference [95% CI]"
+
+
+def interval_cells(table: pd.DataFrame, *, ends: Mapping[str, tuple[str, str]] | None = None,
+                   signed: Sequence[str] = ()) -> pd.DataFrame:
+    """Each estimate with its interval in one cell, ``0.548 [0.436, 0.640]`` (:func:`calibkit.paper.cell_text`,
+    the paper's format, three decimals everywhere). Pages only: JSON and terminal text keep the separate numbers.
+
+    * ``estimate`` with ``95% CI low``/``high`` (or ``low``/``high``) becomes :data:`ESTIMATE_CELL`;
+    * a paired ``difference`` with ``diff_low``/``diff_high`` (or, without an estimate, ``low``/``high``)
+      becomes :data:`DIFFERENCE_CELL`, its sign always shown;
+    * any column ``X`` with ``X low`` and ``X high`` becomes one column ``X``;
+    * ``ends``: other names, ``{column: (its low column, its high column)}``; ``signed``: those that are
+      differences;
+    * ``p_value``: three decimals, ``< 0.001`` below.
+
+    Below the small-n rule (``n``, or a ``note``) the estimate stands with its n: ``0.412 (n=12)``.
+
+    Example:
+        >>> interval_cells(pd.DataFrame([{"metric": "ECE", "estimate": 0.5482, "low": 0.436, "high": 0.64, "n": 40}]))
+          metric     estimate [95% CI]   n
+        0    ECE  0.548 [0.436, 0.640]  40
+    """
+    columns = set(table.columns)
+    groups = {c: (f"{c} low", f"{c} high") for c in table.columns if {f"{c} low", f"{c} high"} <= columns}
+    groups.update(ends or {})
+    estimate = next((e for e in INTERVAL_ENDS if {"estimate", *e} <= columns), None)
+    if estimate is not None:
+        table = _one_cell(table, ("estimate", *estimate), ESTIMATE_CELL, signed=False)
+    difference = next((e for e in (("diff_low", "diff_high"), ("low", "high")) if {"difference", *e} <= columns
+                       and (e[0] == "diff_low" or estimate is None)), None)
+    if difference is not None:
+        table = _one_cell(table, ("difference", *difference), DIFFERENCE_CELL, signed=True)
+    for column, (low, high) in groups.items():
+        table = _one_cell(table, (column, low, high), column, signed=column in signed)
+    if "p_value" in columns:  # three decimals as every other number, "< 0.001" below what they show
+        from calibkit.paper.numbers import p_text as p_cell
+
+        table = table.assign(p_value=[p_cell(p, bare=True) or None for p in table["p_value"]])
+    return table
+
+
+def _one_cell(table: pd.DataFrame, names: tuple[str, str, str], cell: str, *, signed: bool) -> pd.DataFrame:
+    """``table`` with the three columns ``names`` (estimate, low, high) replaced, where the first stood, by one
+    text column ``cell``."""
+    from calibkit.paper.numbers import Cell, cell_text
+
+    def text(r: Mapping[str, Any]) -> str:
+        value, low, high = (r[name] for name in names)
+        if isinstance(value, (int, np.integer)) and not isinstance(value, bool) and finite(low) is None:
+            return str(int(value))  # a count (an object column keeps it one) is not printed as 12.000
+        note = r.get("note") if isinstance(r.get("note"), str) and r.get("note") else None
+        n = int(r["n"]) if finite(r.get("n")) is not None else None
+        return cell_text(Cell(finite(value), finite(low), finite(high), n=n, signed=signed, note=note))
+
+    texts = [text(r) for r in table.to_dict(orient="records")]
+    out = table.drop(columns=list(names[1:]))
+    at = list(out.columns).index(names[0])
+    out = out.drop(columns=names[0])
+    out.insert(at, cell, texts)
+    return out
+
+
 def comparison_caption(*, what: str = "items", headline: bool = False) -> str:
     """The page caption of a comparison table: what the difference, interval, p, test, n and note columns mean."""
-    text = (f"difference = run - first run on the same {what}, with its 95% paired-bootstrap percentile interval "
-            f"(diff_low, diff_high); low/high: each run's 95% percentile bootstrap interval over {what}. p: "
+    text = (f"difference = run - first run on the same {what}, [its 95% paired-bootstrap percentile interval]; "
+            f"estimate [each run's 95% percentile bootstrap interval over {what}]. p: "
             "two-sided, by the test named in 'test' (the paired permutation test swaps the two runs' rows of "
             f"randomly chosen items; up to {EXACT_MAX_ITEMS} items it tries every swap). n: the {what} behind each "
             f"row; below {MIN_ITEMS} there is no interval ('note' says so), and below {MIN_TEST_ITEMS} no p-value "

@@ -4,7 +4,8 @@ Checked by reading the source (``ast``), not by importing it:
 
 * the core (``calibkit/``) never imports a task (``calibkit.tasks``);
 * a lower layer never imports a higher one: base (records, errors,
-  progress) < stats < draw, and base < engine < runs; the command line and
+  progress) < stats < draw, and base < engine < runs; the write-up
+  (``calibkit.paper``) reads runs and statistics, never the engine; the command line and
   the package's public API sit on top; tasks may use the whole core below
   the command line (their commands' plumbing is :mod:`calibkit.runs.command`);
 * a task folder imports no other task folder, except the shared families
@@ -24,7 +25,7 @@ import pytest
 
 from conftest import REPO
 
-LAYERS = {"base": 0, "stats": 1, "draw": 2, "engine": 1, "runs": 2, "top": 3, "tasks": 4}
+LAYERS = {"base": 0, "stats": 1, "draw": 2, "engine": 1, "runs": 2, "paper": 3, "top": 4, "tasks": 5}
 #: which layers each layer may import (itself included)
 ALLOWED = {
     "base": {"base"},
@@ -32,8 +33,10 @@ ALLOWED = {
     "draw": {"base", "stats", "draw"},
     "engine": {"base", "engine"},
     "runs": {"base", "engine", "runs"},
-    "top": {"base", "stats", "draw", "engine", "runs", "top"},
-    "tasks": {"base", "stats", "draw", "engine", "runs", "tasks"},
+    # the write-up reads run folders and computed statistics: never the engine (torch) or a task
+    "paper": {"base", "stats", "draw", "runs", "paper"},
+    "top": {"base", "stats", "draw", "engine", "runs", "paper", "top"},
+    "tasks": {"base", "stats", "draw", "engine", "runs", "paper", "tasks"},
 }
 
 #: task folders every task may build on (besides the shared modules tasks/base.py, reporting.py, sources.py)
@@ -66,7 +69,7 @@ def layer(module: str) -> str | None:
         return "top"
     if parts[1] in ("records", "errors", "progress", "files"):
         return "base"
-    if parts[1] in ("engine", "runs", "stats", "draw", "tasks"):
+    if parts[1] in ("engine", "runs", "stats", "draw", "paper", "tasks"):
         return parts[1]
     if parts[1] == "human_data":
         return "tasks"
@@ -204,3 +207,16 @@ def test_the_task_rules_are_not_vacuous(tmp_path, monkeypatch):
         test_task_folders_import_only_shared_families(fake)
     assert "imports the task folder pik (not a shared family)" in str(caught.value)
     assert "multiple_choice" not in str(caught.value) and "free_answer" not in str(caught.value)
+
+
+def test_the_write_up_never_reaches_the_engine_or_a_task(tmp_path, monkeypatch):
+    """calibkit.paper reads runs and statistics: importing the engine (torch) or a task is caught; runs is not."""
+    fake = tmp_path / "calibkit" / "paper" / "bad.py"
+    fake.parent.mkdir(parents=True)
+    fake.write_text("from calibkit.runs.store import RunStore\nfrom calibkit.engine.models import load_model\n"
+                    "from calibkit.tasks.mmlu import MMLU\n")
+    monkeypatch.setattr(f"{__name__}.REPO", tmp_path)
+    with pytest.raises(AssertionError) as caught:
+        test_imports_go_down_the_layers(fake)
+    assert "paper imports calibkit.engine.models (engine)" in str(caught.value)
+    assert "paper imports calibkit.tasks.mmlu (tasks)" in str(caught.value) and "runs.store" not in str(caught.value)

@@ -22,6 +22,7 @@ from calibkit.progress import ProgressBar
 from calibkit.records import Prompt
 from calibkit.runs.parallel import check_world_size, share_items, tokens_counter
 from calibkit.runs.prompts import Reading, scored_reading
+from calibkit.runs.source import COMMAND_LINE, calibkit_commit, command_text
 from calibkit.runs.store import RunStore
 
 if TYPE_CHECKING:
@@ -43,6 +44,7 @@ class RunSettings:
     progress: bool = True  # progress bar on stderr
     out: Path = Path("runs")  # runs go to out/<task>/<model>/<config-hash>/
     run_dir: Path | None = None  # an explicit run folder instead of the hashed one
+    command: tuple[str, ...] | None = None  # the command line recorded in config.json; None: the CLI's, if any
 
 
 @dataclass(frozen=True)
@@ -148,6 +150,12 @@ def open_store(task: str, slug: str, config: Mapping[str, Any], settings: RunSet
 
     full = dict(config)
     full["versions"] = versions()
+    commit, dirty = calibkit_commit()
+    if commit is not None:  # calibkit runs from a checkout: which commit (and whether edited) made the numbers
+        full["versions"].update(calibkit_commit=commit, calibkit_dirty=dirty)
+    command = command_text(settings.command if settings.command is not None else COMMAND_LINE.get())
+    if command is not None:  # where the run came from; not hashed (calibkit.runs.store)
+        full["command"] = command
     full["created"] = _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
     hold = launch_from_env().main
     if settings.run_dir is not None:

@@ -43,8 +43,9 @@ REPORT_FILE = "report.html"
 # Recorded in config.json but not part of a run's identity: upgrading a
 # library must not orphan a half-finished run, and what a run determines
 # once and records (see RunStore.record) may differ in float noise on other
-# hardware.
-_NOT_HASHED = ("versions", "created", "data_source", "recorded", "n_parameters")
+# hardware. The command line that made a run (calibkit.runs.source) is where
+# it came from, not what it is: the same settings typed another way resume it.
+_NOT_HASHED = ("versions", "created", "data_source", "recorded", "n_parameters", "command")
 
 
 def config_hash(config: Mapping[str, Any]) -> str:

@@ -5,7 +5,8 @@ rows for the items of a run (:meth:`~calibkit.runs.runner.ItemRunner.run`,
 after :meth:`~calibkit.runs.runner.ItemRunner.prepare`), and works from a
 run folder on disk without a model afterwards: :meth:`Task.summarize`,
 :meth:`Task.write_report`, :meth:`Task.summary_text`, :meth:`Task.compare`
-and, where it means something, :meth:`Task.sweep` and :meth:`Task.scale`.
+and, where it means something, :meth:`Task.sweep`, :meth:`Task.scale` and
+:meth:`Task.paper_parts` (its figures and tables for ``calibkit paper``).
 The shared start-up and resume loop (model loading, config.json, resume) is
 :func:`calibkit.runs.runner.run_jobs`; a task never re-implements it.
 
@@ -91,6 +92,16 @@ class TaskBase(ABC):
         """Metrics against parameter count, one line per model family and variant, where the task has them."""
         raise UserError(f"{self.name} runs have no option probabilities to plot against size; "
                         "scale takes multiple-choice runs")
+
+    def paper_parts(self, stores: Sequence[RunStore]) -> list[Any]:
+        """The figures, tables and files this task's runs give a paper (``calibkit paper``); default none.
+
+        Returns :class:`calibkit.paper.PaperPart` records (typed ``Any`` here:
+        the write-up layer sits above the runs and is imported by the task, never
+        by this module). ``stores``: every run folder of the write-up this task
+        owns, in the order given; a part names the folders its numbers come from.
+        """
+        return []
 
 
 class Task(TaskBase, ItemRunner):

@@ -1,11 +1,12 @@
 """`calibkit run <benchmark>`: one multiple-choice task per lm-eval benchmark."""
 from __future__ import annotations
 
-from typing import Any, Mapping
+from typing import Any, Mapping, Sequence
 
 import click
 
 from calibkit.records import Prompt
+from calibkit.runs.store import RunStore
 from calibkit.tasks.multiple_choice import MultipleChoiceTask
 
 from . import prompts
@@ -92,3 +93,9 @@ Examples:
             **({"departures": departures} if departures else {}),
         }
         return built, config
+
+    def paper_parts(self, stores: Sequence[RunStore]) -> list[Any]:
+        """Reliability (runs overlaid), pooled all-options chart, rejection curves and the paired table."""
+        from calibkit.paper.options import option_parts  # matplotlib loads only for a write-up
+
+        return option_parts(stores, prefix=self.name)

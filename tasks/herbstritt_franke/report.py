@@ -19,7 +19,7 @@ import plotly.graph_objects as go
 from calibkit.draw.page import Report
 from calibkit.runs.store import REPORT_FILE, RunStore
 from calibkit.stats.bootstrap import Interval
-from calibkit.tasks.reporting import comparison_caption, interval_text
+from calibkit.tasks.reporting import comparison_caption, interval_cells, interval_text
 
 from . import plots
 from .contexts import LETTERS
@@ -178,8 +178,9 @@ def write_run_report(store: RunStore, *, n_resamples: int = 1000, seed: int = 0)
     if results.incomplete:
         report.add_text("Left out (incomplete in this run folder):\n\n" + "\n\n".join(results.incomplete),
                         title="Incomplete parts")
-    report.add_table("Model vs people", summary_frame(summary), digits=3,
-                     caption="r low / r high: 95% bootstrap interval over people's trials (trials: how many). "
+    report.add_table("Model vs people", interval_cells(summary_frame(summary), ends={"Pearson r": ("r low", "r high")}),
+                     digits=3,
+                     caption="Pearson r [its 95% bootstrap interval over people's trials] (trials: how many). "
                              "r range over templates: each template's own r (prompt sensitivity).")
     rsa = {table: models.get("RSA") for table, models in baselines().items()}
     for table in TABLES:
@@ -256,7 +257,10 @@ def write_comparison_report(stores: Sequence[RunStore], comparison: StudyCompari
     report = Report("calibkit: uncertainty expressions, runs vs people", subtitle=" vs ".join(comparison.labels))
     report.add_header({f"run {i + 1}": f"{lab}: {s.path}" for i, (lab, s) in enumerate(zip(comparison.labels,
                                                                                           stores))}, title="Runs")
-    report.add_table("Which run is closer to people", comparison_frame(comparison), digits=3,
+    shown = interval_cells(comparison_frame(comparison), ends={"JSD b-a": ("JSD low", "JSD high"),
+                                                               "r b-a": ("r low", "r high")},
+                           signed=("JSD b-a", "r b-a"))
+    report.add_table("Which run is closer to people", shown, digits=3,
                      caption=f"a is the first run, b a later one; JSD b-a < 0 or r b-a > 0: b is closer to people. "
                              f"Paired over the {comparison.n_contexts} urn contexts: "
                              + comparison_caption(what="contexts"))
@@ -271,3 +275,42 @@ def write_comparison_report(stores: Sequence[RunStore], comparison: StudyCompari
             report.add_figure(f"{key}, {TABLE_LABELS[table]}",
                               plots.production_bars(human_production(table), models))
     return report.save(path)
+
+
+def paper_parts(stores: Sequence[RunStore], *, n_resamples: int = 1000) -> list[Any]:
+    """The write-up's Herbstritt-Franke parts: model vs people per run (each run's default speaker reading on the
+    first human table), its agreement table, and with several runs their paired comparison."""
+    from calibkit.paper import Cell, PaperPart, Table, comparison_table
+    from calibkit.paper.figures import people_figure
+    from calibkit.paper.parts import folders, role_of, run_labels
+
+    from .study import analyze_study, compare_runs
+
+    labels = run_labels(stores)
+    chosen = {}
+    for label, store in zip(labels, stores):
+        results = analyze_study(store.items(), n_resamples=n_resamples)
+        chosen[label] = next((r for r in results.speaker if r.default), None) or results.speaker[0]
+    rows = tuple((label, TABLE_LABELS[r.table], _reading(r), Cell.of(r.comparison.pearson),
+                  Cell.of(r.comparison.mean_jsd_bits)) for label, r in chosen.items())
+    runs = folders(stores)
+    parts = [
+        PaperPart("herbstritt-franke-people", people_figure(
+            {label: r.comparison for label, r in chosen.items()},
+            roles={label: role_of(s.config) for label, s in zip(labels, stores)}), runs,
+            caption="Each context x expression cell: the model's probability against the share of people who chose "
+                    "the expression (Herbstritt & Franke, 2019); Pearson r over the cells with its 95% interval "
+                    "(people's trials resampled within each context)."),
+        PaperPart("herbstritt-franke-agreement", Table(
+            "herbstritt-franke-agreement", ("model", "human data", "speaker", "Pearson r", "mean JSD (bits)"),
+            rows, caption="Agreement with people: Pearson r over the context x expression cells (the authors' fit "
+                    "statistic), mean "
+                    "Jensen-Shannon divergence per context (bits; 0: identical); 95% intervals.", wide=True), runs),
+    ]
+    if len(stores) > 1:
+        comparison = compare_runs(stores, labels=labels, n_resamples=n_resamples)
+        frame = comparison.table.assign(table=comparison.table["table"].map(TABLE_LABELS))
+        parts.append(PaperPart("herbstritt-franke-comparison", comparison_table(
+            frame, name="herbstritt-franke-comparison",
+            caption=f"Which model is closer to people, paired over the {comparison.n_contexts} urn contexts."), runs))
+    return parts

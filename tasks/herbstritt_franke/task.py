@@ -97,3 +97,8 @@ Examples:
         page = write_comparison_report(stores, comparison, out)
         text = comparison_text(comparison.table, n_items=comparison.n_contexts, what="urn contexts, paired")
         return Outcome(json=comparison.to_json(), text=text, report=page)
+
+    def paper_parts(self, stores: Sequence[RunStore]) -> list[Any]:
+        from .report import paper_parts
+
+        return paper_parts(stores)

@@ -7,7 +7,7 @@ from typing import Any, Mapping
 import pandas as pd
 
 from calibkit.runs.store import REPORT_FILE, RunStore
-from calibkit.tasks.reporting import ci_columns, interval_text, iv_text, p_text, run_header
+from calibkit.tasks.reporting import ci_columns, interval_text, iv_text, p_text, page_table, run_header
 
 from .study import PAIR_OUTCOMES, idk_arrays, summarize_store
 
@@ -137,7 +137,7 @@ def write_run_report(store: RunStore, *, n_resamples: int = 1000, seed: int = 0)
     a = idk_arrays(store.rows())
     report = Report(f"calibkit: does {store.config.get('model')} say \"I don't know\" when it should?")
     report.add_header(run_header(store, summary["n_items"], keys=HEADER_KEYS), title="Run")
-    report.add_table("Rates", rates_frame(summary), caption="An abstention is what the judge reads as one "
+    report.add_table("Rates", page_table(rates_frame(summary)), caption="An abstention is what the judge reads as one "
                      "(tasks/idk/abstain.py: decline phrases at word boundaries, quotes and titles masked; a decline "
                      "with a guess is a hedged answer); answers are judged by TriviaQA's normalisation (exact or "
                      "containment). Percentile bootstrap over rows, 95% CIs; n: the rows behind each rate (below 20 no "

@@ -92,6 +92,24 @@ Examples:
         return Outcome(json=c.to_json(), text=comparison_text(c.table, n_items=c.n_items, what="shared rows"),
                        report=page)
 
+    def paper_parts(self, stores: Sequence[RunStore]) -> list[Any]:
+        """The rates table (runs paired with the first) and a copy of each dataset the runs read, with its card."""
+        from calibkit.paper import Attachment, PaperPart, comparison_table
+        from calibkit.paper.parts import folders
+
+        from .study import compare_runs
+
+        c = compare_runs(stores)
+        parts = [PaperPart("idk-rates", comparison_table(
+            c.table, name="idk-rates", caption=f"\"I don't know\" rates on {c.n_items} shared rows."), folders(stores))]
+        datasets = list(dict.fromkeys(str(s.config["data_source"]) for s in stores if s.config.get("data_source")))
+        for source in datasets:
+            if Path(source).is_dir():  # the folder `calibkit idk build` wrote (the card beside the rows)
+                name = "idk-dataset" if len(datasets) == 1 else f"idk-dataset-{Path(source).name}"
+                parts.append(PaperPart(name, Attachment((Path(source),)),
+                                       tuple(str(s.path) for s in stores if s.config.get("data_source") == source)))
+        return parts
+
 
 
 def idk_command() -> click.Group:

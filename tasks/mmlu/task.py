@@ -1,11 +1,12 @@
 """`calibkit run mmlu`: MMLU multiple choice, read from the option-letter probabilities."""
 from __future__ import annotations
 
-from typing import Any, Mapping
+from typing import Any, Mapping, Sequence
 
 import click
 
 from calibkit.records import Prompt
+from calibkit.runs.store import RunStore
 from calibkit.tasks.multiple_choice import MultipleChoiceTask
 
 from .data import MAX_SHOTS, TASK, describe_source
@@ -66,3 +67,9 @@ Examples:
             "data_source": describe_source(o["data"], split=o["split"]),
         }
         return prompts, config
+
+    def paper_parts(self, stores: Sequence[RunStore]) -> list[Any]:
+        """Reliability (runs overlaid), pooled all-options chart, rejection curves and the paired table."""
+        from calibkit.paper.options import option_parts  # matplotlib loads only for a write-up
+
+        return option_parts(stores, prefix="mmlu")

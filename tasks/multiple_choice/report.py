@@ -98,12 +98,12 @@ def nota_frame(nota: Mapping[str, Any]) -> pd.DataFrame:
         ("mean P when picked", nota["mean_p_when_picked"]),
         ("accuracy where it is the answer", nota["accuracy_when_right"]),
         ("accuracy where it is not", nota["accuracy_when_not"]))]
-    return pd.DataFrame(rows, columns=["metric", *plain])
+    return pd.DataFrame(rows, columns=["metric", *plain], dtype=object)  # the count stays a count, not 12.0
 
 
 def add_nota_section(report: Report, items: Sequence[Any], nota: Mapping[str, Any], *, label: str) -> None:
     """The replaced option's table and reliability diagram (Kadavath et al. 3.1)."""
-    report.add_table("'None of the above' itself", nota_frame(nota),
+    report.add_table("'None of the above' itself", page_table(nota_frame(nota)),
                      caption="Kadavath et al. 3.1: the calibration of the replaced option itself, every item; "
                              "95% CI: percentile bootstrap over items.")
     arr = nota_arrays(items)
@@ -137,7 +137,7 @@ def write_run_report(store: RunStore, *, n_resamples: int = 1000, seed: int = 0)
     label = str(store.config.get("model", "model"))
     report = Report(f"calibkit: {store.config.get('task', 'run')} calibration of {label}")
     report.add_header(run_header(store, summary["n_items"], keys=HEADER_KEYS), title="Run")
-    report.add_table("Metrics", metrics_frame(summary),
+    report.add_table("Metrics", page_table(metrics_frame(summary)),
                      caption=with_departures(f"Percentile bootstrap over items, 1,000 resamples unless stated; n: the items "
                                         f"behind each interval (below {MIN_ITEMS} no interval, and the note says so).",
                                         summary))
@@ -307,7 +307,7 @@ def write_self_eval_report(store: RunStore, *, n_resamples: int = 1000, seed: in
                              *((f"P(True) {k}", v) for k, v in summary["pairs"].items()))]
     rows.insert(0, {"metric": "share of true pairs", **ci_columns({"estimate": summary["share_true"]}, low="low",
                                                                    high="high")})
-    report.add_table("P(True) over the (question, proposed answer) pairs", pd.DataFrame(rows),
+    report.add_table("P(True) over the (question, proposed answer) pairs", page_table(pd.DataFrame(rows)),
                      caption=with_departures("95% intervals resample whole questions (n: questions; below 20 no "
                                         "interval). Brier is binary: mean (P(True) - "
                                         "right)^2; ECE and Brier depend on the share of true pairs.", summary))

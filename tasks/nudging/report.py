@@ -9,7 +9,8 @@ import pandas as pd
 from calibkit.runs.store import REPORT_FILE, RunStore
 from calibkit.stats.bootstrap import MIN_ITEMS
 from calibkit.stats.paired import MIN_TEST_ITEMS
-from calibkit.tasks.reporting import ci_columns, interval_text, iv_text, p_text, run_header
+from calibkit.paper.numbers import Cell, cell_text, fixed
+from calibkit.tasks.reporting import ci_columns, interval_text, iv_text, p_text, page_table, run_header
 
 from .study import summarize_store
 
@@ -18,19 +19,18 @@ HEADER_KEYS = ("source", "limit", "shots", "gammas", "rule", "max_new_tokens", "
 
 def accuracy_frame(summary: Mapping[str, Any]) -> pd.DataFrame:
     """One row per condition: accuracy with its 95% CI and n (the small-n note in their place below the rule),
-    the paired differences to the base model and to the nudger with p and the test that gave it, and the
-    calibration of the base model's likelihood."""
+    the paired differences to the base model and to the nudger (one cell each: difference [interval], p) and
+    the test that gave p, and the calibration of the base model's likelihood."""
     rows = []
     for r in summary["accuracy"]:
         row = {"condition": r["condition"], **ci_columns(r["accuracy"])}
-        for other in ("base", "nudger"):
-            d = r.get(f"minus_{other}") or {}
-            row[f"minus {other}"] = d.get("difference")
-            row[f"p vs {other}"] = d.get("p_value")
+        for other in ("base", "nudger"):  # one cell each: difference [interval], p (the paper's format)
+            d = r.get(f"minus_{other}")
+            row[f"minus {other}"] = cell_text(Cell.of_difference(d, with_p=True)) if d else None
         row["test"] = next((d["test"] for d in (r.get("minus_base"), r.get("minus_nudger")) if d and d.get("test")),
                            None)
         cal = summary["calibration"][r["condition"]]
-        row.update({"ECE (base likelihood)": cal["ece"], "AUROC (base likelihood)": cal["auroc"]})
+        row.update({"ECE (base likelihood)": fixed(cal["ece"]), "AUROC (base likelihood)": fixed(cal["auroc"])})
         rows.append(row)
     return pd.DataFrame(rows)
 
@@ -83,7 +83,7 @@ def write_run_report(store: RunStore, *, n_resamples: int = 1000, seed: int = 0)
                 "the word.")
     report = Report(f"calibkit: Nudging {base} with {nudger}", subtitle=subtitle)
     report.add_header(run_header(store, summary["n_items"], keys=HEADER_KEYS), title="Run")
-    report.add_table("Accuracy per condition", accuracy_frame(summary),
+    report.add_table("Accuracy per condition", page_table(accuracy_frame(summary)),
                      caption=f"Percentile bootstrap over questions, 95% CIs; n: questions (below {MIN_ITEMS} no "
                              "interval, and note says so). Differences are paired on the same questions; p: "
                              "two-sided, by the test named in 'test' (the paired permutation test, exact at any n; "

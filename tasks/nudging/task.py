@@ -107,17 +107,35 @@ Examples:
     def compare(self, stores: Sequence[RunStore], *, out: Path, n_resamples: int = 1000) -> Outcome:
         return compare_runs(stores, out=out, n_resamples=n_resamples)
 
+    def paper_parts(self, stores: Sequence[RunStore]) -> list[Any]:
+        return paper_parts(stores)
+
 
 def compare_runs(stores: Sequence[RunStore], *, out: Path, n_resamples: int = 1000) -> Outcome:
     """Each condition's accuracy per run on the questions all runs share, paired with the first run
+    (:func:`comparison_frame`), as a page, terminal text and JSON."""
+    from calibkit.draw.page import Report
+    from calibkit.tasks.reporting import comparison_caption, comparison_text, frame_records, page_table
+
+    labels, n_items, frame = comparison_frame(stores, n_resamples=n_resamples)
+    report = Report("calibkit: Nudging comparison", subtitle=" vs ".join(labels))
+    report.add_table(f"Accuracy on {n_items} shared questions, paired with the first run", page_table(frame),
+                     caption=comparison_caption(what="questions") + " Correct: the task's matcher.")
+    page = report.save(out)
+    text = comparison_text(frame, n_items=n_items, what="shared questions")
+    return Outcome(json={"runs": labels, "n_items": n_items, "metrics": frame_records(frame)}, text=text,
+                   report=page)
+
+
+def comparison_frame(stores: Sequence[RunStore], *, n_resamples: int = 1000) -> tuple[list[str], int, Any]:
+    """(run labels, shared questions, table): each condition's accuracy per run, paired with the first run
     (:func:`calibkit.stats.comparison.paired_comparison`: bootstrap intervals, the paired permutation test, n,
     and below the small-n rule the note in place of the interval).
 
     Conditions every run holds are compared (runs made with other gammas share base and nudger).
     """
-    from calibkit.draw.page import Report
     from calibkit.stats.comparison import Measure, paired_comparison, shared
-    from calibkit.tasks.reporting import comparison_caption, comparison_text, frame_records, page_table, run_labels
+    from calibkit.tasks.reporting import run_labels
 
     from .study import conditions
 
@@ -128,15 +146,19 @@ def compare_runs(stores: Sequence[RunStore], *, out: Path, n_resamples: int = 10
     names = [c for c in conds[labels[0]] if all(c in x for x in conds.values())]
     measures = [Measure({"condition": c, "metric": "accuracy"}, np.mean, functools.partial(_right, c))
                 for c in names]
-    frame = paired_comparison(conds, measures, n_resamples=n_resamples)
-    n_items = len(aligned[labels[0]])
-    report = Report("calibkit: Nudging comparison", subtitle=" vs ".join(labels))
-    report.add_table(f"Accuracy on {n_items} shared questions, paired with the first run", page_table(frame),
-                     caption=comparison_caption(what="questions") + " Correct: the task's matcher.")
-    page = report.save(out)
-    text = comparison_text(frame, n_items=n_items, what="shared questions")
-    return Outcome(json={"runs": labels, "n_items": n_items, "metrics": frame_records(frame)}, text=text,
-                   report=page)
+    return labels, len(aligned[labels[0]]), paired_comparison(conds, measures, n_resamples=n_resamples)
+
+
+def paper_parts(stores: Sequence[RunStore]) -> list[Any]:
+    """The write-up's Nudging table: each condition's accuracy per run, later runs' paired differences."""
+    from calibkit.paper import PaperPart, comparison_table
+    from calibkit.paper.parts import folders, relabel
+
+    labels, n_items, frame = comparison_frame(stores)
+    return [PaperPart("nudging-accuracy", comparison_table(
+        relabel(frame, labels, stores).drop(columns="metric"), name="nudging-accuracy",
+        caption=f"Accuracy per condition on {n_items} shared questions (correct: the task's matcher)."),
+        folders(stores))]
 
 
 def _right(condition: str, conds: dict[str, list[dict[str, Any]]]) -> tuple[np.ndarray]:

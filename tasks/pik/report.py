@@ -13,7 +13,7 @@ from typing import Any, Mapping
 import pandas as pd
 
 from calibkit.runs.store import REPORT_FILE, RunStore
-from calibkit.tasks.reporting import ci_columns, interval_text, run_header
+from calibkit.tasks.reporting import ci_columns, interval_text, page_table, run_header
 
 from .metrics import METRIC_LABELS, METRICS, SAMPLE_METRICS
 from .study import ALL_METRICS, PREDICTORS, PikStudy, reliability, study, summarize_store
@@ -96,7 +96,8 @@ def write_run_report(store: RunStore, *, n_resamples: int = 1000, seed: int = 0)
     report.add_text(PROTOCOL.format(samples=summary["samples_per_question"]), title="Protocol")
     caption = (f"{summary['n_test']} held-out questions, {summary['n_test_ik']} of them IK (label > 0.5)."
                + ("" if summary["probe_error"] is None else f" No probe: {summary['probe_error']}"))
-    report.add_table("Held-out questions: probe vs prompted P(IK)", predictors_frame(summary), caption=caption)
+    report.add_table("Held-out questions: probe vs prompted P(IK)", page_table(predictors_frame(summary)),
+                     caption=caption)
     if summary["per_layer"]:
         curve = pd.DataFrame(summary["per_layer"])
         report.add_figure("Validation AUROC by layer (per question, vs 1{label > 0.5})", plots.layer_curve(

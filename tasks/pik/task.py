@@ -101,3 +101,15 @@ Examples:
         text = comparison_text(comparison.table.drop(columns="metric"), n_items=comparison.n_items,
                                what="shared held-out questions", headline=comparison.headline)
         return Outcome(json=comparison.to_json(), text=text, report=page)
+
+    def paper_parts(self, stores: Sequence[RunStore]) -> list[Any]:
+        """The P(IK) table: probe and prompted P(IK) per run on the shared held-out questions, paired with the first."""
+        from calibkit.paper import PaperPart, comparison_table
+        from calibkit.paper.parts import folders
+
+        from .study import compare_runs
+
+        c = compare_runs(stores)
+        return [PaperPart("pik-comparison", comparison_table(
+            c.table.drop(columns="metric"), name="pik-comparison",
+            caption=f"Probe and prompted P(IK) on {c.n_items} shared held-out questions."), folders(stores))]

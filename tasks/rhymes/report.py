@@ -121,7 +121,7 @@ def _bars(frame: pd.DataFrame, *, metric: str, x: str, title: str) -> Any:
 def _table_and_bars(report: Any, name: str, frame: pd.DataFrame, *, caption: str, metric: str, x: str,
                     title: str) -> None:
     """A page's table of intervals, then the same numbers as bars."""
-    report.add_table(name, frame, caption=caption)
+    report.add_table(name, page_table(frame), caption=caption)
     report.add_figure(f"{name}, plotted", _bars(frame, metric=metric, x=x, title=title))
 
 
@@ -170,7 +170,7 @@ def write_run_report(store: RunStore, *, n_resamples: int = 1000, seed: int = 0)
                             "words' log-prob per token under the model.",
                     metric="rhyme share", x="forced words k", title="Rhyme share after k forced words")
     if summary["paired"]:
-        report.add_table(f"{roles[-1]} minus {roles[0]}, paired over couplets", paired_frame(summary),
+        report.add_table(f"{roles[-1]} minus {roles[0]}, paired over couplets", page_table(paired_frame(summary)),
                          caption="Paired bootstrap interval of the difference; p by the test named (the paired "
                                  f"permutation test). Below {MIN_ITEMS} couplets: the estimates and the note, no "
                                  f"interval; below {MIN_TEST_ITEMS} no p-value either.")
@@ -203,16 +203,10 @@ def _planning_sections(report: Any, summary: Mapping[str, Any]) -> None:
 
 def compare_runs(stores: Sequence[RunStore], *, out: Path, n_resamples: int = 1000) -> Outcome:
     """Each run's rhyme share and rhyme-slot mass per model on the couplets all runs share, each later run paired
-    with the first (:func:`calibkit.stats.comparison.paired_comparison`: each run's interval and n, the
-    difference's paired interval, the paired permutation test; below the small-n rule the note)."""
+    with the first (:func:`comparison_frame`), as a page, terminal text and JSON."""
     from calibkit.draw.page import Report
-    from calibkit.stats.comparison import paired_comparison, shared
 
-    labels = run_labels(stores)
-    aligned = shared({label: s.rows() for label, s in zip(labels, stores)}, key=lambda r: r["id"], what="couplets",
-                     fix="compare rhymes runs of the same data")
-    frame = paired_comparison(aligned, comparison_measures(aligned), n_resamples=n_resamples)
-    n_items = len(aligned[labels[0]])
+    labels, n_items, frame = comparison_frame(stores, n_resamples=n_resamples)
     report = Report("calibkit: rhymes runs compared", subtitle=" vs ".join(labels))
     report.add_table(f"On {n_items} shared couplets, paired with the first run", page_table(frame),
                      caption=comparison_caption(what="couplets") + " Rhyme mass at the slot: over the couplets "
@@ -220,6 +214,31 @@ def compare_runs(stores: Sequence[RunStore], *, out: Path, n_resamples: int = 10
     page = report.save(out)
     return Outcome(json={"runs": labels, "n_items": n_items, "metrics": frame_records(frame)},
                    text=comparison_text(frame, n_items=n_items, what="shared couplets"), report=page)
+
+
+def comparison_frame(stores: Sequence[RunStore], *, n_resamples: int = 1000) -> tuple[list[str], int, pd.DataFrame]:
+    """(run labels, shared couplets, table): :func:`calibkit.stats.comparison.paired_comparison` of
+    :func:`comparison_measures` (each run's interval and n, the difference's paired interval, the paired
+    permutation test; below the small-n rule the note)."""
+    from calibkit.stats.comparison import paired_comparison, shared
+
+    labels = run_labels(stores)
+    aligned = shared({label: s.rows() for label, s in zip(labels, stores)}, key=lambda r: r["id"], what="couplets",
+                     fix="compare rhymes runs of the same data")
+    frame = paired_comparison(aligned, comparison_measures(aligned), n_resamples=n_resamples)
+    return labels, len(aligned[labels[0]]), frame
+
+
+def paper_parts(stores: Sequence[RunStore]) -> list[Any]:
+    """The write-up's rhymes table: rhyme share and rhyme-slot mass per model and run, paired with the first."""
+    from calibkit.paper import PaperPart, comparison_table
+    from calibkit.paper.parts import folders, relabel
+
+    labels, n_items, frame = comparison_frame(stores)
+    return [PaperPart("rhymes-comparison", comparison_table(
+        relabel(frame, labels, stores), name="rhymes-comparison",
+        caption=f"Rhyme share of sampled lines and rhyme mass at the slot on {n_items} shared couplets."),
+        folders(stores))]
 
 
 def comparison_measures(aligned: Mapping[str, Sequence[Mapping[str, Any]]]) -> list[Any]:

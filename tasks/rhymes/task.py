@@ -90,6 +90,11 @@ Examples:
 
         return compare_runs(stores, out=out, n_resamples=n_resamples)
 
+    def paper_parts(self, stores: Sequence[RunStore]) -> list[Any]:
+        from .report import paper_parts
+
+        return paper_parts(stores)
+
 
 def _options() -> list[click.Option]:
     return [

@@ -9,7 +9,7 @@ import pandas as pd
 
 from calibkit.runs.store import REPORT_FILE, RunStore
 from calibkit.tasks.freeform.words import CLASSES
-from calibkit.tasks.reporting import ci_columns, iv_text, run_header
+from calibkit.tasks.reporting import ci_columns, iv_text, page_table, run_header
 
 from .study import POSITION_BINS, summarize_store
 
@@ -114,14 +114,14 @@ def write_run_report(store: RunStore, *, n_resamples: int = 1000, seed: int = 0)
     report.add_header({**run_header(store, summary["n_items"], keys=HEADER_KEYS),
                        **{f"{role} model": name for role, name in names.items()}}, title="Run")
     if summary["accuracy"]:
-        report.add_table("Accuracy of each model's answers", pd.DataFrame(
-            [{"answers by": w, **ci_columns(iv)} for w, iv in summary["accuracy"].items()]))
-    report.add_table("Per-token readings", profile_frame(summary),
+        report.add_table("Accuracy of each model's answers", page_table(pd.DataFrame(
+            [{"answers by": w, **ci_columns(iv)} for w, iv in summary["accuracy"].items()])))
+    report.add_table("Per-token readings", page_table(profile_frame(summary)),
                      caption="Mean over tokens; 95% percentile-bootstrap CIs over answers (n: answers; below 20 no "
                              "interval, and the note says so). Entropy of the reader's next-token distribution in "
                              "nats.")
     if summary["shifts"]:
-        report.add_table("URIAL token classes", shift_frame(summary),
+        report.add_table("URIAL token classes", page_table(shift_frame(summary)),
                          caption="A token of one model's answer is unshifted when the other model ranks it first, "
                                  "marginal at rank 2-3, shifted beyond (Lin et al. 2023).")
         where = pd.DataFrame([{"benchmark": label, "model": f"{s['writer']} read by {s['reader']}",
@@ -130,7 +130,7 @@ def write_run_report(store: RunStore, *, n_resamples: int = 1000, seed: int = 0)
         report.add_figure("Where the shifted tokens stand", plots.benchmark_chart(
             where, metric="share of tokens shifted", x_title="position in the answer (share of its tokens)",
             title="Shifted tokens by position"))
-        report.add_table("Which words are shifted", word_class_frame(summary),
+        report.add_table("Which words are shifted", page_table(word_class_frame(summary)),
                          caption="A word is shifted when the reader ranks its first token beyond 3. Function words: "
                                  "scikit-learn's English stop-word list and their contractions.")
         classes = pd.DataFrame([{"benchmark": f"{cls} ({s['writer']} read by {s['reader']})", "model": which,
@@ -146,7 +146,7 @@ def write_run_report(store: RunStore, *, n_resamples: int = 1000, seed: int = 0)
                 report.add_table(f"Most frequent shifted tokens ({s['writer']} read by {s['reader']})",
                                  pd.DataFrame(s["most_shifted"], columns=["token", "count"]))
     if summary.get("entropy_difference"):
-        report.add_table("Entropy at word starts, paired", pd.DataFrame(summary["entropy_difference"]),
+        report.add_table("Entropy at word starts, paired", page_table(pd.DataFrame(summary["entropy_difference"])),
                          caption="Mean entropy (nats) at each word's first token under each model, on the words both "
                                  "read; the difference is paired over answers: 95% paired-bootstrap interval, p by "
                                  "the test named in 'test'; n: answers (below 20 no interval or p, and the note "

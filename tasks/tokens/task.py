@@ -81,19 +81,37 @@ Examples:
     def compare(self, stores: Sequence[RunStore], *, out: Path, n_resamples: int = 1000) -> Outcome:
         return compare_runs(stores, out=out, n_resamples=n_resamples)
 
+    def paper_parts(self, stores: Sequence[RunStore]) -> list[Any]:
+        return paper_parts(stores)
+
 
 def compare_runs(stores: Sequence[RunStore], *, out: Path, n_resamples: int = 1000) -> Outcome:
-    """URIAL's shifted share per run on the questions all runs share, each paired with the first run (e.g. 7B vs 13B).
+    """URIAL's shifted share per run on the questions all runs share, each paired with the first run
+    (:func:`comparison_frame`), as a page, terminal text and JSON."""
+    from calibkit.draw.page import Report
+    from calibkit.tasks.reporting import comparison_caption, comparison_text, frame_records, page_table
+
+    labels, n_items, frame = comparison_frame(stores, n_resamples=n_resamples)
+    report = Report("calibkit: token profiles compared", subtitle=" vs ".join(labels))
+    report.add_table(f"Share of shifted tokens on {n_items} shared questions", page_table(frame),
+                     caption=comparison_caption(what="questions"))
+    page = report.save(out)
+    text = comparison_text(frame.drop(columns="tokens"), n_items=n_items, what="shared questions")
+    return Outcome(json={"runs": labels, "n_items": n_items, "metrics": frame_records(frame)}, text=text, report=page)
+
+
+def comparison_frame(stores: Sequence[RunStore], *, n_resamples: int = 1000) -> tuple[list[str], int, Any]:
+    """(run labels, shared questions, table): URIAL's shifted share per run, each paired with the first run.
 
     Per (answers by, read by) pair that every run holds: the share of
     shifted tokens (sum over answers of shifted tokens / tokens) with a
     bootstrap CI over questions, and its paired difference from the first
-    run's (:func:`calibkit.stats.comparison.paired_comparison`).
+    run's (:func:`calibkit.stats.comparison.paired_comparison`); the
+    ``tokens`` column counts the tokens behind each share, beside its n (questions).
     """
-    from calibkit.draw.page import Report
     from calibkit.stats.comparison import Measure, paired_comparison, shared
     from calibkit.stats.metrics import ratio_of_sums
-    from calibkit.tasks.reporting import comparison_caption, comparison_text, frame_records, page_table, run_labels
+    from calibkit.tasks.reporting import run_labels
 
     from .study import shifted_counts
 
@@ -104,12 +122,17 @@ def compare_runs(stores: Sequence[RunStore], *, out: Path, n_resamples: int = 10
     measures = [Measure({"answers by": w, "read by": r, "metric": "shifted share"}, ratio_of_sums,
                         lambda c, pair=(w, r): c[pair]) for w, r in pairs]
     frame = paired_comparison(counts, measures, n_resamples=n_resamples)
-    # the tokens behind each share, beside its n (questions)
     frame.insert(4, "tokens", [int(counts[r.run][(r[1], r[2])][1].sum()) for r in frame.itertuples(index=False)])
-    n_items = len(next(iter(aligned.values())))
-    report = Report("calibkit: token profiles compared", subtitle=" vs ".join(labels))
-    report.add_table(f"Share of shifted tokens on {n_items} shared questions", page_table(frame),
-                     caption=comparison_caption(what="questions"))
-    page = report.save(out)
-    text = comparison_text(frame.drop(columns="tokens"), n_items=n_items, what="shared questions")
-    return Outcome(json={"runs": labels, "n_items": n_items, "metrics": frame_records(frame)}, text=text, report=page)
+    return labels, len(next(iter(aligned.values()))), frame
+
+
+def paper_parts(stores: Sequence[RunStore]) -> list[Any]:
+    """The write-up's token-profile table: the shifted share per (answers by, read by) pair and run."""
+    from calibkit.paper import PaperPart, comparison_table
+    from calibkit.paper.parts import folders, relabel
+
+    labels, n_items, frame = comparison_frame(stores)
+    return [PaperPart("tokens-shifted", comparison_table(
+        relabel(frame, labels, stores).drop(columns=["tokens", "metric"]), name="tokens-shifted",
+        caption=f"Share of shifted tokens (URIAL's token distribution shift) on {n_items} shared questions."),
+        folders(stores))]

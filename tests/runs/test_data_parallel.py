@@ -135,7 +135,7 @@ def test_triviaqa_samples_do_not_depend_on_the_number_of_processes(capsys, tmp_p
 
 
 def test_two_model_nudging_shares_its_questions_too(capsys, tmp_path, tiny_base_dir, tiny_model_dir):
-    argv = ("run", "nudging", "--base", str(tiny_base_dir), "--nudger", str(tiny_model_dir), "--task",
+    argv = ("run", "nudging", "--base", str(tiny_base_dir), "--nudger", str(tiny_model_dir), "--questions",
             "basic_arithmetic", "--limit", "6", "--shots", "1", "--gamma", "0,0.3", "--max-new-tokens", "6",
             "--batch-size", "2")
     want = one_process(capsys, tmp_path / "one", *argv)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import replace
+from pathlib import Path
 from types import SimpleNamespace
 
 import numpy as np
@@ -166,6 +167,15 @@ def test_scripted_models_evasive_and_hallucinating(dataset, tiny_model_dir, tmp_
     assert evasive_pairs["p_value"] == pytest.approx(1 / 201)  # no swap pattern of 24 pairs reaches |D| = 1
     assert table[("discrimination", "false_premise", second)]["difference"] == 0.0
     assert table[("over_abstention_twins", "unknowable", second)]["note"] == "n too small for an interval (n=3 < 20)"
+    # the write-up (issue 27): the rates table, paired as compare pairs them, and the dataset the runs read
+    from calibkit.paper import Attachment, Cell
+    from calibkit.runs.registry import task_of_run
+
+    rates, copy = task_of_run(evasive.config).paper_parts([evasive, paris])
+    assert (rates.name, copy.name, copy.content) == ("idk-rates", "idk-dataset", Attachment((Path(dataset),)))
+    assert copy.runs == (str(evasive.path), str(paris.path))
+    row = next(r for r in rates.content.rows if r[:2] == ("evasive_pairs", "all"))
+    assert row[2:5] == (Cell(1.0, 1.0, 1.0, n=24), Cell(0.0, 0.0, 0.0, n=24), Cell(-1.0, -1.0, -1.0, n=24, signed=True))
 
 
 def test_an_old_dataset_without_twins_still_runs(dataset, tmp_path):

@@ -166,3 +166,16 @@ def test_small_n_rule_and_permutation_test_at_the_boundary(tmp_path):
         outcome.text and "n=20" in outcome.text
     page = outcome.report.read_text()
     assert html.escape(comparison_caption(what="questions")) in page and expected.test in page
+    # the page shows each accuracy with its interval in one cell, the paper's format (issue 27)
+    assert f"{y.mean():.3f} [{second['low']:.3f}, {second['high']:.3f}]" in page
+    # the write-up's table: the same paired numbers (1,000 resamples), second minus first, named as compare names them
+    from calibkit.paper import Cell, PValue
+    from calibkit.tasks.nudging.task import comparison_frame, paper_parts
+
+    (part,) = paper_parts(stores)
+    assert part.name == "nudging-accuracy" and part.content.columns == ("condition", "first", "second",
+                                                                        "Δ second − first", "p")
+    frame = comparison_frame(stores)[2]
+    row = frame[(frame.run == "second") & (frame.condition == "nudged gamma=0.4")].iloc[0].to_dict()
+    assert part.content.rows[2][2:] == (Cell.of(row), Cell.of_difference(row), PValue(row["p_value"], row["test"]))
+    assert part.content.rows[2][3].estimate == pytest.approx(-0.5)

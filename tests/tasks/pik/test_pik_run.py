@@ -132,3 +132,19 @@ def test_p_true_is_the_papers_prompt_with_its_six_examples(pik_run, tiny_model_d
     assert all(p.text.count("Proposed Answer:") == 7 for p in prompts)  # six examples, then the question
     scored = score(load_model(str(tiny_model_dir)), prompts, config=ScoreConfig(progress=False))
     assert [r["p_true"] for r in rows] == pytest.approx([s.probs()[0] for s in scored], abs=1e-6)
+
+
+def test_the_write_up_table_is_the_comparison_table(pik_run):
+    """Issue 27: `calibkit paper` gets P(IK)'s table from compare's numbers (here one run: no differences)."""
+    from calibkit.paper import Cell
+    from calibkit.runs.registry import task_of_run
+    from calibkit.runs.store import RunStore
+    from calibkit.tasks.pik.study import compare_runs
+
+    store = RunStore.open(pik_run[0])
+    (part,) = task_of_run(store.config).paper_parts([store])
+    table = compare_runs([store]).table
+    assert part.name == "pik-comparison" and part.runs == (str(store.path),)
+    assert part.content.columns[-1] == table["run"][0] and len(part.content.rows) == len(table)
+    assert part.content.rows[0][-1] == Cell.of(table.iloc[0].to_dict())
+

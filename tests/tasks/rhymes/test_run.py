@@ -178,6 +178,17 @@ def test_run_on_tiny_models_resumes_reports_and_compares(capsys, tmp_path, tiny_
     assert summary["n_items"] == 3 and summary["paired"][0]["note"].startswith("n too small")
     assert "no planning probe" in (run / "report.html").read_text().lower()
     metrics = rerun_and_compare(capsys, argv[:-1], run, tmp_path, n=3)["metrics"]
+    from calibkit.paper import Cell
+    from calibkit.runs.registry import task_of_run
+    from calibkit.runs.store import RunStore
+    from calibkit.tasks.rhymes.report import comparison_frame
+
+    store = RunStore.open(run)
+    (part,) = task_of_run(store.config).paper_parts([store])  # the write-up's table (issue 27): compare's numbers
+    frame = comparison_frame([store])[2]
+    assert part.name == "rhymes-comparison" and len(part.content.rows) == len(frame)
+    assert part.content.rows[0][-1] == Cell.of(frame.iloc[0].to_dict())
+    assert " + " in part.content.columns[-1] and "/" not in part.content.columns[-1]  # the models' short names
     assert len(metrics) == 8 and all(m["difference"] in (0.0, None) for m in metrics[4:])
     bad = tmp_path / "bad.jsonl"
     bad.write_text('{"line": "ok then, day"}\n{"text": "no line field"}\n')
