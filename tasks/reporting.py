@@ -8,6 +8,7 @@ out of :func:`comparison_text` (:func:`calibkit.stats.comparison.paired_comparis
 """
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any, Mapping, Sequence
 
 import numpy as np
@@ -15,6 +16,7 @@ import pandas as pd
 
 from calibkit.paper.numbers import finite
 from calibkit.runs.store import RunStore
+from calibkit.runs.task import Outcome
 from calibkit.stats.bootstrap import MIN_ITEMS
 from calibkit.stats.comparison import HEADLINE
 from calibkit.stats.paired import EXACT_MAX_ITEMS, MIN_TEST_ITEMS
@@ -256,3 +258,24 @@ def comparison_caption(*, what: str = "items", headline: bool = False) -> str:
             f"row; below {MIN_ITEMS} there is no interval ('note' says so), and below {MIN_TEST_ITEMS} no p-value "
             "either.")
     return f"{HEADLINE} {text}" if headline else text
+
+
+def comparison_outcome(frame: pd.DataFrame, labels: Sequence[str], n_items: int, *, out: Path, title: str,
+                       heading: str, caption: str, what: str, text_frame: pd.DataFrame | None = None,
+                       intro: str | None = None, json: Any = None, headline: bool = False,
+                       drop: Sequence[str] = ()) -> Outcome:
+    """A paired comparison of runs (a :func:`calibkit.stats.comparison.paired_comparison` table) as the page
+    (``intro``, then the table under ``heading`` without the ``drop`` columns), the terminal text
+    (``text_frame``, or the table without ``drop``) and the JSON ``compare`` prints (``json``, or
+    ``{"runs", "n_items", "metrics"}``)."""
+    from calibkit.draw.page import Report
+
+    report = Report(title, subtitle=" vs ".join(labels))
+    if intro:
+        report.add_text(intro)
+    report.add_table(heading, page_table(frame, drop=drop), caption=caption)
+    shown = frame.drop(columns=list(drop)) if text_frame is None else text_frame
+    text = comparison_text(shown, n_items=n_items, what=what, headline=headline)
+    if json is None:
+        json = {"runs": list(labels), "n_items": n_items, "metrics": frame_records(frame)}
+    return Outcome(json=json, text=text, report=report.save(out))

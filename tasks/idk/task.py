@@ -75,22 +75,19 @@ Examples:
         run_idk(run, items)
 
     def compare(self, stores: Sequence[RunStore], *, out: Path, n_resamples: int = 1000) -> Outcome:
-        from calibkit.draw.page import Report
-        from calibkit.tasks.reporting import comparison_caption, comparison_text, page_table
+        from calibkit.tasks.reporting import comparison_caption, comparison_outcome
 
         from .study import compare_runs
 
         c = compare_runs(stores, n_resamples=n_resamples)
-        report = Report("calibkit: \"I don't know\" comparison", subtitle=" vs ".join(c.labels))
-        report.add_text(f"{c.n_items} rows all runs share; differences are each run minus the first, paired over "
-                        "rows. The twin-paired rates (a category, or 'all') are over the constructed pairs both runs "
-                        "replied to: abstention_paired on the unanswerable rows, over_abstention_twins on their "
-                        "answerable twins, evasive_pairs (declined both), and discrimination (the first minus the "
-                        "second, pairs resampled together); each run is paired with the first over the same pairs.")
-        report.add_table("Rates", page_table(c.table), caption=comparison_caption(what="rows"))
-        page = report.save(out)
-        return Outcome(json=c.to_json(), text=comparison_text(c.table, n_items=c.n_items, what="shared rows"),
-                       report=page)
+        intro = (f"{c.n_items} rows all runs share; differences are each run minus the first, paired over rows. The "
+                 "twin-paired rates (a category, or 'all') are over the constructed pairs both runs replied to: "
+                 "abstention_paired on the unanswerable rows, over_abstention_twins on their answerable twins, "
+                 "evasive_pairs (declined both), and discrimination (the first minus the second, pairs resampled "
+                 "together); each run is paired with the first over the same pairs.")
+        return comparison_outcome(c.table, c.labels, c.n_items, out=out, title="calibkit: \"I don't know\" comparison",
+                                  heading="Rates", caption=comparison_caption(what="rows"), what="shared rows",
+                                  intro=intro, json=c.to_json())
 
     def paper_parts(self, stores: Sequence[RunStore]) -> list[Any]:
         """The rates table (runs paired with the first) and a copy of each dataset the runs read, with its card."""

@@ -65,9 +65,9 @@ class Nudging(OwnReading, PairTask):
 \b
 Examples:
   calibkit run nudging --limit 100                      # gemma-3-270m nudged by smollm2-135m-instruct, TriviaQA
-  calibkit run nudging --task basic_arithmetic --gamma 0.1,0.2,0.4,0.6
+  calibkit run nudging --questions basic_arithmetic --gamma 0.1,0.2,0.4,0.6
   calibkit run nudging --rule word-start --gamma 0,0.4,1      # calibkit's variant: 0 is the base model alone
-  calibkit run nudging --base llama-2-70b --nudger llama-2-7b-chat --task gsm8k --data gsm8k_test.jsonl
+  calibkit run nudging --base llama-2-70b --nudger llama-2-7b-chat --questions gsm8k --data gsm8k_test.jsonl
 """
 
     def options(self) -> list[click.Option]:
@@ -114,17 +114,13 @@ Examples:
 def compare_runs(stores: Sequence[RunStore], *, out: Path, n_resamples: int = 1000) -> Outcome:
     """Each condition's accuracy per run on the questions all runs share, paired with the first run
     (:func:`comparison_frame`), as a page, terminal text and JSON."""
-    from calibkit.draw.page import Report
-    from calibkit.tasks.reporting import comparison_caption, comparison_text, frame_records, page_table
+    from calibkit.tasks.reporting import comparison_caption, comparison_outcome
 
     labels, n_items, frame = comparison_frame(stores, n_resamples=n_resamples)
-    report = Report("calibkit: Nudging comparison", subtitle=" vs ".join(labels))
-    report.add_table(f"Accuracy on {n_items} shared questions, paired with the first run", page_table(frame),
-                     caption=comparison_caption(what="questions") + " Correct: the task's matcher.")
-    page = report.save(out)
-    text = comparison_text(frame, n_items=n_items, what="shared questions")
-    return Outcome(json={"runs": labels, "n_items": n_items, "metrics": frame_records(frame)}, text=text,
-                   report=page)
+    return comparison_outcome(frame, labels, n_items, out=out, title="calibkit: Nudging comparison",
+                              heading=f"Accuracy on {n_items} shared questions, paired with the first run",
+                              caption=comparison_caption(what="questions") + " Correct: the task's matcher.",
+                              what="shared questions")
 
 
 def comparison_frame(stores: Sequence[RunStore], *, n_resamples: int = 1000) -> tuple[list[str], int, Any]:

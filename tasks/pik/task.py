@@ -83,24 +83,19 @@ Examples:
         run_pik(run, items)
 
     def compare(self, stores: Sequence[RunStore], *, out: Path, n_resamples: int = 1000) -> Outcome:
-        from calibkit.draw.page import Report
-        from calibkit.tasks.reporting import comparison_caption, comparison_text, page_table
+        from calibkit.tasks.reporting import comparison_caption, comparison_outcome
 
         from .study import compare_runs
 
-        comparison = compare_runs(stores, n_resamples=n_resamples)
-        report = Report("calibkit: P(IK) comparison", subtitle=" vs ".join(comparison.labels))
-        report.add_text(f"{comparison.n_items} held-out questions all runs share; differences are each run minus "
-                        "the first, paired over questions. Per predictor: smooth ECE first (every T=1 sample one "
-                        "outcome at its question's P(IK)), then the paper's per-question metrics (AUROC and Brier "
-                        "against 1{label > 0.5}, ECE in 10 equal-mass bins of questions), then calibkit's "
-                        "sample-level ones, each named by its definition.")
-        report.add_table("Probe and prompted P(IK)", page_table(comparison.table, drop=["metric"]),
-                         caption=comparison_caption(what="questions", headline=comparison.headline))
-        page = report.save(out)
-        text = comparison_text(comparison.table.drop(columns="metric"), n_items=comparison.n_items,
-                               what="shared held-out questions", headline=comparison.headline)
-        return Outcome(json=comparison.to_json(), text=text, report=page)
+        c = compare_runs(stores, n_resamples=n_resamples)
+        intro = (f"{c.n_items} held-out questions all runs share; differences are each run minus the first, paired "
+                 "over questions. Per predictor: smooth ECE first (every T=1 sample one outcome at its question's "
+                 "P(IK)), then the paper's per-question metrics (AUROC and Brier against 1{label > 0.5}, ECE in 10 "
+                 "equal-mass bins of questions), then calibkit's sample-level ones, each named by its definition.")
+        return comparison_outcome(c.table, c.labels, c.n_items, out=out, title="calibkit: P(IK) comparison",
+                                  heading="Probe and prompted P(IK)", what="shared held-out questions",
+                                  caption=comparison_caption(what="questions", headline=c.headline),
+                                  intro=intro, json=c.to_json(), headline=c.headline, drop=["metric"])
 
     def paper_parts(self, stores: Sequence[RunStore]) -> list[Any]:
         """The P(IK) table: probe and prompted P(IK) per run on the shared held-out questions, paired with the first."""

@@ -15,8 +15,7 @@ from calibkit.stats.paired import MIN_TEST_ITEMS
 from calibkit.tasks.reporting import (
     ci_columns,
     comparison_caption,
-    comparison_text,
-    frame_records,
+    comparison_outcome,
     interval_text,
     iv_text,
     p_text,
@@ -204,16 +203,12 @@ def _planning_sections(report: Any, summary: Mapping[str, Any]) -> None:
 def compare_runs(stores: Sequence[RunStore], *, out: Path, n_resamples: int = 1000) -> Outcome:
     """Each run's rhyme share and rhyme-slot mass per model on the couplets all runs share, each later run paired
     with the first (:func:`comparison_frame`), as a page, terminal text and JSON."""
-    from calibkit.draw.page import Report
-
     labels, n_items, frame = comparison_frame(stores, n_resamples=n_resamples)
-    report = Report("calibkit: rhymes runs compared", subtitle=" vs ".join(labels))
-    report.add_table(f"On {n_items} shared couplets, paired with the first run", page_table(frame),
-                     caption=comparison_caption(what="couplets") + " Rhyme mass at the slot: over the couplets "
-                             "whose sampled lines have a slot in every run.")
-    page = report.save(out)
-    return Outcome(json={"runs": labels, "n_items": n_items, "metrics": frame_records(frame)},
-                   text=comparison_text(frame, n_items=n_items, what="shared couplets"), report=page)
+    return comparison_outcome(frame, labels, n_items, out=out, title="calibkit: rhymes runs compared",
+                              heading=f"On {n_items} shared couplets, paired with the first run",
+                              caption=comparison_caption(what="couplets") + " Rhyme mass at the slot: over the "
+                                      "couplets whose sampled lines have a slot in every run.",
+                              what="shared couplets")
 
 
 def comparison_frame(stores: Sequence[RunStore], *, n_resamples: int = 1000) -> tuple[list[str], int, pd.DataFrame]:

@@ -45,8 +45,8 @@ class Tokens(OwnReading, PairTask):
 \b
 Examples:
   calibkit run tokens --model gemma-3-270m --model smollm2-135m-instruct --limit 100
-  calibkit run tokens --model llama-2-7b --model llama-2-7b-chat --task nq_open --writer chat
-  calibkit run tokens --model smollm2-135m-instruct --task file --data prompts.jsonl
+  calibkit run tokens --model llama-2-7b --model llama-2-7b-chat --questions nq_open --writer chat
+  calibkit run tokens --model smollm2-135m-instruct --questions file --data prompts.jsonl
 """
 
     def options(self) -> list[click.Option]:
@@ -88,16 +88,13 @@ Examples:
 def compare_runs(stores: Sequence[RunStore], *, out: Path, n_resamples: int = 1000) -> Outcome:
     """URIAL's shifted share per run on the questions all runs share, each paired with the first run
     (:func:`comparison_frame`), as a page, terminal text and JSON."""
-    from calibkit.draw.page import Report
-    from calibkit.tasks.reporting import comparison_caption, comparison_text, frame_records, page_table
+    from calibkit.tasks.reporting import comparison_caption, comparison_outcome
 
     labels, n_items, frame = comparison_frame(stores, n_resamples=n_resamples)
-    report = Report("calibkit: token profiles compared", subtitle=" vs ".join(labels))
-    report.add_table(f"Share of shifted tokens on {n_items} shared questions", page_table(frame),
-                     caption=comparison_caption(what="questions"))
-    page = report.save(out)
-    text = comparison_text(frame.drop(columns="tokens"), n_items=n_items, what="shared questions")
-    return Outcome(json={"runs": labels, "n_items": n_items, "metrics": frame_records(frame)}, text=text, report=page)
+    return comparison_outcome(frame, labels, n_items, out=out, title="calibkit: token profiles compared",
+                              heading=f"Share of shifted tokens on {n_items} shared questions",
+                              caption=comparison_caption(what="questions"), what="shared questions",
+                              text_frame=frame.drop(columns="tokens"))
 
 
 def comparison_frame(stores: Sequence[RunStore], *, n_resamples: int = 1000) -> tuple[list[str], int, Any]:
