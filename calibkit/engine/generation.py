@@ -18,6 +18,14 @@ Contract:
   under the **untempered** model distribution (log-softmax of the raw logits
   in fp32, full vocabulary, no top-p), whatever the sampling temperature:
   they are what the sequence-likelihood signal needs.
+  ``Generation.entropies`` are the entropies (nats) of that same untempered
+  next-token distribution at each kept token (fp32 log-softmax), what the
+  mean-token-entropy signal reads. ``Generation.terminator_logprob`` is the
+  untempered log-prob of the token that ended the continuation and is not
+  kept: the EOS token, or the first token after the kept ones when a stop
+  string ends it (LM-Polygraph counts that token in its likelihoods; the
+  kept ``logprobs`` never do). ``None`` when cut by length, or when the
+  last kept token holds the whole stop string (e.g. one token for ``".\\n"``).
   ``Generation.sampling_logprobs`` are the log-probabilities under the
   distribution each token was actually drawn from (tempered, top-p
   renormalized); ``None`` for greedy continuations.
@@ -63,6 +71,10 @@ Speed: contexts are sorted by length and packed by a token budget
 the batch (and from the KV cache) as they finish; out of memory halves the
 batch and retries.
 
+Each row's per-step bookkeeping (kept tokens, log-probs, entropies,
+terminator) is :mod:`calibkit.engine.decode_rows`; scoring a text after the
+start token alone (PMI) is :mod:`calibkit.engine.unconditional`.
+
 This module must never compute metrics or write files.
 """
 from __future__ import annotations
@@ -77,7 +89,8 @@ import torch
 
 from calibkit.engine.backoff import split_on_oom
 from calibkit.engine.chat import starts_with_bos
-from calibkit.engine.detokenize import TextSoFar, end_token_ids, find_stop
+from calibkit.engine.decode_rows import RowState, chosen_logp_and_entropy
+from calibkit.engine.detokenize import TextSoFar, end_token_ids
 from calibkit.engine.encoding import start_id
 from calibkit.engine.models import LoadedModel
 from calibkit.engine.sampling import context_seed, next_tokens
@@ -164,6 +177,8 @@ class Generation:
     sampling_logprobs: tuple[float, ...] | None  # ln prob under the tempered, top-p distribution it was drawn from; None when greedy
     finish_reason: str  # "stop" (a stop string), "eos" (end-of-sequence token) or "length" (max_new_tokens reached)
     greedy: bool  # True for the argmax continuation, False for a sample
+    entropies: tuple[float, ...] = ()  # nats: entropy of the UNTEMPERED next-token distribution at each kept token
+    terminator_logprob: float | None = None  # ln P(the EOS / stop token that ended it), untempered; None: cut by length
 
     @property
     def total_logprob(self) -> float:
@@ -206,20 +221,6 @@ def encode_context(tokenizer: Any, text: str) -> list[int]:
 
 
 # ------------------------------------------------------------------ running
-
-
-@dataclass
-class _RowState:
-    """Mutable decoding state of one row (one continuation)."""
-
-    context: int  # index of the context in the batch
-    sample: int  # sample index, -1 for the greedy row
-    text: TextSoFar  # incremental decoded text
-    tokens: list  # generated token ids (EOS excluded)
-    logprobs: list  # untempered log-probs of `tokens`
-    sampling_logprobs: list  # sampling-distribution log-probs of `tokens`
-    finish: str | None = None  # finish reason once done
-    cut: str | None = None  # the final text once done
 
 
 class _Decoder:
@@ -266,7 +267,7 @@ class _Decoder:
         logits, cache, mask, positions, states = self._prefill(contexts)
         per = cfg.rows_per_context
         kinds = ([-1] if cfg.greedy else []) + list(range(cfg.samples))
-        rows = [_RowState(b, k, TextSoFar(self.tokenizer, c), [], [], []) for b, c in enumerate(contexts) for k in kinds]
+        rows = [RowState(b, k, TextSoFar(self.tokenizer, c), [], [], []) for b, c in enumerate(contexts) for k in kinds]
         if per > 1:
             cache.batch_repeat_interleave(per)
         logits = logits.repeat_interleave(per, dim=0)
@@ -279,9 +280,11 @@ class _Decoder:
             live = [rows[r] for r in active]
             chosen, sampled_logp = next_tokens(logits, [r.context for r in live], [r.sample for r in live], generators,
                                                n_samples=cfg.samples, temperature=cfg.temperature, top_p=cfg.top_p)
-            token_logp = torch.log_softmax(logits, dim=-1).gather(-1, chosen.unsqueeze(-1)).squeeze(-1).tolist()
+            token_logp, entropy = chosen_logp_and_entropy(logits, chosen)
             tokens = chosen.tolist()  # one copy to the host per step
-            keep = [i for i, r in enumerate(active) if self._extend(rows[r], tokens[i], token_logp[i], sampled_logp[i])]
+            keep = [i for i, r in enumerate(active)
+                    if rows[r].extend(tokens[i], token_logp[i], sampled_logp[i], entropy[i], eos=self.eos,
+                                      stop=cfg.stop, stop_rule=cfg.stop_rule, max_new_tokens=cfg.max_new_tokens)]
             if not keep or step == cfg.max_new_tokens - 1:
                 break
             if len(keep) < len(active):
@@ -313,26 +316,8 @@ class _Decoder:
         logits, cache, states = self._forward(ids, mask, positions, None, hidden=self.config.hidden_states)
         return logits, cache, mask, positions, states
 
-    def _extend(self, row: _RowState, token: int, logprob: float, sampling_logprob: float) -> bool:
-        """Add a token to a row; False once the row is finished (end token, stop string, length)."""
-        if token in self.eos:
-            row.finish, row.cut = "eos", row.text.texts[-1]
-            return False
-        row.tokens.append(token)
-        row.logprobs.append(logprob)
-        row.sampling_logprobs.append(sampling_logprob)
-        text = row.text.push(row.tokens)
-        at = find_stop(text, self.config.stop, self.config.stop_rule)
-        if at >= 0:
-            row.finish, row.cut = "stop", text[:at]
-        elif len(row.tokens) >= self.config.max_new_tokens:
-            row.finish, row.cut = "length", text
-        else:
-            return True
-        return False
-
     @staticmethod
-    def _finish(row: _RowState) -> Generation:
+    def _finish(row: RowState) -> Generation:
         assert row.finish is not None and row.cut is not None
         k = row.text.shortest_prefix(row.cut)
         return Generation(
@@ -342,6 +327,8 @@ class _Decoder:
             sampling_logprobs=None if row.sample == -1 else tuple(float(x) for x in row.sampling_logprobs[:k]),
             finish_reason=row.finish,
             greedy=row.sample == -1,
+            entropies=tuple(float(x) for x in row.entropies[:k]),
+            terminator_logprob=row.terminator_logprob(k),
         )
 
     def run_with_backoff(self, contexts: list[list[int]], texts: list[str]) -> list[ContextGenerations]:

@@ -229,7 +229,8 @@ def rejection_figure(rc: Any, *, roles: Mapping[str, str] | None = None, width: 
             color, _ = looks[label]
             ax.plot(coverage, accuracy, color=color, label=_legend(label or "selective accuracy", "AURC", area),
                     drawstyle="steps-post")
-        ax.set(xlabel="coverage (share of items answered)", ylabel="selective accuracy", xlim=(0, 1.0))
+        ax.set(xlabel="coverage (share of items answered)", ylabel="selective accuracy", xlim=(0, 1.0),
+               ylim=(-0.02, 1.02))  # an accuracy: the whole [0, 1] range, so runs and papers compare at a glance
         _place_legend(fig, ax)
     return fig
 

@@ -109,6 +109,12 @@ class Answerer:
                              assistant_prefix=context.assistant_prefix) if self.run.chat else ()
         return generation_reading(text, turns=turns, answer_fields=self.answer_fields)
 
+    def unconditional(self, gens: Sequence[ContextGenerations]) -> list[tuple[float, ...]]:
+        """Each greedy answer's token log-probs after the start token alone (PMI's unconditional term)."""
+        from calibkit.engine.unconditional import unconditional_logprobs
+
+        return unconditional_logprobs(self.run.model, [g.greedy.token_ids for g in gens])
+
     def score(self, prompts: Sequence[Any]) -> list[ScoredItem]:
         """The options' log-probs of each prompt (readings recorded under ``meta["question_id"]``, else its id)."""
         from calibkit.engine.scoring import ScoreConfig, score

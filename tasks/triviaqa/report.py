@@ -17,6 +17,7 @@ from calibkit.stats.binning import bin_stats
 from calibkit.tasks import reporting
 from calibkit.tasks.reporting import ci_columns, comparison_caption, iv_text, page_table, run_header
 
+from . import signals as free_signals
 from .study import (
     DIAGRAM_STRATEGY,
     ECES,
@@ -48,6 +49,54 @@ def signals_frame(summary: Mapping[str, Any]) -> pd.DataFrame:
         row["note"] = next((iv["note"] for iv in s.values() if isinstance(iv, dict) and iv.get("note")), None)
         rows.append(row)
     return pd.DataFrame(rows)
+
+
+#: the signal table's metrics, in column order: summary key -> column label
+TABLE_METRICS = {"auroc": "AUROC", "aurc": "AURC", "prr": "PRR", "spearman": "Spearman",
+                 "ece_equal_mass": "ECE (equal-mass)", "ece_equal_width": "ECE (equal-width)"}
+
+
+def _table_rows(summary: Mapping[str, Any]) -> list[tuple[str, Mapping[str, Any]]]:
+    """The signal table's (name, entry) pairs: the run's own signals, then the library's table order
+    (summary.json is written with sorted keys, so its order is not the table's)."""
+    order = {name: i for i, name in enumerate((*SIGNALS, *free_signals.COMPUTED))}
+    signals = summary.get("signal_table", {}).get("signals", {})
+    return sorted(signals.items(), key=lambda kv: order.get(kv[0], len(order)))
+
+
+def signal_table_frame(summary: Mapping[str, Any]) -> pd.DataFrame:
+    """The signal table: one row per signal (the run's own first), each metric with its 95% CI, sign and source."""
+    rows = []
+    for name, s in _table_rows(summary):
+        row: dict[str, Any] = {"signal": s["label"], "sign": s["sign"]}
+        for key, label in TABLE_METRICS.items():
+            iv = s.get(key) or {}
+            row.update({label: iv.get("estimate"), f"{label} low": iv.get("low"), f"{label} high": iv.get("high")})
+        row["note"] = next((iv["note"] for iv in s.values() if isinstance(iv, dict) and iv.get("note")), None)
+        row["source"] = s["source"]
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def signal_table_text(summary: Mapping[str, Any]) -> list[str]:
+    """The signal table for a terminal: a line per signal (AUROC and PRR with CIs, AURC, Spearman, ECE), then
+    the signals not computed and why."""
+    table = summary.get("signal_table")
+    if not table:
+        return []
+    def short(iv: Mapping[str, Any] | None) -> str:
+        value = (iv or {}).get("estimate")
+        return "-" if value is None or value != value else f"{value:.3f}"
+
+    width = max([len(n) for n in table["signals"]] + [6])
+    lines = [f"{'signal':<{width}}  AUROC [95% CI] | PRR [95% CI] | AURC | Spearman | ECE equal-mass"]
+    for name, s in _table_rows(summary):
+        lines.append(f"{name:<{width}}  {iv_text(s.get('auroc'))} | {iv_text(s.get('prr'))} | {short(s.get('aurc'))}"
+                     f" | {short(s.get('spearman'))} | {short(s.get('ece_equal_mass'))}")
+    if table.get("not_stored"):
+        lines.append(f"signals not reported: {table['not_stored']}")
+    lines += [f"not computed: {name}: {how}" for name, how in table.get("not_computed", {}).items()]
+    return lines
 
 
 def accuracy_frame(summary: Mapping[str, Any]) -> pd.DataFrame:
@@ -108,7 +157,7 @@ def summary_text(summary: Mapping[str, Any]) -> str:
                   for key in ECES if key in sig]
     width = max(len(k) for k, _ in lines)
     notes = [f"departure: {d}" for d in summary.get("departures", ())]
-    return "\n".join([f"{k:<{width}}  {v}" for k, v in lines] + notes)
+    return "\n".join([f"{k:<{width}}  {v}" for k, v in lines] + signal_table_text(summary) + notes)
 
 
 HEADER_KEYS = ("config", "split", "shots", "layout", "samples", "sample_temperature", "top_p", "brainstorm",
@@ -163,6 +212,9 @@ def write_run_report(store: RunStore, *, n_resamples: int = 1000, seed: int = 0)
                              "ece_equal_width 10 bins of width 0.1. "
                              "Percentile bootstrap over questions, 95% CIs; n: questions (below 20 no interval, "
                              "and note says so).")
+    if summary.get("signal_table"):
+        report.add_table("Every confidence signal: AUROC, AURC, PRR, Spearman, ECE", signal_table_frame(summary),
+                         caption=_signal_table_caption(summary["signal_table"]))
     eces = {PROBABILITY_SIGNALS[n]: summary["signals"][n]["ece_equal_mass"]["estimate"]
             for n in PROBABILITY_SIGNALS if n in summary["signals"]}
     report.add_figure("Reliability diagrams", plots.reliability_diagram(_reliability(arr), ece=eces,
@@ -176,6 +228,19 @@ def write_run_report(store: RunStore, *, n_resamples: int = 1000, seed: int = 0)
     report.add_figure("Selective accuracy", plots.risk_coverage_curve(curves))
     report.add_table("The 10 most confidently wrong answers (by P(True))", confidently_wrong(rows, k=10))
     return report.save(store.path / REPORT_FILE)
+
+
+def _signal_table_caption(table: Mapping[str, Any]) -> str:
+    not_computed = "; ".join(f"{name}: {how}" for name, how in table.get("not_computed", {}).items())
+    return ("P(True) is judged against the answer it evaluated, every other signal against the greedy answer. Signals "
+            "that are not probabilities are ranked (higher = more confident, an empty answer lowest), so only their "
+            "order counts. AURC: area under the risk-coverage curve, lower is better. PRR: prediction rejection "
+            "ratio, (area - random) / (oracle - random) as LM-Polygraph normalises it, 1 = oracle, 0 = random. "
+            "Spearman: rank correlation with correctness. ECE only for probabilities. Percentile bootstrap over "
+            "questions, 95% CIs (below 20 questions no interval, and note says so). Semantic sets are the "
+            "matcher's (discrete); token log-probs exclude the terminator. "
+            + (f"Not reported: {table['not_stored']}. " if table.get("not_stored") else "")
+            + f"Not computed: {not_computed}.")
 
 
 def write_comparison_report(stores: Sequence[RunStore], comparison: TriviaComparison, path: Path) -> Path:

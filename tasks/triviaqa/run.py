@@ -22,6 +22,7 @@ Per question (Kadavath et al. 2022, sections 4-5):
    :data:`calibkit.tasks.free_answer.ptrue.KADAVATH_A5_EXAMPLES`), or none with
    ``ptrue_prompt="none"`` (calibkit's variant).
 
+The P(True) proposals and few-shot pool are :mod:`.proposals`.
 Everything that determines the numbers is a :class:`TriviaSettings`, and it
 is read back from the run's config.json, so a resumed run continues exactly
 as it started. Contexts too long for the model keep as many leading
@@ -36,14 +37,23 @@ from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence
 
 import numpy as np
 
-from calibkit.errors import UserError
 from calibkit.runs.runner import ActiveRun, Job, RunOutcome, RunSettings, run_in_batches, run_jobs
 from calibkit.tasks.free_answer.answering import STOP_RULES, Answerer, Decoding
 from calibkit.tasks.free_answer.layouts import KADAVATH_LAYOUT, LAYOUTS, GenerationContext, QALayout
 from calibkit.tasks.free_answer.ptrue import PTRUE_PROMPTS, PTRUE_TASK, PTrueExample, paper_ptrue_examples, ptrue_prompt
 from calibkit.tasks.free_answer.question import Question
+from calibkit.tasks.free_answer.signal_inputs import signal_fields
 
 from .answers import MATCHERS, Matcher, sample_agreement  # the layer's, re-exported there
+from .proposals import (
+    PTRUE_ANSWERS,
+    PTRUE_MIXES,
+    Proposal,
+    check_example_pool,
+    pool_candidates,
+    ptrue_example_pool,
+    ptrue_proposal,
+)
 
 if TYPE_CHECKING:
     from calibkit.engine.generation import ContextGenerations
@@ -51,8 +61,6 @@ if TYPE_CHECKING:
     from calibkit.records import ScoredItem
 
 TASK = "triviaqa"
-PTRUE_ANSWERS = ("sample", "greedy")  # which answer P(True) evaluates; "sample" is Kadavath et al.'s protocol
-PTRUE_MIXES = ("accuracy", "balanced")  # how few-shot P(True) examples are picked
 
 
 # --------------------------------------------------------------------------- settings
@@ -82,6 +90,7 @@ class TriviaSettings:
     layout: QALayout = KADAVATH_LAYOUT  # few-shot block layout (and the answer's stop strings)
     matcher: str = "triviaqa"  # how an answer is read and judged: "triviaqa" (official EM) or "nq_open" (lm-eval's)
     batch_questions: int = 8  # questions generated, scored and stored together; a crash loses at most this many
+    signals: tuple[str, ...] | None = None  # the free-answer signals the study reports (.signals.COMPUTED); None: all
 
     def __post_init__(self) -> None:
         _check_int("samples", self.samples, 0)
@@ -127,6 +136,8 @@ class TriviaSettings:
             "stop_rule": self.stop_rule, "correctness": "exact",
             # absent in runs made before a second matcher existed: those are "triviaqa"
             **({"matcher": self.matcher} if self.matcher != "triviaqa" else {}),
+            # absent when every signal is reported (the default), so such runs keep their folders
+            **({"signals": list(self.signals)} if self.signals is not None else {}),
         }
 
     @classmethod
@@ -140,6 +151,7 @@ class TriviaSettings:
             # runs made before these were recorded showed no examples and cut after the leading whitespace
             ptrue_prompt=config.get("ptrue_prompt", "none"),
             stop_rule=config.get("stop_rule", "after_leading_whitespace"),
+            signals=tuple(config["signals"]) if "signals" in config else None,
         )
 
     def ptrue_examples(self, question_id: str, pool: Sequence[tuple[str, PTrueExample]]) -> tuple[PTrueExample, ...]:
@@ -215,40 +227,6 @@ class TriviaResult:
         return cls(**kwargs)
 
 
-@dataclass(frozen=True)
-class Proposal:
-    """The answer a P(True) prompt evaluates, and the answers it shows first."""
-
-    source: str  # "s0" (the first sample) or "greedy"
-    proposed: str  # the evaluated answer, cleaned
-    shown: tuple[str, ...]  # brainstormed answers the prompt shows; `proposed` is one of them when any are shown
-
-
-def ptrue_proposal(greedy: str, samples: Sequence[str], *, answer: str, brainstorm: int) -> Proposal:
-    """Which answer P(True) evaluates, per Kadavath et al. (2022), sections 4.1-4.2.
-
-    ``answer="sample"`` (the paper's protocol): the evaluated answer is the
-    first sample, drawn at the run's sampling temperature (T = 1 by
-    default), and the brainstormed answers are the first ``brainstorm``
-    samples, so it is one of them. ``answer="greedy"``: the greedy answer,
-    shown first among the brainstormed ones followed by ``brainstorm - 1``
-    samples. Pass cleaned answers.
-
-    Example:
-        >>> ptrue_proposal("Paris", ["Lyon", "Paris", "Nice"], answer="sample", brainstorm=2)
-        Proposal(source='s0', proposed='Lyon', shown=('Lyon', 'Paris'))
-        >>> ptrue_proposal("Paris", ["Lyon", "Paris", "Nice"], answer="greedy", brainstorm=2).shown
-        ('Paris', 'Lyon')
-    """
-    if answer not in PTRUE_ANSWERS:
-        raise ValueError(f"ptrue_answer must be one of {', '.join(PTRUE_ANSWERS)}; got {answer!r}")
-    if answer == "sample":
-        if not samples:
-            raise ValueError("ptrue_answer='sample' evaluates a sampled answer; it needs samples >= 1")
-        return Proposal("s0", samples[0], tuple(samples[:brainstorm]))
-    return Proposal("greedy", greedy, (greedy, *samples[: brainstorm - 1]) if brainstorm else ())
-
-
 def _row(question: Question, ctx: GenerationContext, gens: ContextGenerations, scored: ScoredItem,
          proposal: Proposal, answers: Matcher, task: str) -> TriviaResult:
     greedy = gens.greedy
@@ -279,6 +257,11 @@ def _row(question: Question, ctx: GenerationContext, gens: ContextGenerations, s
 
 
 # --------------------------------------------------------------------------- running
+
+
+def _signal_fields(gens: ContextGenerations, answers: Matcher, unconditional: Sequence[float] | None) -> dict[str, Any]:
+    """What the free-answer signals read, stored beside the row's fields (:mod:`calibkit.tasks.free_answer.signal_inputs`)."""
+    return signal_fields(gens, [answers.extract(s.text) for s in gens.samples], answers, unconditional=unconditional)
 
 
 def propose(settings: TriviaSettings, gens: ContextGenerations) -> Proposal:
@@ -315,8 +298,10 @@ def run_questions(run: ActiveRun, questions: Sequence[Question], *, batch_questi
                    for q, p in zip(batch, proposals)]
         scored = answerer.score(prompts)
         task = run.store.config.get("task", TASK)
-        return [_row(q, c, o, s, p, settings.answers, task).to_json()
-                for q, c, o, s, p in zip(batch, contexts, outs, scored, proposals)]
+        # PMI's unconditional scoring: one extra forward per question, only when the run names mean_pmi
+        uncond = answerer.unconditional(outs) if "mean_pmi" in (settings.signals or ()) else [None] * len(outs)
+        return [{**_row(q, c, o, s, p, settings.answers, task).to_json(), **_signal_fields(o, settings.answers, u)}
+                for q, c, o, s, p, u in zip(batch, contexts, outs, scored, proposals, uncond)]
 
     run_in_batches(run, questions, answer_batch, batch_size=settings.batch_questions, unit="question",
                    desc="triviaqa")
@@ -338,7 +323,7 @@ def _example_pool(run: ActiveRun, answerer: Answerer, questions: Sequence[Questi
                   settings: TriviaSettings) -> list[tuple[str, PTrueExample]]:
     """The few-shot P(True) examples: recorded in config.json on first use, read back afterwards."""
     if settings.ptrue_shots and "ptrue_pool" not in run.store.recorded:
-        candidates = _pool_candidates(questions, settings.ptrue_shots, seed=settings.seed)
+        candidates = pool_candidates(questions, settings.ptrue_shots, seed=settings.seed)
         outs = answerer.generate([answerer.context(q) for q in candidates])
         found = ptrue_example_pool(candidates, [propose(settings, o) for o in outs], size=settings.ptrue_shots + 1,
                                    mix=settings.ptrue_mix, seed=settings.seed, matcher=settings.matcher)
@@ -351,26 +336,6 @@ def _example_pool(run: ActiveRun, answerer: Answerer, questions: Sequence[Questi
     return [(r["id"], PTrueExample(question=r["question"], proposed=r["proposed"], correct=r["correct"],
                                    brainstormed=tuple(r.get("brainstormed", ()))))
             for r in run.store.recorded.get("ptrue_pool", [])]
-
-
-def check_example_pool(n_found: int, *, shots: int, n_candidates: int) -> None:
-    """Refuse a few-shot P(True) run whose pool cannot show every question ``shots`` examples.
-
-    A question never sees its own example, so the pool needs ``shots + 1``
-    labelled answers; empty answers are left out of it. Showing fewer
-    examples than config.json records would make the run a different
-    (fewer-shot) method under the k-shot name.
-
-    Raises:
-        UserError: fewer than ``shots + 1`` non-empty answers; names the most
-            ``--ptrue-shots`` the run can show.
-    """
-    if n_found >= shots + 1:
-        return
-    fix = (f"use --ptrue-shots {n_found - 1} or fewer" if n_found >= 2
-           else "use --ptrue-shots 0 (the paper's six hand-written examples)")
-    raise UserError(f"few-shot P(True) needs {shots + 1} labelled answers ({shots} shown to each question, never "
-                    f"its own), but only {n_found} of the {n_candidates} candidate answers were non-empty; {fix}")
 
 
 def triviaqa_job(questions: Sequence[Question], task_config: Mapping[str, Any],
@@ -414,54 +379,3 @@ def run_triviaqa(
     (outcome,) = run_jobs(QuestionRunner(settings.batch_questions), [triviaqa_job(questions, task_config, settings)], run_settings,
                           loaded=loaded, on_store=on_store)
     return outcome
-
-
-def _pool_candidates(questions: Sequence[Question], k: int, *, seed: int) -> list[Question]:
-    """A seeded draw of up to 4k + 1 questions whose proposed answers may become P(True) examples."""
-    rng = np.random.default_rng([seed, 7919])  # its own stream: the few-shot draw uses the seed as well
-    n = min(len(questions), 4 * k + 1)
-    return [questions[i] for i in sorted(rng.choice(len(questions), size=n, replace=False))]
-
-
-def ptrue_example_pool(
-    candidates: Sequence[Question], proposals: Sequence[Proposal], *, size: int,
-    mix: str = "accuracy", seed: int = 0, matcher: str = "triviaqa",
-) -> list[tuple[str, PTrueExample]]:
-    """Labelled self-evaluations for few-shot P(True): ``size`` (question id, example) pairs.
-
-    Each candidate's proposed answer (with the answers its prompt would show
-    first, see :func:`ptrue_proposal`) is labelled by exact match against
-    its aliases (``matcher``'s rule); empty answers are left out. ``mix="accuracy"`` takes the
-    first ``size`` in a seeded random order, so the share of True examples
-    follows the model's own accuracy (few-shot examples that are half True
-    plant a 50% prior); ``mix="balanced"`` alternates True and False,
-    starting with True, for as long as both kinds last. config.json records
-    how many are True. A question's own example is left out of its prompt,
-    hence ``size`` = shots + 1.
-
-    Example:
-        >>> qs = [Question(id=f"t/{i}", question=f"Q{i}?", aliases=(f"a{i}",)) for i in range(4)]
-        >>> props = [Proposal("s0", a, ()) for a in ["a0", "nope", "x", "a3"]]
-        >>> pool = ptrue_example_pool(qs, props, size=3, mix="balanced")
-        >>> [(qid, e.proposed, e.correct) for qid, e in pool]
-        [('t/0', 'a0', True), ('t/1', 'nope', False), ('t/3', 'a3', True)]
-    """
-    if mix not in PTRUE_MIXES:
-        raise ValueError(f"mix must be one of {', '.join(PTRUE_MIXES)}; got {mix!r}")
-    labelled = [
-        (q.id, PTrueExample(question=q.question, proposed=p.proposed, brainstormed=p.shown,
-                            correct=MATCHERS[matcher].match(p.proposed, q.aliases).exact))
-        for q, p in zip(candidates, proposals, strict=True)
-        if p.proposed.strip()
-    ]
-    if mix == "accuracy":
-        order = np.random.default_rng([seed, 104729]).permutation(len(labelled))
-        return [labelled[i] for i in order[:size]]
-    right = [x for x in labelled if x[1].correct]
-    wrong = [x for x in labelled if not x[1].correct]
-    out = []
-    while len(out) < size and (right or wrong):
-        for kind in (right, wrong):
-            if kind and len(out) < size:
-                out.append(kind.pop(0))
-    return out

@@ -25,6 +25,8 @@ from calibkit.stats.comparison import Measure, paired_comparison, shared
 from calibkit.stats.multiple_choice import AnalysisError
 from calibkit.tasks.reporting import frame_records, run_labels
 
+from . import signals as free
+
 TASK = "triviaqa"
 CORRECTNESS = ("exact", "contains")
 #: the probability-valued signals: (row field, label in reports)
@@ -60,12 +62,6 @@ class SignalArrays:
     def target(self, signal: str) -> np.ndarray:
         """(n,) bool: what a signal is a confidence in (P(True): its proposed answer; others: the greedy one)."""
         return self.proposed_correct if signal == "p_true" else self.correct
-
-
-def _rank01(x: np.ndarray) -> np.ndarray:
-    """Dense ranks scaled to [0, 1]: same order and ties, so the same AUROC."""
-    values, inverse = np.unique(x, return_inverse=True)
-    return inverse.astype(np.float64) / max(1, values.size - 1)
 
 
 def proposed_correct(row: Mapping[str, Any], rule: str) -> bool:
@@ -111,7 +107,7 @@ def signal_arrays(rows: Sequence[Mapping[str, Any]], *, correct_by: str = "exact
     if all(r.get("agreement") is not None for r in rows):
         signals["agreement"] = np.array([float(r["agreement"]) for r in rows])
     total = np.array([-np.inf if r.get("seq_logprob") is None else float(r["seq_logprob"]) for r in rows])
-    signals["seq_logprob"] = _rank01(total)
+    signals["seq_logprob"] = free.rank01(total)
     exact = np.array([bool(r["correct_exact"]) for r in rows])
     contains = np.array([bool(r["correct_contains"]) for r in rows])
     return SignalArrays(
@@ -279,8 +275,35 @@ def summarize_rows(
         "p_true_mass_mean": float(np.mean([float(r["p_true_mass"]) for r in ordered])),
         "samples_accuracy": (float(np.mean(sample_acc)) if all(v is not None for v in sample_acc) else None),
         "signals": signals,
+        "signal_table": signal_table(rows, arr, free.selected(config or {}), n_bins=n_bins, n_resamples=n_resamples,
+                                     seed=seed),
         **({"departures": departures(config)} if config is not None else {}),
     }
+
+
+def signal_table(rows: Sequence[Mapping[str, Any]], arr: SignalArrays, names: Sequence[str], *, n_bins: int = 10,
+                 n_resamples: int = 1000, seed: int = 0) -> dict[str, Any]:
+    """Every signal's AUROC, AURC, PRR, Spearman and (probabilities) ECEs, with CIs: the run's own first.
+
+    Returns ``{"selected": names, "not_computed": {name: how to get it},
+    "not_stored": why the selected signals are missing, or None,
+    "signals": {name: {"label", "sign", "probability", "source", "auroc",
+    "aurc", "prr", "spearman", "ece_equal_mass"?, "ece_equal_width"?}}}``
+    (:func:`.signals.signal_quality`; P(True) judged against the answer it
+    evaluated, every other signal against the greedy answer).
+    """
+    table: dict[str, Any] = {}
+    kw = dict(n_bins=n_bins, n_resamples=n_resamples, seed=seed)
+    for name, conf in arr.signals.items():
+        ivs = free.signal_quality(conf, arr.target(name), probability=name in PROBABILITY_SIGNALS, **kw)
+        table[name] = {**free.signal_entry(name, SIGNALS[name]), **{k: iv.to_json() for k, iv in ivs.items()}}
+    computed = free.confidences(rows, names)
+    for name, conf in computed.items():
+        ivs = free.signal_quality(conf, arr.correct, probability=free.TABLE[name].probability, **kw)
+        table[name] = {**free.signal_entry(name, name), **{k: iv.to_json() for k, iv in ivs.items()}}
+    missing = ("the rows do not keep the signals' inputs (a run made before they were stored); rerun it in a new "
+               "folder" if names and not computed else None)
+    return {"selected": list(names), "not_computed": free.not_computed(names), "not_stored": missing, "signals": table}
 
 
 def _ptrue_source(rows: Sequence[Mapping[str, Any]]) -> str:
@@ -359,8 +382,27 @@ def compare_runs(stores: Sequence[RunStore], *, n_resamples: int = 1000, seed: i
     if len(stores) < 2:
         raise AnalysisError("compare needs at least two runs")
     labels = run_labels(stores)
-    aligned = [signal_arrays(rows) for rows in shared_rows(stores)]
+    rows = shared_rows(stores)
+    aligned = [signal_arrays(r) for r in rows]
     common = [k for k in aligned[0].signals if all(k in a.signals for a in aligned)]
-    runs = {label: replace(a, signals={k: a.signals[k] for k in common}) for label, a in zip(labels, aligned)}
-    table = paired_comparison(runs, comparison_measures(common), n_resamples=n_resamples, seed=seed)
+    names = [n for n in free.selected(stores[0].config) if all(n in free.selected(s.config) for s in stores[1:])]
+    computed = [free.confidences(r, names) for r in rows]
+    extra = [n for n in names if all(n in c for c in computed)]
+    runs = {label: replace(a, signals={**{k: a.signals[k] for k in common}, **{k: c[k] for k in extra}})
+            for label, a, c in zip(labels, aligned, computed)}
+    measures = comparison_measures(common) + signal_table_measures(common, extra)
+    table = paired_comparison(runs, measures, n_resamples=n_resamples, seed=seed)
     return TriviaComparison(tuple(labels), len(aligned[0].ids), table)
+
+
+def signal_table_measures(own: Sequence[str], computed: Sequence[str]) -> list[Measure]:
+    """The signal table in a comparison, after the run's own measures: AURC and PRR of the run's own signals
+    (``own``), AUROC, AURC and PRR of each computed free-answer signal (:mod:`.signals`)."""
+    spec = []
+    for name in (*own, *computed):
+        label = SIGNALS.get(name, name)
+        if name in computed:
+            spec.append(Measure({"signal": label, "metric": "auroc"}, "auroc", _getter(name)))
+        spec += [Measure({"signal": label, "metric": "aurc"}, "aurc", _getter(name)),
+                 Measure({"signal": label, "metric": "prr"}, free.prr, _getter(name, as_float=True))]
+    return spec

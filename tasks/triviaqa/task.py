@@ -24,10 +24,10 @@ from calibkit.tasks.free_answer.question import Question
 from calibkit.tasks.free_answer.specs import SOURCES, Request, Source
 from calibkit.tasks.free_answer.triviaqa_data import CONFIGS, DEFAULT_CONFIG
 
+from . import signals as free_signals
 from . import study
+from .proposals import PTRUE_ANSWERS, PTRUE_MIXES
 from .run import (
-    PTRUE_ANSWERS,
-    PTRUE_MIXES,
     STOP_RULES,
     TASK,
     TriviaSettings,
@@ -87,6 +87,11 @@ class FreeAnswerTask(Task):
                          help="P(True) without --ptrue-shots: 'paper' shows Kadavath et al.'s six hand-written "
                               "examples first (appendix A.5), 'none' shows no example (calibkit's variant, not the "
                               "paper's)."),
+            click.Option(["--signals"], default="all", show_default=True, metavar="all|NAME[,NAME...]",
+                         help="Free-answer confidence signals reported beside P(True), likelihood and agreement "
+                              f"(AUROC, AURC, PRR, Spearman, ECE): all is {', '.join(free_signals.DEFAULT)}; "
+                              f"{', '.join(free_signals.ON_REQUEST)} only when named (one more forward per "
+                              f"question). Not computed yet: {', '.join(free_signals.NOT_COMPUTED)}."),
             click.Option(["--max-new-tokens"], type=click.IntRange(1, 256), default=self.spec.max_new_tokens,
                          show_default=True, help=self.max_new_tokens_help),
             click.Option(["--stop-rule"], type=click.Choice(STOP_RULES), default=self.spec.stop_rule,
@@ -113,6 +118,7 @@ class FreeAnswerTask(Task):
             ptrue_answer=o["ptrue_answer"], ptrue_shots=o["ptrue_shots"], ptrue_mix=o["ptrue_mix"],
             ptrue_prompt=o["ptrue_prompt"], max_new_tokens=o["max_new_tokens"], stop_rule=o["stop_rule"],
             seed=o["seed"], layout=self.spec.layout, matcher=self.spec.matcher,
+            signals=free_signals.parse_signals(o.get("signals", "all")),
         )
 
     def load(self, options: Mapping[str, Any]) -> list[Job]:
@@ -171,6 +177,11 @@ class FreeAnswerTask(Task):
         comparison = study.compare_runs(stores, n_resamples=n_resamples)
         page = report.write_comparison_report(stores, comparison, out)
         return Outcome(json=comparison.to_json(), text=report.comparison_text(comparison), report=page)
+
+    def paper_parts(self, stores: Sequence[RunStore]) -> list[Any]:
+        from .paper import paper_parts
+
+        return paper_parts(stores, prefix=self.name)
 
     def sweep(self, stores: Sequence[RunStore], temperatures: Sequence[float], *, out: Path,
               n_resamples: int = 200) -> Outcome:

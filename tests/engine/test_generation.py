@@ -12,12 +12,14 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from calibkit.engine.detokenize import end_token_ids
+from calibkit.engine.decode_rows import chosen_logp_and_entropy as _chosen_logp_and_entropy
 from calibkit.engine.generation import (
     GenerationConfig,
     GenerationError,
     encode_context,
     generate,
 )
+from calibkit.engine.unconditional import unconditional_logprobs
 from calibkit.engine.sampling import _inverse_cdf, _sampling_probs
 
 from conftest import shared_path
@@ -53,6 +55,14 @@ def teacher_forced(model, ids: list[int], cont: tuple[int, ...], *, temperature:
         logits = model(torch.tensor([ids + list(cont)])).logits[0].float()
     logp = torch.log_softmax(logits / temperature, dim=-1)
     return np.array([logp[len(ids) - 1 + k, t].item() for k, t in enumerate(cont)])
+
+
+def teacher_forced_entropy(model, ids: list[int], cont: tuple[int, ...]) -> np.ndarray:
+    """Entropy (nats) of the untempered next-token distribution before each continuation token, plainly."""
+    with torch.no_grad():
+        logits = model(torch.tensor([ids + list(cont)])).logits[0].float()
+    dist = torch.distributions.Categorical(logits=logits[len(ids) - 1: len(ids) - 1 + len(cont)])
+    return dist.entropy().numpy()
 
 
 # ------------------------------------------------------------------ greedy
@@ -97,6 +107,37 @@ def test_logprobs_equal_a_teacher_forced_forward_pass(lm) -> None:
         g = out.greedy
         assert g.total_logprob == pytest.approx(sum(g.logprobs))
         assert g.mean_logprob == pytest.approx(sum(g.logprobs) / len(g.logprobs))
+
+
+def test_entropies_equal_those_of_a_teacher_forced_forward_pass(lm) -> None:
+    # untempered whatever T: the samples' entropies are those of softmax(logits), not softmax(logits / 0.7)
+    cfg = GenerationConfig(max_new_tokens=6, stop=NO_STOP, samples=2, temperature=0.7, progress=False)
+    for context, out in zip(CONTEXTS[:2], generate(lm, CONTEXTS[:2], config=cfg)):
+        ids = encode_context(lm.tokenizer, context)
+        for g in (out.greedy, *out.samples):
+            assert len(g.entropies) == len(g.token_ids) == 6
+            np.testing.assert_allclose(g.entropies, teacher_forced_entropy(lm.model, ids, g.token_ids), atol=1e-4)
+            assert g.terminator_logprob is None  # cut by length: no terminator
+    # random weights over a 32k vocabulary are near-uniform: the entropy is close to ln(vocab), a real value
+    assert out.greedy.entropies[0] == pytest.approx(math.log(lm.tokenizer.vocab_size), rel=0.05)
+
+
+def test_a_ruled_out_token_adds_nothing_to_the_entropy() -> None:
+    # two equal tokens and one at -inf (a masked logit): ln 2 nats, not NaN; the chosen token's ln p = ln 1/2
+    logits = torch.tensor([[0.0, 0.0, -math.inf], [0.0, 0.0, 0.0]])
+    logp, entropy = _chosen_logp_and_entropy(logits, torch.tensor([1, 2]))
+    assert logp == pytest.approx([math.log(0.5), math.log(1 / 3)])
+    assert entropy == pytest.approx([math.log(2), math.log(3)])
+
+
+def test_unconditional_logprobs_read_the_tokens_after_the_start_token_alone(lm) -> None:
+    out = generate(lm, CONTEXTS, config=GenerationConfig(max_new_tokens=5, stop=NO_STOP, progress=False))
+    ids = [o.greedy.token_ids for o in out] + [(), out[0].greedy.token_ids[:2]]  # ragged, one empty
+    got = unconditional_logprobs(lm, ids, batch_size=2)
+    start = lm.tokenizer.bos_token_id
+    for cont, lp in zip(ids, got):
+        assert len(lp) == len(cont)
+        np.testing.assert_allclose(lp, teacher_forced(lm.model, [start], cont), atol=1e-4)
 
 
 def test_hidden_states_are_the_last_context_tokens_of_a_direct_forward(lm) -> None:
@@ -189,11 +230,33 @@ def test_stop_strings_trim_text_and_logprobs_consistently(tok) -> None:
     k = len(cut.token_ids)
     assert cut.token_ids == full.token_ids[:k]
     assert cut.logprobs == full.logprobs[:k]
+    assert cut.entropies == pytest.approx(full.entropies[:k], abs=1e-6)
     # the kept tokens are the shortest prefix whose text begins with `text`
     anchor = tok("Answer:")["input_ids"][-1]
     decoded = lambda ids: tok.decode([anchor, *ids])[len(tok.decode([anchor])):]  # noqa: E731
     assert decoded(cut.token_ids).startswith(cut.text)
     assert k == 0 or not decoded(cut.token_ids[:-1]).startswith(cut.text)
+    # the terminator is the first token after the kept ones (LM-Polygraph's newline), never kept itself;
+    # none when the last kept token already holds the whole stop string
+    if stop in decoded(cut.token_ids):
+        assert cut.terminator_logprob is None
+    else:
+        assert cut.terminator_logprob == pytest.approx(full.logprobs[k], abs=1e-6)
+
+
+def test_a_stop_token_of_its_own_is_the_terminator(tok) -> None:
+    lm = loaded(tiny_llama(tok.vocab_size), tok)
+    full = generate(lm, CONTEXTS[:1], config=GenerationConfig(max_new_tokens=8, stop=NO_STOP, progress=False))[0].greedy
+    anchor = tok("Answer:")["input_ids"][-1]
+    decoded = lambda ids: tok.decode([anchor, *ids])[len(tok.decode([anchor])):]  # noqa: E731
+    # the stop string is the 4th token's whole text, so it ends the answer as a token of its own
+    j = next(j for j in range(2, 8) if decoded(full.token_ids[j:j + 1]).strip()
+             and decoded(full.token_ids[j:j + 1]) not in decoded(full.token_ids[:j])
+             and decoded(full.token_ids[:j]).strip())
+    stop = decoded(full.token_ids[j:j + 1])
+    cut = generate(lm, CONTEXTS[:1], config=GenerationConfig(max_new_tokens=8, stop=(stop,), progress=False))[0].greedy
+    assert cut.finish_reason == "stop" and cut.token_ids == full.token_ids[:j]
+    assert cut.terminator_logprob == pytest.approx(full.logprobs[j], abs=1e-5)
 
 
 def test_a_stop_string_at_the_start_gives_an_empty_generation(tok) -> None:
@@ -288,6 +351,9 @@ def test_an_end_token_ends_the_continuation_and_is_not_kept(tok) -> None:
     assert out.greedy.finish_reason == "eos"
     assert out.greedy.token_ids == full.token_ids[:3]
     assert out.greedy.logprobs == pytest.approx(full.logprobs[:3], abs=1e-5)
+    assert len(out.greedy.entropies) == 3
+    # the EOS's own log-prob: the token the full run wrote fourth
+    assert out.greedy.terminator_logprob == pytest.approx(full.logprobs[3], abs=1e-5)
 
 
 def test_chat_context_gets_no_second_bos(tok) -> None:

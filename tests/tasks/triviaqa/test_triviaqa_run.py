@@ -5,6 +5,7 @@ import json
 import math
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from calibkit.engine import generation
@@ -26,6 +27,9 @@ from calibkit.tasks.triviaqa import (
     write_sampling_report,
 )
 
+from calibkit.stats.signals import compute_signals
+from calibkit.tasks.free_answer.signal_inputs import item_inputs
+from calibkit.tasks.triviaqa import signals as free_signals
 from calibkit.tasks.triviaqa.report import comparison_text
 from conftest import shared_path
 from tiny_models import llama2_tokenizer, loaded, tiny_llama
@@ -79,12 +83,17 @@ def run(questions, folder, lm, **kw):
                         settings=TriviaSettings(**options))
 
 
+def _rounded(v, digits=4):
+    if isinstance(v, float):
+        return round(v, digits)
+    return [_rounded(x, 3) for x in v] if isinstance(v, list) else v
+
+
 def comparable(rows):
-    """Rows without float noise: exact fields as they are, floats rounded."""
+    """Rows without float noise: exact fields as they are, floats (in lists too: the signals' token arrays) rounded."""
     out = []
     for r in sorted(rows, key=lambda r: r["id"]):
-        out.append({k: (round(v, 4) if isinstance(v, float) else v) for k, v in r.items()
-                    if k not in ("p_true_logprobs",)})
+        out.append({k: _rounded(v) for k, v in r.items() if k not in ("p_true_logprobs",)})
     return out
 
 
@@ -107,7 +116,14 @@ def test_a_run_writes_one_complete_row_per_question(questions, lm, tmp_path, cha
         assert r["p_true"] == pytest.approx(1 / (1 + math.exp(r["p_true_logprobs"][1] - r["p_true_logprobs"][0])))
         assert r["finish_reason"] in ("stop", "eos", "length")
         assert r["n_shots"] == 3 and r["shots_truncated"] is False
+        # what the signals read: one log-prob and one entropy per kept token, one array per sample
+        assert len(r["greedy_token_logprobs"]) == len(r["greedy_entropies"]) == r["n_answer_tokens"]
+        assert len(r["sample_token_logprobs"]) == len(r["sample_terminator_logprobs"]) == 3
+        if r["finish_reason"] == "length":
+            assert r["greedy_terminator_logprob"] is None
+        assert all(0.0 <= h <= math.log(lm.tokenizer.vocab_size) + 1e-4 for h in r["greedy_entropies"])
         if not r["empty_answer"]:
+            assert sum(r["greedy_token_logprobs"]) == pytest.approx(r["seq_logprob"], abs=1e-4)
             assert r["seq_prob"] == pytest.approx(math.exp(r["seq_logprob_mean"]))
             assert r["seq_logprob"] == pytest.approx(r["seq_logprob_mean"] * r["n_answer_tokens"])
 
@@ -186,7 +202,7 @@ def test_argument_checks(questions, lm, tmp_path) -> None:
 def test_few_shot_ptrue_shows_other_questions_own_answers_with_their_labels(
         questions, lm, tmp_path, monkeypatch, ptrue_answer, brainstorm) -> None:
     import calibkit.engine.scoring as scoring
-    from calibkit.tasks.triviaqa.run import _pool_candidates
+    from calibkit.tasks.triviaqa.proposals import pool_candidates as _pool_candidates
 
     real_score = scoring.score
     seen_prompts = []
@@ -275,8 +291,11 @@ def test_top_p_reaches_the_sampler_and_config_json(questions, lm, tmp_path, monk
 
 
 def _gen(text: str, logprobs=(-0.5,), greedy=False) -> Generation:
+    # entropies 1, 2, ... nats per token; the stop token's log-prob -0.25 (-0.125 for samples)
     return Generation(text=text, token_ids=tuple(range(len(logprobs))), logprobs=tuple(logprobs),
-                      sampling_logprobs=None if greedy else tuple(logprobs), finish_reason="stop", greedy=greedy)
+                      sampling_logprobs=None if greedy else tuple(logprobs), finish_reason="stop", greedy=greedy,
+                      entropies=tuple(float(k + 1) for k in range(len(logprobs))),
+                      terminator_logprob=-0.25 if greedy else -0.125)
 
 
 HAND = {
@@ -328,6 +347,67 @@ def test_agreement_correctness_and_likelihood_by_hand(hand_store) -> None:
     assert (blank["proposed"], blank["proposed_correct_exact"]) == ("", False)
 
 
+def test_rows_keep_what_the_signals_read_by_hand(hand_store) -> None:
+    rows = {r["question"]: r for r in hand_store.rows()}
+    paris, rhine, blank = (rows[QUESTIONS[i][0]] for i in range(3))
+    assert paris["greedy_token_logprobs"] == [-0.1, -0.3] and paris["greedy_entropies"] == [1.0, 2.0]
+    assert paris["greedy_terminator_logprob"] == -0.25
+    assert rhine["sample_token_logprobs"] == [[-0.5]] * 4 and rhine["sample_terminator_logprobs"] == [-0.125] * 4
+    # clusters by the matcher: "paris", "Paris." and "the Paris" are one answer, "Lyon" another;
+    # the empty samples of the blank question are one "no answer" set
+    assert paris["sample_clusters"] == [0, 0, 1, 0]
+    assert rhine["sample_clusters"] == [0, 1, 1, 2]
+    assert blank["sample_clusters"] == [0, 1, 0, 2]
+
+
+def test_signal_table_by_hand(hand_store) -> None:
+    table = summarize_rows(hand_store.rows(), n_resamples=50, config=hand_store.config)["signal_table"]
+    sig = table["signals"]
+    # the run's own signals first, then every signal of the library's table but PMI (computed when named)
+    assert list(sig)[:4] == ["p_true", "seq_prob", "agreement", "seq_logprob"]
+    assert list(sig)[4:] == list(free_signals.DEFAULT) and "mean_pmi" not in sig
+    assert "unconditional" in table["not_computed"]["mean_pmi"] and table["not_stored"] is None
+    # Paris right, Rhine and the blank wrong. Greedy probabilities exp(-0.4), exp(-6) and 0 (empty): the oracle order
+    msp = sig["max_sequence_probability"]
+    assert (msp["auroc"]["estimate"], msp["prr"]["estimate"]) == (1.0, 1.0)
+    # Spearman: ranks (3, 2, 1) against (3, 1.5, 1.5), centred (1, 0, -1) and (1, -1/2, -1/2): 1.5 / sqrt(2 * 1.5)
+    assert msp["spearman"]["estimate"] == pytest.approx(math.sqrt(3) / 2)
+    assert msp["probability"] and "ece_equal_mass" in msp and msp["auroc"]["note"]  # 3 questions: no interval
+    # AURC of the oracle order: risks 0, 1/2, 2/3 at coverage 1/3, 2/3, 1
+    assert msp["aurc"]["estimate"] == pytest.approx((0 + 1 / 2 + 2 / 3) / 3)
+    # semantic sets: Paris 2 (paris, Lyon), Rhine 3, blank 3: Paris most confident, the two wrong ones tied
+    sets = sig["num_semantic_sets"]
+    assert sets["sign"] == "uncertainty" and sets["auroc"]["estimate"] == 1.0 and "ece_equal_mass" not in sets
+    # mean token entropy: Paris 1.5, Rhine 2.0 nats; the blank answer ranks lowest
+    assert sig["mean_token_entropy"]["prr"]["estimate"] == 1.0
+
+
+def test_pmi_scores_the_greedy_answer_after_the_start_token_when_named(questions, lm, tmp_path) -> None:
+    outcome = run(questions[:4], tmp_path, lm, samples=2, signals=free_signals.parse_signals("mean_pmi,perplexity"))
+    assert outcome.store.config["signals"] == ["perplexity", "mean_pmi"]
+    rows = outcome.store.rows()
+    for r in rows:
+        assert len(r["greedy_unconditional_logprobs"]) == r["n_answer_tokens"]
+        assert all(u <= 0.0 for u in r["greedy_unconditional_logprobs"])
+    table = summarize_rows(rows, n_resamples=20, config=outcome.store.config)["signal_table"]
+    assert list(table["signals"])[4:] == ["perplexity", "mean_pmi"] and "mean_pmi" not in table["not_computed"]
+    # the PMI of the answers: the conditional minus the unconditional log-probs, averaged over tokens
+    item = item_inputs(rows[0])
+    want = float(np.mean(np.subtract(rows[0]["greedy_token_logprobs"], rows[0]["greedy_unconditional_logprobs"])))
+    assert compute_signals(item, ["mean_pmi"])["mean_pmi"] == pytest.approx(want)
+
+
+def test_rows_become_signal_inputs_with_or_without_the_terminator(hand_store) -> None:
+    row = next(r for r in hand_store.rows() if r["question"] == QUESTIONS[0][0])
+    item = item_inputs(row)
+    assert item.greedy_log_probs.tolist() == [-0.1, -0.3]  # calibkit: the answer's tokens only
+    assert item_inputs(row, terminator=True).greedy_log_probs.tolist() == [-0.1, -0.3, -0.25]  # LM-Polygraph's
+    assert item.similarity.tolist()[0] == [1.0, 1.0, 0.0, 1.0]  # same cluster as the matcher says
+    values = compute_signals(item, ["max_sequence_probability", "discrete_semantic_entropy"])
+    assert values["max_sequence_probability"] == pytest.approx(math.exp(-0.4))
+    assert values["discrete_semantic_entropy"] == pytest.approx(-(0.75 * math.log(0.75) + 0.25 * math.log(0.25)))
+
+
 def test_summary_recomputed_from_disk_equals_summary_json(hand_store) -> None:
     report = write_run_report(hand_store, n_resamples=200)
     on_disk = json.loads((hand_store.path / "summary.json").read_text())
@@ -340,9 +420,10 @@ def test_summary_recomputed_from_disk_equals_summary_json(hand_store) -> None:
     assert (on_disk["ptrue_answer"], on_disk["n_empty_proposed"], on_disk["n_empty_samples"]) == ("sample", 1, 3)
     text = summary_text(on_disk)
     assert "accuracy (exact)" in text and "p_true AUROC" in text
+    assert "semantic_entropy " in text and "not computed: mean_pmi" in text  # the signal table
     html = report.read_text()
     for title in ("Accuracy of the greedy answer", "Reliability diagrams", "most confidently wrong",
-                  "Confidence signals"):
+                  "Confidence signals", "Every confidence signal", "eig_val_laplacian"):
         assert title in html
     assert html.count("<script") >= 1 and "<script src=" not in html  # plotly.js inlined
 
@@ -414,6 +495,10 @@ def test_sweep_and_compare_two_temperatures(questions, lm, tmp_path) -> None:
     acc = comparison.table[comparison.table.metric == "accuracy"]
     assert acc.difference.iloc[1] == 0.0  # same greedy answers, same accuracy
     assert json.dumps(comparison.to_json())  # plain JSON, NaN as null
+    # the signal table, paired too: each computed signal's AUROC, AURC and PRR; AURC and PRR of the run's own
+    t = comparison.table
+    assert set(t[t.signal == "semantic_entropy"].metric) == {"auroc", "aurc", "prr"}
+    assert {"aurc", "prr"} <= set(t[t.signal == "P(True)"].metric)
     page = write_comparison_report(stores, comparison, tmp_path / "compare.html")
     assert "paired-bootstrap" in page.read_text()
     # smooth ECE of each probability signal leads; six questions: estimates with the note, no interval; where a
@@ -467,7 +552,7 @@ def test_embedded_chat_model_end_to_end(tmp_path) -> None:
 
 def test_ptrue_example_pool_mixes() -> None:
     from calibkit.tasks.triviaqa import Question
-    from calibkit.tasks.triviaqa.run import Proposal, ptrue_example_pool
+    from calibkit.tasks.triviaqa.proposals import Proposal, ptrue_example_pool
 
     qs = [Question(id=f"t/{i}", question=f"Q{i}?", aliases=(f"a{i}",)) for i in range(20)]
     props = [Proposal("s0", f"a{i}" if i % 4 == 0 else ("" if i == 19 else "wrong"), ()) for i in range(20)]
@@ -545,7 +630,7 @@ def test_ptrue_prompt_none_with_ptrue_shots_is_refused() -> None:
 def test_few_shot_ptrue_refuses_a_pool_that_cannot_show_k_examples(questions, lm, tmp_path, monkeypatch) -> None:
     """Empty answers are no examples: with 2 of 9 candidates answered, 2-shot P(True) would show 1 to some questions."""
     from calibkit.errors import UserError
-    from calibkit.tasks.triviaqa.run import _pool_candidates
+    from calibkit.tasks.triviaqa.proposals import pool_candidates as _pool_candidates
 
     answered = {q.id for q in _pool_candidates(questions, 2, seed=0)[:2]}
     by_text = {}
@@ -577,7 +662,7 @@ def test_few_shot_ptrue_refuses_a_pool_that_cannot_show_k_examples(questions, lm
 
 def test_check_example_pool_by_hand() -> None:
     from calibkit.errors import UserError
-    from calibkit.tasks.triviaqa.run import check_example_pool
+    from calibkit.tasks.triviaqa.proposals import check_example_pool
 
     check_example_pool(3, shots=2, n_candidates=9)
     with pytest.raises(UserError, match="only 1 of the 5 .* use --ptrue-shots 0 \\(the paper's six"):
