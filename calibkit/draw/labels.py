@@ -20,7 +20,8 @@ if TYPE_CHECKING:
 
 #: axis titles of the metrics that tables of intervals hold, by metric name (others: the name itself)
 AXIS_LABELS = {"accuracy": "accuracy", "ece": "ECE (10 equal-width bins)", "brier": "Brier score",
-                       "auroc": "AUROC (confidence vs correct)", "nll": "NLL (nats per item)"}
+                       "auroc": "AUROC (confidence vs correct)", "nll": "NLL (nats per item)",
+                       "ece_quantile": "ECE (10 equal-mass bins)"}
 
 
 def interval_labels(table: pd.DataFrame, *, estimate: str = "estimate", low: str = "low",

@@ -3,7 +3,9 @@
 The command holds no list of tasks: the run folders are grouped by the task
 that owns them (the registry, :func:`calibkit.runs.registry.task_of_run`),
 and each task's ``paper_parts(stores) -> list[PaperPart]`` says what it
-contributes (:mod:`calibkit.paper.parts`). What is written under ``out``::
+contributes (:mod:`calibkit.paper.parts`). The folders `calibkit sweep` and
+`calibkit scale` write add their figures (:mod:`calibkit.paper.studies`).
+What is written under ``out``::
 
     figures/<name>.pdf, .png   vector PDF and 300-dpi PNG at ACL width
     figures/<name>.tex         \\begin{figure} with \\includegraphics, caption and label
@@ -29,6 +31,7 @@ from calibkit.errors import UserError
 from calibkit.paper.figures import save_figure
 from calibkit.paper.parts import PaperPart, role_of
 from calibkit.paper.provenance import appendix_table, provenance, write_provenance
+from calibkit.paper.studies import study_folders, study_parts
 from calibkit.paper.style import WIDTHS
 from calibkit.paper.numbers import escape_latex
 from calibkit.paper.tables import write_table
@@ -52,15 +55,17 @@ def write_paper(stores: Sequence[RunStore | str | Path], out: str | Path, *,
 
     Args:
         stores: run folders (``RunStore`` or paths), any mix of tasks; a folder that is not a run
-            stands for every run folder below it (``runs/`` or ``runs/mmlu``).
+            stands for every run folder below it (``runs/`` or ``runs/mmlu``), and for the sweep and
+            scale folders in it or below it.
         out: the output folder (made if absent; files of the same names are replaced).
         parts_of: ``stores -> parts``; default :func:`task_parts` (each task's ``paper_parts``).
 
     Raises:
         UserError: no run folders, a path that holds none, or two parts of one name.
     """
-    runs = run_folders(stores)
-    parts = list((parts_of or task_parts)(runs))
+    studies = study_folders([p for p in stores if not isinstance(p, RunStore)])
+    runs = run_folders(stores, studies_only_ok=bool(studies))
+    parts = [*((parts_of or task_parts)(runs) if runs else []), *(p for f in studies for p in study_parts(f))]
     names = [p.name for p in parts]
     twice = sorted({n for n in names if names.count(n) > 1})
     if twice:
@@ -79,8 +84,11 @@ def write_paper(stores: Sequence[RunStore | str | Path], out: str | Path, *,
                       unused=tuple(str(s.path) for s in runs if str(s.path) not in used))
 
 
-def run_folders(paths: Sequence[RunStore | str | Path]) -> list[RunStore]:
-    """The run folders named: a run folder itself, or every run folder below a folder that is not one (sorted)."""
+def run_folders(paths: Sequence[RunStore | str | Path], *, studies_only_ok: bool = False) -> list[RunStore]:
+    """The run folders named: a run folder itself, or every run folder below a folder that is not one (sorted).
+
+    ``studies_only_ok``: a path may hold no run (a sweep or scale folder), and no run at all is no error.
+    """
     runs: list[RunStore] = []
     for path in paths:
         if isinstance(path, RunStore):
@@ -88,11 +96,13 @@ def run_folders(paths: Sequence[RunStore | str | Path]) -> list[RunStore]:
             continue
         path = Path(path)
         found = [path] if (path / CONFIG_FILE).is_file() else sorted(c.parent for c in path.rglob(CONFIG_FILE))
+        if not found and studies_only_ok and study_folders([path]):
+            continue
         if not found:
             raise UserError(f"{path} holds no calibkit run folder (no {CONFIG_FILE} in it or below it); "
                             "pass the folders `calibkit run` wrote (runs/<task>/<model>/<hash>)")
         runs += [RunStore.open(f) for f in found]
-    if not runs:
+    if not runs and not studies_only_ok:
         raise UserError("no run folders given; pass the folders `calibkit run` wrote (runs/<task>/<model>/<hash>)")
     return list({str(s.path.resolve()): s for s in runs}.values())  # a folder named twice is read once
 
