@@ -124,12 +124,18 @@ def comparison_frame(stores: Sequence[RunStore], *, n_resamples: int = 1000) -> 
 
 
 def paper_parts(stores: Sequence[RunStore]) -> list[Any]:
-    """The write-up's token-profile table: the shifted share per (answers by, read by) pair and run."""
-    from calibkit.paper import PaperPart, comparison_table
+    """The write-up's token-shift bars and table: the shifted share per (answers by, read by) pair and run."""
+    from calibkit.paper import PaperPart, comparison_table, figures
     from calibkit.paper.parts import folders, relabel
 
     labels, n_items, frame = comparison_frame(stores)
-    return [PaperPart("tokens-shifted", comparison_table(
-        relabel(frame, labels, stores).drop(columns=["tokens", "metric"]), name="tokens-shifted",
-        caption=f"Share of shifted tokens (URIAL's token distribution shift) on {n_items} shared questions."),
-        folders(stores))]
+    frame = relabel(frame, labels, stores)
+    bars = frame.assign(benchmark=frame["answers by"] + " read by " + frame["read by"], model=frame["run"])
+    return [PaperPart("tokens-shifted-bars", figures.grouped_bars(bars, metric="share of tokens shifted"),
+                      folders(stores), caption=f"Share of the answers' tokens the reader ranks beyond 3 (URIAL's "
+                                               f"shifted tokens) on {n_items} shared questions, 95% bootstrap "
+                                               "intervals over questions."),
+            PaperPart("tokens-shifted", comparison_table(
+                frame.drop(columns=["tokens", "metric"]), name="tokens-shifted",
+                caption=f"Share of shifted tokens (URIAL's token distribution shift) on {n_items} shared questions."),
+                folders(stores))]

@@ -199,6 +199,14 @@ def test_run_on_tiny_models(capsys, tmp_path, tiny_base_dir, tiny_model_dir, one
     assert all(m["n"] == 3 and m["note"] == "n too small for an interval (n=3 < 20)" for m in metrics)
     assert all(m["low"] is None and m["p_value"] is None and m["test"] is None for m in metrics)
     assert all(e["note"] == "n too small for an interval (n=3 < 20)" for e in summary["entropy_difference"])
+    # the write-up's token-shift bars are the compared shares, run by run
+    from calibkit.runs.registry import task_of_run
+    from calibkit.runs.store import RunStore
+
+    bars, table = task_of_run(config).paper_parts([RunStore(run), RunStore(tmp_path / "copy")])
+    heights = [patch.get_height() for patch in bars.content.axes[0].patches]
+    shares = [np.nan if m["estimate"] is None else m["estimate"] for m in metrics]
+    assert np.allclose(heights, shares, equal_nan=True) and len(table.content.rows) == 2
     code, out, err = run_cli(capsys, "run", "tokens", "--model", "a", "--model", "b", "--model", "c")
     assert code == 2 and "--model was given 3 times" in err
 
