@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import shutil
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Callable, Sequence
 
@@ -110,9 +110,10 @@ def run_folders(paths: Sequence[RunStore | str | Path], *, studies_only_ok: bool
 def task_parts(stores: Sequence[RunStore]) -> list[PaperPart]:
     """Each task's ``paper_parts`` on the run folders it owns, tasks in the order their first run was given.
 
-    Within a task, runs scored in the base form come first (each part compares later runs with the first).
-    A task whose ``paper_parts`` returns none (the Task interface's default) contributes nothing; its runs
-    are listed as unused.
+    Within a task, runs that share items are read together (:func:`sharing_groups`; runs of other data make
+    parts of their own, their names numbered from the second group on), runs scored in the base form first
+    (each part compares later runs with the first). A task whose ``paper_parts`` returns none (the Task
+    interface's default) contributes nothing; its runs are listed as unused.
     """
     from calibkit.runs.registry import task_of_run
 
@@ -121,9 +122,41 @@ def task_parts(stores: Sequence[RunStore]) -> list[PaperPart]:
         groups[task_of_run(store.config, where=store.path)].append(store)
     parts: list[PaperPart] = []
     for task, owned in groups.items():
-        # base-form runs before chat-form ones (order kept otherwise): a difference reads chat - base
-        parts += list(task.paper_parts(sorted(owned, key=lambda s: role_of(s.config) == "chat")))
+        for k, group in enumerate(sharing_groups(owned), start=1):
+            # base-form runs before chat-form ones (order kept otherwise): a difference reads chat - base
+            made = task.paper_parts(sorted(group, key=lambda s: role_of(s.config) == "chat"))
+            parts += [numbered(part, k) for part in made]
     return parts
+
+
+def sharing_groups(stores: Sequence[RunStore]) -> list[list[RunStore]]:
+    """The runs split into groups that share items (connected by any shared item id), in the order given."""
+    ids = [{row["id"] for row in store.rows()} for store in stores]
+    group = list(range(len(stores)))  # union-find over runs: each run's group, by its first run
+    for i in range(len(stores)):
+        for j in range(i):
+            if ids[i] & ids[j]:
+                root_i, root_j = _root(group, i), _root(group, j)
+                group[max(root_i, root_j)] = min(root_i, root_j)
+    out: dict[int, list[RunStore]] = defaultdict(list)
+    for i, store in enumerate(stores):
+        out[_root(group, i)].append(store)
+    return list(out.values())
+
+
+def _root(group: list[int], i: int) -> int:
+    while group[i] != i:
+        i = group[i]
+    return i
+
+
+def numbered(part: PaperPart, k: int) -> PaperPart:
+    """``part`` of a task's k-th group of runs: its name (and its table's file stem) suffixed from k = 2 on."""
+    if k == 1:
+        return part
+    name = f"{part.name}-{k}"
+    content = replace(part.content, name=name) if part.kind == "table" else part.content
+    return replace(part, name=name, content=content)
 
 
 def write_part(part: PaperPart, out: Path) -> list[Path]:
