@@ -299,17 +299,19 @@ def grouped_bars(table: Any, *, metric: str, x_title: str = "", roles: Mapping[s
         ax.set(xlabel=x_title, ylabel=AXIS_LABELS.get(metric, metric))
         ax.set_ylim(bottom=0)
         ax.grid(axis="x", visible=False)
-        ax.legend()
+        _place_legend(fig, ax, below=True)  # bars fill the axes up to their top: a legend inside covers one
     return fig
 
 
 # --------------------------------------------------------------------------- pieces
 
 
-def _place_legend(fig, ax, *, loc: str = "best") -> None:
-    """Inside the axes where it is small; below the figure where it would cover the data (many or long entries)."""
+def _place_legend(fig, ax, *, loc: str = "best", below: bool = False) -> None:
+    """Inside the axes where it is small; below the figure where it would cover the data (many or long entries,
+    or ``below``)."""
     handles, labels = ax.get_legend_handles_labels()
-    if len(handles) <= INSIDE_LEGEND_ENTRIES and max(map(len, labels), default=0) <= INSIDE_LEGEND_CHARACTERS:
+    small = len(handles) <= INSIDE_LEGEND_ENTRIES and max(map(len, labels), default=0) <= INSIDE_LEGEND_CHARACTERS
+    if small and not below:
         ax.legend(loc=loc)
     else:
         columns = 1 if max(map(len, labels), default=0) > INSIDE_LEGEND_CHARACTERS else 2

@@ -95,7 +95,8 @@ def run_folders(paths: Sequence[RunStore | str | Path], *, studies_only_ok: bool
             runs.append(path)
             continue
         path = Path(path)
-        found = [path] if (path / CONFIG_FILE).is_file() else sorted(c.parent for c in path.rglob(CONFIG_FILE))
+        found = [path] if (path / CONFIG_FILE).is_file() else sorted(c.parent for c in path.rglob(CONFIG_FILE)
+                                                                       if is_run_config(c))
         if not found and studies_only_ok and study_folders([path]):
             continue
         if not found:
@@ -105,6 +106,16 @@ def run_folders(paths: Sequence[RunStore | str | Path], *, studies_only_ok: bool
     if not runs and not studies_only_ok:
         raise UserError("no run folders given; pass the folders `calibkit run` wrote (runs/<task>/<model>/<hash>)")
     return list({str(s.path.resolve()): s for s in runs}.values())  # a folder named twice is read once
+
+
+def is_run_config(path: Path) -> bool:
+    """Whether a config.json found below a folder is a calibkit run's (a model folder's config.json is not)."""
+    import json
+
+    try:
+        return "task" in json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError, TypeError):
+        return False
 
 
 def task_parts(stores: Sequence[RunStore]) -> list[PaperPart]:

@@ -30,3 +30,16 @@ def test_a_later_group_numbers_its_parts_and_its_tables_files():
     assert numbered(part, 1) is part
     second = numbered(part, 2)
     assert second.name == second.content.name == "mmlu-comparison-2" and second.runs == part.runs
+
+
+def test_a_model_folders_config_below_a_folder_is_not_a_run(tmp_path):
+    import json
+
+    from calibkit.paper.write import run_folders
+
+    (tmp_path / "model").mkdir()
+    (tmp_path / "model" / "config.json").write_text(json.dumps({"model_type": "llama"}))  # a Hugging Face model
+    run = tmp_path / "runs" / "mmlu" / "m" / "abc"
+    run.mkdir(parents=True)
+    (run / "config.json").write_text(json.dumps({"task": "mmlu", "model": "m"}))
+    assert [s.path for s in run_folders([tmp_path])] == [run]
