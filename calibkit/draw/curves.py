@@ -16,6 +16,7 @@ import plotly.graph_objects as go
 
 from calibkit.draw.inputs import arg_name, as_runs, check_marks, only, per_run, rc_arrays, sweep_arrays
 from calibkit.draw.labels import (
+    SWEEP_LABELS,
     AXIS_LABELS,
     float_column,
     hover_label,
@@ -41,7 +42,6 @@ SWEEP_COLUMNS = (
     "nll", "nll_low", "nll_high",
 )
 SIZE_COLUMNS = ("n_parameters", "estimate", "low", "high")
-SWEEP_LABELS = {"ece": "ECE", "nll": "NLL (nats per item)", "brier": "Brier score"}
 
 
 def temperature_curve(

@@ -18,6 +18,9 @@ import plotly.graph_objects as go
 if TYPE_CHECKING:
     import pandas as pd
 
+#: the y-axis titles of the temperature curves, by sweep metric (plotly pages and paper figures alike)
+SWEEP_LABELS = {"ece": "ECE", "nll": "NLL (nats per item)", "brier": "Brier score"}
+
 #: axis titles of the metrics that tables of intervals hold, by metric name (others: the name itself)
 AXIS_LABELS = {"accuracy": "accuracy", "ece": "ECE (10 equal-width bins)", "brier": "Brier score",
                        "auroc": "AUROC (confidence vs correct)", "nll": "NLL (nats per item)",

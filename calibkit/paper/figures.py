@@ -38,7 +38,7 @@ from calibkit.draw.inputs import (
     sweep_arrays,
     visible_bins,
 )
-from calibkit.draw.labels import AXIS_LABELS, float_column, missing
+from calibkit.draw.labels import AXIS_LABELS, SWEEP_LABELS, float_column, missing
 from calibkit.draw.style import log_axis
 from calibkit.paper.numbers import Cell, cell_text, fixed
 from calibkit.paper.style import DPI, GREY, INTERVAL_ALPHA, figure_size, paper_style, run_looks
@@ -47,7 +47,6 @@ MAX_SIZE_TICKS = 5  # labelled ticks a size axis holds at column width (7.7 cm a
 INSIDE_LEGEND_ENTRIES = 3  # a legend with more entries goes below the axes ...
 LEGEND_ROW_INCHES = 0.16  # one 8 pt legend row with its spacing
 INSIDE_LEGEND_CHARACTERS = 24  # ... and so does one with a longer entry (it would cover a third of a column)
-SWEEP_LABELS = {"ece": "ECE", "nll": "NLL (nats per item)", "brier": "Brier score"}
 
 
 def new_figure(width: str, height_ratio: float, **subplots: Any):
