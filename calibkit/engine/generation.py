@@ -379,7 +379,7 @@ def generate(
         ValueError: a context is not a str.
         GenerationError: a context plus ``max_new_tokens`` exceeds the
             model's context length (fit it first, e.g. with
-            ``tasks.triviaqa.fit_context``), or out of memory on one context.
+            ``tasks.free_answer.layouts.fit_context``), or out of memory on one context.
 
     Example:
         >>> outs = generate(loaded, ["Question: Capital of France?\\nAnswer:"],

@@ -7,7 +7,7 @@ import click
 
 from calibkit.tasks.free_answer.nq_open_data import SPLITS, TASK
 from calibkit.tasks.free_answer.specs import SOURCES, Source
-from calibkit.tasks.triviaqa.task import FreeAnswerTask
+from calibkit.tasks.free_answer.task import FreeAnswerTask
 
 
 class NQOpen(FreeAnswerTask):

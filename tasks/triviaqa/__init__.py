@@ -1,10 +1,12 @@
 """TriviaQA (Joshi et al. 2017), closed-book, with Kadavath et al.'s P(True) self-evaluation.
 
-Questions, layouts, P(True) prompts and matchers are the free-answer
-layer's (:mod:`calibkit.tasks.free_answer`); here, one module per step:
-:mod:`.run` (generate, check, self-evaluate into a run folder), :mod:`.study` (signals, summary,
-comparisons, from disk), :mod:`.report` (pages), :mod:`.sampling` (the
-sampling-temperature study) and :mod:`.task` (`calibkit run triviaqa`).
+The run is the free-answer family's (:mod:`calibkit.tasks.free_answer`:
+questions, layouts, P(True) prompts, matchers, and one module per step:
+``run`` (generate, check, self-evaluate into a run folder), ``study``
+(signals, summary, comparisons, from disk), ``report`` (pages),
+``sampling`` (the sampling-temperature study)); here :mod:`.task`
+registers TriviaQA's row (`calibkit run triviaqa`), and the names a
+notebook imports are re-exported.
 """
 from calibkit.tasks.free_answer.answers import extract_answer, match_answer, normalize_answer, sample_agreement
 from calibkit.tasks.free_answer.layouts import (
@@ -28,9 +30,9 @@ from calibkit.tasks.free_answer.ptrue import (
 from calibkit.tasks.free_answer.question import Question, Shot, draw_shots
 from calibkit.tasks.free_answer.triviaqa_data import CONFIGS, DEFAULT_CONFIG, DEFAULT_SHOTS, DataNotFoundError, load
 
-from .proposals import Proposal, ptrue_example_pool, ptrue_proposal
-from .run import TriviaResult, TriviaSettings, run_triviaqa
-from .study import (
+from calibkit.tasks.free_answer.proposals import Proposal, ptrue_example_pool, ptrue_proposal
+from calibkit.tasks.free_answer.run import TriviaResult, TriviaSettings, run_triviaqa
+from calibkit.tasks.free_answer.study import (
     ECES,
     SignalArrays,
     compare_runs,
@@ -54,7 +56,7 @@ def __getattr__(name: str):
     if name in _DRAWING:
         import importlib
 
-        return getattr(importlib.import_module(f"{__name__}.{_DRAWING[name]}"), name)
+        return getattr(importlib.import_module(f"calibkit.tasks.free_answer.{_DRAWING[name]}"), name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 __all__ = [

@@ -286,7 +286,7 @@ def test_leading_whitespace_never_triggers_a_stop(tok) -> None:
         assert g.finish_reason == "stop"
         assert g.text == "\n\n Paris"
         assert g.token_ids == (newline, newline, paris)
-    from calibkit.tasks.triviaqa.answers import extract_answer
+    from calibkit.tasks.free_answer.answers import extract_answer
 
     assert extract_answer(out.greedy.text) == "Paris"
     # Only whitespace until the token limit: nothing to cut, the answer is empty.

@@ -121,7 +121,7 @@ def test_nq_open_defaults_are_lm_evals_decoding():
     trivia = {o.name: o.default for o in TriviaQA().options()}
     assert (trivia["stop_rule"], trivia["max_new_tokens"]) == ("after_leading_whitespace", 32)  # unchanged
     from calibkit.engine.generation import STOP_RULES
-    from calibkit.tasks.triviaqa.run import STOP_RULES as SETTINGS_STOP_RULES
+    from calibkit.tasks.free_answer.run import STOP_RULES as SETTINGS_STOP_RULES
 
     assert SETTINGS_STOP_RULES == STOP_RULES  # the settings' torch-free copy names the engine's rules
 
@@ -159,7 +159,7 @@ def test_greedy_answers_are_lm_evals_on_scripted_replies(reference, one_thread):
 
 
 def test_decoding_departures_are_stated():
-    from calibkit.tasks.triviaqa.study import departures
+    from calibkit.tasks.free_answer.study import departures
 
     lm_eval = {"matcher": "nq_open", "stop_rule": "first", "max_new_tokens": 256, "chat_template": False,
                "shots": 0, "ptrue_examples": 0, "ptrue_prompt": "paper", "brainstorm": 5}

@@ -7,8 +7,8 @@ import pytest
 
 from calibkit.errors import UserError
 from calibkit.stats.signals import SIGNALS
-from calibkit.tasks.triviaqa.run import TriviaSettings
-from calibkit.tasks.triviaqa.signals import COMPUTED, DEFAULT, NOT_COMPUTED, ON_REQUEST, parse_signals, selected
+from calibkit.tasks.free_answer.run import TriviaSettings
+from calibkit.tasks.free_answer.signals import COMPUTED, DEFAULT, NOT_COMPUTED, ON_REQUEST, parse_signals, selected
 
 from conftest import run_cli
 

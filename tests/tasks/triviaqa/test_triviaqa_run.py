@@ -29,8 +29,8 @@ from calibkit.tasks.triviaqa import (
 
 from calibkit.stats.signals import compute_signals
 from calibkit.tasks.free_answer.signal_inputs import item_inputs
-from calibkit.tasks.triviaqa import signals as free_signals
-from calibkit.tasks.triviaqa.report import comparison_text
+from calibkit.tasks.free_answer import signals as free_signals
+from calibkit.tasks.free_answer.report import comparison_text
 from conftest import shared_path
 from tiny_models import llama2_tokenizer, loaded, tiny_llama
 
@@ -202,7 +202,7 @@ def test_argument_checks(questions, lm, tmp_path) -> None:
 def test_few_shot_ptrue_shows_other_questions_own_answers_with_their_labels(
         questions, lm, tmp_path, monkeypatch, ptrue_answer, brainstorm) -> None:
     import calibkit.engine.scoring as scoring
-    from calibkit.tasks.triviaqa.proposals import pool_candidates as _pool_candidates
+    from calibkit.tasks.free_answer.proposals import pool_candidates as _pool_candidates
 
     real_score = scoring.score
     seen_prompts = []
@@ -252,7 +252,7 @@ def test_few_shot_ptrue_shows_other_questions_own_answers_with_their_labels(
 
 def test_a_resumed_few_shot_run_keeps_its_recorded_examples(questions, lm, tmp_path, monkeypatch) -> None:
     import calibkit.engine.scoring as scoring
-    import calibkit.tasks.triviaqa.run as tr
+    import calibkit.tasks.free_answer.run as tr
 
     first = run(questions[:4], tmp_path, lm, ptrue_shots=2)
     recorded = first.store.recorded["ptrue_pool"]
@@ -552,7 +552,7 @@ def test_embedded_chat_model_end_to_end(tmp_path) -> None:
 
 def test_ptrue_example_pool_mixes() -> None:
     from calibkit.tasks.triviaqa import Question
-    from calibkit.tasks.triviaqa.proposals import Proposal, ptrue_example_pool
+    from calibkit.tasks.free_answer.proposals import Proposal, ptrue_example_pool
 
     qs = [Question(id=f"t/{i}", question=f"Q{i}?", aliases=(f"a{i}",)) for i in range(20)]
     props = [Proposal("s0", f"a{i}" if i % 4 == 0 else ("" if i == 19 else "wrong"), ()) for i in range(20)]
@@ -630,7 +630,7 @@ def test_ptrue_prompt_none_with_ptrue_shots_is_refused() -> None:
 def test_few_shot_ptrue_refuses_a_pool_that_cannot_show_k_examples(questions, lm, tmp_path, monkeypatch) -> None:
     """Empty answers are no examples: with 2 of 9 candidates answered, 2-shot P(True) would show 1 to some questions."""
     from calibkit.errors import UserError
-    from calibkit.tasks.triviaqa.proposals import pool_candidates as _pool_candidates
+    from calibkit.tasks.free_answer.proposals import pool_candidates as _pool_candidates
 
     answered = {q.id for q in _pool_candidates(questions, 2, seed=0)[:2]}
     by_text = {}
@@ -662,7 +662,7 @@ def test_few_shot_ptrue_refuses_a_pool_that_cannot_show_k_examples(questions, lm
 
 def test_check_example_pool_by_hand() -> None:
     from calibkit.errors import UserError
-    from calibkit.tasks.triviaqa.proposals import check_example_pool
+    from calibkit.tasks.free_answer.proposals import check_example_pool
 
     check_example_pool(3, shots=2, n_candidates=9)
     with pytest.raises(UserError, match="only 1 of the 5 .* use --ptrue-shots 0 \\(the paper's six"):

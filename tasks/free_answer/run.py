@@ -44,7 +44,7 @@ from calibkit.tasks.free_answer.ptrue import PTRUE_PROMPTS, PTRUE_TASK, PTrueExa
 from calibkit.tasks.free_answer.question import Question
 from calibkit.tasks.free_answer.signal_inputs import signal_fields
 
-from .answers import MATCHERS, Matcher, sample_agreement  # the layer's, re-exported there
+from .answers import MATCHERS, Matcher, sample_agreement
 from .proposals import (
     PTRUE_ANSWERS,
     PTRUE_MIXES,
