@@ -33,11 +33,9 @@ import numpy as np
 from calibkit.stats import metrics as _m
 from calibkit.stats.checks import (
     check_choice,
-    check_count,
-    check_level,
     check_probs_labels,
+    check_resampling,
     check_same_length,
-    check_seed,
 )
 from calibkit.stats.intervals import (
     MIN_ITEMS,
@@ -152,9 +150,7 @@ def bootstrap_ci(
         >>> iv.low <= iv.estimate <= iv.high
         True
     """
-    level = check_level(level)
-    n_resamples = check_count("n_resamples", n_resamples)
-    seed = check_seed(seed)
+    level, n_resamples, seed = check_resampling(level, n_resamples, seed)
     if callable(metric):
         arrays = check_same_length(arrays, "arrays")
         estimate, n = float(metric(*arrays)), arrays[0].shape[0]
@@ -197,9 +193,7 @@ def cluster_ci(
         >>> iv.estimate, iv.note  # 3 questions: the small-n rule counts clusters
         (0.8888888888888888, 'n too small for an interval (n=3 < 20)')
     """
-    level = check_level(level)
-    n_resamples = check_count("n_resamples", n_resamples)
-    seed = check_seed(seed)
+    level, n_resamples, seed = check_resampling(level, n_resamples, seed)
     if is_undefined(metric, arrays):
         return undefined_interval(level, int(np.unique(np.asarray(clusters)).shape[0]))
     prepared = prepare_metric(metric, arrays, n_bins=n_bins)
@@ -250,9 +244,7 @@ def paired_bootstrap(
         >>> paired_bootstrap("brier", (good, labels), (bad, labels), n_resamples=200).p_value < 0.01
         True
     """
-    level = check_level(level)
-    n_resamples = check_count("n_resamples", n_resamples)
-    seed = check_seed(seed)
+    level, n_resamples, seed = check_resampling(level, n_resamples, seed)
     if not callable(metric) and (is_undefined(metric, tuple(arrays_a)) or is_undefined(metric, tuple(arrays_b))):
         return PairedDifference(math.nan, math.nan, math.nan, math.nan, math.nan, math.nan, 0, level,
                                 n=len(arrays_a[1]), note=too_few(len(arrays_a[1])))
@@ -323,9 +315,7 @@ def option_intervals(
         >>> option_intervals(p, np.array([0, 1, 1, 1]), metrics=("accuracy",), n_resamples=50)["accuracy"].estimate
         0.75
     """
-    level = check_level(level)
-    n_resamples = check_count("n_resamples", n_resamples)
-    seed = check_seed(seed)
+    level, n_resamples, seed = check_resampling(level, n_resamples, seed)
     p, y = check_probs_labels(probs, labels)
     top = _m.top_label(p, y)
     shared: dict[Any, Any] = {}
@@ -353,13 +343,7 @@ def option_intervals(
 
 
 def summarize(
-    probs: np.ndarray,
-    labels: np.ndarray,
-    *,
-    n_bins: int = 10,
-    n_resamples: int = 1000,
-    level: float = 0.95,
-    seed: int = 0,
+    probs: np.ndarray, labels: np.ndarray, *, n_bins: int = 10, n_resamples: int = 1000, level: float = 0.95, seed: int = 0
 ) -> Summary:
     """The standard summary (:data:`SUMMARY_METRICS`) with bootstrap CIs.
 

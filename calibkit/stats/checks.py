@@ -120,6 +120,11 @@ def check_seed(seed: int) -> int:
     return int(seed)
 
 
+def check_resampling(level: float, n_resamples: int, seed: int) -> tuple[float, int, int]:
+    """The options every resampling procedure takes: (level, n_resamples, seed), checked."""
+    return check_level(level), check_count("n_resamples", n_resamples), check_seed(seed)
+
+
 def check_values(values: object, name: str = "values") -> np.ndarray:
     """Per-item values ``(n,)`` (bool or numeric), finite; returns float64."""
     v = as_float_array(name, values, 1)

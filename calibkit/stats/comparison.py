@@ -30,7 +30,7 @@ import pandas as pd
 
 from calibkit.errors import UserError
 from calibkit.stats.bootstrap import bootstrap_ci
-from calibkit.stats.checks import check_choice, check_count, check_level, check_seed
+from calibkit.stats.checks import check_choice, check_resampling
 from calibkit.stats.intervals import too_few
 from calibkit.stats.paired import DEFAULT_TEST, HEADLINE_METRIC, TESTS, paired_test
 
@@ -141,8 +141,8 @@ def paired_comparison(
         ('permutation (200 random swaps)', None)
     """
     test = check_choice("test", test, TESTS)
-    options = {"n_resamples": check_count("n_resamples", n_resamples), "level": check_level(level),
-               "seed": check_seed(seed)}
+    level, n_resamples, seed = check_resampling(level, n_resamples, seed)
+    options = {"n_resamples": n_resamples, "level": level, "seed": seed}
     names = list(runs)
     if not names:
         raise ComparisonError("no runs to compare; name two or more run folders")

@@ -149,13 +149,7 @@ def mce(confidence: np.ndarray, correct: np.ndarray, *, n_bins: int = 10, strate
     return ece(confidence, correct, n_bins=n_bins, strategy=strategy, norm="max")
 
 
-def debiased_l2_ce(
-    confidence: np.ndarray,
-    correct: np.ndarray,
-    *,
-    n_bins: int = 10,
-    strategy: str = "uniform",
-) -> float:
+def debiased_l2_ce(confidence: np.ndarray, correct: np.ndarray, *, n_bins: int = 10, strategy: str = "uniform") -> float:
     """Debiased L2 calibration error of Kumar, Liang & Ma (2019).
 
     Kumar, Liang & Ma, "Verified Uncertainty Calibration", NeurIPS 2019,
@@ -188,13 +182,7 @@ def debiased_l2_ce(
     return float(np.sqrt(max(square, 0.0)))
 
 
-def classwise_ece(
-    probs: np.ndarray,
-    labels: np.ndarray,
-    *,
-    n_bins: int = 10,
-    strategy: str = "uniform",
-) -> float:
+def classwise_ece(probs: np.ndarray, labels: np.ndarray, *, n_bins: int = 10, strategy: str = "uniform") -> float:
     """Classwise (marginal) ECE: the mean over options of a one-vs-rest ECE.
 
     For each option ``c``, bins ``probs[:, c]`` and compares it with whether

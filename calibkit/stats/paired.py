@@ -75,13 +75,8 @@ class PermutationResult:
 
 
 def permutation_test(
-    metric: str | Callable[..., float],
-    arrays_a: Sequence[np.ndarray],
-    arrays_b: Sequence[np.ndarray],
-    *,
-    n_permutations: int = 1000,
-    seed: int = 0,
-    n_bins: int = 10,
+    metric: str | Callable[..., float], arrays_a: Sequence[np.ndarray], arrays_b: Sequence[np.ndarray],
+    *, n_permutations: int = 1000, seed: int = 0, n_bins: int = 10,
 ) -> PermutationResult:
     """Paired permutation test of a metric's difference: swap each item's two rows at random.
 
