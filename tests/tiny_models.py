@@ -84,3 +84,28 @@ class ScriptedLM(torch.nn.Module):
             logits[b, -1, token] = 0.0
         out.logits = logits
         return out
+
+
+def tiny_nli(folder: Path, *, seed: int = 0) -> Path:
+    """A tiny seeded BERT NLI classifier saved as a model folder, labels in DeBERTa-MNLI's order.
+
+    Its WordPiece vocabulary is the letters, digits and a few marks (each
+    as a word start and as ``##`` piece), so any lower-case English text
+    tokenizes without [UNK]; id2label is {0: CONTRADICTION, 1: NEUTRAL,
+    2: ENTAILMENT}, as microsoft/deberta-large-mnli's. A wide weight init
+    makes the classes far apart, so argmax does not flip on round-off.
+    """
+    from transformers import BertConfig, BertForSequenceClassification, BertTokenizer
+
+    folder.mkdir(parents=True, exist_ok=True)
+    chars = [*"abcdefghijklmnopqrstuvwxyz0123456789", ".", ",", "?", "'", "-"]
+    vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *chars, *(f"##{c}" for c in chars)]
+    (folder / "vocab.txt").write_text("\n".join(vocab) + "\n", encoding="utf-8")
+    BertTokenizer(str(folder / "vocab.txt")).save_pretrained(folder)
+    torch.manual_seed(seed)
+    cfg = BertConfig(vocab_size=len(vocab), hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
+                     intermediate_size=64, max_position_embeddings=128, initializer_range=0.5, num_labels=3,
+                     id2label={0: "CONTRADICTION", 1: "NEUTRAL", 2: "ENTAILMENT"},
+                     label2id={"CONTRADICTION": 0, "NEUTRAL": 1, "ENTAILMENT": 2})
+    BertForSequenceClassification(cfg).eval().save_pretrained(folder)
+    return folder

@@ -15,7 +15,9 @@ A run stores, per question (:func:`signal_fields`; floats rounded to
   matcher (:func:`answer_clusters`: discrete semantic sets; the greedy
   answer is not a sample);
 * only in runs that select ``mean_pmi``: ``greedy_unconditional_logprobs``
-  ``(T,)``, each greedy token's ln p after the start token alone.
+  ``(T,)``, each greedy token's ln p after the start token alone;
+* only in runs with an NLI model: ``sample_clusters_nli``,
+  ``sample_nli_entail`` and ``sample_nli_contra`` (:mod:`.nli_fields`).
 
 :func:`item_inputs` reads them back into
 :class:`calibkit.stats.signals.ItemInputs` (no model, no torch).
@@ -119,7 +121,8 @@ def item_inputs(row: Mapping[str, Any], *, terminator: bool = False) -> ItemInpu
     cluster, else 0 (the discrete reading; an NLI model's entailment
     probabilities would replace it). No samples: the sample fields are None.
     The unconditional log-probs (PMI) are read where the row has them, and
-    never with ``terminator=True`` (there is no unconditional terminator).
+    never with ``terminator=True`` (there is no unconditional terminator);
+    the NLI clusters and matrices (:mod:`.nli_fields`) where the row has them.
     """
     def tokens(lp: Sequence[float], term: float | None) -> np.ndarray:
         return np.asarray([*lp, term] if terminator and term is not None else lp, dtype=np.float64)
@@ -137,4 +140,15 @@ def item_inputs(row: Mapping[str, Any], *, terminator: bool = False) -> ItemInpu
         sample_texts=tuple(row.get("samples_raw", ())) if has else None,
         cluster_ids=clusters if has else None,
         similarity=(clusters[:, None] == clusters[None, :]).astype(np.float64) if has else None,
+        **nli_inputs(row),
     )
+
+
+def nli_inputs(row: Mapping[str, Any]) -> dict[str, np.ndarray | None]:
+    """The row's NLI fields as ItemInputs keywords; None where the row has none (no NLI model, or no samples)."""
+    has = bool(row.get("sample_clusters_nli"))
+    return {
+        "nli_cluster_ids": np.asarray(row["sample_clusters_nli"], dtype=np.int64) if has else None,
+        "nli_entail": np.asarray(row["sample_nli_entail"], dtype=np.float64) if has else None,
+        "nli_contra": np.asarray(row["sample_nli_contra"], dtype=np.float64) if has else None,
+    }

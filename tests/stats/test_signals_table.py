@@ -17,6 +17,9 @@ ITEM = ItemInputs(
     sample_texts=("Paris", "Lyon", "paris"),
     cluster_ids=np.array([0, 1, 0]),
     similarity=np.array([[1.0, 0.0, 1.0], [0.0, 1.0, 0.0], [1.0, 0.0, 1.0]]),
+    nli_cluster_ids=np.array([0, 1, 0]),
+    nli_entail=np.array([[0.9, 0.1, 0.8], [0.1, 0.9, 0.1], [0.8, 0.1, 0.9]]),
+    nli_contra=np.array([[0.05, 0.8, 0.1], [0.8, 0.05, 0.8], [0.1, 0.8, 0.05]]),
 )
 
 
@@ -47,6 +50,11 @@ def test_hand_computed_values_for_one_item():
     # two exact meanings: W is block-diagonal, L has eigenvalue 0 twice and 1 once
     assert v["eig_val_laplacian"] == pytest.approx(2.0)
     assert v["degree"] == pytest.approx(1 - 5 / 9)
+    # the NLI rows: the same clusters give the same entropies; "Paris" and "paris" entail each other, not "Lyon"
+    assert v["semantic_entropy_nli"] == v["semantic_entropy"]
+    assert v["discrete_semantic_entropy_nli"] == v["discrete_semantic_entropy"]
+    assert v["num_semantic_sets_nli"] == 2.0
+    assert v["degree_nli"] == pytest.approx(1 - (3 * 0.9 + 2 * (0.1 + 0.8 + 0.1)) / 9)
 
 
 def test_semantic_entropy_normalized_hand_computed():

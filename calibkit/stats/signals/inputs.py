@@ -3,7 +3,8 @@
 Every signal reads plain arrays about one item: the greedy answer's token
 log-probs and entropies, the N samples' token log-probs and texts, a cluster
 id per sample, a sample-by-sample similarity matrix, and the unconditional
-log-probs of the greedy answer. The runs compute these; nothing here knows a
+log-probs of the greedy answer; with an NLI model, the samples' entailment
+clusters and their entailment / contradiction probabilities. The runs compute these; nothing here knows a
 model or a task.
 """
 from __future__ import annotations
@@ -90,10 +91,17 @@ class ItemInputs:
     cluster_ids: np.ndarray | None = None
     #: (N, N) similarity between samples in [0, 1] (entailment probability or ROUGE-L)
     similarity: np.ndarray | None = None
+    #: (N,) int cluster id per sample by bidirectional entailment with an NLI model (Kuhn et al. 2023)
+    nli_cluster_ids: np.ndarray | None = None
+    #: (N, N) P(sample i entails sample j) by the NLI model (premise i, hypothesis j)
+    nli_entail: np.ndarray | None = None
+    #: (N, N) P(sample i contradicts sample j) by the same model
+    nli_contra: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         # read-only copies: the values a run stored must not change under the signals
-        for name in ("greedy_log_probs", "greedy_entropies", "unconditional_log_probs", "cluster_ids", "similarity"):
+        for name in ("greedy_log_probs", "greedy_entropies", "unconditional_log_probs", "cluster_ids", "similarity",
+                     "nli_cluster_ids", "nli_entail", "nli_contra"):
             if getattr(self, name) is not None:
                 object.__setattr__(self, name, frozen(np.asarray(getattr(self, name))))
         if self.sample_log_probs is not None:

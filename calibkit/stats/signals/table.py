@@ -15,7 +15,7 @@ from typing import Callable, Mapping, Sequence
 
 import numpy as np
 
-from . import graph, lexical, likelihood, sampling
+from . import graph, lexical, likelihood, nli, sampling
 from .inputs import ItemInputs
 
 SIGNS = ("confidence", "uncertainty")
@@ -49,6 +49,7 @@ def _row(name, compute, inputs, sign, probability, source, peer) -> Signal:
 _LP = ("greedy_log_probs",)
 _TERM = "; LM-Polygraph counts the terminator token, calibkit does not"
 _SAMPLES = ("sample_log_probs",)
+_NLI_IDS = ("sample_log_probs", "nli_cluster_ids")
 _ROWS = (
     _row("max_sequence_probability", likelihood.max_sequence_probability, _LP, "confidence", True,
          "Fadeeva et al. 2023 (LM-Polygraph) MSP", "MaximumSequenceProbability = -log of ours" + _TERM),
@@ -86,8 +87,24 @@ _ROWS = (
          "Lin, Trivedi & Sun 2023 (U_Deg)", "DegMat"),
     _row("eccentricity", graph.eccentricity, ("similarity",), "uncertainty", False,
          "Lin, Trivedi & Sun 2023 (U_Ecc)", "Eccentricity (thres=0.9)"),
+    _row("semantic_entropy_nli", nli.semantic_entropy_nli, _NLI_IDS, "uncertainty", False,
+         "Kuhn et al. 2023 (Algorithm 1 clusters)", "SemanticEntropy on SemanticClassesCalculator's classes" + _TERM),
+    _row("semantic_entropy_normalized_nli", nli.semantic_entropy_normalized_nli, _NLI_IDS, "uncertainty", False,
+         "Farquhar et al. 2024 (code: get_semantic_ids, sum_normalized + Rao entropy)", ""),
+    _row("discrete_semantic_entropy_nli", nli.discrete_semantic_entropy_nli, ("nli_cluster_ids",), "uncertainty",
+         False, "Farquhar et al. 2024 (discrete SE)", "SemanticEntropy(class_probability_estimation='frequency')"),
+    _row("num_semantic_sets_nli", nli.num_semantic_sets_nli, ("nli_entail", "nli_contra"), "uncertainty", False,
+         "Lin, Trivedi & Sun 2023 (NumSemSets)", "NumSemSets (entail > contra both ways, connected components)"),
+    _row("eig_val_laplacian_nli", nli.eig_val_laplacian_nli, ("nli_entail",), "uncertainty", False,
+         "Lin, Trivedi & Sun 2023 (U_EigV)", "EigValLaplacian(NLI_score, affinity='entail')"),
+    _row("degree_nli", nli.degree_nli, ("nli_entail",), "uncertainty", False,
+         "Lin, Trivedi & Sun 2023 (U_Deg)", "DegMat(NLI_score, affinity='entail')"),
+    _row("eccentricity_nli", nli.eccentricity_nli, ("nli_entail",), "uncertainty", False,
+         "Lin, Trivedi & Sun 2023 (U_Ecc)", "Eccentricity(NLI_score, affinity='entail', thres=0.9)"),
 )
 SIGNALS: Mapping[str, Signal] = MappingProxyType({s.name: s for s in _ROWS})
+#: the signals that read an NLI model's judgements (the ItemInputs fields nli_*): runs compute them only with one
+NLI_SIGNALS = tuple(s.name for s in _ROWS if any(f.startswith("nli_") for f in s.inputs))
 
 
 def select(names: Sequence[str] | str) -> tuple[Signal, ...]:
