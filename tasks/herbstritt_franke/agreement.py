@@ -114,14 +114,40 @@ def _check_model(model_probs: np.ndarray, human: ProductionTable, name: str = "m
     return probability_rows(name, q)
 
 
-def check_bootstrap(n_resamples: int, seed: int, level: float) -> None:
-    """ValueError naming the bad one unless n_resamples >= 1, seed an integer and 0 < level < 1."""
-    if not isinstance(n_resamples, (int, np.integer)) or n_resamples < 1:
-        raise ValueError(f"n_resamples must be a positive integer, got {n_resamples!r}")
-    if not isinstance(seed, (int, np.integer)):
-        raise ValueError(f"seed must be an integer, got {seed!r}")
-    if not 0 < level < 1:
-        raise ValueError(f"level must be in (0, 1), got {level}")
+@dataclass(frozen=True)
+class Bootstrap:
+    """The resampling behind every interval of a comparison with people; checked on construction.
+
+    The keyword options (``**bootstrap``) of :func:`compare_to_humans`,
+    :func:`compare_models` and :func:`.listener.compare_listener`, with their
+    defaults in this one place. ValueError naming the bad one unless
+    n_resamples >= 1, seed an integer and 0 < level < 1.
+    """
+
+    n_resamples: int = 1000  # bootstrap resamples behind every interval
+    seed: int = 0  # seed of numpy.random.default_rng
+    level: float = 0.95  # interval coverage
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.n_resamples, (int, np.integer)) or self.n_resamples < 1:
+            raise ValueError(f"n_resamples must be a positive integer, got {self.n_resamples!r}")
+        if not isinstance(self.seed, (int, np.integer)):
+            raise ValueError(f"seed must be an integer, got {self.seed!r}")
+        if not 0 < self.level < 1:
+            raise ValueError(f"level must be in (0, 1), got {self.level}")
+        # Stored as plain Python numbers: they go into the results' JSON.
+        object.__setattr__(self, "n_resamples", int(self.n_resamples))
+        object.__setattr__(self, "seed", int(self.seed))
+        object.__setattr__(self, "level", float(self.level))
+
+    def people(self, n: np.ndarray, p: np.ndarray) -> np.ndarray:
+        """(B, R, K) resampled proportions: each of the R rows' ``n[r]`` answers redrawn from its observed
+        proportions ``p`` (R, K) (multinomial; people resampled within a row), B = n_resamples."""
+        return np.random.default_rng(self.seed).multinomial(n, p, size=(self.n_resamples, len(n))) / n[None, :, None]
+
+    def interval(self, estimate: float, resampled: np.ndarray, *, n: int) -> Interval:
+        """The percentile interval at this coverage; ``n``: what was resampled (the small-n rule counts it)."""
+        return interval(estimate, resampled, level=self.level, n=n)
 
 
 def _mode(row: np.ndarray, expressions: tuple[str, ...]) -> str:
@@ -129,13 +155,7 @@ def _mode(row: np.ndarray, expressions: tuple[str, ...]) -> str:
 
 
 def compare_to_humans(
-    model_probs: np.ndarray,
-    human: ProductionTable,
-    *,
-    n_resamples: int = 1000,
-    seed: int = 0,
-    level: float = 0.95,
-    smoothing: float = 1e-3,
+    model_probs: np.ndarray, human: ProductionTable, *, smoothing: float = 1e-3, **bootstrap: Any
 ) -> HumanComparison:
     """Compare a model's per-context expression distributions with people's.
 
@@ -151,7 +171,9 @@ def compare_to_humans(
     every context's ``n`` trials from its observed proportions (multinomial
     resampling of the counts; each person contributes at most one trial per
     context, so this is resampling people within a context), vectorized,
-    with ``numpy.random.default_rng(seed)``.
+    with ``numpy.random.default_rng(seed)``. ``bootstrap``: the
+    :class:`Bootstrap` options ``n_resamples`` (1000), ``seed`` (0) and
+    ``level`` (0.95).
 
     >>> from calibkit.tasks.herbstritt_franke.human import load_simple_production
     >>> h = load_simple_production()
@@ -159,35 +181,34 @@ def compare_to_humans(
     1.0
     """
     q = _check_model(model_probs, human)
-    check_bootstrap(n_resamples, seed, level)
+    boot = Bootstrap(**bootstrap)
     if not smoothing >= 0:
         raise ValueError(f"smoothing must be >= 0, got {smoothing}")
     n, p = human.n, human.proportions
     per_context = _PerContext(jensen_shannon_bits(p, q), total_variation(p, q),
                               log_likelihood_ratio_bits(human.counts, q, smoothing=smoothing))
-    # Each resample redraws every context's trials from its observed proportions: (B, C, E).
-    boot_p = np.random.default_rng(seed).multinomial(n, p, size=(n_resamples, len(n))) / n[None, :, None]
+    boot_p = boot.people(n, p)  # (B, C, E)
     boot_jsd = jensen_shannon_bits(boot_p, q[None])  # (B, C)
-    boot_r = pearson_rows(boot_p.reshape(n_resamples, -1), q.reshape(1, -1))
+    boot_r = pearson_rows(boot_p.reshape(boot.n_resamples, -1), q.reshape(1, -1))
     # Ranks treat probabilities equal to 12 decimals as ties: the model's exact ties (symmetric
     # states) come out of float arithmetic a few ulps apart, differently on different CPUs.
     q_ranks = rankdata(np.round(q.ravel(), 12))
-    boot_rho = pearson_rows(rankdata(boot_p.reshape(n_resamples, -1), axis=1), q_ranks[None])
+    boot_rho = pearson_rows(rankdata(boot_p.reshape(boot.n_resamples, -1), axis=1), q_ranks[None])
     trials = int(n.sum())  # what is resampled: people's trials (the small-n rule counts them)
     return HumanComparison(
         expressions=human.expressions,
         contexts=_context_rows(human, q, per_context),
-        levels=_level_rows(human, q, per_context, boot_p, boot_jsd, level=level),
-        pearson=interval(pearson_rows(p.ravel(), q.ravel()), boot_r, level=level, n=trials),
-        spearman=interval(pearson_rows(rankdata(p.ravel()), q_ranks), boot_rho, level=level, n=trials),
-        mean_jsd_bits=interval(per_context.jsd.mean(), boot_jsd.mean(axis=1), level=level, n=trials),
+        levels=_level_rows(human, q, per_context, boot_p, boot_jsd, boot=boot),
+        pearson=boot.interval(pearson_rows(p.ravel(), q.ravel()), boot_r, n=trials),
+        spearman=boot.interval(pearson_rows(rankdata(p.ravel()), q_ranks), boot_rho, n=trials),
+        mean_jsd_bits=boot.interval(per_context.jsd.mean(), boot_jsd.mean(axis=1), n=trials),
         mean_total_variation=float(per_context.tv.mean()),
         llr_bits_per_trial=float(per_context.llr.sum() / n.sum()),
         model_probs=read_only(q, np.float64),
         human_counts=human.counts,
-        n_resamples=int(n_resamples),
-        seed=int(seed),
-        level=float(level),
+        n_resamples=boot.n_resamples,
+        seed=boot.seed,
+        level=boot.level,
         smoothing=float(smoothing),
     )
 
@@ -215,7 +236,7 @@ def _context_rows(human: ProductionTable, q: np.ndarray, stats: _PerContext) -> 
 
 
 def _level_rows(human: ProductionTable, q: np.ndarray, stats: _PerContext, boot_p: np.ndarray,
-                boot_jsd: np.ndarray, *, level: float) -> tuple[LevelRow, ...]:
+                boot_jsd: np.ndarray, *, boot: Bootstrap) -> tuple[LevelRow, ...]:
     """The comparison within each uncertainty level present, on the same resamples."""
     levels, n, p, b = np.array(human.uncertainty), human.n, human.proportions, boot_p.shape[0]
     rows = []
@@ -227,12 +248,11 @@ def _level_rows(human: ProductionTable, q: np.ndarray, stats: _PerContext, boot_
             uncertainty=uncertainty,
             n_contexts=int(sel.sum()),
             n_trials=int(n[sel].sum()),
-            mean_jsd_bits=interval(stats.jsd[sel].mean(), boot_jsd[:, sel].mean(axis=1), level=level,
-                                   n=int(n[sel].sum())),
+            mean_jsd_bits=boot.interval(stats.jsd[sel].mean(), boot_jsd[:, sel].mean(axis=1), n=int(n[sel].sum())),
             mean_total_variation=float(stats.tv[sel].mean()),
-            pearson=interval(pearson_rows(p[sel].ravel(), q[sel].ravel()),
-                             pearson_rows(boot_p[:, sel].reshape(b, -1), q[sel].reshape(1, -1)), level=level,
-                             n=int(n[sel].sum())),
+            pearson=boot.interval(pearson_rows(p[sel].ravel(), q[sel].ravel()),
+                                  pearson_rows(boot_p[:, sel].reshape(b, -1), q[sel].reshape(1, -1)),
+                                  n=int(n[sel].sum())),
             llr_bits_per_trial=float(stats.llr[sel].sum() / n[sel].sum()),
         ))
     return tuple(rows)
@@ -280,9 +300,7 @@ def compare_models(
     human: ProductionTable,
     *,
     names: tuple[str, str] = ("a", "b"),
-    n_resamples: int = 1000,
-    seed: int = 0,
-    level: float = 0.95,
+    **bootstrap: Any,
 ) -> ModelDifference:
     """Paired over contexts: is model a or model b closer to people?
 
@@ -296,7 +314,8 @@ def compare_models(
     paired permutation test (each context's two tables swapped at random).
     The small-n rule counts contexts: the 15 urn contexts are fewer than
     :data:`calibkit.stats.bootstrap.MIN_ITEMS`, so a comparison on them gives
-    the differences with the note and no interval or p-value.
+    the differences with the note and no interval or p-value. ``bootstrap``:
+    the :class:`Bootstrap` options, as for :func:`compare_to_humans`.
 
     >>> from calibkit.tasks.herbstritt_franke.human import load_simple_production
     >>> h = load_simple_production()
@@ -306,16 +325,13 @@ def compare_models(
     """
     qa = _check_model(model_a, human, "model_a")
     qb = _check_model(model_b, human, "model_b")
-    check_bootstrap(n_resamples, seed, level)
+    options = dataclasses.asdict(Bootstrap(**bootstrap))
     if len(names) != 2:
         raise ValueError(f"names must hold two labels, got {names!r}")
     p = human.proportions
-    options = {"n_resamples": int(n_resamples), "seed": int(seed), "level": float(level)}
     return ModelDifference(
         names=(str(names[0]), str(names[1])),
         mean_jsd_bits=paired_test(mean_jsd_bits, (p, qa), (p, qb), **options),
         pearson=paired_test(cell_pearson, (p, qa), (p, qb), **options),
-        n_resamples=int(n_resamples),
-        seed=int(seed),
-        level=float(level),
+        **options,
     )

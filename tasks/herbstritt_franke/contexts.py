@@ -71,7 +71,8 @@ Example::
 from __future__ import annotations
 
 import random
-from typing import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any, Iterable, Iterator, Sequence
 
 from calibkit.records import Prompt, Turn
 
@@ -224,31 +225,51 @@ def listener_prompts(expression_set: str, *, templates: Sequence[str] = TEMPLATE
     return out
 
 
-def load(
-    *,
-    expression_set: str = "both",
-    readings: Sequence[str] = READINGS,
-    templates: Sequence[str] = TEMPLATE_NAMES,
-    permutations: int | None = None,
-    listener: bool = True,
-    seed: int = 0,
-) -> Iterator[Prompt]:
-    """Every prompt of a study: sets x readings (x permutations) x templates x contexts, then listeners.
+@dataclass(frozen=True)
+class Study:
+    """Which prompts make up a study (the options of :func:`load` and :func:`.run.study_job`).
 
     ``expression_set``: "simple", "complex" or "both"; ``readings``: any of
-    "sentence", "choice"; ``permutations``: orders per forced-choice prompt,
-    capped at each set's size (None: the set's size, a Latin square).
+    "sentence", "choice" (stored checked, in :data:`.design.READINGS` order);
+    ``templates``: names from :data:`.wording.TEMPLATE_NAMES` or "all"
+    (stored checked); ``permutations``: orders per forced-choice prompt,
+    capped at each set's size (None: the set's size, a Latin square);
+    ``listener``: also the red-ball question for each expression; ``seed``:
+    the option-order seed.
     """
-    sets = expression_sets(expression_set)
-    readings = check_readings(readings)
-    templates = check_templates(templates)
-    for s in sets:
-        if "sentence" in readings:
-            yield from sentence_prompts(s, templates=templates)
-        if "choice" in readings:
-            yield from choice_prompts(s, templates=templates, permutations=orders_for(s, permutations), seed=seed)
-        if listener:
-            yield from listener_prompts(s, templates=templates)
+
+    expression_set: str = "both"
+    readings: Sequence[str] = READINGS
+    templates: Sequence[str] = TEMPLATE_NAMES
+    permutations: int | None = None
+    listener: bool = True
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        expression_sets(self.expression_set)
+        object.__setattr__(self, "readings", check_readings(self.readings))
+        object.__setattr__(self, "templates", check_templates(self.templates))
+
+    @property
+    def sets(self) -> tuple[str, ...]:
+        """The expression sets, in study order."""
+        return expression_sets(self.expression_set)
+
+    def prompts(self) -> Iterator[Prompt]:
+        """Every prompt: sets x readings (x permutations) x templates x contexts, then listeners."""
+        for s in self.sets:
+            if "sentence" in self.readings:
+                yield from sentence_prompts(s, templates=self.templates)
+            if "choice" in self.readings:
+                yield from choice_prompts(s, templates=self.templates, permutations=orders_for(s, self.permutations),
+                                          seed=self.seed)
+            if self.listener:
+                yield from listener_prompts(s, templates=self.templates)
+
+
+def load(**options: Any) -> Iterator[Prompt]:
+    """Every prompt of a study; ``options``: the fields of :class:`Study` (default: both sets, everything)."""
+    yield from Study(**options).prompts()
 
 
 def orders_for(expression_set: str, permutations: int | None) -> int:

@@ -51,6 +51,23 @@ def _freeze_int_arrays(table, **arrays: np.ndarray) -> None:
     object.__setattr__(table, "expressions", tuple(table.expressions))
 
 
+def summed(field: str, *, axis: int, doc: str, shares: bool = False) -> property:
+    """A read-only property of a table: the counts in ``field`` summed over ``axis``.
+
+    ``shares``: instead the counts divided by that sum (each row's shares,
+    for ``axis=1``). The tables' totals, proportions and marginals are all
+    such sums; the result's shape is ``field``'s without ``axis`` (same
+    shape with ``shares``).
+    """
+
+    def get(table) -> np.ndarray:
+        counts = getattr(table, field)
+        total = counts.sum(axis=axis)
+        return counts / np.expand_dims(total, axis) if shares else total
+
+    return property(get, doc=doc)
+
+
 @dataclass(frozen=True)
 class ProductionTable:
     """How often people chose each expression in each urn context.
@@ -81,15 +98,9 @@ class ProductionTable:
                 raise ValueError(f"contexts: ({a}, {o}) is not a valid (access, observation)")
         _freeze_int_arrays(self, contexts=contexts, counts=counts)
 
-    @property
-    def n(self) -> np.ndarray:
-        """(C,) trials per context."""
-        return self.counts.sum(axis=1)
-
-    @property
-    def proportions(self) -> np.ndarray:
-        """(C, E) share of each context's trials per expression; rows sum to 1."""
-        return self.counts / self.n[:, None]
+    n = summed("counts", axis=1, doc="(C,) trials per context.")
+    proportions = summed("counts", axis=1, shares=True,
+                         doc="(C, E) share of each context's trials per expression; rows sum to 1.")
 
     @property
     def uncertainty(self) -> tuple[str, ...]:
@@ -132,25 +143,13 @@ class InterpretationTable:
             raise ValueError("access_observation_counts: observation cannot exceed access")
         _freeze_int_arrays(self, state_counts=state, access_observation_counts=joint)
 
-    @property
-    def state_n(self) -> np.ndarray:
-        """(M,) red-ball answers per expression."""
-        return self.state_counts.sum(axis=1)
-
-    @property
-    def state_proportions(self) -> np.ndarray:
-        """(M, 11) share of red-ball answers per number of red balls."""
-        return self.state_counts / self.state_n[:, None]
-
-    @property
-    def access_counts(self) -> np.ndarray:
-        """(M, 11) answers per guessed access (balls drawn), summed over observation."""
-        return self.access_observation_counts.sum(axis=2)
-
-    @property
-    def observation_counts(self) -> np.ndarray:
-        """(M, 11) answers per guessed observation (red balls seen), summed over access."""
-        return self.access_observation_counts.sum(axis=1)
+    state_n = summed("state_counts", axis=1, doc="(M,) red-ball answers per expression.")
+    state_proportions = summed("state_counts", axis=1, shares=True,
+                               doc="(M, 11) share of red-ball answers per number of red balls.")
+    access_counts = summed("access_observation_counts", axis=2,
+                           doc="(M, 11) answers per guessed access (balls drawn), summed over observation.")
+    observation_counts = summed("access_observation_counts", axis=1,
+                                doc="(M, 11) answers per guessed observation (red balls seen), summed over access.")
 
 
 def read_human_table(name: str) -> tuple[dict[str, str], ...]:

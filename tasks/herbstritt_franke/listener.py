@@ -21,11 +21,11 @@ import numpy as np
 
 from calibkit.records import ScoredItem
 from calibkit.stats import divergences
-from calibkit.stats.bootstrap import Interval, interval
+from calibkit.stats.bootstrap import Interval
 from calibkit.stats.kernels import softmax
 
 from . import human, rsa
-from .agreement import check_bootstrap
+from .agreement import Bootstrap
 from .design import N_BALLS, expression_sets, listener_expressions
 from .human import InterpretationTable
 from .items import StudyError, select_items, template_order
@@ -94,17 +94,14 @@ def listener_distributions(items: Sequence[ScoredItem], *, expression_set: str) 
 
 
 def compare_listener(
-    model_state: np.ndarray,
-    human_table: InterpretationTable,
-    *,
-    n_resamples: int = 1000,
-    seed: int = 0,
-    level: float = 0.95,
+    model_state: np.ndarray, human_table: InterpretationTable, **bootstrap: Any
 ) -> ListenerComparison:
     """Model vs people on the red-ball question, per expression and over all (M, 11) cells.
 
     Intervals: each resample redraws every expression's answers from people's
-    observed proportions (multinomial), ``numpy.random.default_rng(seed)``.
+    observed proportions (multinomial), ``numpy.random.default_rng(seed)``;
+    ``bootstrap``: the :class:`.agreement.Bootstrap` options ``n_resamples``,
+    ``seed`` and ``level``.
 
     >>> h = human.load_simple_interpretation()
     >>> c = compare_listener(h.state_proportions, h, n_resamples=20)
@@ -116,13 +113,12 @@ def compare_listener(
     q = np.asarray(model_state, dtype=np.float64)
     if q.shape != human_table.state_counts.shape:
         raise ValueError(f"model_state must have shape {human_table.state_counts.shape}, got {q.shape}")
-    check_bootstrap(n_resamples, seed, level)
+    resampling = Bootstrap(**bootstrap)
     p = human_table.state_proportions
     states = np.arange(N_BALLS + 1)
     jsd = divergences.jensen_shannon_bits(p, q)
-    rng = np.random.default_rng(seed)
     n = human_table.state_n
-    boot = rng.multinomial(n, p, size=(n_resamples, len(n))) / n[None, :, None]
+    boot = resampling.people(n, p)
     boot_jsd = divergences.jensen_shannon_bits(boot, q[None]).mean(axis=1)
     boot_r = np.array([divergences.pearson_r(b, q) for b in boot])
     hm, mm = p @ states, q @ states
@@ -132,8 +128,8 @@ def compare_listener(
         jsd_bits=jsd,
         human_mean=hm,
         model_mean=mm,
-        mean_jsd_bits=interval(float(jsd.mean()), boot_jsd, level=level, n=int(n.sum())),  # n: answers resampled
-        pearson=interval(divergences.pearson_r(p, q), boot_r, level=level, n=int(n.sum())),
+        mean_jsd_bits=resampling.interval(float(jsd.mean()), boot_jsd, n=int(n.sum())),  # n: answers resampled
+        pearson=resampling.interval(divergences.pearson_r(p, q), boot_r, n=int(n.sum())),
         mean_r=float(mean_r),
     )
 

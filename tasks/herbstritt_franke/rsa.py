@@ -55,7 +55,7 @@ from .design import (
     N_BALLS,
     SIMPLE_EXPRESSIONS,
 )
-from .human import read_human_table
+from .human import read_human_table, summed
 
 STATES = np.arange(N_BALLS + 1)  # possible numbers of red balls in the urn
 STATES.setflags(write=False)  # a shared constant: keep it immutable
@@ -326,15 +326,8 @@ class ListenerPrediction:
     state: np.ndarray  # (M, 11) P(red balls in the urn = s | expression)
     access_observation: np.ndarray  # (M, 11, 11) P(speaker drew a, saw o red | expression), [m, a, o]
 
-    @property
-    def access(self) -> np.ndarray:
-        """(M, 11) marginal over the speaker's access."""
-        return self.access_observation.sum(axis=2)
-
-    @property
-    def observation(self) -> np.ndarray:
-        """(M, 11) marginal over the speaker's observation."""
-        return self.access_observation.sum(axis=1)
+    access = summed("access_observation", axis=2, doc="(M, 11) marginal over the speaker's access.")
+    observation = summed("access_observation", axis=1, doc="(M, 11) marginal over the speaker's observation.")
 
 
 def _listener(speaker_grid: np.ndarray, prior: np.ndarray, params, expressions) -> ListenerPrediction:

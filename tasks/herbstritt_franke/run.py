@@ -9,9 +9,8 @@ from calibkit.runs.runner import ActiveRun, ItemRunner, Job, RunOutcome, RunSett
 from calibkit.runs.store import RunStore
 
 from . import contexts
-from .design import READINGS, TASK, check_readings, expression_sets
+from .design import TASK
 from .items import StudyError
-from .wording import TEMPLATE_NAMES, check_templates
 
 
 def with_token_counts(prompts: Sequence[Prompt], tokenizer: Any, *, chat: bool,
@@ -34,40 +33,27 @@ def with_token_counts(prompts: Sequence[Prompt], tokenizer: Any, *, chat: bool,
     return out
 
 
-def study_job(
-    *,
-    expression_set: str = "simple",
-    readings: Sequence[str] = READINGS,
-    templates: Sequence[str] = TEMPLATE_NAMES,
-    permutations: int | None = None,
-    listener: bool = True,
-    seed: int = 0,
-) -> Job:
+def study_job(*, expression_set: str = "simple", **options: Any) -> Job:
     """The study's prompts and config as one run (checks the options; loads no model).
 
     ``expression_set``: "simple" (default), "complex" or "both";
-    ``readings``: any of "sentence", "choice" (empty: listener only);
-    ``templates``: names from :data:`.wording.TEMPLATE_NAMES` (or "all");
-    ``permutations``: forced-choice orders per prompt, capped at each set's
-    size (None: the set's size, a Latin square that cancels position bias);
-    ``listener``: also the red-ball question for each expression; ``seed``:
-    the option-order seed.
+    ``options``: the other fields of :class:`.contexts.Study` (``readings``
+    empty: listener only; the default ``permutations``, each set's size, is a
+    Latin square that cancels position bias).
     """
-    templates = check_templates(templates)
-    readings = check_readings(readings)
-    sets = expression_sets(expression_set)
-    if not readings and not listener:
+    study = contexts.Study(expression_set=expression_set, **options)
+    if not study.readings and not study.listener:
         raise StudyError("readings: nothing to run (no speaker reading and no listener); "
                          "pass --method or drop --no-listener")
-    prompts = list(contexts.load(expression_set=expression_set, readings=readings, templates=templates,
-                                 permutations=permutations, listener=listener, seed=seed))
+    prompts = list(study.prompts())
     config = {
-        "expression_set": list(sets),
-        "readings": list(readings),
-        "templates": list(templates),
-        "permutations": {s: contexts.orders_for(s, permutations) for s in sets} if "choice" in readings else None,
-        "listener": bool(listener),
-        "seed": int(seed),
+        "expression_set": list(study.sets),
+        "readings": list(study.readings),
+        "templates": list(study.templates),
+        "permutations": ({s: contexts.orders_for(s, study.permutations) for s in study.sets}
+                         if "choice" in study.readings else None),
+        "listener": bool(study.listener),
+        "seed": int(study.seed),
         "prompt_version": contexts.PROMPT_VERSION,
     }
     return Job(items=prompts, config=config)

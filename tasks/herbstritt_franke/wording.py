@@ -154,47 +154,43 @@ class Template:
     ask_guess: str  # chat form: the instruction after the listener scene
 
 
-TEMPLATES: dict[str, Template] = {
-    t.name: t
-    for t in (
-        Template(
-            name="t1",
-            description="second person, digits, quoted speech",
-            scene=_t1_scene,
-            speak='\n\nYou say: "',
-            ask="\n\nWhat do you say? Answer with one sentence of the form {frame}",
-            offer="You can send your friend one of these messages:",
-            choose="\n\nWhich message do you send?",
-            listener_scene=_t1_listener,
-            guess='\n\nYou answer: "',
-            ask_guess='\n\nAnswer with one sentence of the form "The urn holds N red balls."',
-        ),
-        Template(
-            name="t2",
-            description="third person (Alex), number words, quoted speech",
-            scene=_t2_scene,
-            speak='\n\nAlex says: "',
-            ask="\n\nWhat does Alex say? Answer as Alex, with one sentence of the form {frame}",
-            offer="Alex can send the friend one of these messages:",
-            choose="\n\nWhich message does Alex send?",
-            listener_scene=_t2_listener,
-            guess='\n\nThe friend says: "',
-            ask_guess='\n\nAnswer as the friend, with one sentence of the form "The urn holds N red balls."',
-        ),
-        Template(
-            name="t3",
-            description="terse labelled lines, 'the speaker', no quotes",
-            scene=_t3_scene,
-            speak="\nThe speaker's message: ",
-            ask="\nWrite the speaker's message as one sentence of the form {frame}",
-            offer="Messages the speaker can send:",
-            choose="\nWhich message does the speaker send?",
-            listener_scene=_t3_listener,
-            guess="\nGuess: ",
-            ask_guess='\nAnswer with one sentence of the form "The urn holds N red balls."',
-        ),
+_FORM = "one sentence of the form"  # every chat question asks for the sentence by its form
+
+
+def _paraphrase(name: str, description: str, *, gap: str, scene: Callable[[int, int], str], says: str, asks: str,
+                offer: str, sender: str, listener_scene: Callable[[str], str], answers: str,
+                asks_guess: str) -> Template:
+    """A :class:`Template` from one paraphrase's own words; the frames all templates share are added here.
+
+    ``gap`` separates the scene from what follows (a blank line in the prose
+    templates, a line break in the terse one); ``says`` / ``answers`` open
+    the speaker's / the listener's base-form answer; ``asks`` / ``asks_guess``
+    are the chat question's words before "one sentence of the form ...";
+    ``sender`` is who sends, in "Which message <sender> send?".
+    """
+    return Template(
+        name=name, description=description, scene=scene, speak=gap + says,
+        ask=f"{gap}{asks} {_FORM} {{frame}}", offer=offer, choose=f"{gap}Which message {sender} send?",
+        listener_scene=listener_scene, guess=gap + answers,
+        ask_guess=f'{gap}{asks_guess} {_FORM} "The urn holds N red balls."',
     )
-}
+
+
+# One row a template: its name and layout, the speaker's words, the forced-choice words, the listener's words.
+TEMPLATES: dict[str, Template] = {t.name: t for t in (
+    _paraphrase("t1", "second person, digits, quoted speech", gap="\n\n",
+                scene=_t1_scene, says='You say: "', asks="What do you say? Answer with",
+                offer="You can send your friend one of these messages:", sender="do you",
+                listener_scene=_t1_listener, answers='You answer: "', asks_guess="Answer with"),
+    _paraphrase("t2", "third person (Alex), number words, quoted speech", gap="\n\n",
+                scene=_t2_scene, says='Alex says: "', asks="What does Alex say? Answer as Alex, with",
+                offer="Alex can send the friend one of these messages:", sender="does Alex",
+                listener_scene=_t2_listener, answers='The friend says: "', asks_guess="Answer as the friend, with"),
+    _paraphrase("t3", "terse labelled lines, 'the speaker', no quotes", gap="\n",
+                scene=_t3_scene, says="The speaker's message: ", asks="Write the speaker's message as",
+                offer="Messages the speaker can send:", sender="does the speaker",
+                listener_scene=_t3_listener, answers="Guess: ", asks_guess="Answer with"),
+)}
 TEMPLATE_NAMES = tuple(TEMPLATES)
 
 

@@ -228,3 +228,31 @@ def test_every_prompt_text_is_pinned():
         digest.update(json.dumps(record, sort_keys=True).encode())
     assert len(prompts) == 1086 and contexts.PROMPT_VERSION == 1
     assert digest.hexdigest()[:16] == PINNED_PROMPTS
+
+
+def test_templates_share_their_frames():
+    """The frames every template shares are built once: the gap after the scene and the chat questions' form."""
+    for name, t in wording.TEMPLATES.items():
+        gap = "\n" if name == "t3" else "\n\n"  # t3 is the terse one
+        for text in (t.speak, t.ask, t.choose, t.guess, t.ask_guess):
+            assert text.startswith(gap) and not text.startswith(gap + "\n"), (name, text)
+        assert t.ask.endswith(" one sentence of the form {frame}")
+        assert t.ask_guess.endswith(' one sentence of the form "The urn holds N red balls."')
+        assert re.fullmatch(r"\n+Which message (do you|does \w+( \w+)?) send\?", t.choose)
+    assert wording.TEMPLATES["t2"].ask == "\n\nWhat does Alex say? Answer as Alex, with one sentence of the form {frame}"
+
+
+def test_study_job_scores_the_study_that_load_lists():
+    from calibkit.tasks.herbstritt_franke import run
+
+    options = {"readings": ("choice",), "templates": ["t2"], "permutations": 3, "seed": 4}
+    job = run.study_job(expression_set="both", **options)
+    assert [p.id for p in job.items] == [p.id for p in contexts.load(expression_set="both", **options)]
+    assert job.config["permutations"] == {"simple": 3, "complex": 3} and job.config["templates"] == ["t2"]
+    study = contexts.Study(readings="sentence", templates="all")
+    assert study.sets == design.EXPRESSION_SETS and study.readings == ("sentence",)
+    assert study.templates == wording.TEMPLATE_NAMES
+    with pytest.raises(ValueError, match="expression_set must be one of"):
+        contexts.Study(expression_set="medium")
+    with pytest.raises(TypeError, match="bogus"):
+        run.study_job(bogus=1)

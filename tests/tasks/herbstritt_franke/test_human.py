@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import numpy as np
 import plotly.graph_objects as go
@@ -11,7 +12,7 @@ from scipy import stats
 from scipy.spatial.distance import jensenshannon
 
 from calibkit.stats import divergences
-from calibkit.tasks.herbstritt_franke import agreement, design, human, rsa
+from calibkit.tasks.herbstritt_franke import agreement, design, human, listener, rsa
 from calibkit.tasks.herbstritt_franke import plots as human_plots
 
 # ----------------------------------------------------------------- tables
@@ -273,3 +274,42 @@ def test_compare_works_for_merged_complex_production():
     res = agreement.compare_to_humans(rsa.complex_speaker(), people, n_resamples=100)
     assert len(res.expressions) == 12 and res.pearson.estimate == pytest.approx(0.716, abs=0.005)
     assert [lv.n_trials for lv in res.levels] == [418, 419, 387]
+
+
+# ----------------------------------------------------------------- shared pieces
+
+
+def test_summed_properties_are_the_tables_sums_and_shares():
+    """One property factory serves every table's totals, shares and marginals (human.py and rsa.py)."""
+
+    @dataclass(frozen=True)
+    class Table:
+        x: np.ndarray
+        rows = human.summed("x", axis=1, doc="row totals")
+        shares = human.summed("x", axis=1, shares=True, doc="row shares")
+        columns = human.summed("x", axis=0, doc="column totals")
+
+    t = Table(np.array([[1, 3], [2, 2]]))
+    assert t.rows.tolist() == [4, 4] and t.columns.tolist() == [3, 5]
+    assert t.shares.tolist() == [[0.25, 0.75], [0.5, 0.5]]
+    assert Table.rows.__doc__ == "row totals"
+    people = human.load_simple_interpretation()
+    assert people.access_counts.shape == people.observation_counts.shape == (5, 11)
+    assert people.access_counts[:, 0].sum() == 0  # nobody draws zero balls
+    pragmatic = rsa.simple_listener()
+    np.testing.assert_array_equal(pragmatic.observation, pragmatic.access_observation.sum(axis=1))
+
+
+def test_bootstrap_options_are_checked_once_and_resample_people():
+    boot = agreement.Bootstrap(n_resamples=np.int64(7), seed=np.int64(3), level=0.9)
+    assert (boot.n_resamples, boot.seed, boot.level) == (7, 3, 0.9) and type(boot.n_resamples) is int
+    assert agreement.Bootstrap() == agreement.Bootstrap(n_resamples=1000, seed=0, level=0.95)
+    n, p = np.array([4, 6]), np.array([[0.5, 0.5], [0.1, 0.9]])
+    want = np.random.default_rng(3).multinomial(n, p, size=(7, 2)) / n[None, :, None]  # the plain transcription
+    np.testing.assert_array_equal(boot.people(n, p), want)
+    table = human.load_simple_interpretation()
+    for bad, match in (({"n_resamples": 0}, "n_resamples"), ({"seed": 0.5}, "seed"), ({"level": 1.0}, "level")):
+        with pytest.raises(ValueError, match=match):
+            listener.compare_listener(table.state_proportions, table, **bad)
+    with pytest.raises(TypeError, match="n_resample"):
+        listener.compare_listener(table.state_proportions, table, n_resample=5)
