@@ -10,9 +10,12 @@ prompts about the answers (P(True), P(IK)). What the model reads is
 recorded in the run's prompt records (:meth:`calibkit.runs.store.RunStore.keep_texts`)
 under the question's id: each generation context (label ``"answer"``) and
 each scored prompt (label: the prompt's task). Used by triviaqa, nq_open,
-pik and idk; the two-model runs (tokens, nudging), which decode with their
-own engines, record their texts with :func:`context_reading` and
-:func:`read_reading`.
+pik and idk. The two-model runs (tokens, nudging) decode their own answers
+with :class:`Decoding`'s settings (:func:`calibkit.tasks.freeform.batches.answer_config`),
+not through :class:`Answerer` (their prompt records are labelled per model,
+their contexts keep every shot, and nudging's decode is two models
+handing over words), and record their texts with :func:`context_reading`
+and :func:`read_reading`.
 """
 from __future__ import annotations
 

@@ -18,6 +18,7 @@ import json
 from abc import abstractmethod
 from dataclasses import dataclass, replace
 from pathlib import Path
+from types import ModuleType
 from typing import TYPE_CHECKING, Any, Callable, Mapping, Protocol, Sequence, TypeVar
 
 import click
@@ -30,7 +31,8 @@ from calibkit.runs.command import MODEL_KEYS, MODEL_OPTIONS, command_launch, run
 from calibkit.runs.parallel import check_world_size, reports, share_items, tokens_counter
 from calibkit.runs.runner import RunSettings, append_in_batches, load_run_model, model_config, open_store
 from calibkit.runs.store import RunStore
-from calibkit.runs.task import TaskBase
+from calibkit.runs.task import Outcome, TaskBase
+from calibkit.tasks.base import OwnReading, RunReading
 from calibkit.tasks.free_answer.layouts import generation_context
 from calibkit.tasks.free_answer.question import Question
 from calibkit.tasks.free_answer.specs import QuestionSet, questions_option
@@ -227,14 +229,55 @@ class PairPlan:
     notes: tuple[str, ...] = ()  # lines for stderr before the summary (e.g. items left out)
 
 
-class PairTask(TaskBase):
+def question_plan(values: Mapping[str, Any], models: Mapping[str, str], settings: Callable[..., Any],
+                  into: Callable[..., Work], **own: Any) -> PairPlan:
+    """The plan of a run that asks :func:`question_options`' questions (tokens, nudging).
+
+    The run's settings are ``settings(**own, max_new_tokens=, batch_size=)``
+    (``--max-new-tokens``, else the source's), their ``config()`` its part
+    of config.json beside the questions'; ``into(questions, readers,
+    settings, system_prompt=)`` is the work that appends the rows
+    (:meth:`.batches.QuestionRun.into`).
+    """
+    questions = load_question_set(values)
+    run = settings(**own, max_new_tokens=values["max_new_tokens"] or questions.max_new_tokens,
+                   batch_size=values["batch_size"])
+    return PairPlan(questions, models, {**questions.config, **run.config()},
+                    work=lambda readers, system_prompt: into(questions, readers, run, system_prompt=system_prompt))
+
+
+class PairTask(OwnReading, TaskBase):
     """A task that runs two models together (or one): its command is its own options plus the model options.
 
     A subclass gives :meth:`options` (``--model`` and the like among them),
-    :meth:`plan` and the reading side (summary, report, comparison);
-    loading the models, the run folder, resuming, torchrun and printing are
-    here. ``--tp`` is refused: the models run data parallel.
+    :meth:`plan` and :meth:`own_modules`; loading the models, the run
+    folder, resuming, torchrun and printing are here, and the reading side
+    is its own modules': ``study.summarize_store``, ``report.write_run_report``,
+    ``report.summary_text``, ``report.compare_runs`` and ``report.paper_parts``.
+    ``--tp`` is refused: the models run data parallel.
     """
+
+    @abstractmethod
+    def own_modules(self) -> tuple[ModuleType, ModuleType]:
+        """The task's own ``(study, report)`` modules, imported in the method (they pull in pandas and plotly,
+        which building the command line never needs)::
+
+            def own_modules(self) -> tuple[ModuleType, ModuleType]:
+                from . import report, study
+
+                return study, report
+        """
+
+    def reading(self) -> RunReading:
+        return RunReading.of(*self.own_modules())
+
+    def compare(self, stores: Sequence[RunStore], *, out: Path, n_resamples: int = 1000) -> Outcome:
+        _, report = self.own_modules()
+        return report.compare_runs(stores, out=out, n_resamples=n_resamples)
+
+    def paper_parts(self, stores: Sequence[RunStore]) -> list[Any]:
+        _, report = self.own_modules()
+        return report.paper_parts(stores)
 
     @abstractmethod
     def options(self) -> list[click.Option]:

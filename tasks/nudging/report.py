@@ -1,18 +1,22 @@
 """A Nudging run's page and terminal lines."""
 from __future__ import annotations
 
+import functools
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Mapping, Sequence
 
+import numpy as np
 import pandas as pd
 
 from calibkit.runs.store import REPORT_FILE, RunStore
+from calibkit.runs.task import Outcome
 from calibkit.stats.bootstrap import MIN_ITEMS
 from calibkit.stats.paired import MIN_TEST_ITEMS
 from calibkit.paper.numbers import Cell, cell_text, fixed
-from calibkit.tasks.reporting import ci_columns, interval_text, iv_text, p_text, page_table, run_header
+from calibkit.tasks.reporting import ci_columns, interval_text, iv_text, p_text, page_table, run_header, run_labels
+from calibkit.tasks.reporting import comparison_caption, comparison_outcome
 
-from .study import summarize_store
+from .study import conditions, summarize_store
 
 HEADER_KEYS = ("source", "limit", "shots", "gammas", "rule", "max_new_tokens", "data_source")
 
@@ -110,3 +114,49 @@ def write_run_report(store: RunStore, *, n_resamples: int = 1000, seed: int = 0)
         if w["most_nudged"]:
             report.add_table(f"Most nudged words ({cond})", pd.DataFrame(w["most_nudged"], columns=["word", "count"]))
     return report.save(store.path / REPORT_FILE)
+
+
+def comparison_frame(stores: Sequence[RunStore], *, n_resamples: int = 1000) -> tuple[list[str], int, Any]:
+    """(run labels, shared questions, table): each condition's accuracy per run, paired with the first run
+    (:func:`calibkit.stats.comparison.paired_comparison`: bootstrap intervals, the paired permutation test, n,
+    and below the small-n rule the note in place of the interval).
+
+    Conditions every run holds are compared (runs made with other gammas share base and nudger).
+    """
+    from calibkit.stats.comparison import Measure, paired_comparison, shared
+
+    labels = run_labels(stores)
+    aligned = shared({label: s.rows() for label, s in zip(labels, stores)}, key=lambda r: r["id"], what="questions",
+                     fix="compare Nudging runs of the same task and data")
+    conds = {label: conditions(rows) for label, rows in aligned.items()}
+    names = [c for c in conds[labels[0]] if all(c in x for x in conds.values())]
+    measures = [Measure({"condition": c, "metric": "accuracy"}, np.mean, functools.partial(_right, c))
+                for c in names]
+    return labels, len(aligned[labels[0]]), paired_comparison(conds, measures, n_resamples=n_resamples)
+
+
+def compare_runs(stores: Sequence[RunStore], *, out: Path, n_resamples: int = 1000) -> Outcome:
+    """Each condition's accuracy per run on the questions all runs share, paired with the first run
+    (:func:`comparison_frame`), as a page, terminal text and JSON."""
+    labels, n_items, frame = comparison_frame(stores, n_resamples=n_resamples)
+    return comparison_outcome(frame, labels, n_items, out=out, title="calibkit: Nudging comparison",
+                              heading=f"Accuracy on {n_items} shared questions, paired with the first run",
+                              caption=comparison_caption(what="questions") + " Correct: the task's matcher.",
+                              what="shared questions")
+
+
+def paper_parts(stores: Sequence[RunStore]) -> list[Any]:
+    """The write-up's Nudging table: each condition's accuracy per run, later runs' paired differences."""
+    from calibkit.paper import PaperPart, comparison_table
+    from calibkit.paper.parts import folders, relabel
+
+    labels, n_items, frame = comparison_frame(stores)
+    return [PaperPart("nudging-accuracy", comparison_table(
+        relabel(frame, labels, stores).drop(columns="metric"), name="nudging-accuracy",
+        caption=f"Accuracy per condition on {n_items} shared questions (correct: the task's matcher)."),
+        folders(stores))]
+
+
+def _right(condition: str, conds: dict[str, list[dict[str, Any]]]) -> tuple[np.ndarray]:
+    """A run's per-question correctness (0/1) under one condition, in the aligned order."""
+    return (np.array([bool(a["correct"]) for a in conds[condition]], float),)

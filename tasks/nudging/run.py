@@ -20,12 +20,11 @@ from dataclasses import dataclass
 from typing import Any, Mapping, Sequence
 
 from calibkit.runs.store import RunStore
-from calibkit.tasks.free_answer.answering import context_reading
 from calibkit.tasks.free_answer.answers import MATCHERS
 from calibkit.tasks.free_answer.question import Question
 from calibkit.tasks.free_answer.specs import QuestionSet
-from calibkit.tasks.freeform.batches import Work, read_answers, rows_into
-from calibkit.tasks.freeform.pair import Reader, answer_separator, context_for, run_here
+from calibkit.tasks.freeform.batches import QuestionRun, answers_alone, read_answers
+from calibkit.tasks.freeform.pair import Reader, answer_separator, context_for
 from calibkit.tasks.freeform.words import word_class
 
 TASK = "nudging"
@@ -49,36 +48,17 @@ class NudgingSettings:
         return {"gammas": list(self.gammas), "max_new_tokens": self.max_new_tokens, "rule": self.rule, **fixed}
 
 
-def run_nudging(store: RunStore, questions: QuestionSet, readers: Mapping[str, Reader], settings: NudgingSettings,
-                *, system_prompt: str | None = None, progress: bool = True) -> int:
-    """Decode the questions not stored yet, batch by batch, in this process; returns how many now."""
-    work = nudge_into(questions, readers, settings, system_prompt=system_prompt)
-    return run_here(store, questions.questions, work, progress=progress)
-
-
-def nudge_into(questions: QuestionSet, readers: Mapping[str, Reader], settings: NudgingSettings, *,
-               system_prompt: str | None = None) -> Work:
-    """``work(store, some_questions, bars)``: their rows appended batch by batch (one process, or one rank's share)."""
-    return rows_into(lambda batch, store: _batch_rows(batch, questions, readers, settings, system_prompt, store),
-                     batch_size=settings.batch_size, desc="nudging")
-
-
 def _batch_rows(batch: Sequence[Question], qs: QuestionSet, readers: Mapping[str, Reader],
                 settings: NudgingSettings, system_prompt: str | None, store: RunStore) -> list[dict[str, Any]]:
-    from calibkit.engine.generation import GenerationConfig, generate
     from calibkit.engine.nudging import NudgeConfig, nudge
 
     base, nudger = readers["base"], readers["nudger"]
     base_ctx = [context_for(qs, q, base, system_prompt) for q in batch]
     nudger_ctx = [context_for(qs, q, nudger, system_prompt) for q in batch]
     separators = [answer_separator(qs, q, nudger, system_prompt) for q in batch]
-    gen = GenerationConfig(max_new_tokens=settings.max_new_tokens, stop=qs.layout.stop, progress=False)
-    for role, reader, contexts in (("base", base, base_ctx), ("nudger", nudger, nudger_ctx)):
-        store.keep_texts((q.id, context_reading(qs, q, text, chat=reader.chat, system_prompt=system_prompt,
-                                                answer_fields=[f"{role}.raw"], label=f"answer/{role}"))
-                         for q, text in zip(batch, contexts))
-    alone = {"base": [g.greedy.text for g in generate(base.model, base_ctx, config=gen)],
-             "nudger": [g.greedy.text for g in generate(nudger.model, nudger_ctx, config=gen)]}
+    alone = {role: answers_alone(reader, qs, batch, contexts, max_new_tokens=settings.max_new_tokens, role=role,
+                                 answer_field=f"{role}.raw", system_prompt=system_prompt, store=store)
+             for role, reader, contexts in (("base", base, base_ctx), ("nudger", nudger, nudger_ctx))}
     nudged = {}
     for gamma in settings.gammas:
         config = NudgeConfig(gamma=gamma, rule=settings.rule, max_new_tokens=settings.max_new_tokens,
@@ -97,6 +77,13 @@ def _batch_rows(batch: Sequence[Question], qs: QuestionSet, readers: Mapping[str
                                   **_words(a[i])} for g, a in nudged.items()}
         rows.append(row)
     return rows
+
+
+#: run_nudging(store, questions, readers, settings, *, system_prompt=None, progress=True) -> how many done now:
+#: the questions not stored yet, in this process; nudge_into(questions, readers, settings, *, system_prompt=None):
+#: the work :func:`calibkit.tasks.freeform.pair.run_pair` hands them to
+NUDGING = QuestionRun(_batch_rows, desc="nudging")
+run_nudging, nudge_into = NUDGING.run_here, NUDGING.into
 
 
 def _judged(text: str, q: Question, answers: Any, seq_prob: float | None, has_answers: bool) -> dict[str, Any]:

@@ -1,18 +1,13 @@
 """`calibkit run nudging --base BASE --nudger CHAT`: Nudging (Fei et al. 2024) at one or more gammas."""
 from __future__ import annotations
 
-import functools
-from pathlib import Path
-from typing import Any, Mapping, Sequence
+from types import ModuleType
+from typing import Any, Mapping
 
 import click
-import numpy as np
 
 from calibkit.errors import UserError
-from calibkit.runs.store import RunStore
-from calibkit.runs.task import Outcome
-from calibkit.tasks.base import OwnReading, RunReading
-from calibkit.tasks.freeform.pair import PairPlan, PairTask, comma_numbers, load_question_set, question_options
+from calibkit.tasks.freeform.pair import PairPlan, PairTask, comma_numbers, question_options, question_plan
 
 from .run import TASK
 
@@ -32,7 +27,7 @@ def parse_gammas(text: str) -> tuple[float, ...]:
     return values
 
 
-class Nudging(OwnReading, PairTask):
+class Nudging(PairTask):
     """`calibkit run nudging`: a base model and a nudger write one answer together."""
 
     name = "nudging"
@@ -87,76 +82,13 @@ Examples:
     def check(self, values: Mapping[str, Any]) -> None:
         parse_gammas(values["gamma"])
 
+    def own_modules(self) -> tuple[ModuleType, ModuleType]:
+        from . import report, study
+
+        return study, report
+
     def plan(self, values: Mapping[str, Any]) -> PairPlan:
         from .run import NudgingSettings, nudge_into
 
-        v = values
-        questions = load_question_set(v)
-        run = NudgingSettings(gammas=parse_gammas(v["gamma"]),
-                              max_new_tokens=v["max_new_tokens"] or questions.max_new_tokens,
-                              batch_size=v["batch_size"], rule=v["rule"])
-        return PairPlan(questions, {"base": v["base"], "nudger": v["nudger"]}, {**questions.config, **run.config()},
-                        work=lambda readers, system_prompt: nudge_into(questions, readers, run,
-                                                                       system_prompt=system_prompt))
-
-    def reading(self) -> RunReading:
-        from . import report, study
-
-        return RunReading.of(study, report)
-
-    def compare(self, stores: Sequence[RunStore], *, out: Path, n_resamples: int = 1000) -> Outcome:
-        return compare_runs(stores, out=out, n_resamples=n_resamples)
-
-    def paper_parts(self, stores: Sequence[RunStore]) -> list[Any]:
-        return paper_parts(stores)
-
-
-def compare_runs(stores: Sequence[RunStore], *, out: Path, n_resamples: int = 1000) -> Outcome:
-    """Each condition's accuracy per run on the questions all runs share, paired with the first run
-    (:func:`comparison_frame`), as a page, terminal text and JSON."""
-    from calibkit.tasks.reporting import comparison_caption, comparison_outcome
-
-    labels, n_items, frame = comparison_frame(stores, n_resamples=n_resamples)
-    return comparison_outcome(frame, labels, n_items, out=out, title="calibkit: Nudging comparison",
-                              heading=f"Accuracy on {n_items} shared questions, paired with the first run",
-                              caption=comparison_caption(what="questions") + " Correct: the task's matcher.",
-                              what="shared questions")
-
-
-def comparison_frame(stores: Sequence[RunStore], *, n_resamples: int = 1000) -> tuple[list[str], int, Any]:
-    """(run labels, shared questions, table): each condition's accuracy per run, paired with the first run
-    (:func:`calibkit.stats.comparison.paired_comparison`: bootstrap intervals, the paired permutation test, n,
-    and below the small-n rule the note in place of the interval).
-
-    Conditions every run holds are compared (runs made with other gammas share base and nudger).
-    """
-    from calibkit.stats.comparison import Measure, paired_comparison, shared
-    from calibkit.tasks.reporting import run_labels
-
-    from .study import conditions
-
-    labels = run_labels(stores)
-    aligned = shared({label: s.rows() for label, s in zip(labels, stores)}, key=lambda r: r["id"], what="questions",
-                     fix="compare Nudging runs of the same task and data")
-    conds = {label: conditions(rows) for label, rows in aligned.items()}
-    names = [c for c in conds[labels[0]] if all(c in x for x in conds.values())]
-    measures = [Measure({"condition": c, "metric": "accuracy"}, np.mean, functools.partial(_right, c))
-                for c in names]
-    return labels, len(aligned[labels[0]]), paired_comparison(conds, measures, n_resamples=n_resamples)
-
-
-def paper_parts(stores: Sequence[RunStore]) -> list[Any]:
-    """The write-up's Nudging table: each condition's accuracy per run, later runs' paired differences."""
-    from calibkit.paper import PaperPart, comparison_table
-    from calibkit.paper.parts import folders, relabel
-
-    labels, n_items, frame = comparison_frame(stores)
-    return [PaperPart("nudging-accuracy", comparison_table(
-        relabel(frame, labels, stores).drop(columns="metric"), name="nudging-accuracy",
-        caption=f"Accuracy per condition on {n_items} shared questions (correct: the task's matcher)."),
-        folders(stores))]
-
-
-def _right(condition: str, conds: dict[str, list[dict[str, Any]]]) -> tuple[np.ndarray]:
-    """A run's per-question correctness (0/1) under one condition, in the aligned order."""
-    return (np.array([bool(a["correct"]) for a in conds[condition]], float),)
+        return question_plan(values, {"base": values["base"], "nudger": values["nudger"]}, NudgingSettings, nudge_into,
+                             gammas=parse_gammas(values["gamma"]), rule=values["rule"])

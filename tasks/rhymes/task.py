@@ -1,15 +1,12 @@
 """`calibkit run rhymes --model BASE --model CHAT`: does one model plan its rhymes more than another?"""
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Any, Mapping, Sequence
+from types import ModuleType
+from typing import Any, Mapping
 
 import click
 
 from calibkit.errors import UserError
-from calibkit.runs.store import RunStore
-from calibkit.runs.task import Outcome
-from calibkit.tasks.base import OwnReading, RunReading
 from calibkit.tasks.freeform.pair import PairPlan, PairTask, comma_numbers, roles
 
 from .run import TASK
@@ -27,7 +24,7 @@ def parse_words(text: str) -> tuple[int, ...]:
     return values
 
 
-class Rhymes(OwnReading, PairTask):
+class Rhymes(PairTask):
     """`calibkit run rhymes`: one or two models write line 2 of couplets."""
 
     name = "rhymes"
@@ -62,6 +59,11 @@ Examples:
         roles(values["models"])
         parse_words(values["forced_words"])
 
+    def own_modules(self) -> tuple[ModuleType, ModuleType]:
+        from . import report, study
+
+        return study, report
+
     def plan(self, values: Mapping[str, Any]) -> PairPlan:
         from .data import load_couplets
         from .judge import default_judge
@@ -79,21 +81,6 @@ Examples:
                         work=lambda readers, system_prompt: rhymes_into(couplets, readers, run,
                                                                         system_prompt=system_prompt),
                         notes=notes)
-
-    def reading(self) -> RunReading:
-        from . import report, study
-
-        return RunReading.of(study, report)
-
-    def compare(self, stores: Sequence[RunStore], *, out: Path, n_resamples: int = 1000) -> Outcome:
-        from .report import compare_runs
-
-        return compare_runs(stores, out=out, n_resamples=n_resamples)
-
-    def paper_parts(self, stores: Sequence[RunStore]) -> list[Any]:
-        from .report import paper_parts
-
-        return paper_parts(stores)
 
 
 def _options() -> list[click.Option]:

@@ -8,10 +8,12 @@ from typing import Any, Mapping, Sequence
 import pandas as pd
 
 from calibkit.runs.store import REPORT_FILE, RunStore
+from calibkit.runs.task import Outcome
 from calibkit.tasks.freeform.words import CLASSES
-from calibkit.tasks.reporting import ci_columns, iv_text, page_table, run_header
+from calibkit.tasks.reporting import ci_columns, iv_text, page_table, run_header, run_labels
+from calibkit.tasks.reporting import comparison_caption, comparison_outcome
 
-from .study import POSITION_BINS, summarize_store
+from .study import POSITION_BINS, shifted_counts, summarize_store
 
 HEADER_KEYS = ("source", "limit", "shots", "writers", "max_new_tokens", "data_source")
 N_PASSAGES = 30  # questions shown coloured on the page
@@ -157,3 +159,54 @@ def write_run_report(store: RunStore, *, n_resamples: int = 1000, seed: int = 0)
                                    "Underlined: another model ranks the word's first token below first. Hover a word "
                                    "for each model's reading.")
     return report.save(store.path / REPORT_FILE)
+
+
+def comparison_frame(stores: Sequence[RunStore], *, n_resamples: int = 1000) -> tuple[list[str], int, Any]:
+    """(run labels, shared questions, table): URIAL's shifted share per run, each paired with the first run.
+
+    Per (answers by, read by) pair that every run holds: the share of
+    shifted tokens (sum over answers of shifted tokens / tokens) with a
+    bootstrap CI over questions, and its paired difference from the first
+    run's (:func:`calibkit.stats.comparison.paired_comparison`); the
+    ``tokens`` column counts the tokens behind each share, beside its n (questions).
+    """
+    from calibkit.stats.comparison import Measure, paired_comparison, shared
+    from calibkit.stats.metrics import ratio_of_sums
+
+    labels = run_labels(stores)
+    aligned = shared({label: s.rows() for label, s in zip(labels, stores)}, key=lambda r: r["id"], what="questions")
+    counts = {label: shifted_counts(rows) for label, rows in aligned.items()}
+    pairs = [pair for pair in counts[labels[0]] if all(pair in c for c in counts.values())]
+    measures = [Measure({"answers by": w, "read by": r, "metric": "shifted share"}, ratio_of_sums,
+                        lambda c, pair=(w, r): c[pair]) for w, r in pairs]
+    frame = paired_comparison(counts, measures, n_resamples=n_resamples)
+    frame.insert(4, "tokens", [int(counts[r.run][(r[1], r[2])][1].sum()) for r in frame.itertuples(index=False)])
+    return labels, len(next(iter(aligned.values()))), frame
+
+
+def compare_runs(stores: Sequence[RunStore], *, out: Path, n_resamples: int = 1000) -> Outcome:
+    """URIAL's shifted share per run on the questions all runs share, each paired with the first run
+    (:func:`comparison_frame`), as a page, terminal text and JSON."""
+    labels, n_items, frame = comparison_frame(stores, n_resamples=n_resamples)
+    return comparison_outcome(frame, labels, n_items, out=out, title="calibkit: token profiles compared",
+                              heading=f"Share of shifted tokens on {n_items} shared questions",
+                              caption=comparison_caption(what="questions"), what="shared questions",
+                              text_frame=frame.drop(columns="tokens"))
+
+
+def paper_parts(stores: Sequence[RunStore]) -> list[Any]:
+    """The write-up's token-shift bars and table: the shifted share per (answers by, read by) pair and run."""
+    from calibkit.paper import PaperPart, comparison_table, figures
+    from calibkit.paper.parts import folders, relabel
+
+    labels, n_items, frame = comparison_frame(stores)
+    frame = relabel(frame, labels, stores)
+    bars = frame.assign(benchmark=frame["answers by"] + " read by " + frame["read by"], model=frame["run"])
+    return [PaperPart("tokens-shifted-bars", figures.grouped_bars(bars, metric="share of tokens shifted"),
+                      folders(stores), caption=f"Share of the answers' tokens the reader ranks beyond 3 (URIAL's "
+                                               f"shifted tokens) on {n_items} shared questions, 95% bootstrap "
+                                               "intervals over questions."),
+            PaperPart("tokens-shifted", comparison_table(
+                frame.drop(columns=["tokens", "metric"]), name="tokens-shifted",
+                caption=f"Share of shifted tokens (URIAL's token distribution shift) on {n_items} shared questions."),
+                folders(stores))]

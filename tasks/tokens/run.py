@@ -18,12 +18,11 @@ from dataclasses import dataclass
 from typing import Any, Mapping, Sequence
 
 from calibkit.runs.store import RunStore
-from calibkit.tasks.free_answer.answering import context_reading
 from calibkit.tasks.free_answer.answers import MATCHERS
 from calibkit.tasks.free_answer.question import Question
 from calibkit.tasks.free_answer.specs import QuestionSet
-from calibkit.tasks.freeform.batches import Work, read_answers, rows_into
-from calibkit.tasks.freeform.pair import Reader, context_for, run_here
+from calibkit.tasks.freeform.batches import QuestionRun, answers_alone, read_answers
+from calibkit.tasks.freeform.pair import Reader, context_for
 
 from .align import word_readings, words_of
 
@@ -43,34 +42,16 @@ class TokenSettings:
         return {"writers": list(self.writers), "max_new_tokens": self.max_new_tokens}
 
 
-def run_tokens(store: RunStore, questions: QuestionSet, readers: Mapping[str, Reader], settings: TokenSettings,
-               *, system_prompt: str | None = None, progress: bool = True) -> int:
-    """Write and read the questions not stored yet, batch by batch, in this process; returns how many now."""
-    work = profile_into(questions, readers, settings, system_prompt=system_prompt)
-    return run_here(store, questions.questions, work, progress=progress)
-
-
-def profile_into(questions: QuestionSet, readers: Mapping[str, Reader], settings: TokenSettings, *,
-                 system_prompt: str | None = None) -> Work:
-    """``work(store, some_questions, bars)``: their rows appended batch by batch (one process, or one rank's share)."""
-    return rows_into(lambda batch, store: _batch_rows(batch, questions, readers, settings, system_prompt, store),
-                     batch_size=settings.batch_size, desc="token profiles")
-
-
 def _batch_rows(batch: Sequence[Question], qs: QuestionSet, readers: Mapping[str, Reader],
                 settings: TokenSettings, system_prompt: str | None, store: RunStore) -> list[dict[str, Any]]:
-    from calibkit.engine.generation import GenerationConfig, generate
-
-    gen = GenerationConfig(max_new_tokens=settings.max_new_tokens, stop=qs.layout.stop, progress=False)
     judge = MATCHERS[qs.matcher]
     written: dict[str, list[str]] = {}
     for role in settings.writers:
         w = readers[role]
-        contexts = [context_for(qs, q, w, system_prompt) for q in batch]
-        store.keep_texts((q.id, context_reading(qs, q, text, chat=w.chat, system_prompt=system_prompt,
-                                                answer_fields=[f"answers.{role}.text"], label=f"answer/{role}"))
-                         for q, text in zip(batch, contexts))
-        written[role] = [g.greedy.text.strip() for g in generate(w.model, contexts, config=gen)]
+        alone = answers_alone(w, qs, batch, [context_for(qs, q, w, system_prompt) for q in batch],
+                              max_new_tokens=settings.max_new_tokens, role=role, answer_field=f"answers.{role}.text",
+                              system_prompt=system_prompt, store=store)
+        written[role] = [text.strip() for text in alone]
     reads = {role: read_answers(r, qs, batch, written, system_prompt=system_prompt, store=store, role=role)
              for role, r in readers.items()}
     rows = []
@@ -84,6 +65,13 @@ def _batch_rows(batch: Sequence[Question], qs: QuestionSet, readers: Mapping[str
         rows.append({"id": q.id, "question": q.question, "aliases": list(q.aliases), "task": TASK,
                      "answers": answers})
     return rows
+
+
+#: run_tokens(store, questions, readers, settings, *, system_prompt=None, progress=True) -> how many done now: the
+#: questions not stored yet, in this process; profile_into(questions, readers, settings, *, system_prompt=None):
+#: the work :func:`calibkit.tasks.freeform.pair.run_pair` hands them to
+PROFILES = QuestionRun(_batch_rows, desc="token profiles")
+run_tokens, profile_into = PROFILES.run_here, PROFILES.into
 
 
 def _profiles(text: str, profiles: Mapping[str, Any]) -> dict[str, Any]:

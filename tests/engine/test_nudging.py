@@ -361,6 +361,35 @@ def test_config_checks():
 NUM_LOGPROBS = {"top_prob": 1}
 
 
+def empty_nudging_info(nudging_method):
+    """calibkit: their empty nudging info, a dict literal they write out four times (two of them spell the key
+    "top_logprobs" as "logprobs"; no one reads it before the next call fills it): one helper, a new dict each call."""
+    return {
+        "completion": "",
+        "tokens": [],
+        "top_logprobs": [],
+        "stop_reason": None,
+        "num_logprobs": NUM_LOGPROBS[nudging_method],
+    }
+
+
+def complete_base_info(client_base, current_base_info, *, model, prompt, max_tokens, temperature, top_p):
+    """calibkit: their base-model call and the three fields of ``current_base_info`` it fills, written out at both
+    of their calls; returns the response."""
+    response = client_base.completions.create(
+        model=model,
+        prompt=prompt,
+        max_tokens=max_tokens,
+        temperature=temperature,
+        logprobs=current_base_info["num_logprobs"],
+        top_p=top_p,
+        )
+    current_base_info["tokens"] = response.choices[0].logprobs.tokens
+    current_base_info["top_logprobs"] = response.choices[0].logprobs.top_logprobs
+    current_base_info["completion"] = response.choices[0].text
+    return response
+
+
 class LocalCompletions:
     """local: ``client.completions.create(model, prompt, max_tokens, temperature=0, logprobs=1)`` on vLLM.
 
@@ -464,13 +493,7 @@ def complete_with_base(nudging_method='top_prob',
     # if the current_base_info["completion"] is not empty, it means the first token in base completion is accepted from
     # the 1st stage
     has_acc_token_stage_1 = True if len(current_base_info["completion"]) > 0 else False
-    EMPTY_INFO_DICT = {
-        "completion": "",
-        "tokens": [],
-        "top_logprobs": [],
-        "stop_reason": None,
-        "num_logprobs": NUM_LOGPROBS[nudging_method],
-    }
+    EMPTY_INFO_DICT = empty_nudging_info(nudging_method)
     # for nudging methods that compute nudging info during base completion, we can save the info for the next round,
     # currently not used for top_prob nudging
     next_nudging_info = EMPTY_INFO_DICT
@@ -478,17 +501,9 @@ def complete_with_base(nudging_method='top_prob',
 
         if current_base_info["completion"] == "":
             # complete the sentence using the base model
-            response = client_base.completions.create(
-                model=base_model,
-                prompt=full_prefix_base + output + completion_base,
-                max_tokens=completion_token_num,
-                temperature=temperature,
-                logprobs=current_base_info["num_logprobs"],
-                top_p=top_p,
-                )
-            current_base_info["tokens"] = response.choices[0].logprobs.tokens
-            current_base_info["top_logprobs"] = response.choices[0].logprobs.top_logprobs
-            current_base_info["completion"] = response.choices[0].text
+            response = complete_base_info(client_base, current_base_info, model=base_model,
+                                          prompt=full_prefix_base + output + completion_base,
+                                          max_tokens=completion_token_num, temperature=temperature, top_p=top_p)
 
         if has_acc_token_stage_1:
             # pop the first token from the 1st round as it is already accepted from stage 1
@@ -574,13 +589,7 @@ def completion_with_nudging(
     nudging_round = 0
     all_nudging_words = []
     all_nudging_and_completions = []
-    current_nudging_info = {
-        "completion": "",
-        "tokens": [],
-        "top_logprobs": [],
-        "stop_reason": None,
-        "num_logprobs": NUM_LOGPROBS[nudging_method],
-    }
+    current_nudging_info = empty_nudging_info(nudging_method)
     stop_reason = None
     repeat_nudging_word = 0
     last_nudging_word = ""
@@ -643,17 +652,8 @@ def completion_with_nudging(
             if current_nudging_word == " ":     # skip the multiple space
                 continue
             prefix = full_prefix_base + output + nudging_gen_prefix
-            response = client_base.completions.create(
-                model=base_model,
-                prompt=prefix,
-                max_tokens=completion_token_num,
-                temperature=base_temperature,
-                logprobs=current_base_info["num_logprobs"],
-                top_p=top_p,
-                )
-            current_base_info["tokens"] = response.choices[0].logprobs.tokens
-            current_base_info["top_logprobs"] = response.choices[0].logprobs.top_logprobs
-            current_base_info["completion"] = response.choices[0].text
+            response = complete_base_info(client_base, current_base_info, model=base_model, prompt=prefix,
+                                          max_tokens=completion_token_num, temperature=base_temperature, top_p=top_p)
 
             # look for the first token that meets the nudging criteria
             first_base_token = current_base_info["tokens"][0]
@@ -689,25 +689,13 @@ def completion_with_nudging(
         if not found_acc_token:
             all_nudging_and_completions.append(nudging_words)
             # reset the current nudging info and continue to the next round
-            current_nudging_info = {
-                "completion": "",
-                "tokens": [],
-                "logprobs": [],
-                "stop_reason": None,
-                "num_logprobs": NUM_LOGPROBS[nudging_method],
-            }
+            current_nudging_info = empty_nudging_info(nudging_method)
             continue
         # the base model thinks the completion is done, go to the next round. Make sure current_base_info["completion"]
         # is not empty if proceed to the next stage
         if current_base_info["completion"] == "":
             all_nudging_and_completions.append(nudging_words)
-            current_nudging_info = {
-                "completion": "",
-                "tokens": [],
-                "logprobs": [],
-                "stop_reason": None,
-                "num_logprobs": NUM_LOGPROBS[nudging_method],
-            }
+            current_nudging_info = empty_nudging_info(nudging_method)
             continue
 
         # ===================================================================

@@ -75,6 +75,28 @@ def _answer(correct, words, seq_prob):
             "words": [{"text": t, "by": by, "class": cls, "base_top1": 0.5} for t, by, cls in words]}
 
 
+@pytest.mark.parametrize("name", ["tokens", "nudging", "rhymes"])
+def test_each_pair_task_reads_its_runs_with_its_own_study_and_report(name, monkeypatch, tmp_path):
+    """PairTask's reading, compare and paper_parts are the task's own study and report functions, called with the
+    caller's arguments (one implementation for the three two-model tasks)."""
+    import importlib
+
+    from calibkit.tasks import REGISTRY
+    from calibkit.tasks.base import RunReading
+
+    study = importlib.import_module(f"calibkit.tasks.{name}.study")
+    report = importlib.import_module(f"calibkit.tasks.{name}.report")
+    (task,) = [t for t in REGISTRY if t.name == name]
+    assert task.own_modules() == (study, report)
+    assert task.reading() == RunReading(study.summarize_store, report.write_run_report, report.summary_text)
+    calls = []
+    monkeypatch.setattr(report, "compare_runs", lambda stores, **kw: calls.append(("compare", stores, kw)) or "c")
+    monkeypatch.setattr(report, "paper_parts", lambda stores: calls.append(("paper", stores)) or ["p"])
+    assert task.compare(["s1", "s2"], out=tmp_path / "c.html", n_resamples=7) == "c"
+    assert task.paper_parts(["s1"]) == ["p"]
+    assert calls == [("compare", ["s1", "s2"], {"out": tmp_path / "c.html", "n_resamples": 7}), ("paper", ["s1"])]
+
+
 def test_study_numbers_by_hand():
     w = ("x", "base", "content")
     rows = [
@@ -115,8 +137,7 @@ def test_small_n_rule_and_permutation_test_at_the_boundary(tmp_path):
     comparison (the paired permutation test, named), n beside each; at 19 the estimates stand with the note."""
     from calibkit.runs.store import RunStore
     from calibkit.stats.paired import permutation_test
-    from calibkit.tasks.nudging.report import accuracy_frame, summary_text
-    from calibkit.tasks.nudging.task import compare_runs
+    from calibkit.tasks.nudging.report import accuracy_frame, compare_runs, summary_text
     from calibkit.tasks.reporting import comparison_caption
 
     right = {"base": [i % 3 == 0 for i in range(20)], "nudger": [i % 2 == 0 for i in range(20)],
@@ -170,7 +191,7 @@ def test_small_n_rule_and_permutation_test_at_the_boundary(tmp_path):
     assert f"{y.mean():.3f} [{second['low']:.3f}, {second['high']:.3f}]" in page
     # the write-up's table: the same paired numbers (1,000 resamples), second minus first, named as compare names them
     from calibkit.paper import Cell, PValue
-    from calibkit.tasks.nudging.task import comparison_frame, paper_parts
+    from calibkit.tasks.nudging.report import comparison_frame, paper_parts
 
     (part,) = paper_parts(stores)
     assert part.name == "nudging-accuracy" and part.content.columns == ("condition", "first", "second",

@@ -249,3 +249,21 @@ def test_study_numbers_by_hand():
     assert ent["difference"] == pytest.approx(1.0)
     profile = {(p["writer"], p["reader"]): p for p in s["profiles"]}
     assert profile[("chat", "base")]["entropy"]["estimate"] == pytest.approx(1.0)
+
+
+@pytest.mark.parametrize("stop_rule", ["after_leading_whitespace", "first"])
+def test_the_writers_answers_decode_as_the_answering_routines_greedy_answer(stop_rule):
+    """The two-model runs' own answers go through the answering routine's Decoding: the greedy answer with the
+    source's stop strings in both forms and the run's bound; as these runs always had it, the engine's default stop
+    rule even for a row whose own is "first" (nq_open), and no token budget of the run's."""
+    from calibkit.engine.generation import GenerationConfig
+    from calibkit.tasks.free_answer.layouts import KADAVATH_LAYOUT
+    from calibkit.tasks.free_answer.specs import QuestionSet
+    from calibkit.tasks.freeform.batches import answer_config
+
+    qs = QuestionSet("triviaqa", (), KADAVATH_LAYOUT, "triviaqa", "Answer.", {}, stop_rule=stop_rule)
+    config = answer_config(qs, 7)
+    # the config tokens and nudging spelled out before they shared it
+    assert config == GenerationConfig(max_new_tokens=7, stop=KADAVATH_LAYOUT.stop, progress=False)
+    assert (config.greedy, config.samples, config.stop_rule, config.token_budget) == \
+        (True, 0, "after_leading_whitespace", None)
