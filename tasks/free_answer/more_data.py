@@ -71,12 +71,10 @@ def arithmetic(*, data: str | None, limit: int | None, shots: int, seed: int) ->
 
 def gsm8k(*, data: str | None, limit: int | None, shots: int, seed: int) -> Loaded:
     """GSM8K-style JSONL; a question's one alias is its final number, a shot shows the worked solution."""
-    if data is None:
-        raise SourceError("--questions gsm8k reads a GSM8K-style JSONL (question, answer ending in '#### <number>'): "
-                          "pass --data PATH")
-    where = str(Path(data).resolve())
+    where, table = data_file(data, "gsm8k", missing="--questions gsm8k reads a GSM8K-style JSONL (question, answer "
+                             "ending in '#### <number>'): pass --data PATH")
     rows = []
-    for i, r in enumerate(read(data, "gsm8k")):
+    for i, r in enumerate(table):
         answer = str(r.get("answer", ""))
         if "question" not in r or "####" not in answer:
             raise SourceError(f"{where} row {i} needs question and an answer ending in '#### <number>'")
@@ -109,12 +107,10 @@ def mmlu(*, data: str | None, limit: int | None, shots: int, seed: int) -> Loade
 
 def prompts_file(*, data: str | None, limit: int | None, shots: int, seed: int) -> Loaded:
     """Your JSONL: ``question`` (or ``prompt``), optionally ``answer`` / ``answers`` (none: nothing is judged)."""
-    if data is None:
-        raise SourceError("--questions file reads your prompts: pass --data PATH (JSONL with question or prompt, and "
-                          "optionally answer or answers)")
-    where = str(Path(data).resolve())
+    where, table = data_file(data, "file", missing="--questions file reads your prompts: pass --data PATH (JSONL with "
+                             "question or prompt, and optionally answer or answers)")
     rows, judged = [], True
-    for i, r in enumerate(read(data, "file")):
+    for i, r in enumerate(table):
         question = r.get("question", r.get("prompt"))
         if not isinstance(question, str) or not question.strip():
             raise SourceError(f"{where} row {i} has no question (or prompt) text")
@@ -124,6 +120,13 @@ def prompts_file(*, data: str | None, limit: int | None, shots: int, seed: int) 
         rows.append((question, tuple(answers) or ("",)))
     questions = _questions(rows, source="file", split="data", limit=limit, shots=shots, seed=seed, where=where)
     return Loaded(questions, config_of("file", where, limit, shots, seed), has_answers=judged)
+
+
+def data_file(data: str | None, source: str, *, missing: str) -> tuple[str, list[Mapping[str, Any]]]:
+    """Where a source with no embedded copy reads from, and its rows; ``missing``: the one-line error without --data."""
+    if data is None:
+        raise SourceError(missing)
+    return str(Path(data).resolve()), read(data, source)
 
 
 def read(data: str, source: str) -> list[Mapping[str, Any]]:

@@ -7,6 +7,7 @@ from typing import Any, Mapping
 import pandas as pd
 
 from calibkit.runs.store import REPORT_FILE, RunStore
+from calibkit.tasks.free_answer.report import signal_table_frame, signal_table_text
 from calibkit.tasks.reporting import ci_columns, interval_text, iv_text, p_text, page_table, run_header
 
 from .study import PAIR_OUTCOMES, idk_arrays, summarize_store
@@ -30,6 +31,13 @@ EVASIVENESS_CAPTION = (
     "permutation test (every swap up to 16 pairs, else 1,000 random swaps; none below 6 pairs); near 0 with "
     "both rates high: evasive, with both low: answers everything. 95% percentile bootstrap intervals over pairs; "
     "below 20 pairs no interval, and the note says so.")
+
+SIGNAL_CAPTION = (
+    "The {n} replies the judge read as answers (abstentions left out: their likelihood is confidence in declining, "
+    "not in an answer), each signal of the greedy reply judged against an appropriate reply (a right answer to an "
+    "answerable row; an answer to an unanswerable row is not appropriate), with the free-answer run's metrics "
+    "(AUROC, AURC, PRR, Spearman, and ECE where the signal is a probability; percentile bootstrap over replies, "
+    "95% CIs). A run has no samples, so only the greedy reply's signals are computed.")
 
 
 def rates_frame(summary: Mapping[str, Any]) -> pd.DataFrame:
@@ -106,7 +114,22 @@ def summary_text(summary: Mapping[str, Any]) -> str:
     for key in (k for k in LABELS if k in summary["rates"]):
         v = summary["rates"][key]
         lines.append(f"{key:<26} {iv_text(v)}")
-    return "\n".join(lines + evasiveness_text(summary))
+    return "\n".join(lines + evasiveness_text(summary) + _signal_lines(summary))
+
+
+def _has_signals(summary: Mapping[str, Any]) -> bool:
+    """Whether there is a signal table to show: a reply that answers, or the note why the signals are missing
+    (summaries written before the table have none)."""
+    table = summary.get("signal_table") or {}
+    return bool(table.get("signals") or table.get("not_stored"))
+
+
+def _signal_lines(summary: Mapping[str, Any]) -> list[str]:
+    if not _has_signals(summary):
+        return []
+    table = summary["signal_table"]
+    return [f"free-answer signals of the {table['n']} replies that answer, vs an appropriate reply:",
+            *signal_table_text(summary)]
 
 
 def pair_outcomes_figure(summary: Mapping[str, Any]):
@@ -143,6 +166,9 @@ def write_run_report(store: RunStore, *, n_resamples: int = 1000, seed: int = 0)
                      "containment). Percentile bootstrap over rows, 95% CIs; n: the rows behind each rate (below 20 no "
                      "interval, and the note says so).")
     _add_evasiveness(report, summary)
+    if _has_signals(summary):
+        report.add_table("The answers' confidence signals vs an appropriate reply", signal_table_frame(summary),
+                         caption=SIGNAL_CAPTION.format(n=summary["signal_table"]["n"]))
     report.add_table("By reason", pd.DataFrame(summary["by_reason"]))
     report.add_table("By source", pd.DataFrame(summary["by_source"]))
     report.add_figure("Appropriate replies vs the model's confidence", plots.risk_coverage_curve(

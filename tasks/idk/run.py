@@ -15,7 +15,11 @@ its length alone). The replies are decoded by the free-answer layer's
 answering routine (:class:`calibkit.tasks.free_answer.answering.Answerer`,
 which records each context in the run's prompt records) with
 :data:`IDK_LAYOUT`. Rows are appended batch by batch; a row keeps its
-constructed twin (``pair``) and ``group`` for the paired study.
+constructed twin (``pair``) and ``group`` for the paired study, and the
+inputs of the free-answer confidence signals of its reply
+(:func:`calibkit.tasks.free_answer.signal_inputs.signal_fields`: the greedy
+reply's token log-probs, entropies and terminator log-prob; the sample
+fields are empty, as a run without samples keeps them).
 """
 from __future__ import annotations
 
@@ -27,9 +31,10 @@ from typing import Any, Mapping, Sequence
 from calibkit.records import Prompt, Turn
 from calibkit.runs.runner import ActiveRun, run_in_batches, scored_reading_of
 from calibkit.tasks.free_answer.answering import Answerer, Decoding
-from calibkit.tasks.free_answer.answers import match_answer
+from calibkit.tasks.free_answer.answers import MATCHERS, match_answer
 from calibkit.tasks.free_answer.layouts import GenerationContext, QALayout, generation_context
 from calibkit.tasks.free_answer.question import Question
+from calibkit.tasks.free_answer.signal_inputs import signal_fields
 
 from .abstain import appropriate, judge
 
@@ -80,7 +85,9 @@ def run_idk(run: ActiveRun, items: Sequence[IdkItem], *, batch: int = 8) -> None
     def reply(chunk: Sequence[IdkItem]) -> list[dict[str, Any]]:
         outs = answerer.generate([context_of(it) for it in chunk])
         idk = _idk_logprobs(run, chunk) if config.get("likelihood") else [None] * len(chunk)
-        return [_row(it, o.greedy, lp) for it, o, lp in zip(chunk, outs, idk)]
+        # beside each row, the free-answer signals' inputs of the reply (greedy only: no samples, no clusters)
+        return [{**_row(it, o.greedy, lp), **signal_fields(o, (), MATCHERS["triviaqa"])}
+                for it, o, lp in zip(chunk, outs, idk)]
 
     run_in_batches(run, items, reply, batch_size=batch, unit="prompt", desc="idk")
 

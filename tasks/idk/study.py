@@ -36,6 +36,7 @@ from calibkit.stats import bootstrap, metrics
 from calibkit.stats.comparison import Measure, paired_comparison, shared
 from calibkit.stats.multiple_choice import AnalysisError
 from calibkit.stats.paired import paired_test
+from calibkit.tasks.free_answer.signal_tables import GREEDY_INPUTS, judged_table, readable
 from calibkit.tasks.reporting import frame_records, run_labels
 
 from .constructed import REASONS
@@ -205,8 +206,29 @@ def summarize_rows(rows: Sequence[Mapping[str, Any]], *, n_resamples: int = 1000
                                       if a.appropriate.any() and not a.appropriate.all() else math.nan),
         "aurc": float(metrics.aurc(a.confidence, a.appropriate)),
         "by_reason": frame_records(breakdown(a, "reason")), "by_source": frame_records(breakdown(a, "source")),
+        "signal_table": signal_table(rows, n_resamples=n_resamples, seed=seed),
         "n_resamples": n_resamples, "seed": seed,
     }
+
+
+#: the free-answer signals an idk run's rows give (the greedy reply alone), and the others with what they need
+SIGNAL_NAMES, NOT_COMPUTED = readable(GREEDY_INPUTS, run="an idk run (one greedy reply, no samples)")
+
+
+def signal_table(rows: Sequence[Mapping[str, Any]], *, n_resamples: int = 1000, seed: int = 0) -> dict[str, Any]:
+    """The greedy-reply signals over the replies that answer (the judge read no abstention), each judged
+    against an appropriate reply: a right answer to an answerable row; any answer to an unanswerable one is
+    inappropriate (:func:`calibkit.tasks.free_answer.signal_tables.judged_table`).
+
+    Abstentions are left out: a signal of the reply "I don't know" measures the model's confidence in
+    declining, not in an answer, so mixing them would rank two different things on one scale. What is left is
+    selective answering: would the signal have told the model to decline where its answer was wrong or due
+    to decline? Rows written before idk rows kept the signals' inputs: ``not_stored`` says why.
+    """
+    answered = sorted((r for r in rows if not r["abstained"]), key=lambda r: r["id"])
+    kept = [{**r, "empty_answer": not str(r.get("reply", "")).strip()} for r in answered]
+    return judged_table(kept, np.array([bool(r["appropriate"]) for r in answered], dtype=bool), SIGNAL_NAMES,
+                        not_computed=NOT_COMPUTED, n_resamples=n_resamples, seed=seed)
 
 
 def _nan_none(x: float) -> float | None:

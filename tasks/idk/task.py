@@ -10,7 +10,8 @@ import click
 
 from calibkit.runs.runner import ActiveRun, Job
 from calibkit.runs.store import RunStore
-from calibkit.tasks.base import Outcome, OwnReading, RunReading, Task
+from calibkit.tasks.base import OwnReading, RunReading, Task
+from calibkit.tasks.free_answer.comparing import Comparing, ComparisonWords, PairedComparing
 from calibkit.tasks.free_answer.specs import renamed_option
 
 from .dataset import SPLITS, DatasetError, Thresholds, read_dataset
@@ -18,9 +19,17 @@ from .run import TASK, IdkItem, items_of, run_idk
 
 #: what reads the replies (config.json): a run judged by another rule is another run
 JUDGE = "abstain.judge 2: word-boundary phrases, quotes and titles masked, hedges; likelihood by per-token means"
+#: what `calibkit compare` of idk runs says around its table
+COMPARISON = ComparisonWords(
+    title="calibkit: \"I don't know\" comparison", heading="Rates", items="rows", unit="rows",
+    part="idk-rates", part_caption="\"I don't know\" rates",
+    details="The twin-paired rates (a category, or 'all') are over the constructed pairs both runs replied to: "
+            "abstention_paired on the unanswerable rows, over_abstention_twins on their answerable twins, "
+            "evasive_pairs (declined both), and discrimination (the first minus the second, pairs resampled "
+            "together); each run is paired with the first over the same pairs.")
 
 
-class IdkBenchmark(OwnReading, Task):
+class IdkBenchmark(OwnReading, PairedComparing, Task):
     name = "idk"
     run_name = TASK
     title = "abstention benchmark: does the model say \"I don't know\" when it should?"
@@ -74,31 +83,11 @@ Examples:
     def run(self, run: ActiveRun, items: Sequence[IdkItem]) -> None:
         run_idk(run, items)
 
-    def compare(self, stores: Sequence[RunStore], *, out: Path, n_resamples: int = 1000) -> Outcome:
-        from calibkit.tasks.reporting import comparison_caption, comparison_outcome
-
-        from .study import compare_runs
-
-        c = compare_runs(stores, n_resamples=n_resamples)
-        intro = (f"{c.n_items} rows all runs share; differences are each run minus the first, paired over rows. The "
-                 "twin-paired rates (a category, or 'all') are over the constructed pairs both runs replied to: "
-                 "abstention_paired on the unanswerable rows, over_abstention_twins on their answerable twins, "
-                 "evasive_pairs (declined both), and discrimination (the first minus the second, pairs resampled "
-                 "together); each run is paired with the first over the same pairs.")
-        return comparison_outcome(c.table, c.labels, c.n_items, out=out, title="calibkit: \"I don't know\" comparison",
-                                  heading="Rates", caption=comparison_caption(what="rows"), what="shared rows",
-                                  intro=intro, json=c.to_json())
-
     def paper_parts(self, stores: Sequence[RunStore]) -> list[Any]:
         """The rates table (runs paired with the first) and a copy of each dataset the runs read, with its card."""
-        from calibkit.paper import Attachment, PaperPart, comparison_table
-        from calibkit.paper.parts import folders
+        from calibkit.paper import Attachment, PaperPart
 
-        from .study import compare_runs
-
-        c = compare_runs(stores)
-        parts = [PaperPart("idk-rates", comparison_table(
-            c.table, name="idk-rates", caption=f"\"I don't know\" rates on {c.n_items} shared rows."), folders(stores))]
+        parts = [self.comparison_part(stores)]
         datasets = list(dict.fromkeys(str(s.config["data_source"]) for s in stores if s.config.get("data_source")))
         for source in datasets:
             if Path(source).is_dir():  # the folder `calibkit idk build` wrote (the card beside the rows)
@@ -106,6 +95,11 @@ Examples:
                 parts.append(PaperPart(name, Attachment((Path(source),)),
                                        tuple(str(s.path) for s in stores if s.config.get("data_source") == source)))
         return parts
+
+    def comparing(self) -> Comparing:
+        from .study import compare_runs
+
+        return Comparing(compare_runs, COMPARISON)
 
 
 

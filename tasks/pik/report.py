@@ -13,6 +13,7 @@ from typing import Any, Mapping
 import pandas as pd
 
 from calibkit.runs.store import REPORT_FILE, RunStore
+from calibkit.tasks.free_answer.report import signal_table_frame, signal_table_text
 from calibkit.tasks.reporting import ci_columns, interval_text, page_table, run_header
 
 from .metrics import METRIC_LABELS, METRICS, SAMPLE_METRICS
@@ -32,6 +33,14 @@ PROTOCOL = (
     "(appendix A.1-A.2), the bins the reliability diagram draws. Beside them, calibkit's sample-level numbers: "
     "every sample one outcome at its question's P(IK) (ECE in 10 equal-width bins). Intervals resample questions; "
     "n: the test questions behind them (below 20: no interval, and the note says so)."
+)
+
+SIGNAL_CAPTION = (
+    "The same held-out questions, every row judged against 1{label > 0.5} with the free-answer run's metrics "
+    "(AUROC, AURC, PRR, Spearman, and ECE where the row is a probability; percentile bootstrap over questions, 95% "
+    "CIs). The two P(IK) predictors are read before answering; the free-answer signals read the greedy answer and "
+    "the same T=1 samples that make the label (the sample-based ones share the label's samples), as "
+    "`calibkit run triviaqa` computes them; an empty greedy answer ranks lowest on the greedy-answer signals."
 )
 
 
@@ -68,7 +77,9 @@ def summary_text(summary: Mapping[str, Any]) -> str:
     for name, e in summary["predictors"].items():
         lines.append(f"{name:<7} per question  {metrics(e, METRICS)}")
         lines.append(f"{'':<7} sample-level  {metrics(e, SAMPLE_METRICS)}")
-    return "\n".join(lines)
+    if summary.get("signal_table"):  # absent in summaries written before pik rows kept the signals' inputs
+        lines.append("the free-answer signals beside them, same held-out questions, vs 1{label > 0.5}:")
+    return "\n".join(lines + signal_table_text(summary))
 
 
 def reliability_figure(s: PikStudy, summary: Mapping[str, Any]) -> Any:
@@ -98,6 +109,9 @@ def write_run_report(store: RunStore, *, n_resamples: int = 1000, seed: int = 0)
                + ("" if summary["probe_error"] is None else f" No probe: {summary['probe_error']}"))
     report.add_table("Held-out questions: probe vs prompted P(IK)", page_table(predictors_frame(summary)),
                      caption=caption)
+    if summary.get("signal_table"):
+        report.add_table("Held-out questions: P(IK) beside the free-answer signals", signal_table_frame(summary),
+                         caption=SIGNAL_CAPTION)
     if summary["per_layer"]:
         curve = pd.DataFrame(summary["per_layer"])
         report.add_figure("Validation AUROC by layer (per question, vs 1{label > 0.5})", plots.layer_curve(

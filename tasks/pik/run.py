@@ -14,7 +14,11 @@ Per batch of questions (Kadavath et al. 2022, section 5):
    Kadavath et al.'s self-evaluation prompt with the six examples of their
    appendix A.5 (without brainstormed ideas), asked of the greedy answer
    where the paper asks it of a T = 1 sample (section 4.1);
-4. the batch's states go to ``hidden/<n>.npy`` (:mod:`.hidden`), then its rows
+4. beside each row, the inputs of the free-answer confidence signals
+   (:func:`calibkit.tasks.free_answer.signal_inputs.signal_fields`: token
+   log-probs and entropies of the greedy answer and the samples, the
+   samples' clusters by the source's matcher) and the raw sampled texts;
+5. the batch's states go to ``hidden/<n>.npy`` (:mod:`.hidden`), then its rows
    to results.jsonl.
 
 The probe is fit later, from disk (:mod:`.study`). Everything that
@@ -36,6 +40,7 @@ from calibkit.tasks.free_answer.answers import MATCHERS
 from calibkit.tasks.free_answer.layouts import LAYOUTS
 from calibkit.tasks.free_answer.ptrue import paper_ptrue_examples, ptrue_prompt
 from calibkit.tasks.free_answer.question import Question
+from calibkit.tasks.free_answer.signal_inputs import signal_fields
 
 from . import hidden
 from .prompts import pik_prompt
@@ -132,4 +137,6 @@ def _row(question: Question, n_shots: int, gens: Any, scored: Any, answers: Any,
         "p_ik_prompt": float(probs[0]), "p_ik_prompt_logprobs": [float(x) for x in pik.logprobs],
         "p_ik_prompt_mass": float(pik.option_mass), "p_true": float(ptrue.probs()[0]),
         "hidden": list(where), "task": TASK,
+        # the free-answer signals' inputs (as a triviaqa run keeps them), so that P(IK) meets them on the same items
+        "samples_raw": [s.text for s in gens.samples], **signal_fields(gens, samples, answers),
     }

@@ -26,6 +26,7 @@ from calibkit.stats.binning import BinStats
 from calibkit.stats.comparison import Measure, paired_comparison, shared
 from calibkit.stats.smooth import SmoothECE
 from calibkit.stats.multiple_choice import AnalysisError
+from calibkit.tasks.free_answer.signal_tables import SAMPLE_INPUTS, judged_table, readable
 from calibkit.tasks.reporting import frame_records, run_labels
 
 from .hidden import read_states
@@ -126,6 +127,7 @@ def summarize_store(store: RunStore, *, n_resamples: int = 1000, seed: int = 0,
         "mean_label": float(arr.labels.mean()), "greedy_accuracy": float(arr.correct.mean()),
         "probe_error": s.probe_error, "layer": None, "C": None, "per_layer": [],
         "predictors": predictors, "n_resamples": n_resamples, "seed": seed,
+        "signal_table": signal_table(s, n_resamples=n_resamples, seed=seed),
     }
     if s.probe is not None:
         summary.update(layer=s.probe.layer.layer, C=s.probe.layer.C, per_layer=[
@@ -134,6 +136,26 @@ def summarize_store(store: RunStore, *, n_resamples: int = 1000, seed: int = 0,
             for f in s.probe.per_layer])
     store.write_summary(summary)
     return summary
+
+
+#: the free-answer signals a P(IK) run's rows give (greedy answer and samples), and the others with what they need
+SIGNAL_NAMES, NOT_COMPUTED = readable(SAMPLE_INPUTS, run="a P(IK) run")
+
+
+def signal_table(s: PikStudy, *, n_resamples: int = 1000, seed: int = 0) -> dict[str, Any]:
+    """The predictors and the free-answer signals (:data:`SIGNAL_NAMES`) on the held-out questions, each
+    judged against the paper's target ``1{label > 0.5}`` (:func:`calibkit.tasks.free_answer.signal_tables.judged_table`).
+
+    The signals read the greedy answer and the same T=1 samples that make the label, so the sample-based ones
+    see the label's own samples: they are measured after answering, P(IK) before. Rows written before pik
+    rows kept the signals' inputs: the predictors alone, and ``not_stored`` says why.
+    """
+    rows = [{**r, "empty_answer": not str(r["prediction"]).strip()}
+            for r, t in zip(s.arrays.rows, s.test) if t]
+    labels = s.arrays.n_correct[s.test] / s.arrays.n_samples[s.test]
+    own = {name: (PREDICTORS[name], p) for name, p in s.predictions.items()}
+    return judged_table(rows, knows(labels), SIGNAL_NAMES, own=own, not_computed=NOT_COMPUTED,
+                        n_resamples=n_resamples, seed=seed)
 
 
 def _finite(x: float) -> float | None:

@@ -1,23 +1,30 @@
 """`calibkit run pik`: does the model know, before answering, whether it knows? (Kadavath et al. section 5)"""
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any, Mapping, Sequence
 
 import click
 
 from calibkit.runs.runner import ActiveRun, Job
 from calibkit.runs.store import RunStore
-from calibkit.tasks.base import Outcome, OwnReading, RunReading, Task
+from calibkit.tasks.base import OwnReading, RunReading, Task
+from calibkit.tasks.free_answer.comparing import Comparing, ComparisonWords, PairedComparing
 from calibkit.tasks.free_answer.question import Question
 from calibkit.tasks.free_answer.specs import SOURCES, Request, benchmark_names, questions_option
 
 from .prompts import MAX_PIK_SHOTS
 from .run import DEFAULT_SAMPLES, TASK, PikSettings, run_pik
 
+#: what `calibkit compare` of P(IK) runs says around its table
+COMPARISON = ComparisonWords(
+    title="calibkit: P(IK) comparison", heading="Probe and prompted P(IK)", items="held-out questions",
+    unit="questions", part="pik-comparison", part_caption="Probe and prompted P(IK)", drop=("metric",),
+    details="Per predictor: smooth ECE first (every T=1 sample one outcome at its question's P(IK)), then the "
+            "paper's per-question metrics (AUROC and Brier against 1{label > 0.5}, ECE in 10 equal-mass bins of "
+            "questions), then calibkit's sample-level ones, each named by its definition.")
 
 
-class Pik(OwnReading, Task):
+class Pik(OwnReading, PairedComparing, Task):
     name = "pik"
     run_name = TASK
     title = "P(IK): a hidden-state probe and a prompted estimate of whether the model knows"
@@ -82,29 +89,11 @@ Examples:
     def run(self, run: ActiveRun, items: Sequence[Question]) -> None:
         run_pik(run, items)
 
-    def compare(self, stores: Sequence[RunStore], *, out: Path, n_resamples: int = 1000) -> Outcome:
-        from calibkit.tasks.reporting import comparison_caption, comparison_outcome
-
-        from .study import compare_runs
-
-        c = compare_runs(stores, n_resamples=n_resamples)
-        intro = (f"{c.n_items} held-out questions all runs share; differences are each run minus the first, paired "
-                 "over questions. Per predictor: smooth ECE first (every T=1 sample one outcome at its question's "
-                 "P(IK)), then the paper's per-question metrics (AUROC and Brier against 1{label > 0.5}, ECE in 10 "
-                 "equal-mass bins of questions), then calibkit's sample-level ones, each named by its definition.")
-        return comparison_outcome(c.table, c.labels, c.n_items, out=out, title="calibkit: P(IK) comparison",
-                                  heading="Probe and prompted P(IK)", what="shared held-out questions",
-                                  caption=comparison_caption(what="questions", headline=c.headline),
-                                  intro=intro, json=c.to_json(), headline=c.headline, drop=["metric"])
-
     def paper_parts(self, stores: Sequence[RunStore]) -> list[Any]:
         """The P(IK) table: probe and prompted P(IK) per run on the shared held-out questions, paired with the first."""
-        from calibkit.paper import PaperPart, comparison_table
-        from calibkit.paper.parts import folders
+        return [self.comparison_part(stores)]
 
+    def comparing(self) -> Comparing:
         from .study import compare_runs
 
-        c = compare_runs(stores)
-        return [PaperPart("pik-comparison", comparison_table(
-            c.table.drop(columns="metric"), name="pik-comparison",
-            caption=f"Probe and prompted P(IK) on {c.n_items} shared held-out questions."), folders(stores))]
+        return Comparing(compare_runs, COMPARISON)

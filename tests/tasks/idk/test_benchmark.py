@@ -82,6 +82,33 @@ def test_an_mmlu_letter_alone_is_an_answer():
     assert mmlu_letter_right("B) x", ["B. x"]) and not mmlu_letter_right("Both", ["B. x"])
 
 
+def test_the_signal_table_judges_the_answers_against_an_appropriate_reply():
+    """Issue 25: the greedy-reply signals over the replies that answer (abstentions left out), against an
+    appropriate reply; by hand: max sequence probability exp(sum ln p) of a, d (appropriate) vs b, c."""
+    from calibkit.tasks.idk.report import summary_text
+
+    def row(id_, kind, abstained, appropriate, logprobs):
+        return {"id": id_, "kind": kind, "reason": "r", "source": "s", "abstained": abstained, "correct": appropriate,
+                "appropriate": appropriate, "reply": "x", "seq_prob": None, "greedy_token_logprobs": logprobs,
+                "greedy_entropies": [0.5] * len(logprobs), "greedy_terminator_logprob": None,
+                "sample_token_logprobs": [], "sample_terminator_logprobs": [], "sample_clusters": []}
+
+    rows = [row("a", "answer", False, True, [-0.1]), row("b", "answer", False, False, [-1.0, -1.0]),
+            row("c", "abstain", False, False, [-0.5]), row("d", "answer", False, True, [-1.0]),
+            row("e", "abstain", True, True, [-0.01])]  # an abstention, most confident of all: left out
+    s = summarize_rows(rows, n_resamples=20)
+    table = s["signal_table"]
+    # a .905 > b .135, a > c .607, d .368 > b, d < c: 3 of 4 pairs (with e, a positive above all: 5 of 6)
+    assert table["n"] == 4 and table["signals"]["max_sequence_probability"]["auroc"]["estimate"] == 0.75
+    assert set(table["signals"]) == {"max_sequence_probability", "perplexity", "mean_nll", "mean_token_entropy",
+                                     "max_token_probability"}
+    assert "needs sample_log_probs" in table["not_computed"]["semantic_entropy"]
+    assert "free-answer signals of the 4 replies that answer" in summary_text(s)
+    old = summarize_rows([{k: v for k, v in r.items() if not k.startswith(("greedy_", "sample_"))} for r in rows],
+                         n_resamples=20)  # rows written before idk rows kept the signals' inputs
+    assert old["signal_table"]["signals"] == {} and "signals not reported: the rows do not keep" in summary_text(old)
+
+
 # ------------------------------------------------------------------ scripted models, end to end
 
 
@@ -146,6 +173,11 @@ def test_scripted_models_evasive_and_hallucinating(dataset, tiny_model_dir, tmp_
     evasive = run_scripted(dataset, tokenizer, "I don't know.", tmp_path)
     paris = run_scripted(dataset, tokenizer, "Paris", tmp_path)
     assert {r["reply"] for r in evasive.rows()} == {"I don't know."} and {r["reply"] for r in paris.rows()} == {"Paris"}
+    # issue 25: the reply's signal inputs; the script leaves the model no doubt (ln p = 0 = entropy), no samples
+    n_tokens = len(tokenizer("Paris", add_special_tokens=False)["input_ids"])
+    assert all(r["greedy_token_logprobs"] == r["greedy_entropies"] == [0.0] * n_tokens for r in paris.rows())
+    assert all(r["greedy_terminator_logprob"] == 0.0 and r["sample_token_logprobs"] == r["sample_clusters"] == []
+               for r in paris.rows())
     s = summarize_rows(evasive.rows(), n_resamples=200)
     every = s["evasiveness"][0]
     assert (s["n_pairs"], every["pairs"], every["evasive"]["estimate"], every["difference"]["difference"]) == (

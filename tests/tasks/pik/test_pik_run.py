@@ -148,3 +148,56 @@ def test_the_write_up_table_is_the_comparison_table(pik_run):
     assert part.content.columns[-1] == table["run"][0] and len(part.content.rows) == len(table)
     assert part.content.rows[0][-1] == Cell.of(table.iloc[0].to_dict())
 
+
+
+def test_rows_keep_the_free_answer_signals_inputs(pik_run):
+    """Issue 25: a pik row keeps signal_fields of its greedy answer and samples, as a triviaqa row does."""
+    from calibkit.tasks.free_answer.answers import MATCHERS
+    from calibkit.tasks.free_answer.signal_inputs import answer_clusters, has_signal_fields
+
+    rows = RunStore.open(pik_run[0]).rows()
+    assert all(has_signal_fields(r) and len(r["sample_token_logprobs"]) == len(r["samples_raw"]) == 3 for r in rows)
+    for r in rows:
+        assert r["sample_clusters"] == list(answer_clusters(r["samples"], MATCHERS["triviaqa"]))
+        if r["seq_prob"] is not None:  # the row's own seq_prob is exp(mean ln p) of the same greedy tokens
+            assert np.exp(np.mean(r["greedy_token_logprobs"])) == pytest.approx(r["seq_prob"], abs=1e-4)
+        assert all(x == round(x, 5) for x in r["greedy_entropies"])  # stored rounded, as triviaqa rows
+
+
+def _pairwise_auroc(conf, target) -> float:
+    """AUROC by its definition: P(conf of a positive > conf of a negative), ties half."""
+    pos, neg = [c for c, t in zip(conf, target) if t], [c for c, t in zip(conf, target) if not t]
+    return float(np.mean([(p > n) + 0.5 * (p == n) for p in pos for n in neg]))
+
+
+def test_the_signal_table_judges_every_signal_against_the_papers_target(planted_report):
+    """Issue 25: on the held-out questions, each signal and P(IK) against 1{label > 0.5}; old rows: a note."""
+    from calibkit.tasks.pik import report, study
+
+    planted, summary = planted_report
+    table = summary["signal_table"]
+    test = [r for r in RunStore.open(planted).rows() if split_of(r["id"]) == "test"]
+    target = [r["n_correct"] / r["n_samples"] > 0.5 for r in test]
+    assert table["n"] == len(test) and 0 < sum(target) < len(test)
+    msp = [0.0 if not r["prediction"].strip() else float(np.exp(np.sum(r["greedy_token_logprobs"]))) for r in test]
+    assert table["signals"]["max_sequence_probability"]["auroc"]["estimate"] == pytest.approx(
+        _pairwise_auroc(msp, target), abs=1e-12)
+    # the prompted P(IK) row is the predictors' own per-question AUROC, on the same questions and target
+    assert table["signals"]["prompt"]["auroc"]["estimate"] == pytest.approx(
+        summary["predictors"]["prompt"]["auroc"]["estimate"], abs=1e-12)
+    assert {"semantic_entropy", "lexical_similarity", "probe"} <= set(table["signals"])
+    assert "mean_pmi" in table["not_computed"] and table["not_stored"] is None
+    assert "semantic_entropy" in report.summary_text(summary)
+    assert "P(IK) beside the free-answer signals" in (planted / "report.html").read_text()
+
+    old = planted.parent / "old"  # the same run written before pik rows kept the signals' inputs
+    old.mkdir()
+    (old / "hidden").symlink_to(planted / "hidden")
+    (old / "config.json").write_text((planted / "config.json").read_text())
+    dropped = ("samples_raw", "greedy_token_logprobs", "greedy_entropies", "greedy_terminator_logprob",
+               "sample_token_logprobs", "sample_terminator_logprobs", "sample_clusters")
+    (old / "results.jsonl").write_text("".join(json.dumps({k: v for k, v in r.items() if k not in dropped}) + "\n"
+                                               for r in RunStore.open(planted).rows()))
+    was = study.summarize_store(RunStore.open(old), n_resamples=50)
+    assert set(was["signal_table"]["signals"]) == set(was["predictors"]) and was["signal_table"]["not_stored"]
+    assert "signals not reported: the rows do not keep" in report.summary_text(was)
