@@ -42,10 +42,7 @@ ALLOWED = {
 #: task folders every task may build on (besides the shared modules tasks/base.py, reporting.py, sources.py)
 SHARED_FAMILIES = {"free_answer", "multiple_choice", "freeform"}
 #: imports between task folders that are not into a shared family, each with why it is (still) there
-CROSS_TASK_EXCEPTIONS = {
-    # the free-answer spec "mmlu" asks the MMLU folder for its questions
-    ("calibkit.tasks.free_answer.more_data", "mmlu"),
-}
+CROSS_TASK_EXCEPTIONS: set[tuple[str, str]] = set()
 MAX_FUNCTION_LINES = 80
 
 

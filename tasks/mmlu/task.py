@@ -9,7 +9,7 @@ from calibkit.records import Prompt
 from calibkit.runs.store import RunStore
 from calibkit.tasks.multiple_choice import MultipleChoiceTask
 
-from .data import MAX_SHOTS, TASK, describe_source
+from calibkit.tasks.multiple_choice.mmlu_data import MAX_SHOTS, TASK, describe_source
 from .prompts import FORMATS, load
 
 

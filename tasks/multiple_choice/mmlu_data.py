@@ -1,7 +1,9 @@
 """MMLU (Hendrycks et al. 2021) rows: subjects, categories and where the data comes from.
 
-Reads rows from the first data source that has them; :mod:`.prompts` turns
-them into prompts. It only reads data: it must never import torch, touch a
+Reads rows from the first data source that has them; :mod:`calibkit.tasks.mmlu.prompts`
+turns them into prompts. It lives in the multiple-choice family, beside the
+subject table, so the free-answer layer (``--questions mmlu``) reads MMLU's
+rows without importing the mmlu task folder. It only reads data: it must never import torch, touch a
 model, or tokenize.
 
 Sources, in order (``data=`` picks one instead):
@@ -165,6 +167,20 @@ def open_source(data: str | os.PathLike[str] | None, split: str) -> _Source:
         f"MMLU data not found in {path}: expected the Hendrycks folders dev/ val/ test/ of <subject>_<split>.csv, "
         f"<subject>/<split>/ save_to_disk folders, or test/validation/dev .jsonl or .parquet files in the cais/mmlu schema"
     )
+
+
+def available_subjects(source, subjects: str | Iterable[str] | None, split: str) -> list[str]:
+    """The subjects asked for (all the source holds for None); missing data is a DataNotFoundError."""
+    chosen = None if subjects is None else resolve_subjects(subjects)
+    available = source.subjects(split)
+    if chosen is None:
+        if not available:
+            raise DataNotFoundError(f"MMLU {split} data not found in {source.name}")
+        return list(available)
+    missing = [s for s in chosen if s not in available]
+    if missing:
+        raise DataNotFoundError(f"MMLU {split} data for {', '.join(missing)} not found in {source.name}")
+    return chosen
 
 
 class _Source:
