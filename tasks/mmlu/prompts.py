@@ -70,17 +70,8 @@ from calibkit.records import Prompt, Turn
 from calibkit.tasks.multiple_choice.variants import NOTA_POSITIONS, none_of_the_above
 from calibkit.tasks.sources import DataNotFoundError
 
-from calibkit.tasks.multiple_choice.mmlu_data import (
-    CATEGORIES,
-    LETTERS,
-    MAX_SHOTS,
-    TASK,
-    Row,
-    available_subjects,
-    check_split,
-    open_source,
-    resolve_subjects,
-)
+from calibkit.tasks.multiple_choice.mmlu_data import (CATEGORIES, LETTERS, MAX_SHOTS, TASK, Row, available_subjects,
+                                                   check_split, open_source, resolve_subjects)
 
 FORMATS = ("hendrycks", "kadavath")
 

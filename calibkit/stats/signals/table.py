@@ -46,6 +46,19 @@ def _row(name, compute, inputs, sign, probability, source, peer) -> Signal:
     return Signal(name, compute, tuple(inputs), sign, probability, source, peer)
 
 
+#: Lin, Trivedi & Sun 2023's graph signals: (name, the paper's symbol, LM-Polygraph's estimator, its extra argument)
+_GRAPH = (("eig_val_laplacian", "U_EigV", "EigValLaplacian", ""), ("degree", "U_Deg", "DegMat", ""),
+          ("eccentricity", "U_Ecc", "Eccentricity", "thres=0.9"))
+
+
+def _graph_rows(module, suffix: str, similarity: str, peer_args: str) -> tuple[Signal, ...]:
+    """The three graph signals on one similarity matrix (``similarity``: the ItemInputs field it reads)."""
+    return tuple(_row(name + suffix, getattr(module, name + suffix), (similarity,), "uncertainty", False,
+                      f"Lin, Trivedi & Sun 2023 ({symbol})",
+                      f"{peer}({', '.join(a for a in (peer_args, extra) if a)})" if peer_args or extra else peer)
+                 for name, symbol, peer, extra in _GRAPH)
+
+
 _LP = ("greedy_log_probs",)
 _TERM = "; LM-Polygraph counts the terminator token, calibkit does not"
 _SAMPLES = ("sample_log_probs",)
@@ -81,12 +94,7 @@ _ROWS = (
          "Farquhar et al. 2024 (code: sum_normalized + Rao entropy)", ""),
     _row("discrete_semantic_entropy", sampling.discrete_semantic_entropy, ("cluster_ids",), "uncertainty",
          False, "Farquhar et al. 2024 (discrete SE)", "SemanticEntropy(class_probability_estimation='frequency')"),
-    _row("eig_val_laplacian", graph.eig_val_laplacian, ("similarity",), "uncertainty", False,
-         "Lin, Trivedi & Sun 2023 (U_EigV)", "EigValLaplacian"),
-    _row("degree", graph.degree, ("similarity",), "uncertainty", False,
-         "Lin, Trivedi & Sun 2023 (U_Deg)", "DegMat"),
-    _row("eccentricity", graph.eccentricity, ("similarity",), "uncertainty", False,
-         "Lin, Trivedi & Sun 2023 (U_Ecc)", "Eccentricity (thres=0.9)"),
+    *_graph_rows(graph, "", "similarity", ""),
     _row("semantic_entropy_nli", nli.semantic_entropy_nli, _NLI_IDS, "uncertainty", False,
          "Kuhn et al. 2023 (Algorithm 1 clusters)", "SemanticEntropy on SemanticClassesCalculator's classes" + _TERM),
     _row("semantic_entropy_normalized_nli", nli.semantic_entropy_normalized_nli, _NLI_IDS, "uncertainty", False,
@@ -95,12 +103,7 @@ _ROWS = (
          False, "Farquhar et al. 2024 (discrete SE)", "SemanticEntropy(class_probability_estimation='frequency')"),
     _row("num_semantic_sets_nli", nli.num_semantic_sets_nli, ("nli_entail", "nli_contra"), "uncertainty", False,
          "Lin, Trivedi & Sun 2023 (NumSemSets)", "NumSemSets (entail > contra both ways, connected components)"),
-    _row("eig_val_laplacian_nli", nli.eig_val_laplacian_nli, ("nli_entail",), "uncertainty", False,
-         "Lin, Trivedi & Sun 2023 (U_EigV)", "EigValLaplacian(NLI_score, affinity='entail')"),
-    _row("degree_nli", nli.degree_nli, ("nli_entail",), "uncertainty", False,
-         "Lin, Trivedi & Sun 2023 (U_Deg)", "DegMat(NLI_score, affinity='entail')"),
-    _row("eccentricity_nli", nli.eccentricity_nli, ("nli_entail",), "uncertainty", False,
-         "Lin, Trivedi & Sun 2023 (U_Ecc)", "Eccentricity(NLI_score, affinity='entail', thres=0.9)"),
+    *_graph_rows(nli, "_nli", "nli_entail", "NLI_score, affinity='entail'"),
 )
 SIGNALS: Mapping[str, Signal] = MappingProxyType({s.name: s for s in _ROWS})
 #: the signals that read an NLI model's judgements (the ItemInputs fields nli_*): runs compute them only with one
