@@ -16,13 +16,11 @@ experiments' design (:mod:`.design`).
 
 from __future__ import annotations
 
-import csv
-import io
 from dataclasses import dataclass
-from importlib import resources
-from pathlib import Path
 
 import numpy as np
+
+from calibkit.human_data import read_table as read_human_table  # the one reader; this name is the H&F API
 
 from .design import (
     COMPLEX_EXPRESSIONS,
@@ -150,24 +148,6 @@ class InterpretationTable:
                            doc="(M, 11) answers per guessed access (balls drawn), summed over observation.")
     observation_counts = summed("access_observation_counts", axis=1,
                                 doc="(M, 11) answers per guessed observation (red balls seen), summed over access.")
-
-
-def read_human_table(name: str) -> tuple[dict[str, str], ...]:
-    """Rows of one committed ``calibkit.human_data`` CSV file, as string dicts.
-
-    Reads the installed package data, or the source folder in a checkout that
-    is not installed. Example: ``read_human_table("rsa_simple_params.csv")``.
-    """
-    if "/" in name or "\\" in name or not name.endswith(".csv"):
-        raise ValueError(f"name must be a bare .csv file name, got {name!r}")
-    try:
-        text = resources.files("calibkit.human_data").joinpath(name).read_text(encoding="utf-8")
-    except (ModuleNotFoundError, FileNotFoundError):
-        path = Path(__file__).resolve().parents[2] / "human_data" / name
-        if not path.is_file():
-            raise ValueError(f"name: no human data table {name!r}") from None
-        text = path.read_text(encoding="utf-8")
-    return tuple(csv.DictReader(io.StringIO(text)))
 
 
 def _production_from_rows(rows, expression_of, expressions) -> ProductionTable:
