@@ -45,7 +45,7 @@ def signals_frame(summary: Mapping[str, Any]) -> pd.DataFrame:
             row[f"{metric} low"] = iv.get("low")
             row[f"{metric} high"] = iv.get("high")
         row["mean confidence"] = s.get("mean")
-        row["n"] = summary["n_items"]
+        row["n"] = s.get("n", summary["n_items"])
         row["note"] = next((iv["note"] for iv in s.values() if isinstance(iv, dict) and iv.get("note")), None)
         rows.append(row)
     return pd.DataFrame(rows)
@@ -72,6 +72,7 @@ def signal_table_frame(summary: Mapping[str, Any]) -> pd.DataFrame:
         for key, label in TABLE_METRICS.items():
             iv = s.get(key) or {}
             row.update({label: iv.get("estimate"), f"{label} low": iv.get("low"), f"{label} high": iv.get("high")})
+        row["n"] = s.get("n", summary["n_items"])
         row["note"] = next((iv["note"] for iv in s.values() if isinstance(iv, dict) and iv.get("note")), None)
         row["source"] = s["source"]
         rows.append(row)
@@ -93,6 +94,8 @@ def signal_table_text(summary: Mapping[str, Any]) -> list[str]:
     for name, s in _table_rows(summary):
         lines.append(f"{name:<{width}}  {iv_text(s.get('auroc'))} | {iv_text(s.get('prr'))} | {short(s.get('aurc'))}"
                      f" | {short(s.get('spearman'))} | {short(s.get('ece_equal_mass'))}")
+    lines += [f"{name}: {s['n_unreadable']} replies with no readable probability (left out; judged on {s['n']})"
+              for name, s in _table_rows(summary) if "n_unreadable" in s]
     if table.get("not_stored"):
         lines.append(f"signals not reported: {table['not_stored']}")
     lines += [f"not computed: {name}: {how}" for name, how in table.get("not_computed", {}).items()]
@@ -155,9 +158,53 @@ def summary_text(summary: Mapping[str, Any]) -> str:
         lines.append((f"{name} AUROC", iv_text(sig.get("auroc"))))
         lines += [(f"{name} {key.replace('_', ' ').replace('ece', 'ECE')}", iv_text(sig[key]))
                   for key in ECES if key in sig]
+    lines += verbal_lines(summary) + hedging_lines(summary)
     width = max(len(k) for k, _ in lines)
     notes = [f"departure: {d}" for d in summary.get("departures", ())]
     return "\n".join([f"{k:<{width}}  {v}" for k, v in lines] + signal_table_text(summary) + notes)
+
+
+def verbal_lines(summary: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """The verbal stage for a terminal: its method, the unreadable replies and (one-stage) its answers' accuracy."""
+    v = summary.get("verbal")
+    if not v:
+        return []
+    mean = "-" if v["mean_probability"] is None else f"{v['mean_probability']:.3f}"
+    lines = [(f"verbal ({v['method']})", f"{v['n_replies'] - v['n_unreadable']} of {v['n_replies']} replies state a "
+                                         f"probability, mean {mean}; judged against {v['judged_against']}"),
+             ("verbal unreadable", f"{v['n_unreadable']} replies with no readable probability")]
+    if "accuracy" in v:
+        lines.append(("accuracy (verbal guesses)", iv_text(v["accuracy"])))
+    return lines
+
+
+def verbal_text(v: Mapping[str, Any]) -> str:
+    """The verbal stage in words for the page: method, what it is judged against, the unreadable replies."""
+    stage = ("Verb. 1S top-1: a separate reply giving a guess and the probability that it is correct"
+             if v["method"] == "one-stage" else
+             "Verb. 2S top-1: a follow-up turn asking for the probability that the greedy answer is correct")
+    text = (f"{stage} (prompts: Tian et al. 2023, Table 6); judged against {v['judged_against']}. "
+            f"{v['n_unreadable']} replies with no readable probability, of {v['n_replies']}: they are left out of "
+            "the verbalized confidence's metrics (its n says how many are judged), not dropped from the run.")
+    if "accuracy" in v:
+        text += f" Accuracy of the one-stage guesses: {iv_text(v['accuracy'])}."
+    return text
+
+
+def hedging_lines(summary: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """Accuracy of the greedy answers per hedge class, one line each ("no answers" for an empty class)."""
+    classes = (summary.get("hedging") or {}).get("classes", {})
+    return [(f"accuracy ({c['label']})", iv_text(c["accuracy"]) if c["n"] else "no answers (n=0)")
+            for c in classes.values()]
+
+
+def hedging_frame(summary: Mapping[str, Any]) -> pd.DataFrame:
+    """One row per hedge class: answers in it, their accuracy with its 95% CI (empty when no answer is)."""
+    classes = (summary.get("hedging") or {}).get("classes", {})
+    rows = [{"class": c["label"], **(ci_columns(c["accuracy"]) if c["accuracy"] else
+                                    {"estimate": None, "low": None, "high": None, "n": 0, "note": "no answers"})}
+            for c in classes.values()]
+    return pd.DataFrame(rows)
 
 
 HEADER_KEYS = ("config", "split", "shots", "layout", "samples", "sample_temperature", "top_p", "brainstorm",
@@ -168,9 +215,8 @@ HEADER_KEYS = ("config", "split", "shots", "layout", "samples", "sample_temperat
 
 def _reliability(arr: SignalArrays, *, n_bins: int = 10):
     # the headline ECE's bins, so the diagram shows the gaps that ECE averages
-    return {PROBABILITY_SIGNALS[name]: bin_stats(arr.signals[name], arr.target(name), n_bins=n_bins,
-                                                 strategy=DIAGRAM_STRATEGY)
-            for name in PROBABILITY_SIGNALS if name in arr.signals}
+    return {PROBABILITY_SIGNALS[name]: bin_stats(*arr.judged(name), n_bins=n_bins, strategy=DIAGRAM_STRATEGY)
+            for name in PROBABILITY_SIGNALS if name in arr.names and arr.judged(name)[0].size}
 
 
 #: matcher -> (dataset name, the exact-match rule in words)
@@ -212,11 +258,13 @@ def write_run_report(store: RunStore, *, n_resamples: int = 1000, seed: int = 0)
                              "ece_equal_width 10 bins of width 0.1. "
                              "Percentile bootstrap over questions, 95% CIs; n: questions (below 20 no interval, "
                              "and note says so).")
+    if summary.get("verbal"):
+        report.add_text(verbal_text(summary["verbal"]), title="Verbalized confidence (Tian et al. 2023)")
     if summary.get("signal_table"):
         report.add_table("Every confidence signal: AUROC, AURC, PRR, Spearman, ECE", signal_table_frame(summary),
                          caption=_signal_table_caption(summary["signal_table"]))
     eces = {PROBABILITY_SIGNALS[n]: summary["signals"][n]["ece_equal_mass"]["estimate"]
-            for n in PROBABILITY_SIGNALS if n in summary["signals"]}
+            for n in PROBABILITY_SIGNALS if "ece_equal_mass" in summary["signals"].get(n, {})}
     report.add_figure("Reliability diagrams", plots.reliability_diagram(_reliability(arr), ece=eces,
                                                                         title="Confidence vs accuracy"),
                       caption="10 equal-mass bins (Kadavath et al.'s); the ECE shown is ece_equal_mass. "
@@ -224,15 +272,21 @@ def write_run_report(store: RunStore, *, n_resamples: int = 1000, seed: int = 0)
                               "evaluated. Sequence likelihood: exp of the mean token "
                               "log-prob of the greedy answer (0 for an empty answer). Agreement: share of samples "
                               "equal to the greedy answer.")
-    curves = {SIGNALS[n]: metrics.risk_coverage(c, arr.target(n)) for n, c in arr.signals.items()}
+    curves = {SIGNALS[n]: metrics.risk_coverage(*arr.judged(n)) for n in arr.names if arr.judged(n)[0].size}
     report.add_figure("Selective accuracy", plots.risk_coverage_curve(curves))
+    report.add_table("Accuracy by hedging (Mielke et al. 2022)", hedging_frame(summary),
+                     caption="Each greedy answer's raw text classed by calibkit's hedge lexicon (Hyland 2005's hedges "
+                             "and boosters, whole words; first class that applies: says it does not know, hedged, "
+                             "certainty-marked, plain). n: answers in the class; below 20 no interval and note says "
+                             "so; an empty class has no accuracy (base models rarely hedge a short answer).")
     report.add_table("The 10 most confidently wrong answers (by P(True))", confidently_wrong(rows, k=10))
     return report.save(store.path / REPORT_FILE)
 
 
 def _signal_table_caption(table: Mapping[str, Any]) -> str:
     not_computed = "; ".join(f"{name}: {how}" for name, how in table.get("not_computed", {}).items())
-    return ("P(True) is judged against the answer it evaluated, every other signal against the greedy answer. Signals "
+    return ("P(True) is judged against the answer it evaluated, a one-stage verbalized confidence against its own "
+            "guess (judged_against), every other signal against the greedy answer. Signals "
             "that are not probabilities are ranked (higher = more confident, an empty answer lowest), so only their "
             "order counts. AURC: area under the risk-coverage curve, lower is better. PRR: prediction rejection "
             "ratio, (area - random) / (oracle - random) as LM-Polygraph normalises it, 1 = oracle, 0 = random. "
@@ -254,14 +308,15 @@ def write_comparison_report(stores: Sequence[RunStore], comparison: TriviaCompar
                        **{f"run {i + 1}": str(s.path) for i, s in enumerate(stores)}}, title="Runs")
     report.add_table("Metrics and paired differences (vs the first run)", page_table(comparison.table),
                      caption=comparison_caption(what="questions", headline=comparison.headline)
-                     + " Correctness: exact match; P(True) is judged against the answer it evaluated.")
+                     + " Correctness: exact match; P(True) is judged against the answer it evaluated, a one-stage "
+                       "verbalized confidence against its own guess (on the questions where every run's reply "
+                       "states a probability). Hedge classes: n counts each run's greedy answers in the class; the "
+                       "class accuracies are paired over all shared questions.")
     for name, title in PROBABILITY_SIGNALS.items():
-        if not all(name in a.signals for a in aligned):
+        if not all(name in a.names and a.judged(name)[0].size for a in aligned):
             continue
-        stats = {lab: bin_stats(a.signals[name], a.target(name), strategy=DIAGRAM_STRATEGY)
-                 for lab, a in zip(labels, aligned)}
-        eces = {lab: float(metrics.ece(a.signals[name], a.target(name), strategy=DIAGRAM_STRATEGY))
-                for lab, a in zip(labels, aligned)}
+        stats = {lab: bin_stats(*a.judged(name), strategy=DIAGRAM_STRATEGY) for lab, a in zip(labels, aligned)}
+        eces = {lab: float(metrics.ece(*a.judged(name), strategy=DIAGRAM_STRATEGY)) for lab, a in zip(labels, aligned)}
         report.add_figure(f"Reliability: {title}", plots.reliability_diagram(stats, ece=eces, title=title),
                           caption="10 equal-mass bins; the ECE shown is ece_equal_mass (Kadavath et al.'s).")
     return report.save(path)

@@ -22,6 +22,12 @@ Per question (Kadavath et al. 2022, sections 4-5):
    :data:`calibkit.tasks.free_answer.ptrue.KADAVATH_A5_EXAMPLES`), or none with
    ``ptrue_prompt="none"`` (calibkit's variant).
 
+4. with ``verbal`` ("one-stage" / "two-stage", Tian et al. 2023; off by
+   default), a stated probability (:mod:`.verbal`): a separate reply with its
+   own guess, or a follow-up turn about the greedy answer; the row keeps the
+   raw reply, the parsed probability (None when unreadable) and, one-stage,
+   the guess and whether it is right.
+
 The P(True) proposals and few-shot pool are :mod:`.proposals`.
 Everything that determines the numbers is a :class:`TriviaSettings`, and it
 is read back from the run's config.json, so a resumed run continues exactly
@@ -45,6 +51,9 @@ from calibkit.tasks.free_answer.question import Question
 from calibkit.tasks.free_answer.signal_inputs import signal_fields
 
 from .answers import MATCHERS, Matcher, sample_agreement
+from .verbal import MAX_NEW_TOKENS as VERBAL_MAX_NEW_TOKENS
+from .verbal import METHODS as VERBAL_METHODS
+from .verbal import VerbalAnswerer, one_stage_ask, two_stage_ask, verbal_decoding, verbal_fields
 from .proposals import (
     PTRUE_ANSWERS,
     PTRUE_MIXES,
@@ -91,6 +100,7 @@ class TriviaSettings:
     matcher: str = "triviaqa"  # how an answer is read and judged: "triviaqa" (official EM) or "nq_open" (lm-eval's)
     batch_questions: int = 8  # questions generated, scored and stored together; a crash loses at most this many
     signals: tuple[str, ...] | None = None  # the free-answer signals the study reports (.signals.COMPUTED); None: all
+    verbal: str | None = None  # ask for a stated probability: "one-stage" or "two-stage" (Tian et al. 2023); None: not
 
     def __post_init__(self) -> None:
         _check_int("samples", self.samples, 0)
@@ -119,6 +129,8 @@ class TriviaSettings:
             raise ValueError(f"layout must be one of {', '.join(LAYOUTS)}; got {self.layout.name!r}")
         if self.matcher not in MATCHERS:
             raise ValueError(f"matcher must be one of {', '.join(MATCHERS)}; got {self.matcher!r}")
+        if self.verbal is not None and self.verbal not in VERBAL_METHODS:
+            raise ValueError(f"verbal must be None or one of {', '.join(VERBAL_METHODS)}; got {self.verbal!r}")
 
     @property
     def answers(self) -> Matcher:
@@ -138,6 +150,8 @@ class TriviaSettings:
             **({"matcher": self.matcher} if self.matcher != "triviaqa" else {}),
             # absent when every signal is reported (the default), so such runs keep their folders
             **({"signals": list(self.signals)} if self.signals is not None else {}),
+            # absent when no stated probability is asked (the default), so such runs keep their folders
+            **({"verbal": self.verbal, "verbal_max_new_tokens": VERBAL_MAX_NEW_TOKENS} if self.verbal else {}),
         }
 
     @classmethod
@@ -152,6 +166,7 @@ class TriviaSettings:
             ptrue_prompt=config.get("ptrue_prompt", "none"),
             stop_rule=config.get("stop_rule", "after_leading_whitespace"),
             signals=tuple(config["signals"]) if "signals" in config else None,
+            verbal=config.get("verbal"),
         )
 
     def ptrue_examples(self, question_id: str, pool: Sequence[tuple[str, PTrueExample]]) -> tuple[PTrueExample, ...]:
@@ -287,6 +302,7 @@ def run_questions(run: ActiveRun, questions: Sequence[Question], *, batch_questi
     settings = replace(TriviaSettings.from_config(run.store.config), batch_questions=batch_questions)
     answerer = _answerer(run, settings)
     pool = _example_pool(run, answerer, questions, settings)
+    ask_verbal = _verbal_stage(run, settings)
 
     def answer_batch(batch: Sequence[Question]) -> list[dict[str, Any]]:
         contexts = [answerer.context(q) for q in batch]
@@ -300,11 +316,32 @@ def run_questions(run: ActiveRun, questions: Sequence[Question], *, batch_questi
         task = run.store.config.get("task", TASK)
         # PMI's unconditional scoring: one extra forward per question, only when the run names mean_pmi
         uncond = answerer.unconditional(outs) if "mean_pmi" in (settings.signals or ()) else [None] * len(outs)
-        return [{**_row(q, c, o, s, p, settings.answers, task).to_json(), **_signal_fields(o, settings.answers, u)}
-                for q, c, o, s, p, u in zip(batch, contexts, outs, scored, proposals, uncond)]
+        verbal = ask_verbal(batch, contexts, outs)
+        return [{**_row(q, c, o, s, p, settings.answers, task).to_json(), **_signal_fields(o, settings.answers, u), **v}
+                for q, c, o, s, p, u, v in zip(batch, contexts, outs, scored, proposals, uncond, verbal)]
 
     run_in_batches(run, questions, answer_batch, batch_size=settings.batch_questions, unit="question",
                    desc="triviaqa")
+
+
+VerbalStage = Callable[[Sequence[Question], Sequence[GenerationContext], Sequence["ContextGenerations"]],
+                       list[dict[str, Any]]]
+
+
+def _verbal_stage(run: ActiveRun, settings: TriviaSettings) -> VerbalStage:
+    """The batch's verbal-stage row fields (:mod:`.verbal`): one greedy reply per question, or none without --verbal."""
+    if settings.verbal is None:
+        return lambda batch, contexts, outs: [{} for _ in batch]
+    asker = VerbalAnswerer(run, verbal_decoding(settings.layout, stop_rule=settings.stop_rule, seed=settings.seed))
+
+    def ask(batch: Sequence[Question], contexts: Sequence[GenerationContext],
+            outs: Sequence[ContextGenerations]) -> list[dict[str, Any]]:
+        asks = ([one_stage_ask(q) for q in batch] if settings.verbal == "one-stage"
+                else [two_stage_ask(c, o.greedy.text) for c, o in zip(contexts, outs)])
+        replies = asker.reply(asks)
+        return [verbal_fields(settings.verbal, g.text, q, settings.answers) for q, g in zip(batch, replies)]
+
+    return ask
 
 
 def prepare_questions(run: ActiveRun, questions: Sequence[Question]) -> None:

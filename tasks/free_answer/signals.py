@@ -31,10 +31,16 @@ ON_REQUEST = {
 }
 #: signals a run does not compute (yet), with how to get them; naming one in --signals is refused
 NOT_COMPUTED = {
-    "verbal_confidence": "needs the model asked for a probability (Tian et al. 2023; parsed by "
-                         "calibkit.stats.signals.verbal), which runs do not ask yet",
+    # the table's signals that read an NLI model's judgements (ItemInputs fields nli_*): none until runs have one
+    **{s.name: "needs an NLI model's entailment judgements of the samples (an NLI-model option, not wired into runs "
+               "yet)" for s in TABLE.values() if any(f.startswith("nli_") for f in s.inputs)},
     "semantic_entropy_nli": "needs an NLI model to cluster samples by bidirectional entailment (an NLI-model option, not "
                             "built yet); semantic_entropy and the graph signals use the matcher's clusters",
+}
+#: signals a run option asks for, not --signals, with how (the run's own signals: .study.SIGNALS)
+BY_OPTION = {
+    "verbal_confidence": "asked with --verbal one-stage|two-stage (the model states a probability, Tian et al. "
+                         "2023; parsed by calibkit.stats.signals.verbal)",
 }
 #: the signals a run computes, in table order; ``--signals all`` selects those not ON_REQUEST
 COMPUTED = tuple(name for name in TABLE if name not in NOT_COMPUTED)
@@ -61,6 +67,8 @@ def parse_signals(text: str) -> tuple[str, ...] | None:
     if "all" in names:
         names = [*DEFAULT, *(n for n in names if n != "all")]
     for name in names:
+        if name in BY_OPTION:
+            raise UserError(f"--signals {name}: {BY_OPTION[name]}, not --signals; drop it from --signals")
         if name in NOT_COMPUTED:
             raise UserError(f"--signals {name}: not computed: {NOT_COMPUTED[name]}; drop it from --signals")
         if name not in TABLE:
@@ -76,9 +84,11 @@ def selected(config: Mapping[str, Any]) -> tuple[str, ...]:
     return DEFAULT if names is None else tuple(n for n in COMPUTED if n in names)
 
 
-def not_computed(names: Sequence[str]) -> dict[str, str]:
-    """The signals a run with this selection leaves out, each with how to get it."""
-    return {**{n: how for n, how in ON_REQUEST.items() if n not in names}, **NOT_COMPUTED}
+def not_computed(names: Sequence[str], *, asked: Sequence[str] = ()) -> dict[str, str]:
+    """The signals a run with this selection leaves out, each with how to get it (``asked``: the
+    :data:`BY_OPTION` signals its options asked for)."""
+    return {**{n: how for n, how in ON_REQUEST.items() if n not in names},
+            **{n: how for n, how in BY_OPTION.items() if n not in asked}, **NOT_COMPUTED}
 
 
 def rank01(x: np.ndarray) -> np.ndarray:
@@ -140,10 +150,14 @@ def signal_quality(confidence: np.ndarray, correct: np.ndarray, *, probability: 
     return out
 
 
+#: the run's own signals that are not Kadavath et al.'s: their sources
+RUN_SOURCES = {"verbal_confidence": "Tian et al. 2023 (Verb. 1S / 2S top-1, Table 6 prompts)"}
+
+
 def signal_entry(name: str, label: str) -> dict[str, Any]:
     """The description of a table row: label, sign, whether a probability, source."""
     if name in TABLE:
         s = TABLE[name]
         return {"label": label, "sign": s.sign, "probability": s.probability, "source": s.source}
     return {"label": label, "sign": "confidence", "probability": label != "sequence log-likelihood (total)",
-            "source": "calibkit run (Kadavath et al. 2022)"}
+            "source": RUN_SOURCES.get(name, "calibkit run (Kadavath et al. 2022)")}

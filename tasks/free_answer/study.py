@@ -25,6 +25,10 @@ from calibkit.stats.comparison import Measure, paired_comparison, shared
 from calibkit.stats.multiple_choice import AnalysisError
 from calibkit.tasks.reporting import frame_records, run_labels
 
+from calibkit.stats.intervals import MIN_ITEMS, too_few
+from calibkit.stats.signals.hedges import CLASSES as HEDGE_CLASSES
+from calibkit.stats.signals.hedges import hedge_class
+
 from . import signals as free
 
 TASK = "triviaqa"
@@ -34,7 +38,13 @@ PROBABILITY_SIGNALS = {
     "p_true": "P(True)",
     "seq_prob": "sequence likelihood (exp mean token log-prob)",
     "agreement": "sample agreement",
+    "verbal_confidence": "verbalized confidence (stated probability)",
 }
+#: the hedge classes of a greedy answer (calibkit.stats.signals.hedges), in report order, with their labels
+HEDGE_LABELS = {"dont_know": "says it does not know", "hedged": "hedged", "certain": "certainty-marked",
+                "plain": "plain (no marker)"}
+HEDGE_METRIC = "hedge-class accuracy"  # the comparison's metric of the hedge-class rows (n: the class's answers)
+VERBAL = "verbal_confidence"  # the stated probability's signal name (asked with --verbal)
 #: every signal whose AUROC is reported; seq_logprob is the total log-prob (ranked, not a probability)
 SIGNALS = {**PROBABILITY_SIGNALS, "seq_logprob": "sequence log-likelihood (total)"}
 #: the two ECEs, headline first: summary key -> (calibkit.stats.bootstrap metric, binning in words)
@@ -58,10 +68,33 @@ class SignalArrays:
     empty: np.ndarray  # (n,) bool: empty greedy answer
     proposed_correct: np.ndarray  # (n,) bool: the answer P(True) evaluated is right under the chosen rule
     signals: Mapping[str, np.ndarray] = field(default_factory=dict)  # name -> (n,) confidence in [0, 1]; see signal_arrays
+    # name -> (n,) confidence in [0, 1], NaN where the item has none (verbal_confidence: no readable probability);
+    # read them with judged(), which leaves those items out
+    partial: Mapping[str, np.ndarray] = field(default_factory=dict)
+    # name -> (n,) bool: the answer a signal is judged against where it is neither the greedy nor P(True)'s
+    # (verbal_confidence in a one-stage run: the reply's own guess)
+    targets: Mapping[str, np.ndarray] = field(default_factory=dict)
+    hedge: np.ndarray | None = None  # (n,) str: the greedy answer's hedge class (HEDGE_LABELS); None without raw text
 
     def target(self, signal: str) -> np.ndarray:
-        """(n,) bool: what a signal is a confidence in (P(True): its proposed answer; others: the greedy one)."""
+        """(n,) bool: what a signal is a confidence in (P(True): its proposed answer; a one-stage verbal
+        confidence: its own guess; others: the greedy answer)."""
+        if signal in self.targets:
+            return self.targets[signal]
         return self.proposed_correct if signal == "p_true" else self.correct
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        """Every signal the arrays hold: those defined for every item, then the partial ones."""
+        return (*self.signals, *self.partial)
+
+    def judged(self, signal: str) -> tuple[np.ndarray, np.ndarray]:
+        """``(confidence (m,), right (m,) bool)`` of the m items where the signal has a value, against its target."""
+        if signal in self.signals:
+            return self.signals[signal], self.target(signal)
+        conf = self.partial[signal]
+        keep = np.isfinite(conf)
+        return conf[keep], self.target(signal)[keep]
 
 
 def proposed_correct(row: Mapping[str, Any], rule: str) -> bool:
@@ -110,6 +143,7 @@ def signal_arrays(rows: Sequence[Mapping[str, Any]], *, correct_by: str = "exact
     signals["seq_logprob"] = free.rank01(total)
     exact = np.array([bool(r["correct_exact"]) for r in rows])
     contains = np.array([bool(r["correct_contains"]) for r in rows])
+    partial, targets = verbal_arrays(rows, correct_by)
     return SignalArrays(
         ids=tuple(r["id"] for r in rows),
         correct=exact if correct_by == "exact" else contains,
@@ -119,7 +153,23 @@ def signal_arrays(rows: Sequence[Mapping[str, Any]], *, correct_by: str = "exact
         empty=empty,
         proposed_correct=np.array([proposed_correct(r, correct_by) for r in rows]),
         signals=signals,
+        partial=partial,
+        targets=targets,
+        hedge=np.array([hedge_class(str(r.get("greedy_raw", r.get("prediction", "")))) for r in rows]),
     )
+
+
+def verbal_arrays(rows: Sequence[Mapping[str, Any]], correct_by: str) -> tuple[dict[str, np.ndarray],
+                                                                              dict[str, np.ndarray]]:
+    """The stated probabilities of rows sorted by id (NaN where unreadable) and, for a one-stage run, whether
+    each reply's own guess is right; empty when the run did not ask (no --verbal)."""
+    if not rows or not all("verbal_probability" in r for r in rows):
+        return {}, {}
+    stated = np.array([np.nan if r["verbal_probability"] is None else float(r["verbal_probability"]) for r in rows])
+    targets = {}
+    if all(f"verbal_correct_{correct_by}" in r for r in rows):  # one-stage: judged against its own guess
+        targets[VERBAL] = np.array([bool(r[f"verbal_correct_{correct_by}"]) for r in rows])
+    return {VERBAL: stated}, targets
 
 
 def _mean(x: np.ndarray) -> float:
@@ -173,7 +223,7 @@ def departures(config: Mapping[str, Any]) -> list[str]:
         >>> departures({"ptrue_examples": 0, "ptrue_prompt": "none", "brainstorm": 0})[0][:40]
         'P(True) shows no example (--ptrue-prompt'
     """
-    notes = _ptrue_departures(config)
+    notes = _ptrue_departures(config) + _verbal_departures(config)
     if config.get("matcher") == "nq_open":
         notes += _lm_eval_departures(config)
     elif config.get("chat_template"):
@@ -196,6 +246,22 @@ def _ptrue_departures(config: Mapping[str, Any]) -> list[str]:
     temperature = float(config.get("sample_temperature", 1.0))
     if temperature != 1.0 and config.get("ptrue_answer") == "sample":
         notes.append(f"P(True) evaluates a sample drawn at T = {temperature:g}; the paper's are drawn at T = 1.")
+    return notes
+
+
+def _verbal_departures(config: Mapping[str, Any]) -> list[str]:
+    """Where --verbal departs from Tian et al. (2023), who asked chat models through their APIs."""
+    method = config.get("verbal")
+    if not method:
+        return []
+    notes = [f"Verbalized confidence replies are greedy and at most {config.get('verbal_max_new_tokens')} tokens "
+             "long; Tian et al. do not state their decoding."]
+    if method == "two-stage":
+        notes.append("Verbalized confidence (two-stage) asks about the run's own greedy answer, given to the run's "
+                     "answer prompt; Tian et al.'s first stage is their 'Provide your best guess' prompt.")
+    if not config.get("chat_template"):
+        notes.append("Verbalized confidence in base form: Tian et al. ask chat models only; here the same prompt "
+                     "text is continued as plain text (a blank line ends the reply).")
     return notes
 
 
@@ -247,13 +313,14 @@ def summarize_rows(
         "f1": bootstrap.bootstrap_ci(_mean, arr.f1, n_resamples=n_resamples, seed=seed),
     }
     signals: dict[str, Any] = {}
-    for name, conf in arr.signals.items():
-        ivs = signal_intervals(conf, arr.target(name), probability=name in PROBABILITY_SIGNALS, n_bins=n_bins,
-                               n_resamples=n_resamples, seed=seed)
+    for name in arr.names:
+        conf, target = arr.judged(name)
+        ivs = signal_intervals(conf, target, probability=name in PROBABILITY_SIGNALS, n_bins=n_bins,
+                               n_resamples=n_resamples, seed=seed) if conf.size else {}  # no readable reply
         entry: dict[str, Any] = {"label": SIGNALS[name], **{k: iv.to_json() for k, iv in ivs.items()}}
         if name in PROBABILITY_SIGNALS:
-            entry["mean"] = float(conf.mean())
-        signals[name] = entry
+            entry["mean"] = float(conf.mean()) if conf.size else None
+        signals[name] = {**entry, **_coverage(arr, name)}
     sample_acc = [r.get("samples_correct_exact") for r in ordered]
     return {
         "task": TASK,
@@ -277,6 +344,9 @@ def summarize_rows(
         "signals": signals,
         "signal_table": signal_table(rows, arr, free.selected(config or {}), n_bins=n_bins, n_resamples=n_resamples,
                                      seed=seed),
+        "hedging": hedging(arr, n_resamples=n_resamples, seed=seed),
+        **({"verbal": verbal_summary(ordered, arr, correct_by=correct_by, n_resamples=n_resamples, seed=seed)}
+           if VERBAL in arr.partial else {}),
         **({"departures": departures(config)} if config is not None else {}),
     }
 
@@ -294,16 +364,69 @@ def signal_table(rows: Sequence[Mapping[str, Any]], arr: SignalArrays, names: Se
     """
     table: dict[str, Any] = {}
     kw = dict(n_bins=n_bins, n_resamples=n_resamples, seed=seed)
-    for name, conf in arr.signals.items():
-        ivs = free.signal_quality(conf, arr.target(name), probability=name in PROBABILITY_SIGNALS, **kw)
-        table[name] = {**free.signal_entry(name, SIGNALS[name]), **{k: iv.to_json() for k, iv in ivs.items()}}
+    for name in arr.names:
+        conf, target = arr.judged(name)
+        ivs = free.signal_quality(conf, target, probability=name in PROBABILITY_SIGNALS, **kw) if conf.size else {}
+        table[name] = {**free.signal_entry(name, SIGNALS[name]), **{k: iv.to_json() for k, iv in ivs.items()},
+                       **_coverage(arr, name)}
     computed = free.confidences(rows, names)
     for name, conf in computed.items():
         ivs = free.signal_quality(conf, arr.correct, probability=free.TABLE[name].probability, **kw)
         table[name] = {**free.signal_entry(name, name), **{k: iv.to_json() for k, iv in ivs.items()}}
     missing = ("the rows do not keep the signals' inputs (a run made before they were stored); rerun it in a new "
                "folder" if names and not computed else None)
-    return {"selected": list(names), "not_computed": free.not_computed(names), "not_stored": missing, "signals": table}
+    return {"selected": list(names), "not_computed": free.not_computed(names, asked=tuple(arr.partial)),
+            "not_stored": missing, "signals": table}
+
+
+def _coverage(arr: SignalArrays, name: str) -> dict[str, Any]:
+    """A partial signal's counts: items judged, and the unreadable ones left out (nothing for the others);
+    and, where it is judged against an answer of its own, which one."""
+    out: dict[str, Any] = {}
+    if name in arr.partial:
+        judged = int(np.isfinite(arr.partial[name]).sum())
+        out.update(n=judged, n_unreadable=len(arr.ids) - judged)
+    if name in arr.targets:
+        out["judged_against"] = "its own answer"
+    return out
+
+
+def verbal_summary(rows: Sequence[Mapping[str, Any]], arr: SignalArrays, *, correct_by: str = "exact",
+                   n_resamples: int = 1000, seed: int = 0) -> dict[str, Any]:
+    """What the verbal stage gave (rows sorted by id): the method, replies with no readable probability (left
+    out of the verbal signal's metrics, counted here), the mean stated probability and, for one-stage, the
+    accuracy of the replies' own guesses (the answers that signal is judged against), with its interval."""
+    stated = arr.partial[VERBAL]
+    readable = stated[np.isfinite(stated)]
+    one_stage = VERBAL in arr.targets
+    out: dict[str, Any] = {
+        "method": "one-stage" if one_stage else "two-stage",
+        "judged_against": "its own answer (the reply's guess)" if one_stage else "the greedy answer",
+        "n_replies": int(stated.size), "n_unreadable": int(stated.size - readable.size),
+        "mean_probability": float(readable.mean()) if readable.size else None,
+        "n_empty_answers": int(sum(not str(r.get("verbal_answer", "")).strip() for r in rows)) if one_stage else None,
+    }
+    if one_stage:
+        out["accuracy"] = bootstrap.bootstrap_ci(_mean, arr.targets[VERBAL].astype(np.float64),
+                                                 n_resamples=n_resamples, seed=seed).to_json()
+    return out
+
+
+def hedging(arr: SignalArrays, *, n_resamples: int = 1000, seed: int = 0) -> dict[str, Any]:
+    """Accuracy of the greedy answers by hedge class (Mielke et al. 2022), each with its bootstrap interval.
+
+    Classes (:func:`calibkit.stats.signals.hedges.hedge_class` of the raw greedy
+    text): dont_know, hedged, certain, plain. Per class ``{"label", "n",
+    "accuracy"}``: the interval over that class's answers (below 20 of them
+    only the estimate and the small-n note), None when no answer is in the class.
+    """
+    classes = {}
+    for name in HEDGE_CLASSES:
+        right = arr.correct[arr.hedge == name].astype(np.float64)
+        iv = bootstrap.bootstrap_ci(_mean, right, n_resamples=n_resamples, seed=seed).to_json() if right.size else None
+        classes[name] = {"label": HEDGE_LABELS[name], "n": int(right.size), "accuracy": iv}
+    return {"text": "greedy_raw", "lexicon": "calibkit.stats.signals.hedges (Hyland 2005 hedges and boosters)",
+            "classes": classes}
 
 
 def _ptrue_source(rows: Sequence[Mapping[str, Any]]) -> str:
@@ -349,8 +472,8 @@ def shared_rows(stores: Sequence[RunStore]) -> list[list[dict[str, Any]]]:
 def _getter(name: str, *, as_float: bool = False) -> Callable[[SignalArrays], tuple[np.ndarray, ...]]:
     """A signal's (confidence, whether its answer is right) from a run's arrays; float 0/1 for callables."""
     def arrays(a: SignalArrays) -> tuple[np.ndarray, ...]:
-        target = a.target(name)
-        return a.signals[name], target.astype(np.float64) if as_float else target
+        conf, target = a.judged(name)
+        return conf, target.astype(np.float64) if as_float else target
 
     return arrays
 
@@ -385,14 +508,62 @@ def compare_runs(stores: Sequence[RunStore], *, n_resamples: int = 1000, seed: i
     rows = shared_rows(stores)
     aligned = [signal_arrays(r) for r in rows]
     common = [k for k in aligned[0].signals if all(k in a.signals for a in aligned)]
+    partial = shared_partial(aligned)
     names = [n for n in free.selected(stores[0].config) if all(n in free.selected(s.config) for s in stores[1:])]
     computed = [free.confidences(r, names) for r in rows]
     extra = [n for n in names if all(n in c for c in computed)]
-    runs = {label: replace(a, signals={**{k: a.signals[k] for k in common}, **{k: c[k] for k in extra}})
-            for label, a, c in zip(labels, aligned, computed)}
-    measures = comparison_measures(common) + signal_table_measures(common, extra)
+    runs = {label: replace(a, signals={**{k: a.signals[k] for k in common}, **{k: c[k] for k in extra}},
+                           partial=p)
+            for label, a, c, p in zip(labels, aligned, computed, partial)}
+    own = [*common, *partial[0]]
+    measures = comparison_measures(own) + signal_table_measures(own, extra) + hedging_measures()
     table = paired_comparison(runs, measures, n_resamples=n_resamples, seed=seed)
-    return TriviaComparison(tuple(labels), len(aligned[0].ids), table)
+    return TriviaComparison(tuple(labels), len(aligned[0].ids), class_small_n(table, runs))
+
+
+def shared_partial(aligned: Sequence[SignalArrays]) -> list[dict[str, np.ndarray]]:
+    """Each run's partial signals that every run has, NaN wherever any run's is (so that a paired measure
+    reads the same items in every run: those where all runs have a value)."""
+    names = [k for k in aligned[0].partial if all(k in a.partial for a in aligned)]
+    both = {k: np.logical_and.reduce([np.isfinite(a.partial[k]) for a in aligned]) for k in names}
+    return [{k: np.where(both[k], a.partial[k], np.nan) for k in names} for a in aligned]
+
+
+def class_accuracy(right: np.ndarray, in_class: np.ndarray) -> float:
+    """Mean of ``right`` over the items ``in_class`` (both ``(n,)``); NaN when the class is empty."""
+    in_class = np.asarray(in_class, dtype=bool)
+    return float(np.mean(right[in_class])) if in_class.any() else float("nan")
+
+
+def hedging_measures() -> list[Measure]:
+    """Accuracy of the greedy answers by hedge class: a class's accuracy is a function of every shared item
+    (right, in the class), so the resamples and swaps of the paired comparison pair runs item by item."""
+    def arrays(name: str) -> Callable[[SignalArrays], tuple[np.ndarray, ...]]:
+        return lambda a: (a.correct.astype(np.float64), a.hedge == name)
+
+    return [Measure({"signal": f"greedy answers, {HEDGE_LABELS[name]}", "metric": HEDGE_METRIC}, class_accuracy,
+                    arrays(name)) for name in HEDGE_CLASSES]
+
+
+def class_small_n(table: pd.DataFrame, runs: Mapping[str, SignalArrays]) -> pd.DataFrame:
+    """The small-n rule by class: a hedge class's rows count that run's answers in the class (``n``), and where
+    it (or the first run's) holds fewer than :data:`calibkit.stats.intervals.MIN_ITEMS` they keep the
+    estimate and difference but no interval and no p-value, with the note saying why."""
+    table = table.copy()
+    first = next(iter(runs.values()))
+    for name in HEDGE_CLASSES:
+        rows = (table["signal"] == f"greedy answers, {HEDGE_LABELS[name]}") & (table["metric"] == HEDGE_METRIC)
+        for i in table.index[rows]:
+            n, n0 = (int((a.hedge == name).sum()) for a in (runs[table.at[i, "run"]], first))
+            table.at[i, "n"] = n
+            if n < MIN_ITEMS:
+                table.loc[i, ["low", "high"]] = np.nan
+                table.at[i, "note"] = too_few(n)
+            if min(n, n0) < MIN_ITEMS and table.at[i, "test"] is not None:
+                table.loc[i, ["diff_low", "diff_high", "p_value"]] = np.nan
+                table.at[i, "test"] = None
+                table.at[i, "note"] = too_few(min(n, n0))
+    return table
 
 
 def signal_table_measures(own: Sequence[str], computed: Sequence[str]) -> list[Measure]:

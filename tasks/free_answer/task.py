@@ -26,6 +26,7 @@ from .ptrue import PTRUE_PROMPTS
 from .question import Question
 from .specs import Request, Source
 from .triviaqa_data import DEFAULT_CONFIG
+from .verbal import METHODS as VERBAL_METHODS
 from .run import (
     STOP_RULES,
     TriviaSettings,
@@ -89,7 +90,12 @@ class FreeAnswerTask(Task):
                          help="Free-answer confidence signals reported beside P(True), likelihood and agreement "
                               f"(AUROC, AURC, PRR, Spearman, ECE): all is {', '.join(free_signals.DEFAULT)}; "
                               f"{', '.join(free_signals.ON_REQUEST)} only when named (one more forward per "
-                              f"question). Not computed yet: {', '.join(free_signals.NOT_COMPUTED)}."),
+                              f"question); {', '.join(free_signals.BY_OPTION)} with --verbal. Not computed yet: "
+                              f"{', '.join(free_signals.NOT_COMPUTED)}."),
+            click.Option(["--verbal"], type=click.Choice(VERBAL_METHODS), default=None,
+                         help="Also ask the model for the probability that an answer is right (Tian et al. 2023, "
+                              "Verb. 1S/2S top-1): one-stage, a separate reply with its own guess and probability; "
+                              "two-stage, a follow-up turn about the greedy answer. Off by default."),
             click.Option(["--max-new-tokens"], type=click.IntRange(1, 256), default=self.spec.max_new_tokens,
                          show_default=True, help=self.max_new_tokens_help),
             click.Option(["--stop-rule"], type=click.Choice(STOP_RULES), default=self.spec.stop_rule,
@@ -116,7 +122,7 @@ class FreeAnswerTask(Task):
             ptrue_answer=o["ptrue_answer"], ptrue_shots=o["ptrue_shots"], ptrue_mix=o["ptrue_mix"],
             ptrue_prompt=o["ptrue_prompt"], max_new_tokens=o["max_new_tokens"], stop_rule=o["stop_rule"],
             seed=o["seed"], layout=self.spec.layout, matcher=self.spec.matcher,
-            signals=free_signals.parse_signals(o.get("signals", "all")),
+            signals=free_signals.parse_signals(o.get("signals", "all")), verbal=o.get("verbal"),
         )
 
     def load(self, options: Mapping[str, Any]) -> list[Job]:

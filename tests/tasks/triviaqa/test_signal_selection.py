@@ -8,7 +8,15 @@ import pytest
 from calibkit.errors import UserError
 from calibkit.stats.signals import SIGNALS
 from calibkit.tasks.free_answer.run import TriviaSettings
-from calibkit.tasks.free_answer.signals import COMPUTED, DEFAULT, NOT_COMPUTED, ON_REQUEST, parse_signals, selected
+from calibkit.tasks.free_answer.signals import (
+    BY_OPTION,
+    COMPUTED,
+    DEFAULT,
+    NOT_COMPUTED,
+    ON_REQUEST,
+    parse_signals,
+    selected,
+)
 
 from conftest import run_cli
 
@@ -16,13 +24,14 @@ from conftest import run_cli
 def test_parse_signals_keeps_table_order_and_all_means_every_computed_one() -> None:
     # all: every signal of the library's table but PMI, which costs a forward more and is computed when named
     assert parse_signals("all") is None and selected({}) == DEFAULT
-    assert set(DEFAULT) | {"mean_pmi"} == set(COMPUTED) == set(SIGNALS) and list(ON_REQUEST) == ["mean_pmi"]
+    assert set(DEFAULT) | {"mean_pmi"} == set(COMPUTED) == set(SIGNALS) - set(NOT_COMPUTED) and list(ON_REQUEST) == ["mean_pmi"]
     assert parse_signals(" semantic_entropy,perplexity,mean_pmi ") == ("perplexity", "mean_pmi", "semantic_entropy")
     with pytest.raises(UserError, match="unknown signal 'entropy'; choose from all, max_sequence_probability"):
         parse_signals("entropy")
-    with pytest.raises(UserError, match="verbal_confidence: not computed: needs the model asked"):
+    # the stated probability is asked by --verbal (it needs a generation of its own), not selected here
+    with pytest.raises(UserError, match=r"--signals verbal_confidence: asked with --verbal one-stage\|two-stage"):
         parse_signals("perplexity,verbal_confidence")
-    assert "semantic_entropy_nli" in NOT_COMPUTED
+    assert "verbal_confidence" not in NOT_COMPUTED and "verbal_confidence" in BY_OPTION
 
 
 def test_a_selection_is_in_config_json_and_all_leaves_it_out() -> None:
@@ -36,7 +45,7 @@ def test_a_selection_is_in_config_json_and_all_leaves_it_out() -> None:
 
 @pytest.mark.parametrize("task", ["triviaqa", "nq_open"])
 @pytest.mark.parametrize("value,message", [
-    ("verbal_confidence", r"--signals verbal_confidence: not computed: needs the model asked for a probability"),
+    ("verbal_confidence", r"--signals verbal_confidence: asked with --verbal one-stage\|two-stage"),
     ("bogus", r"--signals: unknown signal 'bogus'; choose from all, "),
 ])
 def test_run_refuses_a_signal_it_cannot_compute_in_one_line(capsys, task, value, message) -> None:

@@ -505,7 +505,12 @@ def test_sweep_and_compare_two_temperatures(questions, lm, tmp_path) -> None:
     # difference is defined, the exact permutation test's p-value (2^6 swaps), named
     t = comparison.table
     assert t.metric.iloc[0] == "smooth_ece" and t.signal.iloc[0] == "P(True)" and comparison.headline
-    assert (t.note == "n too small for an interval (n=6 < 20)").all() and t.diff_low.isna().all()
+    assert t.diff_low.isna().all()
+    # six questions; a hedge class's rows count that run's answers in the class (tiny-model answers are plain)
+    by_class = t.metric == "hedge-class accuracy"
+    assert (t.note[~by_class] == "n too small for an interval (n=6 < 20)").all()
+    plain = t[t.signal == "greedy answers, plain (no marker)"]
+    assert set(plain.n) == {6} and set(t[by_class & ~t.index.isin(plain.index)].n) == {0}
     tested = t.p_value.notna()
     assert tested.any() and (t.test[tested] == "exact sign-flip (2^6 swaps)").all() and t.test[~tested].isna().all()
     text = comparison_text(comparison)
@@ -698,3 +703,167 @@ def test_ece_is_kadavaths_equal_mass_with_equal_width_beside_it() -> None:
         assert "ece" not in sig  # every ECE is named by its binning
     text = summary_text(s)
     assert "p_true ECE equal mass" in text and "p_true ECE equal width" in text
+
+
+# ------------------------------------------ verbalized confidence and hedging
+
+# Tian et al. (2023), "Just Ask for Calibration", Table 6, transcribed here from the paper (its \n as newlines,
+# ${THE_QUESTION} as {q}): Verb. 1S top-1, and the second stage of Verb. 2S top-1
+PAPER_1S = ("Provide your best guess and the probability that it is correct (0.0 to 1.0) for the following question. "
+            "Give ONLY the guess and probability, no other words or explanation. For example:\n\nGuess: <most likely "
+            "guess, as short as possible; not a complete sentence, just the guess!>\n Probability: <the probability "
+            "between 0.0 and 1.0 that your guess is correct, without any extra commentary whatsoever; just the "
+            "probability!>\n\nThe question is: {q}")
+PAPER_2S = ("Provide the probability that your guess is correct. Give ONLY the probability, no other words or "
+            "explanation.\n\nFor example:\n\nProbability: <the probability between 0.0 and 1.0 that your guess is "
+            "correct, without any extra commentary whatsoever; just the probability!>\n")
+
+
+def _verbal_readings(store):
+    texts = store.texts()
+    return {qid: next(r for r in readings if r.label == "verbal") for qid, readings in texts.items()}
+
+
+@pytest.mark.parametrize("chat_template", ["on", "off"])
+def test_two_stage_asks_the_papers_question_after_the_greedy_answer(questions, lm, tmp_path, chat_template) -> None:
+    from calibkit.stats.signals.verbal import parse_stated_probability
+
+    outcome = run(questions[:3], tmp_path, lm, samples=1, verbal="two-stage", chat_template=chat_template,
+                  signals=("perplexity",))
+    store, rows = outcome.store, {r["id"]: r for r in outcome.store.rows()}
+    assert (store.config["verbal"], store.config["verbal_max_new_tokens"]) == ("two-stage", 64)
+    answers = {qid: next(r for r in rs if r.label == "answer") for qid, rs in store.texts().items()}
+    for qid, reading in _verbal_readings(store).items():
+        row = rows[qid]
+        assert reading.answer_fields == ("verbal_raw",)
+        assert row["verbal_probability"] == parse_stated_probability(row["verbal_raw"])
+        assert "verbal_answer" not in row  # two-stage is about the greedy answer
+        if chat_template == "on":  # the run's answer turn, its answer, then the paper's second stage
+            assert [t.role for t in reading.turns][-3:] == ["user", "assistant", "user"]
+            assert reading.turns[-1].content == PAPER_2S
+            assert reading.turns[-2].content == row["greedy_raw"].strip()
+        else:  # base form: the run's context and answer as written, a blank line, the same text
+            assert reading.contexts[0] == answers[qid].contexts[0] + row["greedy_raw"] + "\n\n" + PAPER_2S
+    summary = summarize_rows(store.rows(), n_resamples=20, config=store.config)
+    assert summary["verbal"]["method"] == "two-stage"
+    assert summary["verbal"]["n_unreadable"] == sum(r["verbal_probability"] is None for r in rows.values())
+
+
+def test_default_runs_ask_no_probability(questions, lm, tmp_path) -> None:
+    cfg = TriviaSettings().config()
+    assert "verbal" not in cfg and "verbal_max_new_tokens" not in cfg
+    assert TriviaSettings.from_config({**cfg, "verbal": "one-stage"}).verbal == "one-stage"
+    with pytest.raises(ValueError, match="verbal must be None or one of one-stage, two-stage"):
+        TriviaSettings(verbal="three-stage")
+
+
+def _verbal_fake(monkeypatch, replies):
+    """generate(): the hand answers of HAND for the answer pass, ``replies`` for the verbal pass (no samples)."""
+    def fake_generate(loaded_model, contexts, *, config):
+        if config.samples == 0:
+            assert config.greedy and config.max_new_tokens == 64
+            return [ContextGenerations(greedy=_gen(replies[i], greedy=True), samples=(), n_context_tokens=9)
+                    for i in range(len(contexts))]
+        return [ContextGenerations(greedy=_gen(HAND[i][0], HAND[i][1], greedy=True),
+                                   samples=tuple(_gen(s) for s in HAND[i][2]), n_context_tokens=50)
+                for i in range(len(contexts))]
+
+    monkeypatch.setattr(generation, "generate", fake_generate)
+
+
+def test_two_stage_parse_unreadable_count_and_table_row_by_hand(questions, lm, tmp_path, monkeypatch) -> None:
+    _verbal_fake(monkeypatch, ["Probability: 0.9", "I'd say 30% sure", "No idea."])
+    store = run(questions[:3], tmp_path, lm, samples=4, verbal="two-stage", signals=("perplexity",)).store
+    rows = {r["question"]: r for r in store.rows()}
+    assert [rows[QUESTIONS[i][0]]["verbal_probability"] for i in range(3)] == [0.9, 0.3, None]
+    s = summarize_rows(store.rows(), n_resamples=50, config=store.config)
+    assert (s["verbal"]["n_replies"], s["verbal"]["n_unreadable"]) == (3, 1)
+    assert s["verbal"]["mean_probability"] == pytest.approx(0.6)
+    # judged against the greedy answers of the two readable replies: Paris right (0.9), Rhine wrong (0.3)
+    row = s["signal_table"]["signals"]["verbal_confidence"]
+    assert (row["n"], row["n_unreadable"], row["probability"], row["auroc"]["estimate"]) == (2, 1, True, 1.0)
+    assert "judged_against" not in row and row["source"].startswith("Tian et al. 2023")
+    # one per bin: gaps |0.9 - 1| and |0.3 - 0|, half the weight each
+    assert row["ece_equal_width"]["estimate"] == pytest.approx(0.2)
+    assert s["signals"]["verbal_confidence"]["brier"]["estimate"] == pytest.approx((0.01 + 0.09) / 2)
+    assert "verbal_confidence" not in s["signal_table"]["not_computed"]
+    text = summary_text(s)
+    assert "1 replies with no readable probability" in text
+    html = write_run_report(store, n_resamples=50).read_text()
+    assert "1 replies with no readable probability, of 3" in html and "Accuracy by hedging" in html
+
+
+def test_one_stage_is_judged_by_its_own_guess_by_hand(questions, lm, tmp_path, monkeypatch) -> None:
+    _verbal_fake(monkeypatch, ["Guess: Paris\n Probability: 0.8", "Guess: Danube\nProbability: 60%", "Guess: Berlin"])
+    store = run(questions[:3], tmp_path, lm, samples=4, verbal="one-stage", chat_template="on",
+                signals=("perplexity",)).store
+    rows = {r["question"]: r for r in store.rows()}
+    got = [(rows[QUESTIONS[i][0]]["verbal_answer"], rows[QUESTIONS[i][0]]["verbal_correct_exact"],
+            rows[QUESTIONS[i][0]]["verbal_probability"]) for i in range(3)]
+    assert got == [("Paris", True, 0.8), ("Danube", True, 0.6), ("Berlin", False, None)]
+    for qid, reading in _verbal_readings(store).items():  # the paper's prompt alone, as the one user turn
+        question = next(q.question for q in questions if q.id == qid)
+        assert [t.role for t in reading.turns] == ["user"] and reading.turns[0].content == PAPER_1S.format(q=question)
+    s = summarize_rows(store.rows(), n_resamples=50, config=store.config)
+    assert s["verbal"]["accuracy"]["estimate"] == pytest.approx(2 / 3)  # its own guesses, not the greedy answers
+    row = s["signal_table"]["signals"]["verbal_confidence"]
+    # both readable guesses are right (the greedy Rhine is wrong: not what this signal is judged against)
+    assert row["judged_against"] == "its own answer" and row["auroc"]["estimate"] is None
+    assert row["ece_equal_width"]["estimate"] == pytest.approx((0.2 + 0.4) / 2)
+
+
+def _hedge_rows(spec):
+    return [{"id": f"h{i:02d}", "greedy_raw": text, "correct_exact": right, "correct_contains": right,
+             "f1": float(right), "empty_answer": False, "p_true": 0.5, "seq_prob": 0.5, "seq_logprob": -1.0}
+            for i, (text, right) in enumerate(spec)]
+
+
+def test_accuracy_by_hedge_class_by_hand() -> None:
+    from calibkit.tasks.free_answer.study import hedging
+
+    spec = [(" probably Paris", True), (" I think Rome", False), (" Maybe 6", False)]
+    spec += [(f" answer {i}", i % 2 == 0) for i in range(22)]  # plain: 11 of 22 right
+    h = hedging(signal_arrays(_hedge_rows(spec)), n_resamples=200)["classes"]
+    assert {k: v["n"] for k, v in h.items()} == {"dont_know": 0, "hedged": 3, "certain": 0, "plain": 22}
+    assert h["hedged"]["accuracy"]["estimate"] == pytest.approx(1 / 3)
+    assert h["hedged"]["accuracy"]["note"] == "n too small for an interval (n=3 < 20)"
+    plain = h["plain"]["accuracy"]
+    assert plain["estimate"] == 0.5 and plain["low"] < 0.5 < plain["high"] and plain["note"] is None
+    assert h["certain"]["accuracy"] is None and h["dont_know"]["accuracy"] is None  # an empty class: no number
+    lines = summary_text({"n_items": 25, "n_empty": 0, "accuracy": {}, "signals": {},
+                          "hedging": {"classes": h}}).splitlines()
+    assert any(line.startswith("accuracy (certainty-marked)") and line.endswith("no answers (n=0)") for line in lines)
+
+
+def test_hedge_class_accuracy_is_compared_paired_by_hand() -> None:
+    from calibkit.stats.comparison import paired_comparison
+    from calibkit.tasks.free_answer.study import class_small_n, hedging_measures
+
+    # the same 24 questions; run b hedges the first 4 (2 right), run a hedges none
+    a = signal_arrays(_hedge_rows([(" Paris", i % 3 == 0) for i in range(24)]))
+    b = signal_arrays(_hedge_rows([(" probably Paris" if i < 4 else " Paris", i % 2 == 0) for i in range(24)]))
+    runs = {"a": a, "b": b}
+    t = class_small_n(paired_comparison(runs, hedging_measures(), n_resamples=100), runs)
+    hedged = t[t["signal"] == "greedy answers, hedged"].set_index("run")
+    assert (hedged.at["a", "n"], hedged.at["b", "n"]) == (0, 4)
+    assert math.isnan(hedged.at["a", "estimate"]) and hedged.at["b", "estimate"] == 0.5
+    assert hedged.at["b", "note"] == "n too small for an interval (n=4 < 20)" and hedged.at["b", "test"] is None
+    plain = t[t["signal"] == "greedy answers, plain (no marker)"].set_index("run")
+    assert (plain.at["a", "n"], plain.at["b", "n"]) == (24, 20)
+    assert plain.at["a", "estimate"] == pytest.approx(8 / 24) and plain.at["b", "estimate"] == pytest.approx(10 / 20)
+    assert plain.at["b", "difference"] == pytest.approx(10 / 20 - 8 / 24) and plain.at["b", "test"] is not None
+
+
+def test_cli_run_with_verbal_two_stage_on_the_tiny_model(capsys, tmp_path, tiny_model_dir) -> None:
+    from conftest import REPO, run_cli
+
+    code, out, err = run_cli(capsys, "run", "triviaqa", "--data", str(REPO / "tests" / "fixtures" / "triviaqa_simple.jsonl"),
+                             "--limit", "2", "--shots", "1", "--samples", "1", "--max-new-tokens", "3",
+                             "--signals", "perplexity", "--verbal", "two-stage", "--model", str(tiny_model_dir),
+                             "--quiet", "--out", str(tmp_path))
+    assert code == 0, err
+    (config,) = tmp_path.glob("*/*/*/config.json")
+    assert json.loads(config.read_text())["verbal"] == "two-stage"
+    assert "verbal (two-stage)" in out and "replies with no readable probability" in out
+    code, _, err = run_cli(capsys, "run", "triviaqa", "--limit", "2", "--verbal", "three-stage", "--quiet")
+    assert code == 2 and "three-stage" in err and "Traceback" not in err
