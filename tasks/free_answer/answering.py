@@ -98,19 +98,25 @@ class Answerer:
                            count_tokens=lambda s: len(encode_context(tok, self._render(s))),
                            chat=self.run.chat, layout=d.layout, instruction=d.instruction)
 
-    def generate(self, contexts: Sequence[GenerationContext]) -> list[ContextGenerations]:
-        """Each context's greedy answer and samples (the contexts' readings recorded first)."""
+    def generate(self, contexts: Sequence[GenerationContext], *, label: str = "answer") -> list[ContextGenerations]:
+        """Each context's greedy answer and samples (the contexts' readings recorded first, under ``label``).
+
+        Chat form renders every turn of a context (one user turn for an
+        answer; a follow-up conversation for a stage that asks about it).
+        """
+        from calibkit.engine.chat import render_chat
         from calibkit.engine.generation import generate
 
-        texts = [self._render(c.turns[0].content) + c.assistant_prefix if self.run.chat else c.text
-                 for c in contexts]
-        self.run.store.keep_texts((c.id, self._generation_reading(c, text)) for c, text in zip(contexts, texts))
+        system = self.run.settings.system_prompt
+        texts = [render_chat(self.run.model.tokenizer, c.turns, system_prompt=system) + c.assistant_prefix
+                 if self.run.chat else c.text for c in contexts]
+        self.run.store.keep_texts((c.id, self._generation_reading(c, text, label)) for c, text in zip(contexts, texts))
         return generate(self.run.model, texts, config=self.gen)
 
-    def _generation_reading(self, context: GenerationContext, text: str) -> Reading:
-        turns = conversation((Turn("user", context.turns[0].content),), system_prompt=self.run.settings.system_prompt,
+    def _generation_reading(self, context: GenerationContext, text: str, label: str) -> Reading:
+        turns = conversation(context.turns, system_prompt=self.run.settings.system_prompt,
                              assistant_prefix=context.assistant_prefix) if self.run.chat else ()
-        return generation_reading(text, turns=turns, answer_fields=self.answer_fields)
+        return generation_reading(text, turns=turns, answer_fields=self.answer_fields, label=label)
 
     def unconditional(self, gens: Sequence[ContextGenerations]) -> list[tuple[float, ...]]:
         """Each greedy answer's token log-probs after the start token alone (PMI's unconditional term)."""

@@ -11,7 +11,7 @@ from typing import Any, Sequence
 from calibkit.runs.store import RunStore
 
 from . import signals as free
-from . import study
+from . import comparison, study
 
 #: the rejection curves of one run: the run's own signals, then a likelihood and a sampling signal (the paper's
 #: palette tells five curves apart; every signal is in the run's page and table)
@@ -32,7 +32,7 @@ def paper_parts(stores: Sequence[RunStore], *, prefix: str) -> list[Any]:
 
     labels = run_labels(stores)
     roles = {label: role_of(s.config) for label, s in zip(labels, stores)}
-    rows = study.shared_rows(stores) if len(stores) > 1 else [stores[0].rows()]
+    rows = comparison.shared_rows(stores) if len(stores) > 1 else [stores[0].rows()]
     arrays = {label: study.signal_arrays(r) for label, r in zip(labels, rows)}
     bins = {label: bin_stats(a.signals["p_true"], a.target("p_true"), strategy=study.DIAGRAM_STRATEGY)
             for label, a in arrays.items()}
@@ -53,7 +53,7 @@ def paper_parts(stores: Sequence[RunStore], *, prefix: str) -> list[Any]:
                            runs, caption=f"Selective accuracy when only the answers {what} is most confident in "
                                          f"are kept ({n} questions); AURC in the legend."))
     if len(stores) > 1:
-        c = study.compare_runs(stores)
+        c = comparison.compare_runs(stores)
         parts.append(PaperPart(f"{prefix}-comparison", comparison_table(
             c.table, name=f"{prefix}-comparison",
             caption=f"P(True), the answers' likelihood and agreement, and the free-answer signals on {c.n_items} "

@@ -18,15 +18,15 @@ from calibkit.tasks import reporting
 from calibkit.tasks.reporting import ci_columns, comparison_caption, iv_text, page_table, run_header
 
 from . import signals as free_signals
+from .comparison import TriviaComparison, shared_rows
+from .words_report import add_words_section, words_figure, words_lines, words_summary
 from .study import (
     DIAGRAM_STRATEGY,
     ECES,
     PROBABILITY_SIGNALS,
     SIGNALS,
     SignalArrays,
-    TriviaComparison,
     proposed_correct,
-    shared_rows,
     signal_arrays,
     summarize_store,
 )
@@ -161,7 +161,8 @@ def summary_text(summary: Mapping[str, Any]) -> str:
     lines += verbal_lines(summary) + hedging_lines(summary)
     width = max(len(k) for k, _ in lines)
     notes = [f"departure: {d}" for d in summary.get("departures", ())]
-    return "\n".join([f"{k:<{width}}  {v}" for k, v in lines] + signal_table_text(summary) + notes)
+    return "\n".join([f"{k:<{width}}  {v}" for k, v in lines] + signal_table_text(summary)
+                     + words_lines(summary.get("words")) + notes)
 
 
 def verbal_lines(summary: Mapping[str, Any]) -> list[tuple[str, str]]:
@@ -279,6 +280,7 @@ def write_run_report(store: RunStore, *, n_resamples: int = 1000, seed: int = 0)
                              "and boosters, whole words; first class that applies: says it does not know, hedged, "
                              "certainty-marked, plain). n: answers in the class; below 20 no interval and note says "
                              "so; an empty class has no accuracy (base models rarely hedge a short answer).")
+    add_words_section(report, summary.get("words"), label=label, chat=bool(store.config.get("chat_template")))
     report.add_table("The 10 most confidently wrong answers (by P(True))", confidently_wrong(rows, k=10))
     return report.save(store.path / REPORT_FILE)
 
@@ -292,9 +294,10 @@ def _signal_table_caption(table: Mapping[str, Any]) -> str:
             "ratio, (area - random) / (oracle - random) as LM-Polygraph normalises it, 1 = oracle, 0 = random. "
             "Spearman: rank correlation with correctness. ECE only for probabilities. Percentile bootstrap over "
             "questions, 95% CIs (below 20 questions no interval, and note says so). Semantic sets are the "
-            "matcher's (discrete); token log-probs exclude the terminator. "
+            "matcher's (discrete), those of the *_nli signals an NLI model's (bidirectional entailment, "
+            "--nli-model); token log-probs exclude the terminator. "
             + (f"Not reported: {table['not_stored']}. " if table.get("not_stored") else "")
-            + f"Not computed: {not_computed}.")
+            + (f"Not computed: {not_computed}." if not_computed else ""))
 
 
 def write_comparison_report(stores: Sequence[RunStore], comparison: TriviaComparison, path: Path) -> Path:
@@ -319,10 +322,21 @@ def write_comparison_report(stores: Sequence[RunStore], comparison: TriviaCompar
         eces = {lab: float(metrics.ece(*a.judged(name), strategy=DIAGRAM_STRATEGY)) for lab, a in zip(labels, aligned)}
         report.add_figure(f"Reliability: {title}", plots.reliability_diagram(stats, ece=eces, title=title),
                           caption="10 equal-mass bins; the ECE shown is ece_equal_mass (Kadavath et al.'s).")
+    if comparison.words:
+        table, n = comparison.words
+        report.add_table("Confidence in words: paired (vs the first run)", page_table(table),
+                         caption=comparison_caption(what="questions every run worded") + f" n = {n}.")
+        report.add_figure("Accuracy when each model says X vs people's reading of X",
+                          words_figure({lab: words_summary(r) for lab, r in zip(labels, shared_rows(stores))},
+                                       chat={lab: bool(s.config.get("chat_template")) for lab, s in zip(labels, stores)}))
     return report.save(path)
 
 
 def comparison_text(comparison: TriviaComparison) -> str:
     """Each signal's metrics per run, with the paired difference to the first run; smooth ECE first, and why."""
-    return reporting.comparison_text(comparison.table, n_items=comparison.n_items, what="shared questions",
+    text = reporting.comparison_text(comparison.table, n_items=comparison.n_items, what="shared questions",
                                      headline=comparison.headline)
+    if comparison.words:
+        text += "\n\nconfidence in words\n" + reporting.comparison_text(comparison.words[0], n_items=comparison.words[1],
+                                                                        what="questions every run worded")
+    return text

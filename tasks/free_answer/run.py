@@ -47,13 +47,11 @@ from calibkit.runs.runner import ActiveRun, Job, RunOutcome, RunSettings, run_in
 from calibkit.tasks.free_answer.answering import STOP_RULES, Answerer, Decoding
 from calibkit.tasks.free_answer.layouts import KADAVATH_LAYOUT, LAYOUTS, GenerationContext, QALayout
 from calibkit.tasks.free_answer.ptrue import PTRUE_PROMPTS, PTRUE_TASK, PTrueExample, paper_ptrue_examples, ptrue_prompt
+from calibkit.tasks.free_answer.nli_fields import NLI_INPUTS
 from calibkit.tasks.free_answer.question import Question
 from calibkit.tasks.free_answer.signal_inputs import signal_fields
 
 from .answers import MATCHERS, Matcher, sample_agreement
-from .verbal import MAX_NEW_TOKENS as VERBAL_MAX_NEW_TOKENS
-from .verbal import METHODS as VERBAL_METHODS
-from .verbal import VerbalAnswerer, one_stage_ask, two_stage_ask, verbal_decoding, verbal_fields
 from .proposals import (
     PTRUE_ANSWERS,
     PTRUE_MIXES,
@@ -63,6 +61,10 @@ from .proposals import (
     ptrue_example_pool,
     ptrue_proposal,
 )
+from .stages import extra_stages
+from .verbal import MAX_NEW_TOKENS as VERBAL_MAX_NEW_TOKENS
+from .verbal import METHODS as VERBAL_METHODS
+from .words import WORDS_MODES, WORDS_SETS
 
 if TYPE_CHECKING:
     from calibkit.engine.generation import ContextGenerations
@@ -101,6 +103,10 @@ class TriviaSettings:
     batch_questions: int = 8  # questions generated, scored and stored together; a crash loses at most this many
     signals: tuple[str, ...] | None = None  # the free-answer signals the study reports (.signals.COMPUTED); None: all
     verbal: str | None = None  # ask for a stated probability: "one-stage" or "two-stage" (Tian et al. 2023); None: not
+    nli_model: str | None = None  # NLI model clustering the samples by bidirectional entailment (Kuhn et al.); None: not
+    nli_input: str = "question_answer"  # what it reads: question + answer (Kuhn, Farquhar) or "answer" (LM-Polygraph)
+    words: str | None = None  # rate the greedy answer in H&F's expressions: "choose" or "generate" (.words); None: not
+    words_set: str = "simple"  # which expressions: "simple" (5) or "complex" (12)
 
     def __post_init__(self) -> None:
         _check_int("samples", self.samples, 0)
@@ -129,6 +135,14 @@ class TriviaSettings:
             raise ValueError(f"layout must be one of {', '.join(LAYOUTS)}; got {self.layout.name!r}")
         if self.matcher not in MATCHERS:
             raise ValueError(f"matcher must be one of {', '.join(MATCHERS)}; got {self.matcher!r}")
+        if self.nli_input not in NLI_INPUTS:
+            raise ValueError(f"nli_input must be one of {', '.join(NLI_INPUTS)}; got {self.nli_input!r}")
+        if self.nli_model is not None and self.samples < 1:
+            raise ValueError("nli_model clusters the samples: use samples >= 1")
+        if self.words is not None and self.words not in WORDS_MODES:
+            raise ValueError(f"words must be None or one of {', '.join(WORDS_MODES)}; got {self.words!r}")
+        if self.words_set not in WORDS_SETS:
+            raise ValueError(f"words_set must be one of {', '.join(WORDS_SETS)}; got {self.words_set!r}")
         if self.verbal is not None and self.verbal not in VERBAL_METHODS:
             raise ValueError(f"verbal must be None or one of {', '.join(VERBAL_METHODS)}; got {self.verbal!r}")
 
@@ -152,6 +166,10 @@ class TriviaSettings:
             **({"signals": list(self.signals)} if self.signals is not None else {}),
             # absent when no stated probability is asked (the default), so such runs keep their folders
             **({"verbal": self.verbal, "verbal_max_new_tokens": VERBAL_MAX_NEW_TOKENS} if self.verbal else {}),
+            # absent without an NLI model (the default), so such runs keep their folders
+            **({"nli_model": self.nli_model, "nli_input": self.nli_input} if self.nli_model else {}),
+            # absent without words (the default), so such runs keep their folders
+            **({"words": self.words, "words_set": self.words_set} if self.words else {}),
         }
 
     @classmethod
@@ -167,6 +185,8 @@ class TriviaSettings:
             stop_rule=config.get("stop_rule", "after_leading_whitespace"),
             signals=tuple(config["signals"]) if "signals" in config else None,
             verbal=config.get("verbal"),
+            nli_model=config.get("nli_model"), nli_input=config.get("nli_input", "question_answer"),
+            words=config.get("words"), words_set=config.get("words_set", "simple"),
         )
 
     def ptrue_examples(self, question_id: str, pool: Sequence[tuple[str, PTrueExample]]) -> tuple[PTrueExample, ...]:
@@ -302,7 +322,7 @@ def run_questions(run: ActiveRun, questions: Sequence[Question], *, batch_questi
     settings = replace(TriviaSettings.from_config(run.store.config), batch_questions=batch_questions)
     answerer = _answerer(run, settings)
     pool = _example_pool(run, answerer, questions, settings)
-    ask_verbal = _verbal_stage(run, settings)
+    stages = extra_stages(run, answerer, settings)
 
     def answer_batch(batch: Sequence[Question]) -> list[dict[str, Any]]:
         contexts = [answerer.context(q) for q in batch]
@@ -316,32 +336,15 @@ def run_questions(run: ActiveRun, questions: Sequence[Question], *, batch_questi
         task = run.store.config.get("task", TASK)
         # PMI's unconditional scoring: one extra forward per question, only when the run names mean_pmi
         uncond = answerer.unconditional(outs) if "mean_pmi" in (settings.signals or ()) else [None] * len(outs)
-        verbal = ask_verbal(batch, contexts, outs)
-        return [{**_row(q, c, o, s, p, settings.answers, task).to_json(), **_signal_fields(o, settings.answers, u), **v}
-                for q, c, o, s, p, u, v in zip(batch, contexts, outs, scored, proposals, uncond, verbal)]
+        rows = [{**_row(q, c, o, s, p, settings.answers, task).to_json(), **_signal_fields(o, settings.answers, u)}
+                for q, c, o, s, p, u in zip(batch, contexts, outs, scored, proposals, uncond)]
+        for stage in stages:  # --verbal, --words, --nli-model: each adds its fields to every row
+            for row, fields in zip(rows, stage(batch, contexts, outs)):
+                row.update(fields)
+        return rows
 
     run_in_batches(run, questions, answer_batch, batch_size=settings.batch_questions, unit="question",
                    desc="triviaqa")
-
-
-VerbalStage = Callable[[Sequence[Question], Sequence[GenerationContext], Sequence["ContextGenerations"]],
-                       list[dict[str, Any]]]
-
-
-def _verbal_stage(run: ActiveRun, settings: TriviaSettings) -> VerbalStage:
-    """The batch's verbal-stage row fields (:mod:`.verbal`): one greedy reply per question, or none without --verbal."""
-    if settings.verbal is None:
-        return lambda batch, contexts, outs: [{} for _ in batch]
-    asker = VerbalAnswerer(run, verbal_decoding(settings.layout, stop_rule=settings.stop_rule, seed=settings.seed))
-
-    def ask(batch: Sequence[Question], contexts: Sequence[GenerationContext],
-            outs: Sequence[ContextGenerations]) -> list[dict[str, Any]]:
-        asks = ([one_stage_ask(q) for q in batch] if settings.verbal == "one-stage"
-                else [two_stage_ask(c, o.greedy.text) for c, o in zip(contexts, outs)])
-        replies = asker.reply(asks)
-        return [verbal_fields(settings.verbal, g.text, q, settings.answers) for q, g in zip(batch, replies)]
-
-    return ask
 
 
 def prepare_questions(run: ActiveRun, questions: Sequence[Question]) -> None:

@@ -24,7 +24,8 @@ from calibkit.stats.multiple_choice import AnalysisError
 from calibkit.tasks.free_answer.question import Question
 
 from .run import TriviaSettings, triviaqa_job
-from .study import ECES, PROBABILITY_SIGNALS, SIGNALS, shared_rows, signal_arrays, signal_intervals
+from .comparison import shared_rows
+from .study import ECES, PROBABILITY_SIGNALS, SIGNALS, signal_arrays, signal_intervals
 
 if TYPE_CHECKING:
     import plotly.graph_objects as go

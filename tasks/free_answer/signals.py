@@ -19,6 +19,7 @@ import numpy as np
 from calibkit.errors import UserError
 from calibkit.stats import bootstrap
 from calibkit.stats.divergences import spearman_r
+from calibkit.stats.signals import NLI_SIGNALS
 from calibkit.stats.signals import SIGNALS as TABLE
 from calibkit.stats.signals import as_confidence, compute_signals
 from calibkit.stats.signals.metrics import prr
@@ -29,22 +30,17 @@ ON_REQUEST = {
     "mean_pmi": "needs the greedy answer scored after the start token alone (the unconditional log-probs, one "
                 "extra forward per question): name it in --signals",
 }
-#: signals a run does not compute (yet), with how to get them; naming one in --signals is refused
-NOT_COMPUTED = {
-    # the table's signals that read an NLI model's judgements (ItemInputs fields nli_*): none until runs have one
-    **{s.name: "needs an NLI model's entailment judgements of the samples (an NLI-model option, not wired into runs "
-               "yet)" for s in TABLE.values() if any(f.startswith("nli_") for f in s.inputs)},
-    "semantic_entropy_nli": "needs an NLI model to cluster samples by bidirectional entailment (an NLI-model option, not "
-                            "built yet); semantic_entropy and the graph signals use the matcher's clusters",
-}
+#: signals a run computes only with --nli-model (all of them, then), with how to get them
+BY_NLI_MODEL = {name: "asked with --nli-model NAME (an NLI model clusters the samples by bidirectional entailment, "
+                      "Kuhn et al. 2023), e.g. microsoft/deberta-large-mnli" for name in NLI_SIGNALS}
 #: signals a run option asks for, not --signals, with how (the run's own signals: .study.SIGNALS)
 BY_OPTION = {
     "verbal_confidence": "asked with --verbal one-stage|two-stage (the model states a probability, Tian et al. "
                          "2023; parsed by calibkit.stats.signals.verbal)",
 }
 #: the signals a run computes, in table order; ``--signals all`` selects those not ON_REQUEST
-COMPUTED = tuple(name for name in TABLE if name not in NOT_COMPUTED)
-DEFAULT = tuple(name for name in COMPUTED if name not in ON_REQUEST)
+COMPUTED = tuple(TABLE)
+DEFAULT = tuple(name for name in COMPUTED if name not in ON_REQUEST and name not in BY_NLI_MODEL)
 #: the greedy-answer signals: an empty greedy answer makes no claim, so it gets the least confidence
 _GREEDY_INPUTS = ("greedy_log_probs", "greedy_entropies", "unconditional_log_probs")
 ECES = {"ece_equal_mass": "ece_quantile", "ece_equal_width": "ece"}
@@ -67,10 +63,9 @@ def parse_signals(text: str) -> tuple[str, ...] | None:
     if "all" in names:
         names = [*DEFAULT, *(n for n in names if n != "all")]
     for name in names:
-        if name in BY_OPTION:
-            raise UserError(f"--signals {name}: {BY_OPTION[name]}, not --signals; drop it from --signals")
-        if name in NOT_COMPUTED:
-            raise UserError(f"--signals {name}: not computed: {NOT_COMPUTED[name]}; drop it from --signals")
+        if name in BY_OPTION or name in BY_NLI_MODEL:
+            how = BY_OPTION.get(name) or BY_NLI_MODEL[name]
+            raise UserError(f"--signals {name}: {how}, not --signals; drop it from --signals")
         if name not in TABLE:
             raise UserError(f"--signals: unknown signal {name!r}; choose from all, {', '.join(COMPUTED)}")
     if not names:
@@ -79,16 +74,18 @@ def parse_signals(text: str) -> tuple[str, ...] | None:
 
 
 def selected(config: Mapping[str, Any]) -> tuple[str, ...]:
-    """The signals a run's config.json selects (:data:`DEFAULT` when it names none)."""
-    names = config.get("signals")
-    return DEFAULT if names is None else tuple(n for n in COMPUTED if n in names)
+    """The signals a run's config.json selects (:data:`DEFAULT` when it names none), and with an NLI model every
+    NLI signal (the run stores what they all read)."""
+    names = DEFAULT if config.get("signals") is None else config["signals"]
+    return tuple(n for n in COMPUTED if n in names or (config.get("nli_model") and n in BY_NLI_MODEL))
 
 
 def not_computed(names: Sequence[str], *, asked: Sequence[str] = ()) -> dict[str, str]:
     """The signals a run with this selection leaves out, each with how to get it (``asked``: the
     :data:`BY_OPTION` signals its options asked for)."""
     return {**{n: how for n, how in ON_REQUEST.items() if n not in names},
-            **{n: how for n, how in BY_OPTION.items() if n not in asked}, **NOT_COMPUTED}
+            **{n: how for n, how in BY_OPTION.items() if n not in asked},
+            **{n: how for n, how in BY_NLI_MODEL.items() if n not in names}}
 
 
 def rank01(x: np.ndarray) -> np.ndarray:

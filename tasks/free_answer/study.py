@@ -1,11 +1,11 @@
-"""TriviaQA runs as arrays and numbers: correctness, confidence signals, their quality, comparisons.
+"""Free-answer runs as arrays and numbers: correctness, confidence signals, their quality.
 
 Reads stored rows (no model, no torch, no drawing): :func:`signal_arrays`
 aligns correctness and the confidence signals, :func:`summarize_rows` makes
 summary.json (accuracy per matcher; each signal's AUROC and, for
-probabilities, ECE and Brier, with bootstrap CIs), and :func:`compare_runs`
-pairs runs on their shared questions (:mod:`calibkit.stats.comparison`, smooth
-ECE first).
+probabilities, ECE and Brier, with bootstrap CIs; accuracy by hedge class;
+the words' readings). :mod:`.comparison` pairs runs on their shared
+questions; :mod:`.departures` says where a run departs from its method.
 
 ECE comes twice, each named by its binning: ``ece_equal_mass`` (10 bins
 holding equal numbers of answers: Kadavath et al. 2022, appendix A.1-A.2,
@@ -13,23 +13,20 @@ the headline) and ``ece_equal_width`` (10 bins of width 0.1 on [0, 1]).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
-from typing import Any, Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Mapping, Sequence
 
 import numpy as np
-import pandas as pd
 
 from calibkit.runs.store import RunStore
 from calibkit.stats import bootstrap
-from calibkit.stats.comparison import Measure, paired_comparison, shared
 from calibkit.stats.multiple_choice import AnalysisError
-from calibkit.tasks.reporting import frame_records, run_labels
-
-from calibkit.stats.intervals import MIN_ITEMS, too_few
 from calibkit.stats.signals.hedges import CLASSES as HEDGE_CLASSES
 from calibkit.stats.signals.hedges import hedge_class
 
 from . import signals as free
+from .departures import departures
+from .words_report import words_summary
 
 TASK = "triviaqa"
 CORRECTNESS = ("exact", "contains")
@@ -172,11 +169,12 @@ def verbal_arrays(rows: Sequence[Mapping[str, Any]], correct_by: str) -> tuple[d
     return {VERBAL: stated}, targets
 
 
-def _mean(x: np.ndarray) -> float:
+def mean_value(x: np.ndarray) -> float:
+    """The mean of per-item values (a bootstrap metric)."""
     return float(np.mean(x))
 
 
-def _brier(confidence: np.ndarray, correct: np.ndarray) -> float:
+def binary_brier(confidence: np.ndarray, correct: np.ndarray) -> float:
     """Binary Brier score of a confidence for correctness: mean (c - y)^2, in [0, 1]."""
     return float(np.mean((confidence - correct) ** 2))
 
@@ -204,82 +202,8 @@ def signal_intervals(
     if probability:
         for key, (metric, _) in ECES.items():
             out[key] = bootstrap.bootstrap_ci(metric, c, y, n_resamples=n_resamples, seed=seed, n_bins=n_bins)
-        out["brier"] = bootstrap.bootstrap_ci(_brier, c, y.astype(np.float64), n_resamples=n_resamples, seed=seed)
+        out["brier"] = bootstrap.bootstrap_ci(binary_brier, c, y.astype(np.float64), n_resamples=n_resamples, seed=seed)
     return out
-
-
-LM_EVAL_MAX_GEN_TOKS = 256  # lm-eval 0.4.13's HFLM.max_gen_toks, the bound its nq_open runs under
-
-
-def departures(config: Mapping[str, Any]) -> list[str]:
-    """Where a run departs from the method its numbers are named after, one sentence each, from its config.json.
-
-    Only what this run's settings decide; docs/METHODS.md lists every
-    departure. TriviaQA runs are measured against Kadavath et al. (2022),
-    NQ-open runs (``matcher="nq_open"``) against lm-evaluation-harness's
-    nq_open as well.
-
-    Example:
-        >>> departures({"ptrue_examples": 0, "ptrue_prompt": "none", "brainstorm": 0})[0][:40]
-        'P(True) shows no example (--ptrue-prompt'
-    """
-    notes = _ptrue_departures(config) + _verbal_departures(config)
-    if config.get("matcher") == "nq_open":
-        notes += _lm_eval_departures(config)
-    elif config.get("chat_template"):
-        notes.append("Chat form: the question sits in one user turn after calibkit's instruction; Kadavath et al. "
-                     "prompted pretrained models in base form.")
-    return notes
-
-
-def _ptrue_departures(config: Mapping[str, Any]) -> list[str]:
-    shots, notes = int(config.get("ptrue_examples", 0)), []
-    if shots:
-        notes.append(f"P(True) shows {shots} few-shot examples: the model's own answers to other questions of this "
-                     "run, labelled by exact match (the paper does not say where its examples came from).")
-    elif config.get("ptrue_prompt", "none") == "none":
-        notes.append("P(True) shows no example (--ptrue-prompt none, calibkit's variant); Kadavath et al.'s "
-                     "non-few-shot P(True) shows six hand-written examples first (appendix A.5).")
-    elif not config.get("brainstorm"):
-        notes.append("P(True) shows the six examples of Kadavath et al.'s appendix A.5 without their brainstormed "
-                     "ideas, worded as the section 4.1 prompt; the paper prints only the brainstorm version.")
-    temperature = float(config.get("sample_temperature", 1.0))
-    if temperature != 1.0 and config.get("ptrue_answer") == "sample":
-        notes.append(f"P(True) evaluates a sample drawn at T = {temperature:g}; the paper's are drawn at T = 1.")
-    return notes
-
-
-def _verbal_departures(config: Mapping[str, Any]) -> list[str]:
-    """Where --verbal departs from Tian et al. (2023), who asked chat models through their APIs."""
-    method = config.get("verbal")
-    if not method:
-        return []
-    notes = [f"Verbalized confidence replies are greedy and at most {config.get('verbal_max_new_tokens')} tokens "
-             "long; Tian et al. do not state their decoding."]
-    if method == "two-stage":
-        notes.append("Verbalized confidence (two-stage) asks about the run's own greedy answer, given to the run's "
-                     "answer prompt; Tian et al.'s first stage is their 'Provide your best guess' prompt.")
-    if not config.get("chat_template"):
-        notes.append("Verbalized confidence in base form: Tian et al. ask chat models only; here the same prompt "
-                     "text is continued as plain text (a blank line ends the reply).")
-    return notes
-
-
-def _lm_eval_departures(config: Mapping[str, Any]) -> list[str]:
-    notes = []
-    if config.get("stop_rule", "after_leading_whitespace") != "first":
-        notes.append("Answers are cut at a stop string only after their leading whitespace (--stop-rule "
-                     "after_leading_whitespace); lm-eval cuts at its first occurrence anywhere.")
-    if config.get("max_new_tokens") != LM_EVAL_MAX_GEN_TOKS:
-        notes.append(f"At most {config.get('max_new_tokens')} new tokens per answer; lm-eval generates up to "
-                     f"{LM_EVAL_MAX_GEN_TOKS}.")
-    if config.get("chat_template"):
-        notes.append("Chat form: calibkit's instruction and lm-eval's description share one user turn; lm-eval's "
-                     "--apply_chat_template puts the description in a system message and adds no instruction.")
-    if config.get("shots"):
-        notes.append(f"Few-shot examples come from the {config.get('fewshot_split') or 'evaluated'} split itself; "
-                     "lm-eval draws them from train.")
-    return notes
 
 
 def summarize_rows(
@@ -307,10 +231,10 @@ def summarize_rows(
     by_id = {r["id"]: r for r in rows}
     ordered = [by_id[i] for i in arr.ids]
     accuracy = {
-        "exact": bootstrap.bootstrap_ci(_mean, arr.correct_exact.astype(np.float64), n_resamples=n_resamples, seed=seed),
-        "contains": bootstrap.bootstrap_ci(_mean, arr.correct_contains.astype(np.float64),
+        "exact": bootstrap.bootstrap_ci(mean_value, arr.correct_exact.astype(np.float64), n_resamples=n_resamples, seed=seed),
+        "contains": bootstrap.bootstrap_ci(mean_value, arr.correct_contains.astype(np.float64),
                                            n_resamples=n_resamples, seed=seed),
-        "f1": bootstrap.bootstrap_ci(_mean, arr.f1, n_resamples=n_resamples, seed=seed),
+        "f1": bootstrap.bootstrap_ci(mean_value, arr.f1, n_resamples=n_resamples, seed=seed),
     }
     signals: dict[str, Any] = {}
     for name in arr.names:
@@ -331,7 +255,7 @@ def summarize_rows(
         "seed": seed,
         "accuracy": {k: iv.to_json() for k, iv in accuracy.items()},
         "ptrue_answer": _ptrue_source(ordered),
-        "proposed_accuracy": bootstrap.bootstrap_ci(_mean, arr.proposed_correct.astype(np.float64),
+        "proposed_accuracy": bootstrap.bootstrap_ci(mean_value, arr.proposed_correct.astype(np.float64),
                                                     n_resamples=n_resamples, seed=seed).to_json(),
         "n_empty": int(arr.empty.sum()),
         "n_empty_proposed": int(sum(not r["proposed"].strip() if "proposed" in r else bool(r.get("empty_answer"))
@@ -345,6 +269,7 @@ def summarize_rows(
         "signal_table": signal_table(rows, arr, free.selected(config or {}), n_bins=n_bins, n_resamples=n_resamples,
                                      seed=seed),
         "hedging": hedging(arr, n_resamples=n_resamples, seed=seed),
+        **({"words": w} if (w := words_summary(ordered, n_resamples=n_resamples, seed=seed)) else {}),
         **({"verbal": verbal_summary(ordered, arr, correct_by=correct_by, n_resamples=n_resamples, seed=seed)}
            if VERBAL in arr.partial else {}),
         **({"departures": departures(config)} if config is not None else {}),
@@ -407,7 +332,7 @@ def verbal_summary(rows: Sequence[Mapping[str, Any]], arr: SignalArrays, *, corr
         "n_empty_answers": int(sum(not str(r.get("verbal_answer", "")).strip() for r in rows)) if one_stage else None,
     }
     if one_stage:
-        out["accuracy"] = bootstrap.bootstrap_ci(_mean, arr.targets[VERBAL].astype(np.float64),
+        out["accuracy"] = bootstrap.bootstrap_ci(mean_value, arr.targets[VERBAL].astype(np.float64),
                                                  n_resamples=n_resamples, seed=seed).to_json()
     return out
 
@@ -423,7 +348,7 @@ def hedging(arr: SignalArrays, *, n_resamples: int = 1000, seed: int = 0) -> dic
     classes = {}
     for name in HEDGE_CLASSES:
         right = arr.correct[arr.hedge == name].astype(np.float64)
-        iv = bootstrap.bootstrap_ci(_mean, right, n_resamples=n_resamples, seed=seed).to_json() if right.size else None
+        iv = bootstrap.bootstrap_ci(mean_value, right, n_resamples=n_resamples, seed=seed).to_json() if right.size else None
         classes[name] = {"label": HEDGE_LABELS[name], "n": int(right.size), "accuracy": iv}
     return {"text": "greedy_raw", "lexicon": "calibkit.stats.signals.hedges (Hyland 2005 hedges and boosters)",
             "classes": classes}
@@ -441,139 +366,3 @@ def summarize_store(store: RunStore, *, n_resamples: int = 1000, seed: int = 0) 
     summary["task"] = store.config.get("task", TASK)
     store.write_summary(summary)
     return summary
-
-
-@dataclass(frozen=True)
-class TriviaComparison:
-    """TriviaQA runs compared on the questions they share."""
-
-    labels: tuple[str, ...]  # run labels, the first is the reference
-    n_items: int  # questions all runs share
-    # one row per (run, signal, metric): calibkit.stats.comparison.paired_comparison's columns; the smooth ECE of
-    # each probability signal first (the headline), then each signal's ECEs, Brier, AUROC, then accuracy
-    table: pd.DataFrame
-
-    @property
-    def headline(self) -> bool:
-        """Whether the table leads with smooth ECE (calibkit.stats.comparison.HEADLINE says why)."""
-        return bool(len(self.table)) and self.table["metric"].iloc[0] == "smooth_ece"
-
-    def to_json(self) -> dict[str, Any]:
-        return {"runs": list(self.labels), "n_items": self.n_items, "metrics": frame_records(self.table)}
-
-
-def shared_rows(stores: Sequence[RunStore]) -> list[list[dict[str, Any]]]:
-    """Each run's rows restricted to the ids all runs have, sorted by id."""
-    aligned = shared({str(i): s.rows() for i, s in enumerate(stores)}, key=lambda r: r["id"], what="questions",
-                     fix="compare TriviaQA runs of the same config and split")
-    return list(aligned.values())
-
-
-def _getter(name: str, *, as_float: bool = False) -> Callable[[SignalArrays], tuple[np.ndarray, ...]]:
-    """A signal's (confidence, whether its answer is right) from a run's arrays; float 0/1 for callables."""
-    def arrays(a: SignalArrays) -> tuple[np.ndarray, ...]:
-        conf, target = a.judged(name)
-        return conf, target.astype(np.float64) if as_float else target
-
-    return arrays
-
-
-def comparison_measures(signals: Sequence[str]) -> list[Measure]:
-    """What a TriviaQA comparison reports, headline first: each probability signal's smooth ECE; then per signal
-    its two binned ECEs (:data:`ECES`), binary Brier and AUROC; then the greedy answer's accuracy."""
-    probabilities = [name for name in signals if name in PROBABILITY_SIGNALS]
-    spec = [Measure({"signal": SIGNALS[n], "metric": "smooth_ece"}, "smooth_ece", _getter(n)) for n in probabilities]
-    for name in signals:
-        if name in PROBABILITY_SIGNALS:
-            spec += [Measure({"signal": SIGNALS[name], "metric": key}, metric, _getter(name))
-                     for key, (metric, _) in ECES.items()]
-            spec.append(Measure({"signal": SIGNALS[name], "metric": "brier"}, _brier, _getter(name, as_float=True)))
-        spec.append(Measure({"signal": SIGNALS[name], "metric": "auroc"}, "auroc", _getter(name)))
-    spec.append(Measure({"signal": "accuracy (exact)", "metric": "accuracy"}, _mean,
-                        lambda a: (a.correct_exact.astype(np.float64),)))
-    return spec
-
-
-def compare_runs(stores: Sequence[RunStore], *, n_resamples: int = 1000, seed: int = 0) -> TriviaComparison:
-    """Each probability signal's smooth ECE (the headline), ECEs, Brier, each signal's AUROC and the accuracy per
-    run, paired with the first run on the questions all runs share.
-
-    Signals every run has are compared; the table is
-    :func:`calibkit.stats.comparison.paired_comparison`'s (paired-bootstrap
-    intervals, permutation p-values, the small-n rule).
-    """
-    if len(stores) < 2:
-        raise AnalysisError("compare needs at least two runs")
-    labels = run_labels(stores)
-    rows = shared_rows(stores)
-    aligned = [signal_arrays(r) for r in rows]
-    common = [k for k in aligned[0].signals if all(k in a.signals for a in aligned)]
-    partial = shared_partial(aligned)
-    names = [n for n in free.selected(stores[0].config) if all(n in free.selected(s.config) for s in stores[1:])]
-    computed = [free.confidences(r, names) for r in rows]
-    extra = [n for n in names if all(n in c for c in computed)]
-    runs = {label: replace(a, signals={**{k: a.signals[k] for k in common}, **{k: c[k] for k in extra}},
-                           partial=p)
-            for label, a, c, p in zip(labels, aligned, computed, partial)}
-    own = [*common, *partial[0]]
-    measures = comparison_measures(own) + signal_table_measures(own, extra) + hedging_measures()
-    table = paired_comparison(runs, measures, n_resamples=n_resamples, seed=seed)
-    return TriviaComparison(tuple(labels), len(aligned[0].ids), class_small_n(table, runs))
-
-
-def shared_partial(aligned: Sequence[SignalArrays]) -> list[dict[str, np.ndarray]]:
-    """Each run's partial signals that every run has, NaN wherever any run's is (so that a paired measure
-    reads the same items in every run: those where all runs have a value)."""
-    names = [k for k in aligned[0].partial if all(k in a.partial for a in aligned)]
-    both = {k: np.logical_and.reduce([np.isfinite(a.partial[k]) for a in aligned]) for k in names}
-    return [{k: np.where(both[k], a.partial[k], np.nan) for k in names} for a in aligned]
-
-
-def class_accuracy(right: np.ndarray, in_class: np.ndarray) -> float:
-    """Mean of ``right`` over the items ``in_class`` (both ``(n,)``); NaN when the class is empty."""
-    in_class = np.asarray(in_class, dtype=bool)
-    return float(np.mean(right[in_class])) if in_class.any() else float("nan")
-
-
-def hedging_measures() -> list[Measure]:
-    """Accuracy of the greedy answers by hedge class: a class's accuracy is a function of every shared item
-    (right, in the class), so the resamples and swaps of the paired comparison pair runs item by item."""
-    def arrays(name: str) -> Callable[[SignalArrays], tuple[np.ndarray, ...]]:
-        return lambda a: (a.correct.astype(np.float64), a.hedge == name)
-
-    return [Measure({"signal": f"greedy answers, {HEDGE_LABELS[name]}", "metric": HEDGE_METRIC}, class_accuracy,
-                    arrays(name)) for name in HEDGE_CLASSES]
-
-
-def class_small_n(table: pd.DataFrame, runs: Mapping[str, SignalArrays]) -> pd.DataFrame:
-    """The small-n rule by class: a hedge class's rows count that run's answers in the class (``n``), and where
-    it (or the first run's) holds fewer than :data:`calibkit.stats.intervals.MIN_ITEMS` they keep the
-    estimate and difference but no interval and no p-value, with the note saying why."""
-    table = table.copy()
-    first = next(iter(runs.values()))
-    for name in HEDGE_CLASSES:
-        rows = (table["signal"] == f"greedy answers, {HEDGE_LABELS[name]}") & (table["metric"] == HEDGE_METRIC)
-        for i in table.index[rows]:
-            n, n0 = (int((a.hedge == name).sum()) for a in (runs[table.at[i, "run"]], first))
-            table.at[i, "n"] = n
-            if n < MIN_ITEMS:
-                table.loc[i, ["low", "high"]] = np.nan
-                table.at[i, "note"] = too_few(n)
-            if min(n, n0) < MIN_ITEMS and table.at[i, "test"] is not None:
-                table.loc[i, ["diff_low", "diff_high", "p_value"]] = np.nan
-                table.at[i, "test"] = None
-                table.at[i, "note"] = too_few(min(n, n0))
-    return table
-
-
-def signal_table_measures(own: Sequence[str], computed: Sequence[str]) -> list[Measure]:
-    """The signal table in a comparison, after the run's own measures: AURC and PRR of the run's own signals
-    (``own``), AUROC, AURC and PRR of each computed free-answer signal (:mod:`.signals`)."""
-    spec = []
-    for name in (*own, *computed):
-        label = SIGNALS.get(name, name)
-        if name in computed:
-            spec.append(Measure({"signal": label, "metric": "auroc"}, "auroc", _getter(name)))
-        spec += [Measure({"signal": label, "metric": "aurc"}, "aurc", _getter(name)),
-                 Measure({"signal": label, "metric": "prr"}, free.prr, _getter(name, as_float=True))]
-    return spec

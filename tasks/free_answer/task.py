@@ -16,17 +16,21 @@ import click
 from calibkit.errors import UserError
 from calibkit.runs.runner import ActiveRun, Job
 from calibkit.runs.store import RunStore, write_atomic
+from calibkit.stats.signals import NLI_SIGNALS
 from calibkit.stats.temperature import parse_temperatures
 from calibkit.tasks.base import Outcome, Task
 
 from . import signals as free_signals
 from . import study
+from .comparison import compare_runs
+from .nli_fields import NLI_INPUTS
 from .proposals import PTRUE_ANSWERS, PTRUE_MIXES
 from .ptrue import PTRUE_PROMPTS
 from .question import Question
 from .specs import Request, Source
 from .triviaqa_data import DEFAULT_CONFIG
 from .verbal import METHODS as VERBAL_METHODS
+from .words import WORDS_MODES, WORDS_SETS
 from .run import (
     STOP_RULES,
     TriviaSettings,
@@ -90,12 +94,28 @@ class FreeAnswerTask(Task):
                          help="Free-answer confidence signals reported beside P(True), likelihood and agreement "
                               f"(AUROC, AURC, PRR, Spearman, ECE): all is {', '.join(free_signals.DEFAULT)}; "
                               f"{', '.join(free_signals.ON_REQUEST)} only when named (one more forward per "
-                              f"question); {', '.join(free_signals.BY_OPTION)} with --verbal. Not computed yet: "
-                              f"{', '.join(free_signals.NOT_COMPUTED)}."),
+                              f"question); {', '.join(free_signals.BY_OPTION)} with --verbal; "
+                              f"{', '.join(free_signals.BY_NLI_MODEL)} with --nli-model."),
             click.Option(["--verbal"], type=click.Choice(VERBAL_METHODS), default=None,
                          help="Also ask the model for the probability that an answer is right (Tian et al. 2023, "
                               "Verb. 1S/2S top-1): one-stage, a separate reply with its own guess and probability; "
                               "two-stage, a follow-up turn about the greedy answer. Off by default."),
+            click.Option(["--words"], type=click.Choice(WORDS_MODES), default=None,
+                         help="Also ask how sure the model is of its greedy answer in Herbstritt & Franke's "
+                              "expressions ('probably', 'possibly', ...): 'choose' scores them (log-probs), "
+                              "'generate' parses a written reply; reported against the model's accuracy and "
+                              "people's readings of each word. Off by default (calibkit's addition)."),
+            click.Option(["--words-set"], type=click.Choice(WORDS_SETS), default="simple", show_default=True,
+                         help="With --words: simple (certainly not ... certainly, 5) or complex ('It might be "
+                              "likely that ...', 12) expressions."),
+            click.Option(["--nli-model"], default=None, metavar="NAME_OR_PATH",
+                         help="Also cluster the samples by bidirectional entailment with this NLI model (Kuhn et al. "
+                              "2023; any Hugging Face sequence-classification NLI model, e.g. "
+                              "microsoft/deberta-large-mnli, the papers' and LM-Polygraph's) and report "
+                              f"{', '.join(NLI_SIGNALS)}. Off by default: semantic sets come from the answer matcher."),
+            click.Option(["--nli-input"], type=click.Choice(NLI_INPUTS), default="question_answer", show_default=True,
+                         help="What the NLI model reads of each sample: the question and the answer (Kuhn et al. "
+                              "2023, Farquhar et al. 2024) or the answer alone (LM-Polygraph's variant)."),
             click.Option(["--max-new-tokens"], type=click.IntRange(1, 256), default=self.spec.max_new_tokens,
                          show_default=True, help=self.max_new_tokens_help),
             click.Option(["--stop-rule"], type=click.Choice(STOP_RULES), default=self.spec.stop_rule,
@@ -117,12 +137,16 @@ class FreeAnswerTask(Task):
         if o["ptrue_prompt"] == "none" and o["ptrue_shots"]:
             raise UserError(f"--ptrue-prompt none shows no examples, --ptrue-shots {o['ptrue_shots']} shows some; "
                             "drop one of them (few-shot examples replace the paper's six anyway)")
+        if o.get("nli_model") and o["samples"] < 1:
+            raise UserError("--nli-model clusters the sampled answers; use --samples 1 or more")
         return TriviaSettings(
             samples=o["samples"], sample_temperature=float(temperature), top_p=o["top_p"], brainstorm=o["brainstorm"],
             ptrue_answer=o["ptrue_answer"], ptrue_shots=o["ptrue_shots"], ptrue_mix=o["ptrue_mix"],
             ptrue_prompt=o["ptrue_prompt"], max_new_tokens=o["max_new_tokens"], stop_rule=o["stop_rule"],
             seed=o["seed"], layout=self.spec.layout, matcher=self.spec.matcher,
             signals=free_signals.parse_signals(o.get("signals", "all")), verbal=o.get("verbal"),
+            nli_model=o.get("nli_model"), nli_input=o.get("nli_input") or "question_answer",
+            words=o.get("words"), words_set=o.get("words_set") or "simple",
         )
 
     def load(self, options: Mapping[str, Any]) -> list[Job]:
@@ -178,7 +202,7 @@ class FreeAnswerTask(Task):
     def compare(self, stores: Sequence[RunStore], *, out: Path, n_resamples: int = 1000) -> Outcome:
         from . import report
 
-        comparison = study.compare_runs(stores, n_resamples=n_resamples)
+        comparison = compare_runs(stores, n_resamples=n_resamples)
         page = report.write_comparison_report(stores, comparison, out)
         return Outcome(json=comparison.to_json(), text=report.comparison_text(comparison), report=page)
 

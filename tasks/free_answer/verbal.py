@@ -21,18 +21,18 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Sequence
 
 from calibkit.records import Turn
-from calibkit.runs.prompts import conversation, generation_reading
 from calibkit.stats.signals.verbal import ONE_STAGE_PROMPT, TWO_STAGE_PROBABILITY_PROMPT, parse_stated_probability
 
 from .answering import Answerer, Decoding
 from .answers import Matcher
+from .layouts import GenerationContext
 from .question import Question
 
 if TYPE_CHECKING:
     from calibkit.engine.generation import Generation
     from calibkit.runs.runner import ActiveRun
 
-    from .layouts import GenerationContext, QALayout
+    from .layouts import QALayout
 
 #: --verbal's choices: Tian et al.'s Verb. 1S top-1 and Verb. 2S top-1
 METHODS = ("one-stage", "two-stage")
@@ -115,14 +115,6 @@ class VerbalAnswerer(Answerer):
 
     def reply(self, asks: Sequence[Ask]) -> list[Generation]:
         """Each ask's greedy reply (its reading recorded first, labelled :data:`LABEL`)."""
-        from calibkit.engine.chat import render_chat
-        from calibkit.engine.generation import generate
-
-        system = self.run.settings.system_prompt
-        texts = [render_chat(self.run.model.tokenizer, a.turns, system_prompt=system) if self.run.chat else a.text
-                 for a in asks]
-        self.run.store.keep_texts(
-            (a.id, generation_reading(text, turns=conversation(a.turns, system_prompt=system) if self.run.chat
-                                      else (), answer_fields=self.answer_fields, label=LABEL))
-            for a, text in zip(asks, texts))
-        return [g.greedy for g in generate(self.run.model, texts, config=self.gen)]
+        contexts = [GenerationContext(id=a.id, text=a.text, turns=a.turns, n_shots=0, layout=LABEL, stop=BASE_STOP)
+                    for a in asks]
+        return [g.greedy for g in self.generate(contexts, label=LABEL)]

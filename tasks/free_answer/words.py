@@ -137,13 +137,6 @@ def parse_expression(reply: str, choices: Sequence[str]) -> str | None:
     return None if best is None else best[2]
 
 
-class _WordsAnswerer(Answerer):
-    """The run's answerer, its generation readings labelled as the words task's (not the answer's)."""
-
-    def _generation_reading(self, context: GenerationContext, text: str):
-        return replace(super()._generation_reading(context, text), label=WORDS_TASK)
-
-
 @dataclass(frozen=True)
 class _Asked:
     """One words prompt and the question it is about."""
@@ -183,7 +176,7 @@ def word_fields(answerer: Answerer, questions: Sequence[Question], greedy_answer
         return [{**common, "words_choice": choices[int(s.probs().argmax())],
                  "words_logprobs": [float(v) for v in s.logprobs], "words_mass": float(s.option_mass)}
                 for s in scored]
-    gens = words.generate([_context(x) for x in asked])
+    gens = words.generate([_context(x) for x in asked], label=WORDS_TASK)
     return [{**common, "words_choice": parse_expression(g.greedy.text, choices), "words_reply": g.greedy.text}
             for g in gens]
 
@@ -193,8 +186,8 @@ def _words_answerer(answerer: Answerer) -> Answerer:
     bound), its prompt records pointing at the words fields."""
     decoding = replace(answerer.decoding, samples=0, hidden_states=False, max_new_tokens=WORDS_MAX_NEW_TOKENS,
                        stop_in_chat=True, layout=replace(answerer.decoding.layout, stop=("\n",)))
-    return _WordsAnswerer(answerer.run, decoding, answer_fields=("words_reply",),
-                          logprobs_fields={WORDS_TASK: "words_logprobs"})
+    return Answerer(answerer.run, decoding, answer_fields=("words_reply",),
+                    logprobs_fields={WORDS_TASK: "words_logprobs"})
 
 
 def _context(asked: _Asked) -> GenerationContext:

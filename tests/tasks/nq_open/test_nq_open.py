@@ -159,7 +159,7 @@ def test_greedy_answers_are_lm_evals_on_scripted_replies(reference, one_thread):
 
 
 def test_decoding_departures_are_stated():
-    from calibkit.tasks.free_answer.study import departures
+    from calibkit.tasks.free_answer.departures import departures
 
     lm_eval = {"matcher": "nq_open", "stop_rule": "first", "max_new_tokens": 256, "chat_template": False,
                "shots": 0, "ptrue_examples": 0, "ptrue_prompt": "paper", "brainstorm": 5}

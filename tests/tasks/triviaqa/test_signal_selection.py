@@ -6,13 +6,13 @@ import re
 import pytest
 
 from calibkit.errors import UserError
-from calibkit.stats.signals import SIGNALS
+from calibkit.stats.signals import NLI_SIGNALS, SIGNALS
 from calibkit.tasks.free_answer.run import TriviaSettings
 from calibkit.tasks.free_answer.signals import (
+    BY_NLI_MODEL,
     BY_OPTION,
     COMPUTED,
     DEFAULT,
-    NOT_COMPUTED,
     ON_REQUEST,
     parse_signals,
     selected,
@@ -24,14 +24,19 @@ from conftest import run_cli
 def test_parse_signals_keeps_table_order_and_all_means_every_computed_one() -> None:
     # all: every signal of the library's table but PMI, which costs a forward more and is computed when named
     assert parse_signals("all") is None and selected({}) == DEFAULT
-    assert set(DEFAULT) | {"mean_pmi"} == set(COMPUTED) == set(SIGNALS) - set(NOT_COMPUTED) and list(ON_REQUEST) == ["mean_pmi"]
+    assert set(DEFAULT) | {"mean_pmi"} | set(BY_NLI_MODEL) == set(COMPUTED) == set(SIGNALS)
+    assert list(ON_REQUEST) == ["mean_pmi"] and set(BY_NLI_MODEL) == set(NLI_SIGNALS)
     assert parse_signals(" semantic_entropy,perplexity,mean_pmi ") == ("perplexity", "mean_pmi", "semantic_entropy")
     with pytest.raises(UserError, match="unknown signal 'entropy'; choose from all, max_sequence_probability"):
         parse_signals("entropy")
     # the stated probability is asked by --verbal (it needs a generation of its own), not selected here
     with pytest.raises(UserError, match=r"--signals verbal_confidence: asked with --verbal one-stage\|two-stage"):
         parse_signals("perplexity,verbal_confidence")
-    assert "verbal_confidence" not in NOT_COMPUTED and "verbal_confidence" in BY_OPTION
+    assert "verbal_confidence" in BY_OPTION
+    # the NLI signals are asked by --nli-model (the run must store an NLI model's judgements)
+    with pytest.raises(UserError, match=r"--signals semantic_entropy_nli: asked with --nli-model NAME"):
+        parse_signals("semantic_entropy_nli")
+    assert set(NLI_SIGNALS) <= set(selected({"nli_model": "m"})) and not set(NLI_SIGNALS) & set(selected({}))
 
 
 def test_a_selection_is_in_config_json_and_all_leaves_it_out() -> None:

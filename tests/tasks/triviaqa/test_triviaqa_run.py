@@ -837,7 +837,7 @@ def test_accuracy_by_hedge_class_by_hand() -> None:
 
 def test_hedge_class_accuracy_is_compared_paired_by_hand() -> None:
     from calibkit.stats.comparison import paired_comparison
-    from calibkit.tasks.free_answer.study import class_small_n, hedging_measures
+    from calibkit.tasks.free_answer.comparison import class_small_n, hedging_measures
 
     # the same 24 questions; run b hedges the first 4 (2 right), run a hedges none
     a = signal_arrays(_hedge_rows([(" Paris", i % 3 == 0) for i in range(24)]))
