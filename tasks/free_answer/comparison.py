@@ -20,7 +20,7 @@ from calibkit.stats.signals.hedges import CLASSES as HEDGE_CLASSES
 from calibkit.tasks.reporting import frame_records, run_labels
 
 from . import signals as free
-from .study import (ECES, HEDGE_LABELS, HEDGE_METRIC, PROBABILITY_SIGNALS, SIGNALS, SignalArrays, binary_brier,
+from .study import (ECES, HEDGE_LABELS, HEDGE_METRIC, PROBABILITY_SIGNALS, SIGNALS, VERBAL, SignalArrays, binary_brier,
                     mean_value, signal_arrays)
 from .words_report import words_comparison
 
@@ -94,6 +94,8 @@ def compare_runs(stores: Sequence[RunStore], *, n_resamples: int = 1000, seed: i
     aligned = [signal_arrays(r) for r in rows]
     common = [k for k in aligned[0].signals if all(k in a.signals for a in aligned)]
     partial = shared_partial(aligned)
+    if len({s.config.get("verbal") for s in stores}) > 1:  # a stated probability about different answers: not paired
+        partial = [{k: v for k, v in p.items() if k != VERBAL} for p in partial]
     names = [n for n in free.selected(stores[0].config) if all(n in free.selected(s.config) for s in stores[1:])]
     computed = [free.confidences(r, names) for r in rows]
     extra = [n for n in names if all(n in c for c in computed)]

@@ -44,6 +44,7 @@ LABEL = "verbal"  # the prompt records' label of the verbal stage
 FIELDS = ("verbal_raw", "verbal_probability")
 ONE_STAGE_FIELDS = ("verbal_answer", "verbal_correct_exact", "verbal_correct_contains")
 _GUESS = re.compile(r"^\s*(?:guess|answer)\s*:\s*(.*)$", re.IGNORECASE | re.MULTILINE)
+_PROBABILITY_LABEL = re.compile(r"[\s,;(]*\b(?:probability|confidence)\b\s*[:=]", re.IGNORECASE)
 _PROBABILITY_LINE = re.compile(r"^\s*(?:probability|confidence)\b", re.IGNORECASE)
 
 
@@ -81,8 +82,8 @@ def one_stage_guess(reply: str) -> str:
     ('Paris', 'Paris (0.9)', '')
     """
     m = _GUESS.search(reply)
-    if m:
-        return m.group(1).strip()
+    if m:  # the guess ends where a stated probability starts on its line ("Guess: Paris Probability: 0.9")
+        return _PROBABILITY_LABEL.split(m.group(1), maxsplit=1)[0].strip()
     return next((line.strip() for line in reply.splitlines()
                  if line.strip() and not _PROBABILITY_LINE.match(line)), "")
 

@@ -31,6 +31,10 @@ REPLIES = [
     ("150%", None),  # not a probability
     ("Probability: 250", None),
     ("", None),
+    # a reply that copies the prompt's template states no probability (the template's 0.0 is not one)
+    ("Guess: Paris\nProbability: <the probability between 0.0 and 1.0 that your guess is correct>", None),
+    ("The probability is between 0.0 and 1.0.", None),
+    ("Probability: 0.0", 0.0),
 ]
 
 

@@ -46,6 +46,8 @@ _LABELLED = re.compile(r"\b(?:probability|confidence|likelihood|chance)\s*"
 _RANGE = re.compile(_NUMBER + r"\s*(?:%|percent)?\s*(?:-|–|to)\s*" + _NUMBER + _PERCENT, re.IGNORECASE)
 _WITH_PERCENT = re.compile(_NUMBER + _PERCENT, re.IGNORECASE)
 _FRACTION = re.compile(r"(?<![\d.,])(0?[.,]\d+|1[.,]0+)(?![\d.,]*\d)")
+# what a reply copied from the prompt's template: an <...> slot, or the prompt's own range "between 0.0 and 1.0"
+_TEMPLATE = re.compile(r"<[^<>]*>|between\s+0(?:\.0)?\s+and\s+1(?:\.0)?", re.IGNORECASE)
 # the answer's own line: a number there ("Guess: 0.5 kg", "Answer: 71%") is the answer, not a confidence
 _GUESS_LINE = re.compile(r"^\s*(?:guess|answer|g1)\s*:.*$", re.IGNORECASE | re.MULTILINE)
 
@@ -69,13 +71,16 @@ def parse_stated_probability(reply: str) -> float | None:
     (a number there is the answer), a range of percentages (its midpoint),
     the first percentage ("70%", "70 percent"), the first decimal in [0, 1]
     ("0.7", ".7", "1.0"). Bare integers ("1", "70") count only after a
-    label. A value outside [0, 1] (150%) is None.
+    label. A value outside [0, 1] (150%) is None. Text copied from the
+    prompt's template (an ``<...>`` slot, "between 0.0 and 1.0") is not read.
 
     >>> [parse_stated_probability(r) for r in ["Guess: 1945\\nProbability: 0.8", "I'm 70 percent sure", "Paris"]]
     [0.8, 0.7, None]
     """
     if not isinstance(reply, str):
         raise ValueError(f"reply must be a string, got {type(reply).__name__}")
+    # a copied template ("<the probability between 0.0 and 1.0 ...>") states nothing: its numbers are not read
+    reply = _TEMPLATE.sub(" ", reply)
     m = _LABELLED.search(reply)
     if m:
         return _as_probability(_number(m.group(1)), percent=bool(m.group(2)))

@@ -835,6 +835,27 @@ def test_accuracy_by_hedge_class_by_hand() -> None:
     assert any(line.startswith("accuracy (certainty-marked)") and line.endswith("no answers (n=0)") for line in lines)
 
 
+def test_empty_answers_are_in_no_hedge_class() -> None:
+    from calibkit.tasks.free_answer.study import hedging
+
+    rows = _hedge_rows([(" Paris", True), ("", False), (" probably Rome", False)])
+    rows[1]["empty_answer"] = True  # no claim to hedge: counted beside the classes, not as "plain"
+    h = hedging(signal_arrays(rows), n_resamples=50)
+    assert {k: v["n"] for k, v in h["classes"].items()} == {"dont_know": 0, "hedged": 1, "certain": 0, "plain": 1}
+    assert h["n_empty"] == 1 and h["classes"]["plain"]["accuracy"]["estimate"] == 1.0
+
+
+def test_one_stage_guess_ends_where_the_probability_starts() -> None:
+    from calibkit.tasks.free_answer.answers import MATCHERS
+    from calibkit.tasks.free_answer.question import Question
+    from calibkit.tasks.free_answer.verbal import verbal_fields
+
+    q = Question(id="q", question="Capital of France?", aliases=("Paris",))
+    for reply in ("Guess: Paris Probability: 0.9", "Guess: Paris, Probability: 0.9", "Guess: Paris\nProbability: 0.9"):
+        f = verbal_fields("one-stage", reply, q, MATCHERS["triviaqa"])
+        assert (f["verbal_answer"], f["verbal_correct_exact"], f["verbal_probability"]) == ("Paris", True, 0.9)
+
+
 def test_hedge_class_accuracy_is_compared_paired_by_hand() -> None:
     from calibkit.stats.comparison import paired_comparison
     from calibkit.tasks.free_answer.comparison import class_small_n, hedging_measures
