@@ -32,11 +32,11 @@ from calibkit.tasks.free_answer.triviaqa_data import CONFIGS, DEFAULT_CONFIG, DE
 
 from calibkit.tasks.free_answer.proposals import Proposal, ptrue_example_pool, ptrue_proposal
 from calibkit.tasks.free_answer.run import TriviaResult, TriviaSettings, run_triviaqa
+from calibkit.tasks.free_answer.comparison import compare_runs
+from calibkit.tasks.free_answer.departures import departures
 from calibkit.tasks.free_answer.study import (
     ECES,
     SignalArrays,
-    compare_runs,
-    departures,
     signal_arrays,
     signal_intervals,
     summarize_rows,
