@@ -19,6 +19,7 @@ from calibkit.tasks.reporting import ci_columns, comparison_caption, iv_text, pa
 
 from . import signals as free_signals
 from .comparison import TriviaComparison, shared_rows
+from .signal_pairs import pairs_caption, pairs_frame, pairs_text
 from .words_report import add_words_section, words_figure, words_lines, words_summary
 from .study import (
     DIAGRAM_STRATEGY,
@@ -162,7 +163,7 @@ def summary_text(summary: Mapping[str, Any]) -> str:
     width = max(len(k) for k, _ in lines)
     notes = [f"departure: {d}" for d in summary.get("departures", ())]
     return "\n".join([f"{k:<{width}}  {v}" for k, v in lines] + signal_table_text(summary)
-                     + words_lines(summary.get("words")) + notes)
+                     + pairs_text(summary) + words_lines(summary.get("words")) + notes)
 
 
 def verbal_lines(summary: Mapping[str, Any]) -> list[tuple[str, str]]:
@@ -194,16 +195,17 @@ def verbal_text(v: Mapping[str, Any]) -> str:
 
 def hedging_lines(summary: Mapping[str, Any]) -> list[tuple[str, str]]:
     """Accuracy of the greedy answers per hedge class, one line each ("no answers" for an empty class)."""
-    classes = (summary.get("hedging") or {}).get("classes", {})
-    return [(f"accuracy ({c['label']})", iv_text(c["accuracy"]) if c["n"] else "no answers (n=0)")
-            for c in classes.values()]
+    hedging = summary.get("hedging") or {}
+    lines = [(f"accuracy ({c['label']})", iv_text(c["accuracy"]) if c["n"] else "no answers (n=0)")
+             for c in hedging.get("classes", {}).values()]
+    return lines + ([("empty answers (no hedge class)", str(hedging["n_empty"]))] if hedging.get("n_empty") else [])
 
 
 def hedging_frame(summary: Mapping[str, Any]) -> pd.DataFrame:
     """One row per hedge class: answers in it, their accuracy with its 95% CI (empty when no answer is)."""
     classes = (summary.get("hedging") or {}).get("classes", {})
     rows = [{"class": c["label"], **(ci_columns(c["accuracy"]) if c["accuracy"] else
-                                    {"estimate": None, "low": None, "high": None, "n": 0, "note": "no answers"})}
+                                    {**ci_columns(None), "n": 0, "note": "no answers"})}
             for c in classes.values()]
     return pd.DataFrame(rows)
 
@@ -264,6 +266,10 @@ def write_run_report(store: RunStore, *, n_resamples: int = 1000, seed: int = 0)
     if summary.get("signal_table"):
         report.add_table("Every confidence signal: AUROC, AURC, PRR, Spearman, ECE", signal_table_frame(summary),
                          caption=_signal_table_caption(summary["signal_table"]))
+    if summary.get("signal_comparison"):
+        report.add_table(f"Each signal against {summary['signal_comparison']['reference']}: paired differences",
+                         pairs_frame(summary),
+                         caption=pairs_caption(summary))
     eces = {PROBABILITY_SIGNALS[n]: summary["signals"][n]["ece_equal_mass"]["estimate"]
             for n in PROBABILITY_SIGNALS if "ece_equal_mass" in summary["signals"].get(n, {})}
     report.add_figure("Reliability diagrams", plots.reliability_diagram(_reliability(arr), ece=eces,
@@ -278,8 +284,10 @@ def write_run_report(store: RunStore, *, n_resamples: int = 1000, seed: int = 0)
     report.add_table("Accuracy by hedging (Mielke et al. 2022)", hedging_frame(summary),
                      caption="Each greedy answer's raw text classed by calibkit's hedge lexicon (Hyland 2005's hedges "
                              "and boosters, whole words; first class that applies: says it does not know, hedged, "
-                             "certainty-marked, plain). n: answers in the class; below 20 no interval and note says "
-                             "so; an empty class has no accuracy (base models rarely hedge a short answer).")
+                             "certainty-marked, plain); empty answers are in no class "
+                             f"({(summary.get('hedging') or {}).get('n_empty', 0)} here). n: answers in the class; "
+                             "below 20 no interval and note says so; an empty class has no accuracy (base models "
+                             "rarely hedge a short answer).")
     add_words_section(report, summary.get("words"), label=label, chat=bool(store.config.get("chat_template")))
     report.add_table("The 10 most confidently wrong answers (by P(True))", confidently_wrong(rows, k=10))
     return report.save(store.path / REPORT_FILE)

@@ -26,6 +26,7 @@ from calibkit.stats.signals.hedges import hedge_class
 
 from . import signals as free
 from .departures import departures
+from .signal_pairs import signal_comparison
 from .words_report import words_summary
 
 TASK = "triviaqa"
@@ -40,6 +41,7 @@ PROBABILITY_SIGNALS = {
 #: the hedge classes of a greedy answer (calibkit.stats.signals.hedges), in report order, with their labels
 HEDGE_LABELS = {"dont_know": "says it does not know", "hedged": "hedged", "certain": "certainty-marked",
                 "plain": "plain (no marker)"}
+EMPTY = "empty"  # the hedge "class" of an empty greedy answer: in none of HEDGE_LABELS' classes
 HEDGE_METRIC = "hedge-class accuracy"  # the comparison's metric of the hedge-class rows (n: the class's answers)
 VERBAL = "verbal_confidence"  # the stated probability's signal name (asked with --verbal)
 #: every signal whose AUROC is reported; seq_logprob is the total log-prob (ranked, not a probability)
@@ -152,7 +154,9 @@ def signal_arrays(rows: Sequence[Mapping[str, Any]], *, correct_by: str = "exact
         signals=signals,
         partial=partial,
         targets=targets,
-        hedge=np.array([hedge_class(str(r.get("greedy_raw", r.get("prediction", "")))) for r in rows]),
+        # an empty greedy answer makes no claim to hedge: it is in no class (EMPTY), and counted beside them
+        hedge=np.array([EMPTY if r.get("empty_answer") else hedge_class(str(r.get("greedy_raw", r.get("prediction", ""))))
+                        for r in rows]),
     )
 
 
@@ -224,7 +228,9 @@ def summarize_rows(
         "n_empty_proposed", "n_empty_samples" (over all samples),
         "n_truncated", "p_true_mass_mean", "samples_accuracy",
         "signals": {name: {"label", "mean", "auroc", "ece_equal_mass"?,
-        "ece_equal_width"?, "brier"?}}}``;
+        "ece_equal_width"?, "brier"?}}, "signal_table", "hedging", "signal_comparison"?
+        (:func:`.signal_pairs.signal_comparison`; absent for rows without the signals' inputs),
+        "verbal"? (--verbal), "words"? (--words), "departures"?}``;
         intervals are ``{"estimate", "low", "high", "level", "n_resamples"}``.
     """
     arr = signal_arrays(rows, correct_by=correct_by)
@@ -268,6 +274,9 @@ def summarize_rows(
         "signals": signals,
         "signal_table": signal_table(rows, arr, free.selected(config or {}), n_bins=n_bins, n_resamples=n_resamples,
                                      seed=seed),
+        **({"signal_comparison": pairs} if (pairs := signal_comparison(
+            rows, arr, free.selected(config or {}), ptrue_answer=_ptrue_source(ordered), correct_by=correct_by,
+            n_resamples=n_resamples, seed=seed)) else {}),
         "hedging": hedging(arr, n_resamples=n_resamples, seed=seed),
         **({"words": w} if (w := words_summary(ordered, n_resamples=n_resamples, seed=seed)) else {}),
         **({"verbal": verbal_summary(ordered, arr, correct_by=correct_by, n_resamples=n_resamples, seed=seed)}
@@ -344,6 +353,7 @@ def hedging(arr: SignalArrays, *, n_resamples: int = 1000, seed: int = 0) -> dic
     text): dont_know, hedged, certain, plain. Per class ``{"label", "n",
     "accuracy"}``: the interval over that class's answers (below 20 of them
     only the estimate and the small-n note), None when no answer is in the class.
+    Empty greedy answers (no claim, always wrong) are in no class; ``n_empty`` counts them.
     """
     classes = {}
     for name in HEDGE_CLASSES:
@@ -351,7 +361,7 @@ def hedging(arr: SignalArrays, *, n_resamples: int = 1000, seed: int = 0) -> dic
         iv = bootstrap.bootstrap_ci(mean_value, right, n_resamples=n_resamples, seed=seed).to_json() if right.size else None
         classes[name] = {"label": HEDGE_LABELS[name], "n": int(right.size), "accuracy": iv}
     return {"text": "greedy_raw", "lexicon": "calibkit.stats.signals.hedges (Hyland 2005 hedges and boosters)",
-            "classes": classes}
+            "classes": classes, "n_empty": int((arr.hedge == EMPTY).sum())}
 
 
 def _ptrue_source(rows: Sequence[Mapping[str, Any]]) -> str:
