@@ -14,6 +14,7 @@ SMALL = {
     "04_benchmarks_and_scale.ipynb": {"CALIBKIT_NB_LIMIT": "4", "CALIBKIT_NB_BENCHMARKS": "arc_easy,winogrande"},
     "05_i_dont_know.ipynb": {"CALIBKIT_NB_LIMIT": "12", "CALIBKIT_NB_SAMPLES": "2"},
     "06_token_uncertainty_and_nudging.ipynb": {"CALIBKIT_NB_LIMIT": "4", "CALIBKIT_NB_GAMMAS": "0,0.4,1"},
+    "07_free_answer_signals.ipynb": {"CALIBKIT_NB_LIMIT": "4", "CALIBKIT_NB_SAMPLES": "2", "CALIBKIT_NB_SHOTS": "2"},
     "08_rhyme_planning.ipynb": {"CALIBKIT_NB_LIMIT": "3", "CALIBKIT_NB_SAMPLES": "2", "CALIBKIT_NB_FORCED": "1"},
 }
 
