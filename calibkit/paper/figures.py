@@ -16,6 +16,7 @@ vector PDF and a 300-dpi PNG at exactly that size.
 * :func:`size_figure` — a metric against parameters (log axis);
 * :func:`rejection_figure` — selective accuracy against coverage (risk-coverage), AURC in the legend;
 * :func:`people_figure` — Herbstritt & Franke: model probability vs share of people, a panel per model;
+* :func:`words_figure` — the model's accuracy when it says an expression vs people's reading of it;
 * :func:`grouped_bars` — a metric per group, a bar per model (the token-shift bars, benchmarks).
 
 Drawing only: nothing here computes a statistic; pyplot is never imported.
@@ -269,6 +270,39 @@ def people_figure(comparisons: Mapping[str, Any], *, roles: Mapping[str, str] | 
     return fig
 
 
+def words_figure(tables: Mapping[str, Any], *, roles: Mapping[str, str] | None = None, width: str = "column"):
+    """The model's accuracy when it says an expression against people's reading of it, a point per expression
+    used, per run (the plotly twin: ``tasks/free_answer/words_report.words_figure``).
+
+    ``tables``: ``{run label: table}``, one row per expression the run used, columns ``expression``,
+    ``reading``, ``reading_low``, ``reading_high`` (people's reading and its 95% interval: x) and
+    ``estimate``, ``low``, ``high``, ``n``, ``note`` (the model's accuracy when it says it and its 95%
+    interval: y; ``note`` where the small-n rule withheld the interval). Both intervals are drawn; each
+    expression is named once, beside its highest point, and a point whose accuracy has no interval
+    carries its n. The dashed diagonal: the model is right as often as people take the word to promise.
+    """
+    if not isinstance(tables, Mapping) or not tables:
+        raise ValueError("tables must be a non-empty mapping {run label: table}")
+    needed = ("expression", "reading", "reading_low", "reading_high", "estimate", "low", "high", "n", "note")
+    looks = run_looks(list(tables), roles)
+    fig, ax = new_figure(width, 0.9 if width == "column" else 0.45)
+    with paper_style():
+        _diagonal(ax, np.array([0.0, 1.0]))
+        for label, table in tables.items():
+            absent = [c for c in needed if c not in getattr(table, "columns", ())]
+            if absent:
+                raise ValueError(f"tables[{label!r}] lacks the columns {', '.join(absent)}")
+            color, marker = looks[label]
+            x, y = float_column(table["reading"]), float_column(table["estimate"])
+            _x_whiskers(ax, x, y, float_column(table["reading_low"]), float_column(table["reading_high"]), color)
+            _error_points(ax, x, y, *_bounds(table), color=color, marker=marker, label=label, line=False)
+            _small_n_marks(ax, x, y, table)
+        _expression_names(ax, tables)
+        _unit_axes(ax, xlabel="people's reading of the expression", ylabel="accuracy when the model says it")
+        _place_legend(fig, ax, below=True)  # the expressions' names fill the middle of the axes
+    return fig
+
+
 def grouped_bars(table: Any, *, metric: str, x_title: str = "", roles: Mapping[str, str] | None = None,
                  width: str = "column"):
     """One metric per group, a bar per model side by side, 95% error bars (as
@@ -353,6 +387,31 @@ def _error_points(ax, x, y, low, high, *, color: str, marker: str | None, label:
     if line or marker:
         ax.plot(x, y, color=color, marker=marker, linestyle="-" if line else "none", label=label, zorder=3,
                 markeredgecolor="white", markeredgewidth=0.4, clip_on=False)  # a point at 1.0 stays whole
+
+
+def _x_whiskers(ax, x, y, low, high, color: str) -> None:
+    """Horizontal 95% intervals (people's reading); none where an end is not finite."""
+    ok = np.isfinite(x) & np.isfinite(y) & np.isfinite(low) & np.isfinite(high)
+    if ok.any():
+        ax.errorbar(x[ok], y[ok], xerr=[np.maximum(x[ok] - low[ok], 0.0), np.maximum(high[ok] - x[ok], 0.0)],
+                    fmt="none", ecolor=color, elinewidth=0.8, zorder=2)
+
+
+def _expression_names(ax, tables: Mapping[str, Any]) -> None:
+    """Each expression's name once, beside its highest point over the runs (every run's point of an expression
+    sits at the same x, people's reading of it); below-right of the point (above it near 0), to the left in the
+    right third so that it stays inside the axes, and clear of the ``n=`` marks above the points."""
+    top: dict[str, tuple[float, float]] = {}
+    for table in tables.values():
+        for name, x, y in zip(map(str, table["expression"]), float_column(table["reading"]),
+                              float_column(table["estimate"])):
+            if np.isfinite(x) and np.isfinite(y) and (name not in top or y > top[name][1]):
+                top[name] = (x, y)
+    for name, (x, y) in top.items():
+        left, low = x > 2 / 3, y < 0.15  # near 0 below the point is the tick labels: above it, past the n= mark
+        ax.annotate(name, (x, y), textcoords="offset points", xytext=((-1 if left else 1) * (8 if low else 4),
+                                                                      2 if low else -2),
+                    va="bottom" if low else "top", ha="right" if left else "left", fontsize=7, color=GREY, zorder=4)
 
 
 def _bounds(table) -> tuple[np.ndarray, np.ndarray]:

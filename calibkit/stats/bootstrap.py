@@ -120,7 +120,9 @@ def bootstrap_ci(
             ``"ece_quantile"`` (equal-mass bins: Kadavath et al.'s ECE),
             ``"ece_bin_mean"`` (unweighted mean of the equal-width bins'
             gaps), ``"debiased_l2"``, ``"smooth_ece"``,
-            ``"auroc"``, ``"aurc"``; option names take ``(probs, labels)``:
+            ``"auroc"``, ``"aurc"``, ``"prr"`` (the same values as
+            :func:`calibkit.stats.signals.metrics.prr` on every resample, ties
+            included); option names take ``(probs, labels)``:
             ``"accuracy"``, ``"brier"``, ``"nll"``, ``"classwise_ece"``,
             ``"pooled_ece"``, ``"brier_reliability"``; ``"mean"`` takes
             ``(values,)``, finite per-item values (e.g. 0/1 right answers):
@@ -162,7 +164,7 @@ def bootstrap_ci(
         estimate, n = prepared.estimate, prepared.n
         values = None
         if n >= MIN_ITEMS:
-            values = np.concatenate([prepared.kernel(w) for w in count_chunks(n, n_resamples, seed)])
+            values = np.concatenate([prepared.evaluate(r) for r in prepared.chunks(n_resamples, seed)])
     return percentile_interval(estimate, values, level, n=n)
 
 
@@ -284,8 +286,8 @@ def paired_draws(
     if pa.n != pb.n:
         raise ValueError(f"arrays_b must have as many items as arrays_a ({pb.n} != {pa.n})")
     parts = [np.empty(0)]
-    for w in count_chunks(pa.n, n_resamples, seed) if pa.n >= MIN_ITEMS else ():
-        parts.append(pa.kernel(w) - pb.kernel(w))
+    for r in pa.chunks(n_resamples, seed) if pa.n >= MIN_ITEMS else ():
+        parts.append(pa.evaluate(r) - pb.evaluate(r))
     return pa.estimate, pb.estimate, pa.n, np.concatenate(parts)
 
 

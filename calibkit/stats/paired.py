@@ -175,8 +175,10 @@ def _swapped_statistic(
     """``swaps (m, n) bool -> (m,)`` the metric of a minus that of b after swapping the marked items.
 
     A named metric is prepared once on the pooled ``2n`` items (a's rows,
-    then b's) and each swapped data set is a 0/1 weighting of them; a
-    callable is called on the swapped arrays, pattern by pattern.
+    then b's) and each swapped data set is a 0/1 weighting of them (or, for
+    an order-dependent metric such as PRR, the pooled rows it lists, in item
+    order, as the callable sees them); a callable is called on the swapped
+    arrays, pattern by pattern.
     """
     n = len(a[0])
     if callable(metric):
@@ -193,7 +195,11 @@ def _swapped_statistic(
 
         return by_call
     pooled = tuple(np.concatenate([x, y]) for x, y in zip(a, b))
-    kernel = prepare_metric(metric, pooled, n_bins=n_bins, total=n).kernel
+    prepared = prepare_metric(metric, pooled, n_bins=n_bins, total=n)
+    if prepared.by_index is not None:  # PRR: item i of a swapped data set is pooled row i or n + i, in item order
+        items, by_index = np.arange(n), prepared.by_index
+        return lambda swaps: by_index(items + n * swaps) - by_index(items + n * ~swaps)
+    kernel = prepared.kernel
 
     def by_weights(swaps: np.ndarray) -> np.ndarray:
         keep = (~swaps).astype(np.float64)

@@ -16,7 +16,13 @@ permutation test. Adding a metric is one entry.
   (``"quantile"``) edges are recomputed for every row, so the binning is
   part of the bootstrap as it should be;
 * AUROC and AURC use cumulative sums over sorted confidences
-  (:mod:`calibkit.stats.kernels`), smooth ECE its own weighted kernel.
+  (:mod:`calibkit.stats.kernels`), smooth ECE its own weighted kernel;
+* PRR (:func:`calibkit.stats.signals.metrics.prr`) breaks confidence ties
+  in the order its data set lists the items (``np.argsort``'s), which
+  multiplicities do not keep: its kernel lists each row's items in item
+  order, and :attr:`Prepared.by_index` evaluates the draws themselves, in
+  the order drawn, so that a bootstrap or permutation test by name gives
+  the callable's values bit for bit (:meth:`Prepared.chunks`).
 
 The kernels are tested against the definitions on every resample
 (``tests/stats/test_bootstrap.py``). This module must never import torch or
@@ -26,7 +32,7 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 import numpy as np
 
@@ -34,10 +40,12 @@ from calibkit.stats import kernels
 from calibkit.stats import metrics as _m
 from calibkit.stats.binned_sums import BinnedSums
 from calibkit.stats.checks import check_confidence_correct, check_n_bins, check_probs_labels, check_values
-from calibkit.stats.resampling import CHUNK_CELLS
+from calibkit.stats.resampling import CHUNK_CELLS, count_chunks, index_chunks
+from calibkit.stats.signals.metrics import prr, prr_rows
 from calibkit.stats.smooth import SmoothECE, smooth_ece
 
 Kernel = Callable[[np.ndarray], np.ndarray]  # (b, n) item weights -> (b,) metric values
+IndexKernel = Callable[[np.ndarray], np.ndarray]  # (b, m) item indices, one data set per row -> (b,) metric values
 
 #: what each kind of metric takes, in the words of the error messages
 ARRAYS = {"top_label": "(confidence, correct)", "options": "(probs, labels)", "values": "(values,)"}
@@ -50,6 +58,18 @@ class Prepared:
     estimate: float  # metric on the full data, from calibkit.stats.metrics
     kernel: Kernel  # (b, n) multiplicities -> (b,) metric values
     n: int  # items
+    # (b, m) item indices -> (b,): set where the value depends on the order a data set lists its items in
+    # (PRR's ties), so that a caller holding the draws evaluates them as drawn, as a callable would
+    by_index: IndexKernel | None = None
+
+    def chunks(self, n_resamples: int, seed: int) -> Iterator[np.ndarray]:
+        """The resamples of :func:`calibkit.stats.resampling.index_chunks` in chunks, in the form
+        :meth:`evaluate` reads: the draws where :attr:`by_index` is set, else ``(b, n)`` multiplicities."""
+        return (count_chunks if self.by_index is None else index_chunks)(self.n, n_resamples, seed)
+
+    def evaluate(self, chunk: np.ndarray) -> np.ndarray:
+        """``(b,)`` values of the metric on one chunk of :meth:`chunks`."""
+        return self.kernel(chunk) if self.by_index is None else self.by_index(chunk)
 
 
 @dataclass(frozen=True)
@@ -78,6 +98,7 @@ class ResampledMetric:
     takes: str  # a key of ARRAYS: "top_label", "options" or "values"
     prepare: Callable[[Inputs], tuple[float, Kernel]]  # checked inputs -> (estimate, kernel)
     undefined_on_one_class: bool = False  # no value when every item is right or every item wrong (AUROC)
+    by_index: Callable[[Inputs], IndexKernel] | None = None  # checked inputs -> Prepared.by_index
 
 
 # ---------------------------------------------------------------------------
@@ -114,6 +135,34 @@ def _smooth_ece(i: Inputs) -> tuple[float, Kernel]:
 def _weighted(definition: Callable[..., float], weighted: Callable[..., np.ndarray]):
     """A ranking measure of (confidence, correct) with a weighted kernel: AUROC, AURC."""
     return lambda i: (definition(i.x, i.y), functools.partial(weighted, i.x, i.y))
+
+
+def _prr(i: Inputs) -> tuple[float, Kernel]:
+    """PRR: each weight row's items in item order, each as often as it is counted (see :func:`_listed`)."""
+    return prr(i.x, i.y), functools.partial(_listed, _prr_by_index(i))
+
+
+def _prr_by_index(i: Inputs) -> IndexKernel:
+    return functools.partial(prr_rows, i.x, i.y)
+
+
+def _listed(by_index: IndexKernel, w: np.ndarray) -> np.ndarray:
+    """An order-dependent metric on multiplicity rows: row r lists item i ``w[r, i]`` times, in item order.
+
+    Rows of different sums (a cluster bootstrap's) are evaluated in groups of
+    equal sum; an all-zero row is NaN.
+    """
+    counts = w.astype(np.int64)
+    if (counts != w).any() or (counts < 0).any():
+        raise ValueError("weights of an order-dependent metric (prr) must be whole multiplicities")
+    totals = counts.sum(axis=1)
+    out = np.full(w.shape[0], np.nan)
+    items = np.arange(w.shape[1])
+    for total in np.unique(totals[totals > 0]):
+        rows = np.flatnonzero(totals == total)
+        index = np.repeat(np.tile(items, rows.size), counts[rows].ravel()).reshape(rows.size, int(total))
+        out[rows] = by_index(index)
+    return out
 
 
 def _per_option(i: Inputs) -> list[BinnedSums]:
@@ -165,6 +214,8 @@ _ENTRIES = (
     ResampledMetric("smooth_ece", "top_label", _smooth_ece),
     ResampledMetric("auroc", "top_label", _weighted(_m.auroc, kernels.auroc_weighted), undefined_on_one_class=True),
     ResampledMetric("aurc", "top_label", _weighted(_m.aurc, kernels.aurc_weighted)),
+    # NaN (not undefined) on one-class data, as the callable, so that both paths give the same intervals
+    ResampledMetric("prr", "top_label", _prr, by_index=_prr_by_index),
     ResampledMetric("accuracy", "options", _item_mean(_m.accuracy, kernels.hits)),
     ResampledMetric("brier", "options", _item_mean(_m.brier_score, kernels.brier_per_item)),
     ResampledMetric("nll", "options", _item_mean(_m.nll, kernels.nll_per_item)),
@@ -219,7 +270,8 @@ def prepare_metric(
         x, y = check_values(arrays[0]), None
     inputs = Inputs(x, y, n_bins, total, {} if shared is None else shared)
     estimate, kernel = entry.prepare(inputs)
-    return Prepared(float(estimate), kernel, x.shape[0])
+    by_index = None if entry.by_index is None else entry.by_index(inputs)
+    return Prepared(float(estimate), kernel, x.shape[0], by_index)
 
 
 def is_undefined(name: str, arrays: tuple[np.ndarray, ...]) -> bool:

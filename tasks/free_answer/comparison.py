@@ -163,5 +163,5 @@ def signal_table_measures(own: Sequence[str], computed: Sequence[str]) -> list[M
         if name in computed:
             spec.append(Measure({"signal": label, "metric": "auroc"}, "auroc", _getter(name)))
         spec += [Measure({"signal": label, "metric": "aurc"}, "aurc", _getter(name)),
-                 Measure({"signal": label, "metric": "prr"}, free.prr, _getter(name, as_float=True))]
+                 Measure({"signal": label, "metric": "prr"}, "prr", _getter(name))]
     return spec

@@ -1,4 +1,5 @@
-"""What TriviaQA and NQ-open runs give `calibkit paper`: P(True)'s reliability, rejection curves, the paired table.
+"""What TriviaQA and NQ-open runs give `calibkit paper`: P(True)'s reliability, rejection curves, the paired table,
+and from each run's summary.json its signal table, its accuracy by hedge class and (``--words``) its words vs people.
 
 Computed by :mod:`.study` (the same arrays and comparison the pages and
 ``calibkit compare`` use) and drawn by :mod:`calibkit.paper`; nothing here
@@ -6,9 +7,10 @@ computes a metric of its own.
 """
 from __future__ import annotations
 
-from typing import Any, Sequence
+from typing import Any, Mapping, Sequence
 
-from calibkit.runs.store import RunStore
+from calibkit.paper.numbers import MISSING
+from calibkit.runs.store import SUMMARY_FILE, RunStore
 
 from . import signals as free
 from . import comparison, study
@@ -20,7 +22,8 @@ CURVES = ("p_true", "seq_prob", "agreement", "mean_token_entropy", "semantic_ent
 
 def paper_parts(stores: Sequence[RunStore], *, prefix: str) -> list[Any]:
     """P(True)'s reliability diagram (runs overlaid), the rejection curves of every signal of the first run (one
-    run) or of P(True) per run (several), and with several runs the paired comparison table.
+    run) or of P(True) per run (several), with several runs the paired comparison table, then
+    :func:`summary_parts` (the signal table, accuracy by hedge class, words vs people: where the runs have them).
 
     ``prefix``: the parts' name prefix (the task's name, ``"triviaqa"`` or ``"nq_open"``).
     """
@@ -58,4 +61,147 @@ def paper_parts(stores: Sequence[RunStore], *, prefix: str) -> list[Any]:
             c.table, name=f"{prefix}-comparison",
             caption=f"P(True), the answers' likelihood and agreement, and the free-answer signals on {c.n_items} "
                     "shared questions."), runs))
+    return parts + summary_parts(stores, prefix=prefix)
+
+
+#: the signal table's metrics in the paper, in order (summary.json keys and column heads)
+SIGNAL_METRICS = {"auroc": "AUROC", "prr": "PRR", "aurc": "AURC"}
+LABEL_WIDTH = "2.8cm"  # the signal table's first column (LaTeX): "sequence likelihood (exp mean ...)" wraps
+#: the signal table's row order, as on the run's page: the run's own signals, then the library's table
+#: (summary.json keeps its keys sorted); a signal neither knows goes last
+TABLE_ORDER = {name: i for i, name in enumerate((*study.SIGNALS, *free.COMPUTED))}
+#: the summary.json keys the tables are drawn from, and what in each holds their rows
+PARTS_OF = {"signal_table": "signals", "hedging": "classes"}
+SIGNALS_CAPTION = (
+    "Each signal's AUROC, PRR (higher: better) and AURC (lower: better) as a confidence in its answer: P(True) in "
+    "the answer it evaluated, a one-stage verbalized confidence in its own guess, every other signal in the greedy "
+    "answer (exact match). Signals that are not probabilities are ranked (an empty answer lowest). Brackets: 95% "
+    "percentile bootstrap intervals over each run's own questions (not paired: the comparison table pairs runs); "
+    "below 20 items the estimate stands alone with its n.")
+HEDGING_CAPTION = (
+    "Accuracy (exact match) of the greedy answers by how they hedge (Mielke et al. 2022), each answer's raw text "
+    "classed by calibkit's lexicon (Hyland 2005's hedges and boosters; first class that applies). n: answers in "
+    "the class; empty answers are in none. Brackets: 95% percentile bootstrap intervals; below 20 answers the "
+    f"estimate stands alone with its n; {MISSING} where no answer is in the class.")
+
+
+def summary_parts(stores: Sequence[RunStore], *, prefix: str) -> list[Any]:
+    """The parts drawn from the runs' summary.json: the signal table (:func:`signal_table`), accuracy by hedge
+    class (:func:`hedging_table`) and, for the runs asked with ``--words``, the model's accuracy per expression
+    against people's reading (:func:`words_tables`). A part only where a run's summary has its key (runs made
+    before it was computed give none), drawn from the runs that have it."""
+    from calibkit.paper import PaperPart
+    from calibkit.paper.figures import words_figure
+    from calibkit.paper.parts import role_of, run_labels
+
+    labels = run_labels(stores)
+    summaries = {label: _summary(s) for label, s in zip(labels, stores)}
+    paths = {label: str(s.path) for label, s in zip(labels, stores)}
+    parts = []
+    for key, table in (("signal_table", signal_table(summaries, name=f"{prefix}-signals")),
+                       ("hedging", hedging_table(summaries, name=f"{prefix}-hedging"))):
+        if table is not None:
+            parts.append(PaperPart(table.name, table, tuple(paths[label] for label in _having(summaries, key))))
+    points = words_tables(summaries)
+    if points:
+        roles = {label: role_of(s.config) for label, s in zip(labels, stores)}
+        parts.append(PaperPart(f"{prefix}-words", words_figure(points, roles=roles), tuple(paths[k] for k in points),
+                               caption=words_caption({k: summaries[k]["words"] for k in points})))
     return parts
+
+
+def signal_table(summaries: Mapping[str, Mapping[str, Any]], *, name: str) -> Any:
+    """The runs' signal tables as one paper table: a row per signal (the runs' own signals first, then the
+    library's order), per run a group of columns AUROC, PRR, AURC (headed ``<run>: AUROC`` with several runs),
+    each cell the summary's interval; None when no run has a signal table.
+
+    ``summaries``: ``{run label: summary.json}``; runs without ``signal_table`` are left out, a signal a run
+    does not have is an empty cell.
+    """
+    from calibkit.paper import Cell, Table
+
+    having = _having(summaries, "signal_table")
+    if not having:
+        return None
+    entries = {label: summaries[label]["signal_table"]["signals"] for label in having}
+    order = sorted({n for label in having for n in entries[label]},
+                   key=lambda n: (TABLE_ORDER.get(n, len(TABLE_ORDER)), n))
+    columns = ["signal"] + [_head(label, metric, several=len(having) > 1)
+                            for label in having for metric in SIGNAL_METRICS.values()]
+    rows = []
+    for signal in order:
+        label = next(entries[run][signal]["label"] for run in having if signal in entries[run])
+        rows.append((label, *(Cell.of(entries[run][signal].get(key)) if signal in entries[run] else None
+                              for run in having for key in SIGNAL_METRICS)))
+    return Table(name=name, columns=tuple(columns), rows=tuple(rows), caption=SIGNALS_CAPTION, wide=True,
+                 align=f"p{{{LABEL_WIDTH}}}" + "r" * (len(columns) - 1))  # long signal names wrap
+
+
+def hedging_table(summaries: Mapping[str, Mapping[str, Any]], *, name: str) -> Any:
+    """Accuracy by hedge class: a row per class, per run its answers in the class (n) and their accuracy (the
+    summary's interval; the missing-value dash for an empty class); None when no run has the hedging summary."""
+    from calibkit.paper import Cell, Table
+
+    from .study import HEDGE_CLASSES
+
+    having = _having(summaries, "hedging")
+    if not having:
+        return None
+    several = len(having) > 1
+    columns = ["hedge class"] + [_head(label, what, several=several) for label in having for what in ("n", "accuracy")]
+    rows = []
+    for key in HEDGE_CLASSES:
+        found = [summaries[label]["hedging"]["classes"].get(key) for label in having]
+        cells = [(c["n"], Cell.of(c["accuracy"]) if c["accuracy"] else Cell(None)) if c else (None, None)
+                 for c in found]  # an empty class has no accuracy: the missing-value dash, not a 0
+        rows.append((next((c["label"] for c in found if c), key), *(v for pair in cells for v in pair)))
+    empty = sum(int(summaries[label]["hedging"].get("n_empty", 0)) for label in having)
+    return Table(name=name, columns=tuple(columns), rows=tuple(rows), wide=several,
+                 caption=HEDGING_CAPTION + (f" Empty greedy answers: {empty}." if empty else ""))
+
+
+def words_tables(summaries: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
+    """``{run label: table}`` of :func:`calibkit.paper.figures.words_figure` for the runs asked with ``--words``:
+    a row per expression the run used, its accuracy when the run says it (the summary's interval) and people's
+    reading with its interval."""
+    import pandas as pd
+
+    out = {}
+    for label, summary in summaries.items():
+        used = [e for e in (summary.get("words") or {}).get("expressions", ()) if e["n"]]
+        if not used:
+            continue
+        out[label] = pd.DataFrame([{
+            "expression": e["expression"], "reading": e["people"]["mean"], "reading_low": e["people"]["low"],
+            "reading_high": e["people"]["high"], "estimate": e["accuracy"]["estimate"], "low": e["accuracy"]["low"],
+            "high": e["accuracy"]["high"], "n": e["n"], "note": e["accuracy"].get("note")}
+            for e in used],
+            columns=["expression", "reading", "reading_low", "reading_high", "estimate", "low", "high", "n", "note"])
+    return out
+
+
+def words_caption(words: Mapping[str, Mapping[str, Any]]) -> str:
+    """The words figure's caption: what the axes and intervals are, and each run's calibration against people."""
+    from calibkit.paper import Cell, cell_text
+
+    against = "; ".join(f"{label}: ECE by word {cell_text(Cell.of(w['against_people']['ece_words']))}"
+                        for label, w in words.items())
+    return ("Per expression the model used (its words stage), its accuracy when it says it (exact match of the greedy "
+            "answer) against people's reading of it: the mean share of red balls Herbstritt & Franke's (2019) "
+            "listeners took it to promise. 95% bootstrap intervals, over questions (vertical) and listeners "
+            "(horizontal); below 20 uses no interval and the n beside the point. Dashed: the model is right as "
+            f"often as people read the word. Against people's reading, {against}.")
+
+
+def _having(summaries: Mapping[str, Mapping[str, Any]], key: str) -> list[str]:
+    """The runs whose summary holds a non-empty ``key`` (``"signal_table"``, ``"hedging"``)."""
+    return [label for label, s in summaries.items() if (s.get(key) or {}).get(PARTS_OF[key])]
+
+
+def _head(run: str, what: str, *, several: bool) -> str:
+    return f"{run}: {what}" if several else what
+
+
+def _summary(store: RunStore) -> dict[str, Any]:
+    """The run's summary.json; empty for a run that has none yet (stopped before it was written)."""
+    return store.read_summary() if (store.path / SUMMARY_FILE).exists() else {}

@@ -38,7 +38,6 @@ from calibkit.paper.numbers import p_text as p_cell
 from calibkit.stats.comparison import Measure, paired_comparison
 from calibkit.stats.intervals import MIN_ITEMS
 from calibkit.stats.paired import EXACT_MAX_ITEMS, MIN_TEST_ITEMS
-from calibkit.stats.signals.metrics import prr
 from calibkit.tasks.reporting import frame_records, interval_cells, interval_text
 
 from . import signals as free
@@ -62,13 +61,9 @@ def _conf_right(data: tuple[np.ndarray, np.ndarray]) -> tuple[np.ndarray, np.nda
     return data
 
 
-def _conf_right01(data: tuple[np.ndarray, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
-    return data[0], data[1].astype(np.float64)
-
-
 #: the measures of every pairing: a "run" is a signal's (confidence (m,), greedy answer right (m,) bool)
 MEASURES = (Measure({"metric": "auroc"}, "auroc", _conf_right), Measure({"metric": "aurc"}, "aurc", _conf_right),
-            Measure({"metric": "prr"}, prr, _conf_right01))
+            Measure({"metric": "prr"}, "prr", _conf_right))
 
 
 def left_out(arr: SignalArrays, *, ptrue_answer: str) -> dict[str, str]:
@@ -149,11 +144,7 @@ def _pair_frames(conf: Mapping[str, np.ndarray], right: np.ndarray, reference: s
     for key, names in groups.items():
         keep = np.frombuffer(key, dtype=bool)
         runs = {name: (percentile_ranks(conf[name][keep]), right[keep]) for name in (reference, *names)}
-        frames.append(paired_comparison(runs, MEASURES[:2], n_resamples=n_resamples, seed=seed))
-        # PRR is a callable: the exact test would call it on all 2^n swaps (minutes at 16 questions); up to
-        # EXACT_MAX_ITEMS questions the bootstrap test stands in, and below MIN_ITEMS it gives no p (small-n rule)
-        test = "bootstrap" if keep.sum() <= EXACT_MAX_ITEMS else "permutation"
-        frames.append(paired_comparison(runs, MEASURES[2:], test=test, n_resamples=n_resamples, seed=seed))
+        frames.append(paired_comparison(runs, MEASURES, n_resamples=n_resamples, seed=seed))
     return frames
 
 

@@ -22,7 +22,6 @@ from calibkit.stats.divergences import spearman_r
 from calibkit.stats.signals import NLI_SIGNALS
 from calibkit.stats.signals import SIGNALS as TABLE
 from calibkit.stats.signals import as_confidence, compute_signals
-from calibkit.stats.signals.metrics import prr
 from calibkit.tasks.free_answer.signal_inputs import UNCONDITIONAL, has_signal_fields, item_inputs
 
 #: signals a run computes only when --signals names them (they cost a forward pass more), with what they cost
@@ -140,7 +139,7 @@ def signal_quality(confidence: np.ndarray, correct: np.ndarray, *, probability: 
     y = np.asarray(correct, dtype=bool)
     kw = dict(n_resamples=n_resamples, seed=seed)
     out = {"auroc": bootstrap.bootstrap_ci("auroc", c, y, **kw), "aurc": bootstrap.bootstrap_ci("aurc", c, y, **kw),
-           "prr": bootstrap.bootstrap_ci(prr, c, y.astype(np.float64), **kw),
+           "prr": bootstrap.bootstrap_ci("prr", c, y, **kw),
            "spearman": bootstrap.bootstrap_ci(spearman, c, y.astype(np.float64), **kw)}
     if probability:
         out.update({key: bootstrap.bootstrap_ci(metric, c, y, n_bins=n_bins, **kw) for key, metric in ECES.items()})

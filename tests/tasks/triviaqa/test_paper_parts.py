@@ -45,7 +45,8 @@ def _p_true_ece(store: RunStore) -> float:
 def test_one_run_gives_its_reliability_and_rejection_curves(stores):
     (store, _) = stores
     parts = task_of_run(store.config).paper_parts([store])
-    assert [p.name for p in parts] == ["triviaqa-ptrue-reliability", "triviaqa-rejection"]
+    assert [p.name for p in parts] == ["triviaqa-ptrue-reliability", "triviaqa-rejection", "triviaqa-signals",
+                                       "triviaqa-hedging"]
     legend = [t.get_text() for t in parts[0].content.legends[0].get_texts()] if parts[0].content.legends else \
         [t.get_text() for ax in parts[0].content.axes for t in (ax.get_legend().get_texts() if ax.get_legend() else [])]
     assert any(f"ECE {_p_true_ece(store):.3f}" in text for text in legend), legend
@@ -56,7 +57,8 @@ def test_one_run_gives_its_reliability_and_rejection_curves(stores):
 
 def test_two_runs_give_the_paired_table_of_compare(stores, capsys, tmp_path):
     parts = task_of_run(stores[0].config).paper_parts(stores)
-    assert [p.name for p in parts] == ["triviaqa-ptrue-reliability", "triviaqa-rejection", "triviaqa-comparison"]
+    assert [p.name for p in parts] == ["triviaqa-ptrue-reliability", "triviaqa-rejection", "triviaqa-comparison",
+                                       "triviaqa-signals", "triviaqa-hedging"]
     code, out, err = run_cli(capsys, "compare", *(str(s.path) for s in stores), "--out", str(tmp_path / "c.html"),
                              "--json")
     assert code == 0, err
