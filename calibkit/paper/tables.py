@@ -200,7 +200,10 @@ def _latex_cell(cell: Any) -> str:
     if isinstance(cell, PValue):
         return p_latex(cell.p, bare=True)
     text = text_cell(cell)
-    return escape_latex(text).replace("-", "$-$") if _is_number(cell) else escape_latex(text)
+    if _is_number(cell):
+        return escape_latex(text).replace("-", "$-$")
+    # a signal name such as mc_normalized_sequence_entropy may break after its underscores in a wrapping column
+    return escape_latex(text).replace("\\_", "\\_\\allowbreak{}")
 
 
 def _is_number(cell: Any) -> bool:

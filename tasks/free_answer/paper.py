@@ -7,6 +7,7 @@ computes a metric of its own.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any, Mapping, Sequence
 
 from calibkit.paper.numbers import MISSING
@@ -112,8 +113,8 @@ def summary_parts(stores: Sequence[RunStore], *, prefix: str) -> list[Any]:
 
 def signal_table(summaries: Mapping[str, Mapping[str, Any]], *, name: str) -> Any:
     """The runs' signal tables as one paper table: a row per signal (the runs' own signals first, then the
-    library's order), per run a group of columns AUROC, PRR, AURC (headed ``<run>: AUROC`` with several runs),
-    each cell the summary's interval; None when no run has a signal table.
+    library's order) and, with several runs, per run (a "run" column: the table keeps the page's width),
+    columns AUROC, PRR, AURC, each cell the summary's interval; None when no run has a signal table.
 
     ``summaries``: ``{run label: summary.json}``; runs without ``signal_table`` are left out, a signal a run
     does not have is an empty cell.
@@ -126,20 +127,21 @@ def signal_table(summaries: Mapping[str, Mapping[str, Any]], *, name: str) -> An
     entries = {label: summaries[label]["signal_table"]["signals"] for label in having}
     order = sorted({n for label in having for n in entries[label]},
                    key=lambda n: (TABLE_ORDER.get(n, len(TABLE_ORDER)), n))
-    columns = ["signal"] + [_head(label, metric, several=len(having) > 1)
-                            for label in having for metric in SIGNAL_METRICS.values()]
+    runs = _run_column(having)
+    columns = ["signal", *runs.head, *SIGNAL_METRICS.values()]
     rows = []
     for signal in order:
         label = next(entries[run][signal]["label"] for run in having if signal in entries[run])
-        rows.append((label, *(Cell.of(entries[run][signal].get(key)) if signal in entries[run] else None
-                              for run in having for key in SIGNAL_METRICS)))
+        rows += [(label, *runs.cell(run), *(Cell.of(entries[run][signal].get(key)) for key in SIGNAL_METRICS))
+                 for run in having if signal in entries[run]]
     return Table(name=name, columns=tuple(columns), rows=tuple(rows), caption=SIGNALS_CAPTION, wide=True,
-                 align=f"p{{{LABEL_WIDTH}}}" + "r" * (len(columns) - 1))  # long signal names wrap
+                 align=f"p{{{LABEL_WIDTH}}}" + runs.align + "r" * len(SIGNAL_METRICS))  # long names wrap
 
 
 def hedging_table(summaries: Mapping[str, Mapping[str, Any]], *, name: str) -> Any:
-    """Accuracy by hedge class: a row per class, per run its answers in the class (n) and their accuracy (the
-    summary's interval; the missing-value dash for an empty class); None when no run has the hedging summary."""
+    """Accuracy by hedge class: a row per class (and, with several runs, per run), its answers in the class (n) and
+    their accuracy (the summary's interval; the missing-value dash for an empty class); None when no run has the
+    hedging summary."""
     from calibkit.paper import Cell, Table
 
     from .study import HEDGE_CLASSES
@@ -147,16 +149,15 @@ def hedging_table(summaries: Mapping[str, Mapping[str, Any]], *, name: str) -> A
     having = _having(summaries, "hedging")
     if not having:
         return None
-    several = len(having) > 1
-    columns = ["hedge class"] + [_head(label, what, several=several) for label in having for what in ("n", "accuracy")]
+    runs = _run_column(having)
     rows = []
     for key in HEDGE_CLASSES:
-        found = [summaries[label]["hedging"]["classes"].get(key) for label in having]
-        cells = [(c["n"], Cell.of(c["accuracy"]) if c["accuracy"] else Cell(None)) if c else (None, None)
-                 for c in found]  # an empty class has no accuracy: the missing-value dash, not a 0
-        rows.append((next((c["label"] for c in found if c), key), *(v for pair in cells for v in pair)))
+        for run in having:
+            c = summaries[run]["hedging"]["classes"].get(key)
+            if c:  # an empty class has no accuracy: the missing-value dash, not a 0
+                rows.append((c["label"], *runs.cell(run), c["n"], Cell.of(c["accuracy"]) if c["accuracy"] else Cell(None)))
     empty = sum(int(summaries[label]["hedging"].get("n_empty", 0)) for label in having)
-    return Table(name=name, columns=tuple(columns), rows=tuple(rows), wide=several,
+    return Table(name=name, columns=("hedge class", *runs.head, "n", "accuracy"), rows=tuple(rows), wide=runs.several,
                  caption=HEDGING_CAPTION + (f" Empty greedy answers: {empty}." if empty else ""))
 
 
@@ -198,8 +199,26 @@ def _having(summaries: Mapping[str, Mapping[str, Any]], key: str) -> list[str]:
     return [label for label, s in summaries.items() if (s.get(key) or {}).get(PARTS_OF[key])]
 
 
-def _head(run: str, what: str, *, several: bool) -> str:
-    return f"{run}: {what}" if several else what
+@dataclass(frozen=True)
+class _RunColumn:
+    """The "run" column of a table that holds several runs' rows; no column for one run."""
+
+    several: bool
+
+    @property
+    def head(self) -> tuple[str, ...]:
+        return ("run",) if self.several else ()
+
+    @property
+    def align(self) -> str:
+        return f"p{{{LABEL_WIDTH}}}" if self.several else ""
+
+    def cell(self, run: str) -> tuple[str, ...]:
+        return (run,) if self.several else ()
+
+
+def _run_column(runs: Sequence[str]) -> _RunColumn:
+    return _RunColumn(len(runs) > 1)
 
 
 def _summary(store: RunStore) -> dict[str, Any]:

@@ -61,20 +61,25 @@ def test_two_runs_give_the_three_parts_with_the_summaries_numbers(runs):
     assert list(parts)[-3:] == NEW  # after the reliability diagram, rejection curves and paired comparison
     summaries = [s.read_summary() for s in runs]
     table = parts["triviaqa-signals"].content
-    labels = [c.split(": ")[0] for c in table.columns[1::3]]
-    assert table.columns == ("signal", *(f"{k}: {m}" for k in labels for m in ("AUROC", "PRR", "AURC")))
-    for summary, first in zip(summaries, (1, 4)):
+    # several runs: a row per signal and run (a "run" column), so the table keeps the page's width
+    assert table.columns == ("signal", "run", "AUROC", "PRR", "AURC")
+    labels = list(dict.fromkeys(row[1] for row in table.rows))
+    assert len(labels) == 2 and [row[1] for row in table.rows[:2]] == labels
+    for summary, label in zip(summaries, labels):
         signals = summary["signal_table"]["signals"]
-        assert {row[0] for row in table.rows} == {s["label"] for s in signals.values()}
-        for row in table.rows:
+        mine = [row for row in table.rows if row[1] == label]
+        assert [row[0] for row in mine] == [row[0] for row in table.rows[::2]]
+        assert {row[0] for row in mine} == {s["label"] for s in signals.values()}
+        for row in mine:
             (entry,) = [s for s in signals.values() if s["label"] == row[0]]
-            assert [text_cell(c) for c in row[first:first + 3]] == [by_hand(entry[k]) for k in ("auroc", "prr", "aurc")]
+            assert [text_cell(c) for c in row[2:5]] == [by_hand(entry[k]) for k in ("auroc", "prr", "aurc")]
     assert table.rows[0][0] == "P(True)"  # the run's own signals first, as on its page
     hedging = parts["triviaqa-hedging"].content
+    assert hedging.columns == ("hedge class", "run", "n", "accuracy")
     for row in hedging.rows:
-        for summary, first in zip(summaries, (1, 3)):
-            (c,) = [c for c in summary["hedging"]["classes"].values() if c["label"] == row[0]]
-            assert (row[first], text_cell(row[first + 1])) == (c["n"], by_hand(c["accuracy"]))
+        summary = summaries[labels.index(row[1])]
+        (c,) = [c for c in summary["hedging"]["classes"].values() if c["label"] == row[0]]
+        assert (row[2], text_cell(row[3])) == (c["n"], by_hand(c["accuracy"]))
     assert parts["triviaqa-words"].runs == tuple(str(s.path) for s in runs)
 
 

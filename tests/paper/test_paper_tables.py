@@ -30,7 +30,7 @@ def test_booktabs_latex_exact_text():
 \toprule
 metric & base & chat & $\Delta$ chat $-$ base & $p$ \\
 \midrule
-ECE\_10 \& 100\% & 0.123 [0.101, 0.145] & 0.200 [0.150, 0.250] & \textbf{+0.077 [+0.031, +0.120]} & $<$ 0.001 \\
+ECE\_\allowbreak{}10 \& 100\% & 0.123 [0.101, 0.145] & 0.200 [0.150, 0.250] & \textbf{+0.077 [+0.031, +0.120]} & $<$ 0.001 \\
 accuracy & 0.500 ($n$=12) & 0.400 ($n$=12) & $-$0.100 ($n$=12) & 0.310 \\
 \bottomrule
 \end{tabular}
