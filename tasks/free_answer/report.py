@@ -99,8 +99,16 @@ def signal_table_text(summary: Mapping[str, Any]) -> list[str]:
               for name, s in _table_rows(summary) if "n_unreadable" in s]
     if table.get("not_stored"):
         lines.append(f"signals not reported: {table['not_stored']}")
-    lines += [f"not computed: {name}: {how}" for name, how in table.get("not_computed", {}).items()]
+    lines += [f"not computed: {names}: {how}" for names, how in not_computed_by_reason(table)]
     return lines
+
+
+def not_computed_by_reason(table: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """The signals a table leaves out, those left out for one reason together: ``[(names, how to get them)]``."""
+    by_reason: dict[str, list[str]] = {}
+    for name, how in table.get("not_computed", {}).items():
+        by_reason.setdefault(how, []).append(name)
+    return [(", ".join(names), how) for how, names in by_reason.items()]
 
 
 def accuracy_frame(summary: Mapping[str, Any]) -> pd.DataFrame:
@@ -294,7 +302,7 @@ def write_run_report(store: RunStore, *, n_resamples: int = 1000, seed: int = 0)
 
 
 def _signal_table_caption(table: Mapping[str, Any]) -> str:
-    not_computed = "; ".join(f"{name}: {how}" for name, how in table.get("not_computed", {}).items())
+    not_computed = "; ".join(f"{names}: {how}" for names, how in not_computed_by_reason(table))
     return ("P(True) is judged against the answer it evaluated, a one-stage verbalized confidence against its own "
             "guess (judged_against), every other signal against the greedy answer. Signals "
             "that are not probabilities are ranked (higher = more confident, an empty answer lowest), so only their "
