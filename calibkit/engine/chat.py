@@ -59,6 +59,17 @@ def render_chat(tokenizer: Any, turns: Sequence[Turn], *, system_prompt: str | N
 _SENTINEL = "CALIBKITASSISTANTTEXT"  # stands for the assistant's words when rendering a finished turn
 
 
+def render_reply_context(tokenizer: Any, turns: Sequence[Turn], *, system_prompt: str | None = None,
+                         assistant_prefix: str = "") -> str:
+    """The context a model continues to write its reply: :func:`render_chat`, then, when the reply starts with a
+    given ``assistant_prefix``, the template's :func:`assistant_separator` and the prefix, as
+    :func:`render_context` scores it (so a generated and a scored reading of one prompt read one context)."""
+    messages, opened = _chat_messages(tokenizer, turns, system_prompt)
+    if not assistant_prefix:
+        return opened
+    return opened + assistant_separator(tokenizer, messages, opened) + assistant_prefix
+
+
 def assistant_separator(tokenizer: Any, messages: Sequence[dict], opened: str) -> str:
     """What the template writes between the opened assistant turn and the assistant's text.
 

@@ -334,6 +334,20 @@ def accuracy(probs: np.ndarray, labels: np.ndarray) -> float:
     return float(np.mean(hits(p, y)))
 
 
+def binary_brier(confidence: np.ndarray, correct: np.ndarray) -> float:
+    """Binary Brier score of a confidence for correctness: mean of ``(c - y)^2`` over items, in [0, 1].
+
+    ``confidence``: ``(n,)`` probabilities of being right; ``correct``: ``(n,)``
+    0/1 (or bool). It is scikit-learn's ``brier_score_loss(correct, confidence)``
+    and half :func:`brier_score` of the two options ``(1 - c, c)``.
+
+    >>> binary_brier(np.array([0.9, 0.2]), np.array([1, 0]))
+    0.025
+    """
+    c = np.asarray(confidence, dtype=np.float64)
+    return float(np.mean((c - np.asarray(correct, dtype=np.float64)) ** 2))
+
+
 def brier_score(probs: np.ndarray, labels: np.ndarray) -> float:
     """Multiclass Brier score: mean over items of ``sum_c (p_c - [y = c])^2``.
 

@@ -26,6 +26,7 @@ import numpy as np
 from calibkit.stats.bootstrap import bootstrap_ci
 from calibkit.stats.checks import check_count, check_seed
 from calibkit.stats.intervals import Interval
+from calibkit.stats.metrics import binary_brier
 
 
 @dataclass(frozen=True)
@@ -139,12 +140,6 @@ def ece_by_value(confidence: np.ndarray, correct: np.ndarray) -> float:
     return round(float(np.sum(n * gap) / c.size), 12)
 
 
-def brier(confidence: np.ndarray, correct: np.ndarray) -> float:
-    """Binary Brier score: mean of (confidence - correct)^2, in [0, 1]."""
-    c = np.asarray(confidence, dtype=np.float64)
-    return float(np.mean((c - np.asarray(correct, dtype=np.float64)) ** 2))
-
-
 def people_confidence(words: Sequence[str | None], meaning: Mapping[str, float]) -> np.ndarray:
     """``(n,)`` each item's word read as people's probability; NaN where no word (or one people never read)."""
     return np.array([meaning.get(w, math.nan) if w is not None else math.nan for w in words], dtype=np.float64)
@@ -179,7 +174,7 @@ def calibration_against(words: Sequence[str | None], correct: np.ndarray, meanin
         return WordCalibration(0, len(words), empty, empty)
     c, yk = conf[keep], y[keep]
     return WordCalibration(int(keep.sum()), int((~keep).sum()), bootstrap_ci(ece_by_value, c, yk, **kw),
-                           bootstrap_ci(brier, c, yk, **kw))
+                           bootstrap_ci(binary_brier, c, yk, **kw))
 
 
 def crossfit_own_mapping(words: Sequence[str | None], correct: np.ndarray, *, folds: int = 5,

@@ -104,12 +104,13 @@ class Answerer:
         Chat form renders every turn of a context (one user turn for an
         answer; a follow-up conversation for a stage that asks about it).
         """
-        from calibkit.engine.chat import render_chat
+        from calibkit.engine.chat import render_reply_context
         from calibkit.engine.generation import generate
 
         system = self.run.settings.system_prompt
-        texts = [render_chat(self.run.model.tokenizer, c.turns, system_prompt=system) + c.assistant_prefix
-                 if self.run.chat else c.text for c in contexts]
+        texts = [render_reply_context(self.run.model.tokenizer, c.turns, system_prompt=system,
+                                      assistant_prefix=c.assistant_prefix) if self.run.chat else c.text
+                 for c in contexts]
         self.run.store.keep_texts((c.id, self._generation_reading(c, text, label)) for c, text in zip(contexts, texts))
         return generate(self.run.model, texts, config=self.gen)
 

@@ -15,24 +15,26 @@ import pandas as pd
 from calibkit.runs.store import RunStore
 from calibkit.stats.comparison import Measure, paired_comparison, shared
 from calibkit.stats.intervals import MIN_ITEMS, too_few
+from calibkit.stats.metrics import binary_brier
 from calibkit.stats.multiple_choice import AnalysisError
 from calibkit.stats.signals.hedges import CLASSES as HEDGE_CLASSES
 from calibkit.tasks.reporting import frame_records, run_labels
 
 from . import signals as free
-from .study import (ECES, HEDGE_LABELS, HEDGE_METRIC, PROBABILITY_SIGNALS, SIGNALS, VERBAL, SignalArrays, binary_brier,
-                    mean_value, signal_arrays)
+from .study import (ECES, HEDGE_LABELS, HEDGE_METRIC, PROBABILITY_SIGNALS, SIGNALS, VERBAL, SignalArrays, mean_value,
+                    signal_arrays)
 from .words_report import words_comparison
 
 
 @dataclass(frozen=True)
 class TriviaComparison:
-    """TriviaQA runs compared on the questions they share."""
+    """Free-answer runs compared on the questions they share."""
 
     labels: tuple[str, ...]  # run labels, the first is the reference
     n_items: int  # questions all runs share
     # one row per (run, signal, metric): calibkit.stats.comparison.paired_comparison's columns; the smooth ECE of
-    # each probability signal first (the headline), then each signal's ECEs, Brier, AUROC, then accuracy
+    # each probability signal first (the headline), then each signal's ECEs, Brier, AUROC, then accuracy, then
+    # every signal's AURC and PRR (and the table's signals' AUROC), then accuracy by hedge class
     table: pd.DataFrame
     # --words runs: (the words' paired table, questions every run worded), else None
     words: tuple[pd.DataFrame, int] | None = None
@@ -80,8 +82,9 @@ def comparison_measures(signals: Sequence[str]) -> list[Measure]:
 
 
 def compare_runs(stores: Sequence[RunStore], *, n_resamples: int = 1000, seed: int = 0) -> TriviaComparison:
-    """Each probability signal's smooth ECE (the headline), ECEs, Brier, each signal's AUROC and the accuracy per
-    run, paired with the first run on the questions all runs share.
+    """Each probability signal's smooth ECE (the headline), ECEs, Brier, each signal's AUROC, AURC and PRR, the
+    accuracy and the accuracy by hedge class per run, paired with the first run on the questions all runs share
+    (and, for --words runs, the words against people's reading).
 
     Signals every run has are compared; the table is
     :func:`calibkit.stats.comparison.paired_comparison`'s (paired-bootstrap

@@ -20,13 +20,14 @@ def departures(config: Mapping[str, Any]) -> list[str]:
     Only what this run's settings decide; docs/METHODS.md lists every
     departure. TriviaQA runs are measured against Kadavath et al. (2022),
     NQ-open runs (``matcher="nq_open"``) against lm-evaluation-harness's
-    nq_open as well.
+    nq_open as well, ``--verbal`` against Tian et al. (2023), ``--nli-model``
+    against Kuhn et al. (2023).
 
     Example:
         >>> departures({"ptrue_examples": 0, "ptrue_prompt": "none", "brainstorm": 0})[0][:40]
         'P(True) shows no example (--ptrue-prompt'
     """
-    notes = _ptrue_departures(config) + _verbal_departures(config)
+    notes = _ptrue_departures(config) + _verbal_departures(config) + _nli_departures(config)
     if config.get("matcher") == "nq_open":
         notes += _lm_eval_departures(config)
     elif config.get("chat_template"):
@@ -66,6 +67,14 @@ def _verbal_departures(config: Mapping[str, Any]) -> list[str]:
         notes.append("Verbalized confidence in base form: Tian et al. ask chat models only; here the same prompt "
                      "text is continued as plain text (a blank line ends the reply).")
     return notes
+
+
+def _nli_departures(config: Mapping[str, Any]) -> list[str]:
+    """Where --nli-model's clustering departs from Kuhn et al. (2023), as this run's settings decide."""
+    if config.get("nli_model") and config.get("nli_input") == "answer":
+        return ["The NLI model reads each sampled answer alone (--nli-input answer, LM-Polygraph's input); Kuhn et al. "
+                "and Farquhar et al. give it the question with the answer."]
+    return []
 
 
 def _lm_eval_departures(config: Mapping[str, Any]) -> list[str]:

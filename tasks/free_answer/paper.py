@@ -1,8 +1,8 @@
 """What TriviaQA and NQ-open runs give `calibkit paper`: P(True)'s reliability, rejection curves, the paired table,
 and from each run's summary.json its signal table, its accuracy by hedge class and (``--words``) its words vs people.
 
-Computed by :mod:`.study` (the same arrays and comparison the pages and
-``calibkit compare`` use) and drawn by :mod:`calibkit.paper`; nothing here
+Computed by :mod:`.study` and :mod:`.comparison` (the same arrays and
+comparison the pages and ``calibkit compare`` use) and drawn by :mod:`calibkit.paper`; nothing here
 computes a metric of its own.
 """
 from __future__ import annotations

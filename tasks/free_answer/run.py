@@ -1,4 +1,4 @@
-"""A TriviaQA run: generate answers, check them, and let the model evaluate one of them.
+"""A free-answer run (TriviaQA, NQ-open, any spec row): generate answers, check them, let the model evaluate one.
 
 Per question (Kadavath et al. 2022, sections 4-5):
 
@@ -20,13 +20,14 @@ Per question (Kadavath et al. 2022, sections 4-5):
    run refuses when fewer than k + 1 of them are non-empty); without, the
    paper's six hand-written examples (appendix A.5,
    :data:`calibkit.tasks.free_answer.ptrue.KADAVATH_A5_EXAMPLES`), or none with
-   ``ptrue_prompt="none"`` (calibkit's variant).
-
-4. with ``verbal`` ("one-stage" / "two-stage", Tian et al. 2023; off by
-   default), a stated probability (:mod:`.verbal`): a separate reply with its
-   own guess, or a follow-up turn about the greedy answer; the row keeps the
-   raw reply, the parsed probability (None when unreadable) and, one-stage,
-   the guess and whether it is right.
+   ``ptrue_prompt="none"`` (calibkit's variant);
+4. what the free-answer signals read (:mod:`.signal_inputs`: token
+   log-probs, entropies, terminators, the samples' clusters by the matcher);
+5. the optional stages (:mod:`.stages`, each off by default): ``verbal``, a
+   stated probability (Tian et al. 2023, :mod:`.verbal`); ``words``, the
+   greedy answer rated in Herbstritt & Franke's expressions (:mod:`.words`);
+   ``nli_model``, the samples clustered by bidirectional entailment
+   (:mod:`.nli_fields`).
 
 The P(True) proposals and few-shot pool are :mod:`.proposals`.
 Everything that determines the numbers is a :class:`TriviaSettings`, and it
@@ -64,7 +65,7 @@ from .proposals import (
 from .stages import extra_stages
 from .verbal import MAX_NEW_TOKENS as VERBAL_MAX_NEW_TOKENS
 from .verbal import METHODS as VERBAL_METHODS
-from .words import WORDS_MODES, WORDS_SETS
+from .words import WORDS_MAX_NEW_TOKENS, WORDS_MODES, WORDS_SETS
 
 if TYPE_CHECKING:
     from calibkit.engine.generation import ContextGenerations
@@ -169,7 +170,8 @@ class TriviaSettings:
             # absent without an NLI model (the default), so such runs keep their folders
             **({"nli_model": self.nli_model, "nli_input": self.nli_input} if self.nli_model else {}),
             # absent without words (the default), so such runs keep their folders
-            **({"words": self.words, "words_set": self.words_set} if self.words else {}),
+            **({"words": self.words, "words_set": self.words_set, "words_max_new_tokens": WORDS_MAX_NEW_TOKENS}
+               if self.words else {}),
         }
 
     @classmethod

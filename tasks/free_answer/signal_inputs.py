@@ -118,8 +118,9 @@ def item_inputs(row: Mapping[str, Any], *, terminator: bool = False) -> ItemInpu
     token log-probs where there is one (LM-Polygraph's convention; the
     entropies have none to append). Samples are the raw sampled texts; the
     similarity between samples is 1 where the matcher put two in one
-    cluster, else 0 (the discrete reading; an NLI model's entailment
-    probabilities would replace it). No samples: the sample fields are None.
+    cluster, else 0 (the discrete reading; an NLI model's clusters and
+    entailment probabilities are fields of their own, ``nli_*``). No
+    samples: the sample fields are None.
     The unconditional log-probs (PMI) are read where the row has them, and
     never with ``terminator=True`` (there is no unconditional terminator);
     the NLI clusters and matrices (:mod:`.nli_fields`) where the row has them.

@@ -84,11 +84,12 @@ def left_out(arr: SignalArrays, *, ptrue_answer: str) -> dict[str, str]:
 
 
 def paired_signals(rows: Sequence[Mapping[str, Any]], arr: SignalArrays, names: Sequence[str], *,
-                   ptrue_answer: str) -> dict[str, np.ndarray]:
+                   ptrue_answer: str, computed: Mapping[str, np.ndarray] | None = None) -> dict[str, np.ndarray]:
     """``{name: (n,) confidence}`` of every signal judged against the greedy answer, in the signal table's
     order (the run's own, then the computed ones); NaN where a partial signal has no value. Empty when the
-    rows do not keep the signals' inputs."""
-    computed = free.confidences(rows, names)
+    rows do not keep the signals' inputs. ``computed``: :func:`.signals.confidences` of ``rows`` and ``names``
+    where the caller has it already."""
+    computed = free.confidences(rows, names) if computed is None else computed
     if not computed:
         return {}
     skip = left_out(arr, ptrue_answer=ptrue_answer)
@@ -182,7 +183,8 @@ def pair_table(conf: Mapping[str, np.ndarray], right: np.ndarray, *, reference: 
 
 def signal_comparison(rows: Sequence[Mapping[str, Any]], arr: SignalArrays, names: Sequence[str], *,
                       ptrue_answer: str, correct_by: str = "exact", reference: str | None = None,
-                      n_resamples: int = 1000, seed: int = 0) -> dict[str, Any] | None:
+                      n_resamples: int = 1000, seed: int = 0,
+                      computed: Mapping[str, np.ndarray] | None = None) -> dict[str, Any] | None:
     """summary.json's ``signal_comparison``: every signal judged against the greedy answer minus the reference.
 
     Args:
@@ -200,7 +202,7 @@ def signal_comparison(rows: Sequence[Mapping[str, Any]], arr: SignalArrays, name
     Raises:
         ValueError: ``reference`` names no signal judged against the greedy answer (the message lists them).
     """
-    conf = paired_signals(rows, arr, names, ptrue_answer=ptrue_answer)
+    conf = paired_signals(rows, arr, names, ptrue_answer=ptrue_answer, computed=computed)
     if reference not in conf:
         if reference is None and DEFAULT_REFERENCE in conf:
             reference = DEFAULT_REFERENCE

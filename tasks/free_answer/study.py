@@ -20,6 +20,7 @@ import numpy as np
 
 from calibkit.runs.store import RunStore
 from calibkit.stats import bootstrap
+from calibkit.stats.metrics import binary_brier
 from calibkit.stats.multiple_choice import AnalysisError
 from calibkit.stats.signals.hedges import CLASSES as HEDGE_CLASSES
 from calibkit.stats.signals.hedges import hedge_class
@@ -178,9 +179,6 @@ def mean_value(x: np.ndarray) -> float:
     return float(np.mean(x))
 
 
-def binary_brier(confidence: np.ndarray, correct: np.ndarray) -> float:
-    """Binary Brier score of a confidence for correctness: mean (c - y)^2, in [0, 1]."""
-    return float(np.mean((confidence - correct) ** 2))
 
 
 def signal_intervals(
@@ -234,6 +232,8 @@ def summarize_rows(
         intervals are ``{"estimate", "low", "high", "level", "n_resamples"}``.
     """
     arr = signal_arrays(rows, correct_by=correct_by)
+    names = free.selected(config or {})
+    computed = free.confidences(rows, names)  # every signal's confidences, once for the table and the pairs
     by_id = {r["id"]: r for r in rows}
     ordered = [by_id[i] for i in arr.ids]
     accuracy = {
@@ -272,11 +272,11 @@ def summarize_rows(
         "p_true_mass_mean": float(np.mean([float(r["p_true_mass"]) for r in ordered])),
         "samples_accuracy": (float(np.mean(sample_acc)) if all(v is not None for v in sample_acc) else None),
         "signals": signals,
-        "signal_table": signal_table(rows, arr, free.selected(config or {}), n_bins=n_bins, n_resamples=n_resamples,
-                                     seed=seed),
+        "signal_table": signal_table(rows, arr, names, n_bins=n_bins, n_resamples=n_resamples, seed=seed,
+                                     computed=computed),
         **({"signal_comparison": pairs} if (pairs := signal_comparison(
-            rows, arr, free.selected(config or {}), ptrue_answer=_ptrue_source(ordered), correct_by=correct_by,
-            n_resamples=n_resamples, seed=seed)) else {}),
+            rows, arr, names, ptrue_answer=_ptrue_source(ordered), correct_by=correct_by, n_resamples=n_resamples,
+            seed=seed, computed=computed)) else {}),
         "hedging": hedging(arr, n_resamples=n_resamples, seed=seed),
         **({"words": w} if (w := words_summary(ordered, n_resamples=n_resamples, seed=seed)) else {}),
         **({"verbal": verbal_summary(ordered, arr, correct_by=correct_by, n_resamples=n_resamples, seed=seed)}
@@ -286,7 +286,8 @@ def summarize_rows(
 
 
 def signal_table(rows: Sequence[Mapping[str, Any]], arr: SignalArrays, names: Sequence[str], *, n_bins: int = 10,
-                 n_resamples: int = 1000, seed: int = 0) -> dict[str, Any]:
+                 n_resamples: int = 1000, seed: int = 0,
+                 computed: Mapping[str, np.ndarray] | None = None) -> dict[str, Any]:
     """Every signal's AUROC, AURC, PRR, Spearman and (probabilities) ECEs, with CIs: the run's own first.
 
     Returns ``{"selected": names, "not_computed": {name: how to get it},
@@ -303,7 +304,7 @@ def signal_table(rows: Sequence[Mapping[str, Any]], arr: SignalArrays, names: Se
         ivs = free.signal_quality(conf, target, probability=name in PROBABILITY_SIGNALS, **kw) if conf.size else {}
         table[name] = {**free.signal_entry(name, SIGNALS[name]), **{k: iv.to_json() for k, iv in ivs.items()},
                        **_coverage(arr, name)}
-    computed = free.confidences(rows, names)
+    computed = free.confidences(rows, names) if computed is None else computed
     for name, conf in computed.items():
         ivs = free.signal_quality(conf, arr.correct, probability=free.TABLE[name].probability, **kw)
         table[name] = {**free.signal_entry(name, name), **{k: iv.to_json() for k, iv in ivs.items()}}

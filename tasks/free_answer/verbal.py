@@ -40,9 +40,6 @@ MAX_NEW_TOKENS = 64  # the reply's bound: "Guess: ...\n Probability: 0.x" and ro
 #: base form only: a blank line ends the reply (the chat form ends at the end of the model's turn)
 BASE_STOP = ("\n\n",)
 LABEL = "verbal"  # the prompt records' label of the verbal stage
-#: the row fields of the verbal stage; the one-stage answer's only in one-stage runs
-FIELDS = ("verbal_raw", "verbal_probability")
-ONE_STAGE_FIELDS = ("verbal_answer", "verbal_correct_exact", "verbal_correct_contains")
 _GUESS = re.compile(r"^\s*(?:guess|answer)\s*:\s*(.*)$", re.IGNORECASE | re.MULTILINE)
 _PROBABILITY_LABEL = re.compile(r"[\s,;(]*\b(?:probability|confidence)\b\s*[:=]", re.IGNORECASE)
 _PROBABILITY_LINE = re.compile(r"^\s*(?:probability|confidence)\b", re.IGNORECASE)

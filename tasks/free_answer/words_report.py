@@ -20,6 +20,7 @@ import pandas as pd
 from calibkit.stats import words as sw
 from calibkit.stats.bootstrap import bootstrap_ci
 from calibkit.stats.comparison import Measure, paired_comparison, shared
+from calibkit.stats.metrics import binary_brier
 from calibkit.tasks.reporting import iv_text
 
 from .words import expressions, listener_rows
@@ -196,7 +197,7 @@ def words_comparison(rows_by_run: Mapping[str, Sequence[Mapping[str, Any]]], *, 
                      fix="compare runs of the same questions with the same words stage")
     data = {k: _run_arrays(rows, meaning) for k, rows in aligned.items()}
     measures = [Measure({"measure": "ECE by word vs people's reading"}, sw.ece_by_value, lambda d: d),
-                Measure({"measure": "Brier vs people's reading"}, sw.brier, lambda d: d),
+                Measure({"measure": "Brier vs people's reading"}, binary_brier, lambda d: d),
                 Measure({"measure": "mean people's reading of the words said"}, "mean", lambda d: (d[0],)),
                 Measure({"measure": "accuracy (exact)"}, "mean", lambda d: (d[1],))]
     table = paired_comparison(data, measures, n_resamples=n_resamples, seed=seed)

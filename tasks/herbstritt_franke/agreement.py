@@ -118,9 +118,9 @@ def _check_model(model_probs: np.ndarray, human: ProductionTable, name: str = "m
 class Bootstrap:
     """The resampling behind every interval of a comparison with people; checked on construction.
 
-    The keyword options (``**bootstrap``) of :func:`compare_to_humans`,
-    :func:`compare_models` and :func:`.listener.compare_listener`, with their
-    defaults in this one place. ValueError naming the bad one unless
+    The keyword options ``n_resamples``, ``seed`` and ``level`` of
+    :func:`compare_to_humans`, :func:`compare_models` and
+    :func:`.listener.compare_listener`, checked in this one place. ValueError naming the bad one unless
     n_resamples >= 1, seed an integer and 0 < level < 1.
     """
 
@@ -155,7 +155,8 @@ def _mode(row: np.ndarray, expressions: tuple[str, ...]) -> str:
 
 
 def compare_to_humans(
-    model_probs: np.ndarray, human: ProductionTable, *, smoothing: float = 1e-3, **bootstrap: Any
+    model_probs: np.ndarray, human: ProductionTable, *, smoothing: float = 1e-3, n_resamples: int = 1000,
+    seed: int = 0, level: float = 0.95,
 ) -> HumanComparison:
     """Compare a model's per-context expression distributions with people's.
 
@@ -181,7 +182,7 @@ def compare_to_humans(
     1.0
     """
     q = _check_model(model_probs, human)
-    boot = Bootstrap(**bootstrap)
+    boot = Bootstrap(n_resamples, seed, level)
     if not smoothing >= 0:
         raise ValueError(f"smoothing must be >= 0, got {smoothing}")
     n, p = human.n, human.proportions
@@ -300,7 +301,9 @@ def compare_models(
     human: ProductionTable,
     *,
     names: tuple[str, str] = ("a", "b"),
-    **bootstrap: Any,
+    n_resamples: int = 1000,
+    seed: int = 0,
+    level: float = 0.95,
 ) -> ModelDifference:
     """Paired over contexts: is model a or model b closer to people?
 
@@ -325,7 +328,7 @@ def compare_models(
     """
     qa = _check_model(model_a, human, "model_a")
     qb = _check_model(model_b, human, "model_b")
-    options = dataclasses.asdict(Bootstrap(**bootstrap))
+    options = dataclasses.asdict(Bootstrap(n_resamples, seed, level))
     if len(names) != 2:
         raise ValueError(f"names must hold two labels, got {names!r}")
     p = human.proportions

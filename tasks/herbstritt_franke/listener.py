@@ -94,7 +94,8 @@ def listener_distributions(items: Sequence[ScoredItem], *, expression_set: str) 
 
 
 def compare_listener(
-    model_state: np.ndarray, human_table: InterpretationTable, **bootstrap: Any
+    model_state: np.ndarray, human_table: InterpretationTable, *, n_resamples: int = 1000, seed: int = 0,
+    level: float = 0.95,
 ) -> ListenerComparison:
     """Model vs people on the red-ball question, per expression and over all (M, 11) cells.
 
@@ -113,7 +114,7 @@ def compare_listener(
     q = np.asarray(model_state, dtype=np.float64)
     if q.shape != human_table.state_counts.shape:
         raise ValueError(f"model_state must have shape {human_table.state_counts.shape}, got {q.shape}")
-    resampling = Bootstrap(**bootstrap)
+    resampling = Bootstrap(n_resamples, seed, level)
     p = human_table.state_proportions
     states = np.arange(N_BALLS + 1)
     jsd = divergences.jensen_shannon_bits(p, q)

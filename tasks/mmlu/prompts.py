@@ -67,11 +67,9 @@ import random
 from typing import Iterable, Iterator
 
 from calibkit.records import Prompt, Turn
-from calibkit.tasks.multiple_choice.variants import NOTA_POSITIONS, none_of_the_above
-from calibkit.tasks.sources import DataNotFoundError
-
 from calibkit.tasks.multiple_choice.mmlu_data import (CATEGORIES, LETTERS, MAX_SHOTS, TASK, Row, available_subjects,
-                                                   check_split, open_source, resolve_subjects)
+                                                   check_split, open_source)
+from calibkit.tasks.multiple_choice.variants import NOTA_POSITIONS, none_of_the_above
 
 FORMATS = ("hendrycks", "kadavath")
 
@@ -92,7 +90,7 @@ def load(
     """MMLU items as prompts, subject by subject, rows in file order.
 
     ``split`` is ``"test"``, ``"validation"`` (``"val"`` accepted) or
-    ``"dev"``. ``subjects`` as in :func:`resolve_subjects`; None means every
+    ``"dev"``. ``subjects`` as in :func:`~calibkit.tasks.multiple_choice.mmlu_data.resolve_subjects`; None means every
     subject the source holds (all 57 for the embedded copy, the hub and a
     full Hendrycks folder). ``shots`` is 0-5 (at most 4 for ``split="dev"``
     in the hendrycks format, whose examples come from dev and never include

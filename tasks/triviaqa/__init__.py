@@ -3,7 +3,8 @@
 The run is the free-answer family's (:mod:`calibkit.tasks.free_answer`:
 questions, layouts, P(True) prompts, matchers, and one module per step:
 ``run`` (generate, check, self-evaluate into a run folder), ``study``
-(signals, summary, comparisons, from disk), ``report`` (pages),
+(signals and summary, from disk), ``comparison`` (runs paired),
+``departures``, ``report`` (pages),
 ``sampling`` (the sampling-temperature study)); here :mod:`.task`
 registers TriviaQA's row (`calibkit run triviaqa`), and the names a
 notebook imports are re-exported.

@@ -87,9 +87,9 @@ class ItemInputs:
     sample_log_probs: tuple[np.ndarray, ...] | None = None
     #: N sample texts, as answered (before normalisation)
     sample_texts: tuple[str, ...] | None = None
-    #: (N,) int cluster id per sample: the task's matcher by default, or NLI
+    #: (N,) int cluster id per sample by the task's matcher (NLI clusters: nli_cluster_ids)
     cluster_ids: np.ndarray | None = None
-    #: (N, N) similarity between samples in [0, 1] (entailment probability or ROUGE-L)
+    #: (N, N) similarity between samples in [0, 1]: 1 where the matcher put two in one cluster (NLI: nli_entail)
     similarity: np.ndarray | None = None
     #: (N,) int cluster id per sample by bidirectional entailment with an NLI model (Kuhn et al. 2023)
     nli_cluster_ids: np.ndarray | None = None

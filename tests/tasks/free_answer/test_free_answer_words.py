@@ -100,6 +100,19 @@ def test_generate_keeps_the_reply_and_parses_it(lm, tmp_path, chat) -> None:
     assert bool(reading.turns) is chat
 
 
+def test_generate_reads_the_context_choose_scores(lm, tmp_path) -> None:
+    # Llama-2's template puts " " between "[/INST]" and the assistant's text: the generated reply must follow
+    # the same "[/INST] It" the scorer reads before each expression, not "[/INST]It"
+    from calibkit.engine.chat import render_context
+
+    a = answerer(lm, tmp_path, chat=True)
+    word_fields(a, QUESTIONS[:1], ANSWERS[:1], mode="generate", expression_set="complex")
+    generated = {r.label: r for r in a.run.store.texts()[QUESTIONS[0].id]}[WORDS_TASK].contexts[0]
+    scored, _ = render_context(words_prompt(QUESTIONS[0], ANSWERS[0], expression_set="complex"), lm.tokenizer,
+                               chat=True)
+    assert generated == scored and generated.endswith("[/INST] It")
+
+
 def test_mode_is_checked() -> None:
     with pytest.raises(ValueError, match="mode must be one of choose, generate"):
         word_fields(None, QUESTIONS, ANSWERS, mode="say")

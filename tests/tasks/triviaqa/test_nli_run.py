@@ -45,3 +45,12 @@ def test_without_an_nli_model_the_config_and_the_selection_are_as_before():
     assert set(free_signals.not_computed(free_signals.DEFAULT)) >= set(NLI_SIGNALS)
     with pytest.raises(Exception, match="--nli-model"):
         free_signals.parse_signals("semantic_entropy_nli")
+
+
+def test_the_answer_alone_is_a_reported_departure() -> None:
+    from calibkit.tasks.free_answer.departures import departures
+
+    base = {"ptrue_examples": 0, "ptrue_prompt": "paper", "brainstorm": 0, "nli_model": "m"}
+    assert not any("NLI" in d for d in departures({**base, "nli_input": "question_answer"}))
+    (line,) = [d for d in departures({**base, "nli_input": "answer"}) if "NLI" in d]
+    assert line.startswith("The NLI model reads each sampled answer alone (--nli-input answer")

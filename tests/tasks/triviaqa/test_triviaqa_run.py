@@ -421,8 +421,9 @@ def test_summary_recomputed_from_disk_equals_summary_json(hand_store) -> None:
     text = summary_text(on_disk)
     assert "accuracy (exact)" in text and "p_true AUROC" in text
     assert "semantic_entropy " in text and "not computed: mean_pmi" in text  # the signal table
-    # the signals left out for one reason share a line: the seven NLI signals, and PMI
-    assert [line.split(":")[1].count(",") for line in text.splitlines() if line.startswith("not computed:")] == [6, 0]
+    # the signals left out for one reason share a line: the seven NLI signals; PMI; verbalized confidence
+    left_out = [line.split(":")[1] for line in text.splitlines() if line.startswith("not computed:")]
+    assert [names.count(",") for names in left_out] == [6, 0, 0] and left_out[2] == " verbal_confidence"
     html = report.read_text()
     for title in ("Accuracy of the greedy answer", "Reliability diagrams", "most confidently wrong",
                   "Confidence signals", "Every confidence signal", "eig_val_laplacian"):
