@@ -23,7 +23,7 @@ from calibkit.tasks.reporting import frame_records, run_labels
 from . import signals as free
 from .study import (ECES, HEDGE_LABELS, HEDGE_METRIC, PROBABILITY_SIGNALS, SIGNALS, VERBAL, SignalArrays, mean_value,
                     signal_arrays)
-from .words_report import words_comparison
+from .words_report import words_comparison, words_summary
 
 
 @dataclass(frozen=True)
@@ -38,6 +38,8 @@ class TriviaComparison:
     table: pd.DataFrame
     # --words runs: (the words' paired table, questions every run worded), else None
     words: tuple[pd.DataFrame, int] | None = None
+    # --words runs: each run's words summary on the shared questions (words_report.words_summary), for the figure
+    words_summaries: Mapping[str, Mapping[str, Any]] | None = None
 
     @property
     def headline(self) -> bool:
@@ -109,7 +111,9 @@ def compare_runs(stores: Sequence[RunStore], *, n_resamples: int = 1000, seed: i
     measures = comparison_measures(own) + signal_table_measures(own, extra) + hedging_measures()
     table = paired_comparison(runs, measures, n_resamples=n_resamples, seed=seed)
     words = words_comparison(dict(zip(labels, rows)), n_resamples=n_resamples, seed=seed)
-    return TriviaComparison(tuple(labels), len(aligned[0].ids), class_small_n(table, runs), words)
+    summaries = ({lab: words_summary(r, n_resamples=n_resamples, seed=seed) for lab, r in zip(labels, rows)}
+                 if words else None)
+    return TriviaComparison(tuple(labels), len(aligned[0].ids), class_small_n(table, runs), words, summaries)
 
 
 def shared_partial(aligned: Sequence[SignalArrays]) -> list[dict[str, np.ndarray]]:

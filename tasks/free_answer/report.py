@@ -20,7 +20,7 @@ from calibkit.tasks.reporting import ci_columns, comparison_caption, iv_text, pa
 from . import signals as free_signals
 from .comparison import TriviaComparison, shared_rows
 from .signal_pairs import pairs_caption, pairs_frame, pairs_text
-from .words_report import add_words_section, words_figure, words_lines, words_summary
+from .words_report import add_words_section, words_figure, words_lines
 from .study import (
     DIAGRAM_STRATEGY,
     ECES,
@@ -343,7 +343,7 @@ def write_comparison_report(stores: Sequence[RunStore], comparison: TriviaCompar
         report.add_table("Confidence in words: paired (vs the first run)", page_table(table),
                          caption=comparison_caption(what="questions every run worded") + f" n = {n}.")
         report.add_figure("Accuracy when each model says X vs people's reading of X",
-                          words_figure({lab: words_summary(r) for lab, r in zip(labels, shared_rows(stores))},
+                          words_figure(comparison.words_summaries,
                                        chat={lab: bool(s.config.get("chat_template")) for lab, s in zip(labels, stores)}))
     return report.save(path)
 
